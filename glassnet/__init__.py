@@ -1,0 +1,64 @@
+"""glassnet: deep feed-forward neural networks you can see through.
+
+The engine (layers, losses, optimizers, the network, the training loop) needs only NumPy;
+scikit-learn estimators, plots, data loaders and the command line import their dependencies
+when first used.
+
+Examples
+--------
+>>> import glassnet as gn
+>>> net = gn.mlp([64, 32], 10, batch_norm=True, output_activation="softmax")
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from ._version import __version__
+from .exceptions import DivergenceError, DivergenceWarning, LinearCollapseWarning, NotFittedError
+from .gradcheck import GradcheckResult, gradcheck
+from .layers import (BatchNorm, Dense, Dropout, Layer, LeakyReLU, Linear, ReLU, Sigmoid, Softmax,
+                     Tanh)
+from .losses import BinaryCrossEntropy, Loss, MeanSquaredError, SoftmaxCrossEntropy
+from .network import Sequential, mlp
+from .optim import SGD, Adam, AdamW, Optimizer
+from .parameter import Parameter
+
+# Names resolved on first access so that `import glassnet` stays light.
+_LAZY = {
+    "fit": "glassnet.training.loop",
+    "History": "glassnet.training.history",
+    "callbacks": "glassnet.training.callbacks",
+    "EarlyStopping": "glassnet.training.callbacks",
+    "Callback": "glassnet.training.callbacks",
+    "CSVLogger": "glassnet.training.callbacks",
+    "ProgressBar": "glassnet.training.callbacks",
+    "LearningRateScheduler": "glassnet.training.callbacks",
+    "StepDecay": "glassnet.training.callbacks",
+    "ExponentialDecay": "glassnet.training.callbacks",
+    "CosineDecay": "glassnet.training.callbacks",
+    "ReduceLROnPlateau": "glassnet.training.callbacks",
+    "grow": "glassnet.training.grow",
+    "GrowthResult": "glassnet.training.grow",
+    "DNNClassifier": "glassnet.sklearn",
+    "DNNRegressor": "glassnet.sklearn",
+    "datasets": "glassnet.datasets",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
+    module = import_module(module_name)
+    value = module if module_name.endswith("." + name) else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+__all__ = ["__version__", "Layer", "Dense", "BatchNorm", "Dropout", "ReLU", "LeakyReLU", "Sigmoid",
+           "Tanh", "Linear", "Softmax", "Loss", "MeanSquaredError", "BinaryCrossEntropy",
+           "SoftmaxCrossEntropy", "Sequential", "mlp", "Optimizer", "SGD", "Adam", "AdamW",
+           "Parameter", "gradcheck", "GradcheckResult", "NotFittedError", "LinearCollapseWarning",
+           "DivergenceError", "DivergenceWarning", *_LAZY]

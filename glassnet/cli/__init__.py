@@ -1,0 +1,65 @@
+"""The ``glassnet`` command line.
+
+Exit codes: 0 success, 1 failure during work, 2 bad usage or bad input. Errors are one line on
+stderr (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .._version import __version__
+
+
+class UsageError(Exception):
+    """Bad input or usage: reported on one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="glassnet",
+        description="Deep feed-forward neural networks you can see through.",
+        epilog="Examples:\n  glassnet demo\n  glassnet demo --epochs 20 --seed 1",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    from . import demo
+
+    demo.add_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except UsageError as exc:
+        if args.debug:
+            raise
+        print(f"glassnet: error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        if args.debug:
+            raise
+        print(f"glassnet: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("glassnet: interrupted.", file=sys.stderr)
+        return 1
+    except Exception as exc:  # anything else is a failure during work, still without traceback
+        if args.debug:
+            raise
+        print(f"glassnet: failed: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

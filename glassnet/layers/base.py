@@ -1,0 +1,102 @@
+"""The layer protocol shared by every glassnet layer."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..parameter import Parameter
+
+
+class Layer:
+    """Base class: one step of the forward flow and its chain-rule backward step.
+
+    Subclasses implement ``forward`` and ``backward`` side by side.  ``forward`` keeps what
+    ``backward`` needs; ``backward`` receives dL/d(output), adds dL/d(parameter) to each
+    parameter's ``grad`` and returns dL/d(input).  Neither modifies its argument.
+
+    Outputs are written into buffers owned by the layer and reused across calls (no allocation
+    in the steady state), so an array returned by ``forward``/``backward`` is valid until the next
+    call of the same method.  :class:`~glassnet.Sequential` copies what it hands back to users.
+    """
+
+    #: Short, readable kind used in automatic names ("dense", "relu", ...).
+    kind: str = "layer"
+    #: True when the layer is an affine map at inference (used by collapse and the warning).
+    is_linear: bool = False
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name
+        self.input_dim: int | None = None
+        self.output_dim: int | None = None
+        self.dtype: np.dtype = np.dtype(np.float32)
+        self.built = False
+        self._workspaces: dict[str, np.ndarray] = {}
+        self._forward_done = False
+        #: Set False by the network for the first trainable layer, whose dL/dx nobody needs.
+        self.needs_input_grad = True
+
+    # -- building -------------------------------------------------------------------------
+    def build(self, input_dim: int, dtype: np.dtype, rng: np.random.Generator) -> None:
+        """Create parameters for inputs of width ``input_dim``. Element-wise layers keep the width."""
+        self.input_dim = input_dim
+        self.output_dim = input_dim
+        self.dtype = np.dtype(dtype)
+        self.built = True
+
+    def parameters(self) -> list[Parameter]:
+        """Trainable parameters of this layer."""
+        return []
+
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Non-trainable state (for example batch-norm running statistics)."""
+        return {}
+
+    # -- the two passes -------------------------------------------------------------------
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- helpers --------------------------------------------------------------------------
+    def _workspace(self, key: str, rows: int, cols: int, dtype: np.dtype | None = None) -> np.ndarray:
+        """A reusable (rows, cols) buffer: a row slice of the largest one allocated so far."""
+        dtype = self.dtype if dtype is None else dtype
+        buffer = self._workspaces.get(key)
+        if buffer is None or buffer.shape[0] < rows or buffer.shape[1] != cols or buffer.dtype != dtype:
+            buffer = np.empty((rows, cols), dtype=dtype)
+            self._workspaces[key] = buffer
+        return buffer[:rows]
+
+    def _check_backward_ready(self, grad_output: np.ndarray) -> None:
+        if not self._forward_done:
+            raise RuntimeError(f"{self.describe()}: backward() was called before forward(); "
+                               "run forward(x, training=True) first.")
+        expected = (self._batch_rows, self.output_dim)
+        if grad_output.shape != expected:
+            raise ValueError(f"{self.describe()}: grad_output must have shape {expected} "
+                             f"(the shape of the last forward output); got {grad_output.shape}.")
+
+    def _check_input(self, x: np.ndarray) -> None:
+        if x.ndim != 2 or x.shape[1] != self.input_dim:
+            raise ValueError(f"{self.describe()}: expected input of shape (n, {self.input_dim}); "
+                             f"got {x.shape}.")
+        if x.dtype != self.dtype:
+            raise TypeError(f"{self.describe()}: expected {self.dtype} input, got {x.dtype}; "
+                            "glassnet never casts silently. Build the network with the input's "
+                            "dtype or cast the input.")
+
+    def _mark_forward(self, x: np.ndarray) -> None:
+        self._batch_rows = x.shape[0]
+        self._forward_done = True
+
+    def describe(self) -> str:
+        return self.name or type(self).__name__
+
+    def config(self) -> dict:
+        """The constructor arguments needed to rebuild this layer (for model files)."""
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,394 @@
+"""The network: a stack of layers, its forward flow, its backward flow and its parameters."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence as SequenceABC
+
+import numpy as np
+
+from ._validation import check_dtype, check_features, check_positive_int
+from .exceptions import LinearCollapseWarning
+from .init import DEFAULT_FOR_ACTIVATION
+from .layers import (Activation, BatchNorm, Dense, Dropout, Layer, Linear, Sigmoid, Softmax,
+                     get_activation)
+from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy
+from .parameter import FlatStore, Parameter
+
+
+class Sequential:
+    """A feed-forward network: input → hidden layers → output, and back by the chain rule.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        In forward order, for example ``[Dense(64), BatchNorm(), ReLU(), Dense(10), Softmax()]``.
+    input_dim : int, optional
+        Width of the input; when omitted the network is built on the first call.
+    dtype : float32 (default) or float64
+        The dtype of every parameter, activation and gradient. Inputs of another dtype are
+        refused by the layers (never silently cast) and cast once by ``fit``/``predict``.
+    seed : int or None, default=0
+        Seeds weight initialisation and dropout masks: the same seed gives the same weights.
+
+    Notes
+    -----
+    After building, every parameter's ``value`` (and ``grad``) is a view into one flat array,
+    weights first, so optimizers update all of them with a handful of vectorized operations.
+
+    Examples
+    --------
+    >>> import numpy as np, glassnet as gn
+    >>> net = gn.Sequential([gn.Dense(8), gn.ReLU(), gn.Dense(8), gn.ReLU(), gn.Dense(3), gn.Softmax()],
+    ...                     input_dim=4, seed=0)
+    >>> net.predict(np.zeros((2, 4))).shape
+    (2, 3)
+    """
+
+    def __init__(self, layers: SequenceABC[Layer], input_dim: int | None = None,
+                 dtype: type | str | np.dtype = np.float32, seed: int | None = 0) -> None:
+        layers = list(layers)
+        if not layers:
+            raise ValueError("layers must hold at least one layer; got an empty list.")
+        for position, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layers[{position}] must be a glassnet Layer; got {type(layer).__name__}.")
+        self.layers = layers
+        self.dtype = check_dtype(dtype)
+        self.seed = seed
+        self.input_dim = None if input_dim is None else check_positive_int(input_dim, "input_dim")
+        self.built = False
+        self._name_layers()
+        if self.input_dim is not None:
+            self.build(self.input_dim)
+
+    # -- building -------------------------------------------------------------------------
+    def _name_layers(self) -> None:
+        counts: dict[str, int] = {}
+        taken = {layer.name for layer in self.layers if layer.name}
+        for layer in self.layers:
+            if layer.name:
+                continue
+            while True:
+                counts[layer.kind] = counts.get(layer.kind, 0) + 1
+                candidate = f"{layer.kind}_{counts[layer.kind]}"
+                if candidate not in taken:
+                    break
+            layer.name = candidate
+            taken.add(candidate)
+
+    def build(self, input_dim: int) -> None:
+        """Create every layer's parameters for inputs of width ``input_dim``."""
+        input_dim = check_positive_int(input_dim, "input_dim")
+        seeds = np.random.SeedSequence(self.seed).spawn(2)
+        init_rng, noise_rng = np.random.default_rng(seeds[0]), np.random.default_rng(seeds[1])
+        self.noise_rng = noise_rng
+        width = input_dim
+        for position, layer in enumerate(self.layers):
+            if isinstance(layer, Dense) and layer.init is None:
+                layer.resolved_init = DEFAULT_FOR_ACTIVATION[self._activation_after(position)]
+            layer.build(width, self.dtype, noise_rng if isinstance(layer, Dropout) else init_rng)
+            width = layer.output_dim
+        self.input_dim = input_dim
+        self.output_dim = width
+        self._flatten_parameters()
+        self.built = True
+        self._warn_linear_stacks()
+
+    def _activation_after(self, position: int) -> str:
+        """Name of the first activation after layer ``position`` (before the next Dense)."""
+        for layer in self.layers[position + 1:]:
+            if isinstance(layer, Dense):
+                break
+            if isinstance(layer, Activation):
+                return layer.kind if layer.kind in DEFAULT_FOR_ACTIVATION else "linear"
+        return "linear"
+
+    def _flatten_parameters(self) -> None:
+        self._store = FlatStore(self.parameters(), self.dtype)
+        self._first_trainable = next((i for i, layer in enumerate(self.layers) if layer.parameters()), 0)
+
+    def _warn_linear_stacks(self) -> None:
+        for block in self.linear_blocks():
+            dense = [self.layers[i].name for i in block if isinstance(self.layers[i], Dense)]
+            if len(dense) >= 2:
+                warnings.warn(
+                    f"layers {', '.join(dense)} have no non-linear activation between them: a "
+                    f"composition of affine maps is one affine map (f(f(x)) = c²x for f(x) = cx), so "
+                    f"these {len(dense)} Dense layers compute exactly what one Dense layer of the same "
+                    "input and output width computes, with more parameters and no more expressive "
+                    "power. Put a non-linear activation (relu, tanh, sigmoid) between them, or see "
+                    "Sequential.collapse().", LinearCollapseWarning, stacklevel=3)
+
+    def linear_blocks(self) -> list[list[int]]:
+        """Runs of consecutive layer positions with no non-linearity among them (inference mode)."""
+        blocks: list[list[int]] = []
+        current: list[int] = []
+        for position, layer in enumerate(self.layers):
+            if layer.is_linear:
+                current.append(position)
+            else:
+                if current:
+                    blocks.append(current)
+                current = []
+        if current:
+            blocks.append(current)
+        return blocks
+
+    def _ensure_built(self, x: np.ndarray) -> None:
+        if not self.built:
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D (n_samples, n_features); got shape {x.shape}.")
+            self.build(x.shape[1])
+
+    # -- parameters and state -------------------------------------------------------------
+    def parameters(self) -> list[Parameter]:
+        """Every trainable parameter (weights and intercepts, γ and β), each with name, value, grad."""
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Non-trainable state such as batch-norm running statistics, by qualified name."""
+        return {f"{layer.name}.{key}": value for layer in self.layers for key, value in layer.buffers().items()}
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(p.size for p in self.parameters())
+
+    def zero_grad(self) -> None:
+        """Clear all gradients (one fill over the flat gradient array)."""
+        if self.built:
+            self._store.grads.fill(0)
+        for p in self.parameters():
+            p.fresh = True
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of all parameters and buffers, by qualified name."""
+        state = {p.name: p.value.copy() for p in self.parameters()}
+        state.update({name: value.copy() for name, value in self.buffers().items()})
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy values into the existing arrays in place (references stay valid)."""
+        targets = {p.name: p.value for p in self.parameters()}
+        targets.update(self.buffers())
+        missing = sorted(set(targets) - set(state))
+        extra = sorted(set(state) - set(targets))
+        if missing or extra:
+            raise ValueError(f"state does not match the network: missing {missing}, unexpected {extra}.")
+        for name, target in targets.items():
+            value = np.asarray(state[name])
+            if value.shape != target.shape:
+                raise ValueError(f"state[{name!r}] has shape {value.shape}; the network needs {target.shape}.")
+            np.copyto(target, value, casting="same_kind")
+
+    # -- the two flows --------------------------------------------------------------------
+    def _forward(self, x: np.ndarray, training: bool, stop: int | None = None) -> np.ndarray:
+        for layer in self.layers[:stop]:
+            x = layer.forward(x, training=training)
+        return x
+
+    def _backward(self, grad: np.ndarray, stop: int | None = None, input_grad: bool = True) -> np.ndarray | None:
+        layers = self.layers[:stop]
+        # Without input_grad, layers before the first trainable one need no gradient at all, and
+        # that layer skips its dL/dx GEMM (about a third of the first layer's backward work).
+        first = 0 if input_grad else self._first_trainable
+        for position in range(len(layers) - 1, first - 1, -1):
+            layer = layers[position]
+            if position == first and not input_grad:
+                layer.needs_input_grad = False
+                try:
+                    layer.backward(grad)
+                finally:
+                    layer.needs_input_grad = True
+                return None
+            grad = layer.backward(grad)
+        return grad
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """Run the forward flow; returns a new array of shape (n, output_dim).
+
+        ``training=True`` uses mini-batch statistics in batch norm and active dropout.
+        """
+        x = np.asarray(x)
+        self._ensure_built(x)
+        return self._forward(x, training).copy()
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Backpropagate dL/d(output) through every layer; accumulates parameter gradients.
+
+        Returns dL/d(input) as a new array of shape (n, input_dim).
+        """
+        if not self.built:
+            raise RuntimeError("backward() was called before forward(); the network is not built yet.")
+        return self._backward(np.asarray(grad_output, dtype=self.dtype)).copy()
+
+    def fused_output(self, loss: Loss) -> int | None:
+        """Layers to run in training: the output activation is dropped when the loss fuses it.
+
+        Softmax + cross-entropy and sigmoid + binary cross-entropy are computed from logits
+        (stable, and the gradient is simply ``(p − t)/n``).
+        """
+        last = self.layers[-1]
+        if (isinstance(loss, SoftmaxCrossEntropy) and isinstance(last, Softmax)) or \
+                (isinstance(loss, BinaryCrossEntropy) and isinstance(last, Sigmoid)):
+            return len(self.layers) - 1
+        if isinstance(loss, (SoftmaxCrossEntropy, BinaryCrossEntropy)) and isinstance(last, Activation) \
+                and not isinstance(last, Linear):
+            raise ValueError(f"{type(loss).__name__} takes logits; the network ends with "
+                             f"{type(last).__name__}. End it with {loss.output_activation!r} or a Dense layer.")
+        return None
+
+    def train_step(self, x: np.ndarray, y: np.ndarray, loss: Loss,
+                   sample_weight: np.ndarray | None = None) -> float:
+        """Forward (training mode), loss, backward: fills every parameter's ``grad``.
+
+        Gradients are *written* (the step clears them first). Returns the batch loss.
+        """
+        stop = self.fused_output(loss)
+        self.zero_grad()
+        output = self._forward(x, True, stop)
+        self.last_output = output  # the batch's outputs (logits when fused); valid until next step
+        value = loss.forward(output, y, sample_weight)
+        self._backward(loss.backward(), stop, input_grad=False)
+        return value
+
+    def _infer(self, x: np.ndarray, stop: int | None = None, batch_size: int = 4096) -> np.ndarray:
+        """Inference-mode forward in chunks (bounded workspace memory); returns a new array."""
+        if len(x) <= batch_size:
+            return self._forward(x, False, stop).copy()
+        width = self.layers[stop - 1].output_dim if stop else self.output_dim
+        out = np.empty((len(x), width), dtype=self.dtype)
+        for start in range(0, len(x), batch_size):
+            out[start:start + batch_size] = self._forward(x[start:start + batch_size], False, stop)
+        return out
+
+    def predict(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """Inference-mode output (probabilities for a softmax/sigmoid output), as a new array."""
+        x = check_features(x, "x", self.dtype, self.input_dim if self.built else None)
+        self._ensure_built(x)
+        return self._infer(x, None, batch_size)
+
+    def logits(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """Inference-mode output before a final softmax/sigmoid (equals ``predict`` otherwise)."""
+        x = check_features(x, "x", self.dtype, self.input_dim if self.built else None)
+        self._ensure_built(x)
+        stop = len(self.layers) - 1 if isinstance(self.layers[-1], (Softmax, Sigmoid)) else None
+        return self._infer(x, stop, batch_size)
+
+    def fit(self, x, y, **kwargs):
+        """Train this network; see :func:`glassnet.fit` for the arguments. Returns a History."""
+        from .training.loop import fit
+
+        return fit(self, x, y, **kwargs)
+
+    __call__ = forward
+
+    # -- linear collapse ------------------------------------------------------------------
+    def collapse(self) -> Dense:
+        """The single Dense layer equal to this network when every layer is linear.
+
+        Dense layers, ``Linear`` activations, batch norm (inference mode, folded in) and dropout
+        (the identity at inference) compose into ``y = x · W + b``; the returned layer computes
+        exactly that, which is the seed's f(f(f(x))) = c³x in matrix form.
+
+        Raises
+        ------
+        ValueError
+            If any layer is non-linear (names the first such layer).
+        """
+        if not self.built:
+            raise RuntimeError("collapse() needs a built network; call build(input_dim) or predict first.")
+        for layer in self.layers:
+            if not layer.is_linear:
+                raise ValueError(
+                    f"cannot collapse: layer {layer.name} ({type(layer).__name__}) is non-linear, so "
+                    "the network is not a single affine map. Only networks made of Dense, Linear, "
+                    "BatchNorm and Dropout layers collapse; see linear_blocks() for the linear parts.")
+        weights, bias = collapse_affine(self.layers, self.input_dim)
+        dense = Dense(weights.shape[1], input_dim=self.input_dim, name="collapsed")
+        dense.build(self.input_dim, self.dtype, np.random.default_rng(0))
+        np.copyto(dense.W.value, weights, casting="same_kind")
+        np.copyto(dense.b.value, bias, casting="same_kind")
+        return dense
+
+    # -- description ----------------------------------------------------------------------
+    def summary(self) -> str:
+        """A Keras-like table: layer, output width, parameter count."""
+        lines = [f"{'layer':<18}{'type':<12}{'output':>8}{'params':>10}", "-" * 48]
+        for layer in self.layers:
+            count = sum(p.size for p in layer.parameters())
+            lines.append(f"{layer.name:<18}{type(layer).__name__:<12}{layer.output_dim or '?':>8}{count:>10,}")
+        lines.append("-" * 48)
+        lines.append(f"total parameters: {self.n_parameters:,}   (input width {self.input_dim}, {self.dtype})")
+        return "\n".join(lines)
+
+    def config(self) -> dict:
+        """Everything needed to rebuild the architecture (not the weights)."""
+        return {"input_dim": self.input_dim, "dtype": str(self.dtype), "seed": self.seed,
+                "layers": [{"type": type(layer).__name__, "name": layer.name, **layer.config()}
+                           for layer in self.layers]}
+
+    def __repr__(self) -> str:
+        return f"Sequential({self.layers!r}, input_dim={self.input_dim}, dtype={self.dtype})"
+
+
+def collapse_affine(layers: Iterable[Layer], input_dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Compose linear layers (inference mode) into one affine map ``(W, b)``, computed in float64."""
+    weights = np.eye(input_dim)
+    bias = np.zeros(input_dim)
+    for layer in layers:
+        if isinstance(layer, Dense):
+            w = layer.W.value.astype(np.float64)
+            bias = bias @ w + (layer.b.value if layer.b is not None else 0.0)
+            weights = weights @ w
+        elif isinstance(layer, BatchNorm):
+            scale, shift = (a.astype(np.float64) for a in layer.inference_scale_shift())
+            weights = weights * scale
+            bias = bias * scale + shift
+        elif not layer.is_linear:
+            raise ValueError(f"layer {layer.name} is non-linear and cannot be collapsed.")
+    return weights, bias
+
+
+def mlp(hidden: SequenceABC[int], output_dim: int, *, activation: str = "relu",
+        output_activation: str = "linear", batch_norm: bool = False, dropout: float = 0.0,
+        input_dim: int | None = None, init: str | None = None, init_scale: float | None = None,
+        dtype=np.float32, seed: int | None = 0) -> Sequential:
+    """Build a multi-layer perceptron: ``[Dense → (BatchNorm) → activation → (Dropout)] × hidden → Dense``.
+
+    Parameters
+    ----------
+    hidden : sequence of int
+        Units of each hidden layer, e.g. ``(128, 64)``; two or more makes it a deep network.
+    output_dim : int
+        Units of the output layer (classes, or targets for regression).
+    activation : str
+        Hidden activation: relu, leaky_relu, sigmoid, tanh or linear.
+    output_activation : str
+        ``"softmax"`` (multiclass), ``"sigmoid"`` (binary/multilabel) or ``"linear"`` (regression).
+    batch_norm : bool
+        Insert batch normalization between each hidden Dense and its activation (the Dense then
+        drops its intercept, which β replaces).
+    dropout : float
+        Dropout rate after each hidden activation (0 disables it).
+
+    Examples
+    --------
+    >>> import glassnet as gn
+    >>> net = gn.mlp([32, 16], 3, output_activation="softmax", batch_norm=True, input_dim=4)
+    >>> [type(l).__name__ for l in net.layers][:3]
+    ['Dense', 'BatchNorm', 'ReLU']
+    """
+    hidden = [check_positive_int(units, "hidden units") for units in hidden]
+    layers: list[Layer] = []
+    for units in hidden:
+        layers.append(Dense(units, use_bias=not batch_norm, init=init, init_scale=init_scale))
+        if batch_norm:
+            layers.append(BatchNorm())
+        layers.append(get_activation(activation))
+        if dropout:
+            layers.append(Dropout(dropout))
+    layers.append(Dense(output_dim, init=init, init_scale=init_scale))
+    if output_activation not in ("linear", "identity"):
+        layers.append(get_activation(output_activation))
+    return Sequential(layers, input_dim=input_dim, dtype=dtype, seed=seed)

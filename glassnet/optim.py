@@ -1,0 +1,196 @@
+"""Optimizers: the search for the weights and intercepts that minimise the loss, updating in place.
+
+Each optimizer has ``step()`` (apply one update from the gradients in ``Parameter.grad``) and
+``zero_grad()``. When the parameters are the flat views a :class:`~glassnet.Sequential` creates,
+the update runs over the whole flat array at once (a few vectorized operations per step instead
+of a few per parameter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._validation import check_fraction, check_positive_float
+from .parameter import Parameter
+
+
+class _Segment:
+    """A contiguous run of parameter memory updated as one array: value, grad and a decay mask."""
+
+    def __init__(self, value: np.ndarray, grad: np.ndarray, n_regularized: int) -> None:
+        self.value = value
+        self.grad = grad
+        self.n_regularized = n_regularized  # the first n_regularized entries take weight decay
+
+
+def _segments(params: list[Parameter]) -> list[_Segment]:
+    """One flat segment when ``params`` are exactly the parameters of one flat store, else one each."""
+    store = getattr(params[0], "store", None)
+    if store is not None and len(params) == len(store.parameters) and \
+            {id(p) for p in params} == {id(p) for p in store.parameters}:
+        return [_Segment(store.values, store.grads, store.n_regularized)]
+    return [_Segment(p.value.reshape(-1), p.grad.reshape(-1), p.size if p.regularize else 0) for p in params]
+
+
+class Optimizer:
+    """Base class: holds the parameters and the learning rate; subclasses define ``_update``."""
+
+    def __init__(self, params: Sequence[Parameter], lr: float) -> None:
+        params = list(params)
+        if not params:
+            raise ValueError("params is empty: pass network.parameters() of a built network.")
+        for p in params:
+            if not isinstance(p, Parameter):
+                raise TypeError(f"params must hold glassnet Parameters; got {type(p).__name__}.")
+        self.params = params
+        self.lr = check_positive_float(lr, "lr")
+        self.iterations = 0
+        self._segments = _segments(params)
+        self._state: list[dict[str, np.ndarray]] = [{} for _ in self._segments]
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.zero_grad()
+
+    def step(self) -> None:
+        """Update every parameter in place from its gradient."""
+        self.iterations += 1
+        for segment, state in zip(self._segments, self._state):
+            self._update(segment, state)
+
+    def _update(self, segment: _Segment, state: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    def _buffer(self, state: dict, key: str, like: np.ndarray) -> np.ndarray:
+        if key not in state:
+            state[key] = np.zeros_like(like)
+        return state[key]
+
+    def state_dict(self) -> dict:
+        """Optimizer state (moments, step count) for checkpoints."""
+        return {"iterations": self.iterations, "lr": self.lr,
+                "state": [{k: v.copy() for k, v in s.items()} for s in self._state]}
+
+    def load_state_dict(self, state: dict) -> None:
+        if len(state["state"]) != len(self._state):
+            raise ValueError("optimizer state does not match these parameters.")
+        self.iterations = int(state["iterations"])
+        self.lr = float(state["lr"])
+        self._state = [{k: np.array(v, dtype=self.params[0].value.dtype) for k, v in s.items()}
+                       for s in state["state"]]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(lr={self.lr})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay.
+
+    PyTorch's formulation: ``g ← ∇ + λw``; ``v ← μv + g``; step ``w ← w − lr·v`` (classical) or
+    ``w ← w − lr·(g + μv)`` (Nesterov). Weight decay applies to weights, not to intercepts or
+    batch-norm γ/β.
+
+    Examples
+    --------
+    >>> import glassnet as gn
+    >>> net = gn.mlp([4], 1, input_dim=2)
+    >>> opt = gn.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    """
+
+    def __init__(self, params: Sequence[Parameter], lr: float = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        self.momentum = check_fraction(momentum, "momentum")
+        self.nesterov = bool(nesterov)
+        self.weight_decay = check_positive_float(weight_decay, "weight_decay", allow_zero=True)
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0; got momentum=0.")
+
+    def _update(self, segment: _Segment, state: dict) -> None:
+        grad = segment.grad
+        if self.weight_decay and segment.n_regularized:
+            reg = slice(0, segment.n_regularized)
+            grad[reg] += self.weight_decay * segment.value[reg]
+        if self.momentum:
+            velocity = self._buffer(state, "velocity", grad)
+            velocity *= self.momentum
+            velocity += grad
+            if self.nesterov:
+                # grad + μ·v, formed in the gradient array (it is rewritten by the next backward).
+                grad += self.momentum * velocity
+                step_direction = grad
+            else:
+                step_direction = velocity
+        else:
+            step_direction = grad
+        segment.value -= self.lr * step_direction
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015) with bias correction; ``weight_decay`` adds λw to the gradient (L2).
+
+    ``m ← β₁m + (1−β₁)g``, ``v ← β₂v + (1−β₂)g²``, ``w ← w − lr · m̂ / (sqrt(v̂) + eps)`` with
+    ``m̂ = m/(1−β₁ᵗ)`` and ``v̂ = v/(1−β₂ᵗ)`` (PyTorch's formulation).
+    """
+
+    decoupled = False
+
+    def __init__(self, params: Sequence[Parameter], lr: float = 0.001, beta1: float = 0.9,
+                 beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        self.beta1 = check_fraction(beta1, "beta1")
+        self.beta2 = check_fraction(beta2, "beta2")
+        self.eps = check_positive_float(eps, "eps")
+        self.weight_decay = check_positive_float(weight_decay, "weight_decay", allow_zero=True)
+
+    def _update(self, segment: _Segment, state: dict) -> None:
+        grad, value = segment.grad, segment.value
+        if self.weight_decay and segment.n_regularized:
+            reg = slice(0, segment.n_regularized)
+            if self.decoupled:
+                value[reg] *= 1.0 - self.lr * self.weight_decay
+            else:
+                grad[reg] += self.weight_decay * value[reg]
+        m = self._buffer(state, "m", grad)
+        v = self._buffer(state, "v", grad)
+        scratch = self._buffer(state, "scratch", grad)
+        m *= self.beta1
+        m += (1.0 - self.beta1) * grad
+        v *= self.beta2
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1.0 - self.beta2
+        v += scratch
+        t = self.iterations
+        bias1 = 1.0 - self.beta1 ** t
+        bias2 = 1.0 - self.beta2 ** t
+        # w -= lr/bias1 · m / (sqrt(v)/sqrt(bias2) + eps)
+        np.sqrt(v, out=scratch)
+        scratch *= 1.0 / np.sqrt(bias2)
+        scratch += self.eps
+        np.divide(m, scratch, out=scratch)
+        scratch *= self.lr / bias1
+        value -= scratch
+
+
+class AdamW(Adam):
+    """Adam with *decoupled* weight decay (Loshchilov & Hutter): ``w ← w − lr·λ·w`` before the step."""
+
+    decoupled = True
+
+    def __init__(self, params: Sequence[Parameter], lr: float = 0.001, beta1: float = 0.9,
+                 beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.01) -> None:
+        super().__init__(params, lr, beta1, beta2, eps, weight_decay)
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+
+
+def get_optimizer(name: str | Optimizer, params: Sequence[Parameter], **kwargs) -> Optimizer:
+    """Create an optimizer from its name (``"sgd"``, ``"adam"``, ``"adamw"``)."""
+    if isinstance(name, Optimizer):
+        return name
+    if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}; got optimizer={name!r}.")
+    return OPTIMIZERS[name.lower()](params, **kwargs)

@@ -1,0 +1,1 @@
+"""Training: the loop, its history, callbacks, metrics and the start-small-and-grow search."""

@@ -1,0 +1,320 @@
+"""Callbacks: everything around the training loop (stopping, schedules, progress, logging).
+
+A callback sees the trainer (``self.trainer``: network, optimizer, history, ``stop_training``)
+and gets ``on_train_begin``, ``on_epoch_begin``, ``on_batch_end``, ``on_epoch_end`` and
+``on_train_end``. Epochs are counted from 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .._validation import check_fraction, check_positive_float
+from .metrics import metric_mode
+
+if TYPE_CHECKING:
+    from .loop import Trainer
+
+
+class Callback:
+    """Base class; override the hooks you need."""
+
+    trainer: "Trainer"
+
+    def set_trainer(self, trainer: "Trainer") -> None:
+        self.trainer = trainer
+
+    def on_train_begin(self, logs: dict | None = None) -> None: ...
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None: ...
+
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None: ...
+
+    def on_train_end(self, logs: dict | None = None) -> None: ...
+
+    def state_dict(self) -> dict:
+        """State needed to resume (checkpoints)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+
+class _Monitor:
+    """Tracks the best value of a logged quantity with a declared direction."""
+
+    def __init__(self, monitor: str, mode: str, min_delta: float) -> None:
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode must be 'auto', 'min' or 'max'; got mode={mode!r}.")
+        self.monitor = monitor
+        self.mode = metric_mode(monitor) if mode == "auto" else mode
+        self.min_delta = abs(min_delta)
+        self.reset()
+
+    def reset(self) -> None:
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def value(self, logs: dict) -> float:
+        if self.monitor not in logs:
+            raise ValueError(f"monitor={self.monitor!r} is not logged; available: {sorted(logs)}. "
+                             "Monitoring a 'val_' quantity needs validation_split or validation_data.")
+        return float(logs[self.monitor])
+
+    def improved(self, current: float) -> bool:
+        if not math.isfinite(current):
+            return False
+        if self.mode == "min":
+            return current < self.best - self.min_delta
+        return current > self.best + self.min_delta
+
+
+class EarlyStopping(Callback):
+    """Stop when the monitored quantity stops improving, and keep the best weights.
+
+    Parameters
+    ----------
+    monitor : str, default="val_loss"
+    patience : int, default=10
+        Epochs without improvement before stopping.
+    min_delta : float, default=0
+        Smallest change that counts as an improvement.
+    restore_best_weights : bool, default=True
+        Restore the weights (and batch-norm statistics) of the best epoch at the end of
+        training, whether training stopped early or ran to the last epoch.
+    mode : "auto", "min" or "max"
+        Direction; "auto" takes it from the metric's declared direction.
+
+    Examples
+    --------
+    >>> import glassnet as gn
+    >>> stop = gn.EarlyStopping(patience=5)
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 10, min_delta: float = 0.0,
+                 restore_best_weights: bool = True, mode: str = "auto") -> None:
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"patience must be a non-negative integer; got patience={patience!r}.")
+        self.patience = patience
+        self.restore_best_weights = restore_best_weights
+        self._monitor = _Monitor(monitor, mode, min_delta)
+        self.monitor = monitor
+
+    def on_train_begin(self, logs=None) -> None:
+        # Reset on every fit so that a second fit does not inherit the first one's best value.
+        self._monitor.reset()
+        self.wait = 0
+        self.best_epoch: int | None = None
+        self.best_state: dict | None = None
+        self.stopped_epoch: int | None = None
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        current = self._monitor.value(logs)
+        if self._monitor.improved(current):
+            self._monitor.best = current
+            self.best_epoch = epoch
+            self.wait = 0
+            if self.restore_best_weights:
+                self.best_state = self.trainer.network.state_dict()
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.stopped_epoch = epoch
+                self.trainer.stop_training = True
+
+    def on_train_end(self, logs=None) -> None:
+        history = self.trainer.history
+        history.best_epoch = self.best_epoch
+        history.stopped_epoch = self.stopped_epoch
+        history.patience = self.patience
+        if self.restore_best_weights and self.best_state is not None and not history.diverged:
+            self.trainer.network.load_state_dict(self.best_state)
+            history.restored_epoch = self.best_epoch
+
+    @property
+    def best(self) -> float:
+        return self._monitor.best
+
+    def state_dict(self) -> dict:
+        return {"best": self._monitor.best, "wait": self.wait, "best_epoch": self.best_epoch,
+                "best_state": self.best_state, "stopped_epoch": self.stopped_epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._monitor.best = state["best"]
+        self.wait = state["wait"]
+        self.best_epoch = state["best_epoch"]
+        self.best_state = state["best_state"]
+        self.stopped_epoch = state["stopped_epoch"]
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch from ``schedule(epoch, initial_lr)``."""
+
+    def __init__(self, schedule: Callable[[int, float], float]) -> None:
+        self.schedule = schedule
+
+    def on_train_begin(self, logs=None) -> None:
+        if not hasattr(self, "initial_lr"):
+            self.initial_lr = self.trainer.optimizer.lr
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        lr = float(self.schedule(epoch, self.initial_lr))
+        if not (lr > 0 and math.isfinite(lr)):
+            raise ValueError(f"the schedule returned lr={lr!r} at epoch {epoch}; it must be positive.")
+        self.trainer.optimizer.lr = lr
+
+    def state_dict(self) -> dict:
+        return {"initial_lr": getattr(self, "initial_lr", None)}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("initial_lr") is not None:
+            self.initial_lr = state["initial_lr"]
+
+
+class StepDecay(LearningRateScheduler):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
+
+    def __init__(self, step_size: int = 10, gamma: float = 0.1) -> None:
+        if not isinstance(step_size, int) or step_size < 1:
+            raise ValueError(f"step_size must be a positive integer; got step_size={step_size!r}.")
+        gamma = check_positive_float(gamma, "gamma")
+        super().__init__(lambda epoch, lr0: lr0 * gamma ** ((epoch - 1) // step_size))
+
+
+class ExponentialDecay(LearningRateScheduler):
+    """``lr = lr₀ · gamma^(epoch − 1)``."""
+
+    def __init__(self, gamma: float = 0.95) -> None:
+        gamma = check_positive_float(gamma, "gamma")
+        super().__init__(lambda epoch, lr0: lr0 * gamma ** (epoch - 1))
+
+
+class CosineDecay(LearningRateScheduler):
+    """Cosine annealing from lr₀ to ``min_lr`` over ``total_epochs``."""
+
+    def __init__(self, total_epochs: int, min_lr: float = 0.0) -> None:
+        if not isinstance(total_epochs, int) or total_epochs < 1:
+            raise ValueError(f"total_epochs must be a positive integer; got {total_epochs!r}.")
+        min_lr = check_positive_float(min_lr, "min_lr", allow_zero=True)
+
+        def schedule(epoch: int, lr0: float) -> float:
+            progress = min(epoch - 1, total_epochs) / total_epochs
+            return max(min_lr + 0.5 * (lr0 - min_lr) * (1 + math.cos(math.pi * progress)), 1e-12)
+
+        super().__init__(schedule)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` after ``patience`` epochs without improvement."""
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 5,
+                 min_delta: float = 0.0, min_lr: float = 0.0, mode: str = "auto") -> None:
+        self.factor = check_fraction(factor, "factor", low_open=True)
+        self.patience = patience
+        self.min_lr = min_lr
+        self._monitor = _Monitor(monitor, mode, min_delta)
+
+    def on_train_begin(self, logs=None) -> None:
+        self._monitor.reset()
+        self.wait = 0
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        current = self._monitor.value(logs)
+        if self._monitor.improved(current):
+            self._monitor.best = current
+            self.wait = 0
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            optimizer = self.trainer.optimizer
+            optimizer.lr = max(optimizer.lr * self.factor, self.min_lr, 1e-12)
+            self.wait = 0
+
+    def state_dict(self) -> dict:
+        return {"best": self._monitor.best, "wait": self.wait}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._monitor.best, self.wait = state["best"], state["wait"]
+
+
+class ProgressBar(Callback):
+    """A tqdm progress bar over epochs showing the latest losses.
+
+    Silent when ``verbose=0`` or when the stream is not a terminal (logs and CI stay clean),
+    unless ``force=True``.
+    """
+
+    def __init__(self, verbose: int = 1, stream=None, force: bool = False) -> None:
+        self.verbose = verbose
+        self.stream = stream if stream is not None else sys.stderr
+        self.force = force
+        self._bar = None
+
+    def on_train_begin(self, logs=None) -> None:
+        interactive = self.force or (hasattr(self.stream, "isatty") and self.stream.isatty())
+        if self.verbose and interactive:
+            from tqdm.auto import tqdm  # imported lazily: the core import stays light
+
+            self._bar = tqdm(total=self.trainer.epochs, initial=self.trainer.start_epoch - 1,
+                             unit="epoch", file=self.stream, leave=True, dynamic_ncols=True)
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        if self._bar is not None:
+            shown = {k: f"{v:.4g}" for k, v in logs.items() if k in
+                     ("loss", "val_loss", "accuracy", "val_accuracy", "val_rmse")}
+            self._bar.set_postfix(shown, refresh=False)
+            self._bar.update(1)
+
+    def on_train_end(self, logs=None) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+class EpochPrinter(Callback):
+    """Print one line per epoch (train and validation loss and metric) to a stream."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        keys = [k for k in ("loss", "accuracy", "rmse", "val_loss", "val_accuracy", "val_rmse") if k in logs]
+        text = "  ".join(f"{k} {logs[k]:.4f}" for k in keys)
+        print(f"epoch {epoch:>3}/{self.trainer.epochs}  {text}", file=self.stream or sys.stdout, flush=True)
+
+
+class CSVLogger(Callback):
+    """Append one row per epoch to a CSV file (written and flushed as training goes)."""
+
+    def __init__(self, path: str | Path, append: bool = False) -> None:
+        self.path = Path(path)
+        self.append = append
+        self._file = None
+        self._writer = None
+
+    def on_train_begin(self, logs=None) -> None:
+        self._file = open(self.path, "a" if self.append else "w", newline="", encoding="utf-8")
+        self._writer = None
+        self._has_header = self.append and self.path.stat().st_size > 0
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        row = {"epoch": epoch, **{k: (float(v) if isinstance(v, (int, float, np.floating)) else v)
+                                  for k, v in logs.items()}}
+        if self._writer is None:
+            self._writer = csv.DictWriter(self._file, fieldnames=list(row), extrasaction="ignore")
+            if not self._has_header:
+                self._writer.writeheader()
+        self._writer.writerow(row)
+        self._file.flush()
+
+    def on_train_end(self, logs=None) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

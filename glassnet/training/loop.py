@@ -1,0 +1,353 @@
+"""The training loop: mini-batch SGD over reshuffled epochs, validation, callbacks, divergence guard."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from .._validation import (check_class_labels, check_consistent_length, check_features,
+                           check_fraction, check_positive_int, check_targets)
+from ..data import BatchGatherer, epoch_order
+from ..exceptions import DivergenceError, DivergenceWarning
+from ..layers import Dense, Sigmoid, Softmax
+from ..losses import BinaryCrossEntropy, Loss, MeanSquaredError, SoftmaxCrossEntropy, get_loss
+from ..network import Sequential
+from ..optim import Optimizer, get_optimizer
+from .callbacks import Callback, EarlyStopping, EpochPrinter, ProgressBar
+from .history import History
+from .metrics import accuracy, balanced_accuracy, regression_metrics
+
+
+def default_loss(network: Sequential) -> Loss:
+    """Cross-entropy after softmax, binary cross-entropy after sigmoid, mean squared error otherwise."""
+    last = network.layers[-1]
+    if isinstance(last, Softmax):
+        return SoftmaxCrossEntropy()
+    if isinstance(last, Sigmoid):
+        return BinaryCrossEntropy()
+    return MeanSquaredError()
+
+
+def task_of(loss: Loss) -> str:
+    if isinstance(loss, SoftmaxCrossEntropy):
+        return "multiclass"
+    if isinstance(loss, BinaryCrossEntropy):
+        return "binary"
+    return "regression"
+
+
+def prepare_targets(y, loss: Loss, output_dim: int, dtype: np.dtype, name: str = "y") -> np.ndarray:
+    """Class indices (int64) for cross-entropy with 1-D labels, float (n, k) targets otherwise."""
+    if isinstance(loss, SoftmaxCrossEntropy):
+        array = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+        if array.ndim == 2 and array.shape[1] == output_dim and output_dim > 1:
+            targets = check_targets(array, name, dtype)  # rows of class probabilities
+            return targets
+        return check_class_labels(array, output_dim, name)
+    targets = check_targets(y, name, dtype)
+    if targets.ndim == 1:
+        targets = targets.reshape(-1, 1)
+    if targets.shape[1] != output_dim:
+        raise ValueError(f"{name} has {targets.shape[1]} column(s) but the network has {output_dim} "
+                         f"output(s); got {name} of shape {targets.shape}.")
+    if isinstance(loss, BinaryCrossEntropy) and (targets.min() < 0 or targets.max() > 1):
+        raise ValueError(f"{name} must be in [0, 1] for binary cross-entropy; got values in "
+                         f"[{targets.min():g}, {targets.max():g}].")
+    return targets
+
+
+def split_validation(n: int, fraction: float, rng: np.random.Generator,
+                     labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffled (and, given labels, stratified) train/validation index split.
+
+    Never "the last rows": a sorted dataset would otherwise validate on classes it never trains on.
+    """
+    if labels is None or labels.ndim != 1:
+        order = rng.permutation(n)
+        n_val = max(1, int(round(fraction * n)))
+        if n_val >= n:
+            raise ValueError(f"validation_split={fraction} leaves no training data for {n} samples.")
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
+    val_parts, train_parts = [], []
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        n_val = int(round(fraction * len(members)))
+        if len(members) > 1:
+            n_val = min(max(n_val, 1), len(members) - 1)
+        else:
+            n_val = 0
+        val_parts.append(members[:n_val])
+        train_parts.append(members[n_val:])
+    val_idx, train_idx = np.sort(np.concatenate(val_parts)), np.sort(np.concatenate(train_parts))
+    if len(val_idx) == 0:
+        raise ValueError(f"validation_split={fraction} selects no validation sample from {n} samples.")
+    return train_idx, val_idx
+
+
+def evaluate(network: Sequential, x: np.ndarray, y: np.ndarray, loss: Loss,
+             sample_weight: np.ndarray | None = None) -> dict[str, float]:
+    """Loss and task metrics of ``network`` (inference mode) on prepared ``x``, ``y``."""
+    eval_loss = type(loss)()
+    stop = network.fused_output(loss)
+    outputs = network._infer(x, stop)
+    logs = {"loss": eval_loss.forward(outputs, y, sample_weight)}
+    if isinstance(loss, SoftmaxCrossEntropy):
+        labels = y if y.ndim == 1 else y.argmax(axis=1)
+        predicted = outputs.argmax(axis=1)
+        logs["accuracy"] = accuracy(labels, predicted)
+        logs["balanced_accuracy"] = balanced_accuracy(labels, predicted)
+        logs["log_loss"] = logs["loss"]
+    elif isinstance(loss, BinaryCrossEntropy):
+        predicted = (outputs > 0) if stop is not None else (outputs > 0.5)
+        truth = y > 0.5
+        logs["accuracy"] = float(np.mean(np.all(predicted == truth, axis=1)))
+        if truth.shape[1] == 1:
+            logs["balanced_accuracy"] = balanced_accuracy(truth.ravel(), predicted.ravel())
+        logs["log_loss"] = logs["loss"]
+    else:
+        logs.update(regression_metrics(y, outputs))
+    return logs
+
+
+class Trainer:
+    """State of one training run; :func:`fit` creates and runs it.
+
+    Attributes
+    ----------
+    network, optimizer, loss, history, epochs, start_epoch
+    stop_training : bool
+        Set by a callback to end training after the current epoch.
+    """
+
+    def __init__(self, network: Sequential, x, y, *, loss: str | Loss | None = None,
+                 optimizer: str | Optimizer = "sgd", lr: float | None = None, epochs: int = 10,
+                 batch_size: int = 32, validation_split: float | None = None,
+                 validation_data: tuple | None = None, callbacks: Sequence[Callback] = (),
+                 shuffle: bool = True, seed: int | None = 0, verbose: int = 0,
+                 sample_weight=None, weight_decay: float = 0.0, momentum: float | None = None,
+                 on_divergence: str = "warn") -> None:
+        if not isinstance(network, Sequential):
+            raise TypeError(f"network must be a glassnet Sequential; got {type(network).__name__}.")
+        self.network = network
+        self.epochs = check_positive_int(epochs, "epochs")
+        self.batch_size = check_positive_int(batch_size, "batch_size")
+        if on_divergence not in ("warn", "raise"):
+            raise ValueError(f"on_divergence must be 'warn' or 'raise'; got {on_divergence!r}.")
+        self.on_divergence = on_divergence
+        self.shuffle = bool(shuffle)
+        self.verbose = verbose
+        x = check_features(x, "x", network.dtype, network.input_dim if network.built else None)
+        if not network.built:
+            network.build(x.shape[1])
+        self.loss = default_loss(network) if loss is None else get_loss(loss)
+        network.fused_output(self.loss)  # validates the output/loss pairing early
+        y = prepare_targets(y, self.loss, network.output_dim, network.dtype)
+        check_consistent_length(x, y)
+        if sample_weight is not None:
+            sample_weight = check_targets(sample_weight, "sample_weight", network.dtype).ravel()
+            check_consistent_length(x, sample_weight, "x", "sample_weight")
+            if sample_weight.min() < 0:
+                raise ValueError("sample_weight must be non-negative.")
+
+        seeds = np.random.SeedSequence(seed).spawn(2)
+        self.rng = np.random.default_rng(seeds[0])
+        split_rng = np.random.default_rng(seeds[1])
+        self.validation: tuple | None = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, weights).")
+            x_val = check_features(validation_data[0], "x_val", network.dtype, network.input_dim)
+            y_val = prepare_targets(validation_data[1], self.loss, network.output_dim, network.dtype, "y_val")
+            check_consistent_length(x_val, y_val, "x_val", "y_val")
+            w_val = None if len(validation_data) == 2 or validation_data[2] is None else \
+                check_targets(validation_data[2], "sample_weight_val", network.dtype).ravel()
+            self.validation = (x_val, y_val, w_val)
+        elif validation_split:
+            fraction = check_fraction(validation_split, "validation_split", low_open=True)
+            stratify = y if y.ndim == 1 else None
+            train_idx, val_idx = split_validation(len(x), fraction, split_rng, stratify)
+            w_val = None if sample_weight is None else sample_weight[val_idx]
+            self.validation = (x[val_idx], y[val_idx], w_val)
+            x, y = x[train_idx], y[train_idx]
+            sample_weight = None if sample_weight is None else sample_weight[train_idx]
+        self.x, self.y, self.sample_weight = x, y, sample_weight
+
+        if isinstance(optimizer, Optimizer):
+            self.optimizer = optimizer
+            if lr is not None:
+                self.optimizer.lr = lr
+        else:
+            kwargs = {"lr": lr if lr is not None else (0.01 if optimizer == "sgd" else 0.001)}
+            if weight_decay:
+                kwargs["weight_decay"] = weight_decay
+            if momentum is not None:
+                kwargs["momentum"] = momentum
+            self.optimizer = get_optimizer(optimizer, network.parameters(), **kwargs)
+
+        self.callbacks = list(callbacks)
+        if verbose == 1:
+            self.callbacks.append(ProgressBar(verbose=1))
+        elif verbose and verbose >= 2:
+            self.callbacks.append(EpochPrinter())
+        for callback in self.callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(f"callbacks must be glassnet Callback objects; got {type(callback).__name__}.")
+            callback.set_trainer(self)
+        self.history = History(task=task_of(self.loss))
+        stoppers = [c for c in self.callbacks if isinstance(c, EarlyStopping)]
+        if stoppers:
+            self.history.patience = stoppers[0].patience
+        self.start_epoch = 1
+        self.stop_training = False
+
+    # ------------------------------------------------------------------------------------
+    def run(self) -> History:
+        network, loss, optimizer = self.network, self.loss, self.optimizer
+        n = len(self.x)
+        batch_size = min(self.batch_size, n)
+        gatherer = BatchGatherer(self.x, self.y, self.sample_weight, batch_size=batch_size)
+        dense_layers = [layer for layer in network.layers if isinstance(layer, Dense)]
+        classification = isinstance(loss, SoftmaxCrossEntropy) and self.y.ndim == 1
+        batch_callbacks = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
+        last_finite = network.state_dict()
+
+        for callback in self.callbacks:
+            callback.on_train_begin({})
+        try:
+            for epoch in range(self.start_epoch, self.epochs + 1):
+                for callback in self.callbacks:
+                    callback.on_epoch_begin(epoch, {})
+                started = time.perf_counter()
+                grad_norm_sums = np.zeros(len(dense_layers))
+                total_loss = 0.0
+                correct = 0
+                steps = 0
+                diverged = False
+                order = epoch_order(n, self.rng, self.shuffle)
+                for start in range(0, n, batch_size):
+                    x_batch, y_batch, w_batch = gatherer.gather(order[start:start + batch_size])
+                    batch_loss = network.train_step(x_batch, y_batch, loss, w_batch)
+                    if not math.isfinite(batch_loss):
+                        self._diverged(epoch, steps + 1, batch_loss, last_finite)
+                        diverged = True
+                        break
+                    for i, layer in enumerate(dense_layers):
+                        grad = layer.W.grad.reshape(-1)
+                        grad_norm_sums[i] += math.sqrt(float(np.dot(grad, grad)))
+                    optimizer.step()
+                    total_loss += batch_loss * len(x_batch)
+                    if classification:
+                        correct += int(np.count_nonzero(network.last_output.argmax(axis=1) == y_batch))
+                    steps += 1
+                    for callback in batch_callbacks:
+                        callback.on_batch_end(steps, {"loss": batch_loss, "size": len(x_batch)})
+                if diverged:
+                    break
+                logs = {"loss": total_loss / n}
+                if classification:
+                    logs["accuracy"] = correct / n
+                elif isinstance(loss, MeanSquaredError):
+                    logs["rmse"] = math.sqrt(logs["loss"] * self.y.shape[1])
+                if self.validation is not None:
+                    x_val, y_val, w_val = self.validation
+                    val_logs = evaluate(network, x_val, y_val, loss, w_val)
+                    logs.update({f"val_{key}": value for key, value in val_logs.items()})
+                    if not math.isfinite(val_logs["loss"]):
+                        self._diverged(epoch, steps, val_logs["loss"], last_finite)
+                        break
+                logs["lr"] = optimizer.lr
+                logs["time"] = time.perf_counter() - started
+                for i, layer in enumerate(dense_layers):
+                    self.history.grad_norms.setdefault(layer.name, []).append(grad_norm_sums[i] / max(steps, 1))
+                self.history.record(epoch, logs)
+                for callback in self.callbacks:
+                    callback.on_epoch_end(epoch, logs)
+                last_finite = network.state_dict()
+                if self.stop_training:
+                    break
+        finally:
+            for callback in self.callbacks:
+                callback.on_train_end({})
+        if self.history.diverged and self.on_divergence == "raise":
+            raise DivergenceError(self.history.divergence_message)
+        return self.history
+
+    def _diverged(self, epoch: int, step: int, value: float, last_finite: dict) -> None:
+        self.network.load_state_dict(last_finite)
+        for state in self.optimizer._state:  # moments may hold inf/nan as well
+            state.clear()
+        message = (f"training diverged at epoch {epoch}, step {step}: the loss became {value}. "
+                   f"The last finite weights (end of epoch {epoch - 1}) were restored. Lower the "
+                   f"learning rate (it is {self.optimizer.lr:g}; try {self.optimizer.lr / 10:g}), add "
+                   "batch normalization, or scale the inputs.")
+        self.history.diverged = True
+        self.history.divergence_message = message
+        if self.on_divergence == "warn":
+            warnings.warn(message, DivergenceWarning, stacklevel=4)
+
+
+def fit(network: Sequential, x, y, *, loss: str | Loss | None = None,
+        optimizer: str | Optimizer = "sgd", lr: float | None = None, epochs: int = 10,
+        batch_size: int = 32, validation_split: float | None = None,
+        validation_data: tuple | None = None, callbacks: Sequence[Callback] = (),
+        shuffle: bool = True, seed: int | None = 0, verbose: int = 0, sample_weight=None,
+        weight_decay: float = 0.0, momentum: float | None = None,
+        on_divergence: str = "warn") -> History:
+    """Train ``network`` on ``(x, y)`` by mini-batch gradient descent and return its History.
+
+    Every epoch visits the training set in a fresh random order (from ``seed``); each mini-batch
+    runs the forward flow, the loss, the backward flow and one optimizer step.
+
+    Parameters
+    ----------
+    network : Sequential
+    x : array-like of shape (n_samples, n_features)
+    y : array-like
+        Class indices (n,) for a softmax output, 0/1 targets (n,) or (n, k) for a sigmoid output,
+        real targets (n,) or (n, k) for regression.
+    loss : str or Loss, optional
+        Defaults from the output layer: cross-entropy (softmax), binary cross-entropy (sigmoid),
+        mean squared error (otherwise).
+    optimizer : "sgd", "adam", "adamw" or an Optimizer
+        A string creates one over ``network.parameters()`` with ``lr``, ``momentum`` and
+        ``weight_decay``; an Optimizer instance is used as it is (and keeps its state).
+    epochs, batch_size : int
+    validation_split : float in (0, 1), optional
+        Fraction held out at random (stratified by class for classification), never the last rows.
+    validation_data : (x_val, y_val) or (x_val, y_val, sample_weight_val), optional
+        Explicit validation set (for example the most recent rows of time-ordered data).
+    callbacks : sequence of Callback
+    shuffle : bool, default=True
+    seed : int, default=0
+        Seeds the epoch shuffles and the validation split: same seed, same weights.
+    verbose : 0, 1 or 2
+        0 silent; 1 a progress bar when attached to a terminal; 2 a line per epoch.
+    sample_weight : array-like of shape (n_samples,), optional
+    on_divergence : "warn" or "raise"
+        When the loss becomes non-finite, training stops, the last finite weights are restored and
+        a DivergenceWarning (or DivergenceError) explains what to try.
+
+    Returns
+    -------
+    History
+
+    Examples
+    --------
+    >>> import numpy as np, glassnet as gn
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(200, 2)); y = (x[:, 0] * x[:, 1] > 0).astype(int)
+    >>> net = gn.mlp([16, 16], 2, output_activation="softmax")
+    >>> history = gn.fit(net, x, y, epochs=5, lr=0.1, validation_split=0.2)
+    >>> len(history)
+    5
+    """
+    trainer = Trainer(network, x, y, loss=loss, optimizer=optimizer, lr=lr, epochs=epochs,
+                      batch_size=batch_size, validation_split=validation_split,
+                      validation_data=validation_data, callbacks=callbacks, shuffle=shuffle,
+                      seed=seed, verbose=verbose, sample_weight=sample_weight,
+                      weight_decay=weight_decay, momentum=momentum, on_divergence=on_divergence)
+    return trainer.run()

@@ -1,0 +1,43 @@
+"""Metrics by task, and which direction of each is better."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Whether a larger ("max") or smaller ("min") value is better, declared, not guessed.
+METRIC_MODES = {
+    "loss": "min", "log_loss": "min", "rmse": "min", "mae": "min", "mse": "min",
+    "accuracy": "max", "balanced_accuracy": "max", "r2": "max",
+}
+
+
+def metric_mode(monitor: str) -> str:
+    """``"min"`` or ``"max"`` for a logged key such as ``"val_loss"`` or ``"accuracy"``."""
+    key = monitor[4:] if monitor.startswith("val_") else monitor
+    if key not in METRIC_MODES:
+        raise ValueError(f"no known direction for monitor={monitor!r}; pass mode='min' or mode='max'. "
+                         f"Known: {sorted(METRIC_MODES)} (with or without 'val_').")
+    return METRIC_MODES[key]
+
+
+def accuracy(y_true: np.ndarray, y_pred_labels: np.ndarray) -> float:
+    return float(np.mean(y_true == y_pred_labels))
+
+
+def balanced_accuracy(y_true: np.ndarray, y_pred_labels: np.ndarray) -> float:
+    """Mean recall over the classes present in ``y_true``."""
+    classes = np.unique(y_true)
+    recalls = [np.mean(y_pred_labels[y_true == c] == c) for c in classes]
+    return float(np.mean(recalls))
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """RMSE, MAE and R² (R² averaged uniformly over outputs, as scikit-learn does)."""
+    y_true = y_true.reshape(y_pred.shape).astype(np.float64)
+    residual = y_pred.astype(np.float64) - y_true
+    ss_res = (residual ** 2).sum(axis=0)
+    ss_tot = ((y_true - y_true.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
+    return {"rmse": float(np.sqrt(np.mean(residual ** 2))), "mae": float(np.mean(np.abs(residual))),
+            "r2": float(np.mean(r2))}
