@@ -15,6 +15,9 @@ from .network import Sequential
 class GradcheckResult:
     """Relative errors ``‖analytic − numeric‖ / max(‖analytic‖, ‖numeric‖)`` per tensor.
 
+    When both norms are below 1e-7 (a gradient that is truly zero), the absolute difference is
+    reported instead, since a ratio of rounding noise means nothing.
+
     Attributes
     ----------
     errors : dict
@@ -36,11 +39,15 @@ class GradcheckResult:
         return "gradient check (relative error per tensor):\n" + "\n".join(rows)
 
 
+#: Below this gradient norm the error is reported as absolute: a gradient that is truly zero (the
+#: intercept of a Dense layer followed by batch norm) has only rounding noise to compare.
+ABSOLUTE_BELOW = 1e-7
+
+
 def _relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     scale = max(np.linalg.norm(analytic), np.linalg.norm(numeric))
-    if scale < 1e-12:
-        return 0.0
-    return float(np.linalg.norm(analytic - numeric) / scale)
+    difference = float(np.linalg.norm(analytic - numeric))
+    return difference if scale < ABSOLUTE_BELOW else difference / scale
 
 
 def gradcheck(model: Layer | Sequential, x: np.ndarray, y: np.ndarray | None = None,

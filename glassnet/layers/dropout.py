@@ -52,7 +52,7 @@ class Dropout(Layer):
         else:
             mask = self._workspace("mask", n, self.input_dim)
             uniform = self._workspace("uniform", n, self.input_dim)
-            self.rng.random(out=uniform)
+            self.rng.random(out=uniform, dtype=uniform.dtype)
             np.greater_equal(uniform, self.rate, out=mask)
             mask *= 1.0 / (1.0 - self.rate)
         self._mask = mask

@@ -1,0 +1,100 @@
+"""Bad input gets a clear error naming the argument, the expectation and what was received."""
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+
+
+@pytest.fixture
+def net():
+    return gn.mlp([4, 4], 3, output_activation="softmax", input_dim=5)
+
+
+def test_wrong_number_of_features(net):
+    with pytest.raises(ValueError, match="6 features, but the network expects 5"):
+        net.predict(np.zeros((2, 6)))
+
+
+def test_wrong_rank(net):
+    with pytest.raises(ValueError, match=r"must be 2-D .*got shape \(5,\)"):
+        net.predict(np.zeros(5))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_x(net, bad):
+    x = np.zeros((3, 5))
+    x[1, 2] = bad
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        gn.fit(net, x, [0, 1, 2], epochs=1)
+
+
+def test_non_finite_y():
+    net = gn.mlp([4], 1, input_dim=2)
+    with pytest.raises(ValueError, match="y contains NaN"):
+        gn.fit(net, np.zeros((3, 2)), [0.0, np.nan, 1.0], epochs=1)
+
+
+def test_labels_out_of_range(net):
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 2\]"):
+        gn.fit(net, np.zeros((3, 5)), [0, 1, 3], epochs=1)
+
+
+def test_empty_arrays(net):
+    with pytest.raises(ValueError, match="empty"):
+        gn.fit(net, np.zeros((0, 5)), [], epochs=1)
+
+
+def test_mismatched_lengths(net):
+    with pytest.raises(ValueError, match="same number of samples; got 3 and 2"):
+        gn.fit(net, np.zeros((3, 5)), [0, 1], epochs=1)
+
+
+def test_text_features(net):
+    with pytest.raises(TypeError, match="must be numeric"):
+        net.predict(np.array([["a"] * 5]))
+
+
+@pytest.mark.parametrize("factory, message", [
+    (lambda: gn.Dense(0), "units must be a positive integer; got units=0"),
+    (lambda: gn.Dense(-3), "units=-3"),
+    (lambda: gn.Dense(2.5), "units=2.5"),
+    (lambda: gn.mlp([4], 2, activation="swish"), "activation must be one of .* got activation='swish'"),
+    (lambda: gn.fit(gn.mlp([4], 1, input_dim=1), [[0.0]], [0.0], loss="hinge"), "loss must be one of"),
+    (lambda: gn.fit(gn.mlp([4], 1, input_dim=1), [[0.0]], [0.0], optimizer="rmsprop"), "optimizer must be one of"),
+    (lambda: gn.SGD(gn.mlp([4], 1, input_dim=1).parameters(), lr=0), "lr must be a positive"),
+    (lambda: gn.SGD(gn.mlp([4], 1, input_dim=1).parameters(), lr=-1.0), "lr=-1.0"),
+    (lambda: gn.Dropout(1.0), r"rate must be in \[0, 1\)"),
+    (lambda: gn.fit(gn.mlp([4], 1, input_dim=1), [[0.0]], [0.0], epochs=0), "epochs must be a positive integer"),
+    (lambda: gn.fit(gn.mlp([4], 1, input_dim=1), [[0.0]], [0.0], batch_size=-2), "batch_size"),
+    (lambda: gn.Sequential([]), "at least one layer"),
+    (lambda: gn.Sequential([gn.Dense(2), "relu"]), r"layers\[1\] must be a glassnet Layer"),
+    (lambda: gn.mlp([4], 2, dtype=np.int32), "dtype must be float32 or float64"),
+])
+def test_invalid_arguments(factory, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        factory()
+
+
+def test_backward_before_forward_raises_runtime_error():
+    layer = gn.Dense(3)
+    layer.build(2, np.dtype(np.float32), np.random.default_rng(0))
+    with pytest.raises(RuntimeError, match="before forward"):
+        layer.backward(np.zeros((1, 3), np.float32))
+    net = gn.mlp([3], 2)
+    with pytest.raises(RuntimeError, match="before forward"):
+        net.backward(np.zeros((1, 2)))
+
+
+def test_backward_with_wrong_gradient_shape(rng):
+    layer = gn.Tanh()
+    layer.build(3, np.dtype(np.float64), rng)
+    layer.forward(rng.normal(size=(4, 3)))
+    with pytest.raises(ValueError, match=r"grad_output must have shape \(4, 3\)"):
+        layer.backward(np.zeros((4, 2)))
+
+
+def test_cross_entropy_needs_logits_or_softmax():
+    net = gn.Sequential([gn.Dense(3), gn.Tanh()], input_dim=2)
+    with pytest.raises(ValueError, match="takes logits"):
+        gn.fit(net, np.zeros((3, 2)), [0, 1, 2], loss="cross_entropy")

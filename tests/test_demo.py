@@ -1,0 +1,23 @@
+"""`glassnet demo` as a new user runs it."""
+
+import re
+import subprocess
+import sys
+
+
+def test_demo_trains_a_deep_batchnorm_network_to_high_accuracy():
+    completed = subprocess.run([sys.executable, "-m", "glassnet", "demo"], capture_output=True,
+                               text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    out = completed.stdout
+    assert "BatchNorm" in out and "ReLU" in out
+    assert len(re.findall(r"^epoch\s+\d+/\d+\s+loss [\d.]+.*val_loss [\d.]+", out, re.M)) >= 5
+    accuracy = float(re.search(r"held-out accuracy: ([\d.]+)", out).group(1))
+    assert accuracy >= 0.97
+
+
+def test_version_and_help():
+    version = subprocess.run([sys.executable, "-m", "glassnet", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("glassnet ")
+    bad = subprocess.run([sys.executable, "-m", "glassnet", "no-such-command"], capture_output=True, text=True)
+    assert bad.returncode == 2
