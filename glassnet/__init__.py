@@ -29,7 +29,6 @@ from .parameter import Parameter
 _LAZY = {
     "fit": "glassnet.training.loop",
     "History": "glassnet.training.history",
-    "callbacks": "glassnet.training.callbacks",
     "EarlyStopping": "glassnet.training.callbacks",
     "Callback": "glassnet.training.callbacks",
     "CSVLogger": "glassnet.training.callbacks",
@@ -43,16 +42,18 @@ _LAZY = {
     "GrowthResult": "glassnet.training.grow",
     "DNNClassifier": "glassnet.sklearn",
     "DNNRegressor": "glassnet.sklearn",
-    "datasets": "glassnet.datasets",
 }
+# Sub-modules exposed as attributes.
+_LAZY_MODULES = {"datasets": "glassnet.datasets", "callbacks": "glassnet.training.callbacks"}
 
 
 def __getattr__(name: str) -> Any:
-    module_name = _LAZY.get(name)
-    if module_name is None:
+    if name in _LAZY_MODULES:
+        value = import_module(_LAZY_MODULES[name])
+    elif name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+    else:
         raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
-    module = import_module(module_name)
-    value = module if module_name.endswith("." + name) else getattr(module, name)
     globals()[name] = value
     return value
 
@@ -61,4 +62,4 @@ __all__ = ["__version__", "Layer", "Dense", "BatchNorm", "Dropout", "ReLU", "Lea
            "Tanh", "Linear", "Softmax", "Loss", "MeanSquaredError", "BinaryCrossEntropy",
            "SoftmaxCrossEntropy", "Sequential", "mlp", "Optimizer", "SGD", "Adam", "AdamW",
            "Parameter", "gradcheck", "GradcheckResult", "NotFittedError", "LinearCollapseWarning",
-           "DivergenceError", "DivergenceWarning", *_LAZY]
+           "DivergenceError", "DivergenceWarning", *_LAZY, *_LAZY_MODULES]

@@ -328,6 +328,33 @@ class Sequential:
                 "layers": [{"type": type(layer).__name__, "name": layer.name, **layer.config()}
                            for layer in self.layers]}
 
+    @classmethod
+    def from_config(cls, config: dict) -> "Sequential":
+        """Rebuild the architecture described by :meth:`config` (fresh weights)."""
+        from .layers import LAYER_TYPES
+
+        layers = []
+        for spec in config["layers"]:
+            spec = dict(spec)
+            kind = spec.pop("type")
+            if kind not in LAYER_TYPES:
+                raise ValueError(f"unknown layer type {kind!r}; known: {sorted(LAYER_TYPES)}.")
+            layers.append(LAYER_TYPES[kind](**spec))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LinearCollapseWarning)  # the user was warned when building it
+            return cls(layers, input_dim=config["input_dim"], dtype=config["dtype"], seed=config["seed"])
+
+    def __getstate__(self) -> dict:
+        # Pickle as architecture + arrays, so that parameters are views of one flat store again
+        # after unpickling (pickling the views themselves would detach them).
+        return {"config": self.config(), "state": self.state_dict() if self.built else None}
+
+    def __setstate__(self, data: dict) -> None:
+        rebuilt = Sequential.from_config(data["config"])
+        self.__dict__.update(rebuilt.__dict__)
+        if data["state"] is not None:
+            self.load_state_dict(data["state"])
+
     def __repr__(self) -> str:
         return f"Sequential({self.layers!r}, input_dim={self.input_dim}, dtype={self.dtype})"
 

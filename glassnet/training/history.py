@@ -81,7 +81,7 @@ class History:
     def summary(self) -> str:
         """One or two plain sentences on how training went."""
         if not self.epochs:
-            return "no epoch was completed."
+            return self.divergence_message or "no epoch was completed."
         parts = []
         if self.diverged:
             parts.append(self.divergence_message)

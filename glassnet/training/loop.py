@@ -217,6 +217,9 @@ class Trainer:
 
         for callback in self.callbacks:
             callback.on_train_begin({})
+        # Overflow on the way to a non-finite loss is expected and reported by the divergence guard.
+        errstate = np.errstate(over="ignore", invalid="ignore")
+        errstate.__enter__()
         try:
             for epoch in range(self.start_epoch, self.epochs + 1):
                 for callback in self.callbacks:
@@ -270,6 +273,7 @@ class Trainer:
                 if self.stop_training:
                     break
         finally:
+            errstate.__exit__(None, None, None)
             for callback in self.callbacks:
                 callback.on_train_end({})
         if self.history.diverged and self.on_divergence == "raise":
@@ -280,8 +284,9 @@ class Trainer:
         self.network.load_state_dict(last_finite)
         for state in self.optimizer._state:  # moments may hold inf/nan as well
             state.clear()
+        restored = "the initial weights" if epoch == 1 else f"those from the end of epoch {epoch - 1}"
         message = (f"training diverged at epoch {epoch}, step {step}: the loss became {value}. "
-                   f"The last finite weights (end of epoch {epoch - 1}) were restored. Lower the "
+                   f"The last finite weights ({restored}) were restored. Lower the "
                    f"learning rate (it is {self.optimizer.lr:g}; try {self.optimizer.lr / 10:g}), add "
                    "batch normalization, or scale the inputs.")
         self.history.diverged = True
