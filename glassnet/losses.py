@@ -115,27 +115,41 @@ class SoftmaxCrossEntropy(Loss):
     """
 
     name = "cross_entropy"
+    _offsets = np.arange(0)
+    _offsets_k = 0
+
+    def _row_offsets(self, n: int, k: int) -> np.ndarray:
+        if len(self._offsets) < n or self._offsets_k != k:
+            self._offsets = np.arange(max(n, len(self._offsets))) * k
+            self._offsets_k = k
+        return self._offsets[:n]
     output_activation = "softmax"
 
     def forward(self, y_pred, y_true, sample_weight=None) -> float:
         z = y_pred
         n, k = z.shape
         grad = self._grad_buffer(z.shape, z.dtype)
-        softmax(z, out=grad)  # grad holds p for now
-        row_max = z.max(axis=1)
-        log_norm = row_max + np.log(np.exp(z - row_max[:, None]).sum(axis=1))
+        # One pass serves both the loss and the gradient: e = exp(z − max), s = Σe,
+        # log-sum-exp = max + log s, p = e / s.
+        row_max = z.max(axis=1, keepdims=True)
+        np.subtract(z, row_max, out=grad)
+        np.exp(grad, out=grad)
+        total_exp = np.add.reduce(grad, axis=1, keepdims=True)
+        grad /= total_exp
+        log_norm = (row_max + np.log(total_exp)).ravel()
         if y_true.ndim == 1 or (y_true.ndim == 2 and y_true.shape[1] == 1 and k > 1):
-            labels = y_true.reshape(-1).astype(np.intp, copy=False)
-            rows = np.arange(n)
-            per_row = log_norm - z[rows, labels]
-            grad[rows, labels] -= 1.0
+            # Positions of the true classes in the flattened (n, k) arrays: i·k + label_i.
+            flat = self._row_offsets(n, k) + y_true.reshape(-1)
+            per_row = log_norm - z.reshape(-1).take(flat)
+            flat_grad = grad.reshape(-1)
+            flat_grad[flat] -= 1.0
         else:
             targets = y_true.reshape(z.shape)
             per_row = log_norm - np.einsum("ij,ij->i", targets, z)
             grad -= targets
         weights, total = self._weights(sample_weight, n, z.dtype)
         if weights is None:
-            loss = float(per_row.sum()) / n
+            loss = float(np.add.reduce(per_row)) / n
             grad *= 1.0 / n
         else:
             loss = float((weights.ravel() * per_row).sum()) / total

@@ -158,8 +158,8 @@ class Sequential:
         """Clear all gradients (one fill over the flat gradient array)."""
         if self.built:
             self._store.grads.fill(0)
-        for p in self.parameters():
-            p.fresh = True
+            for p in self._store.parameters:
+                p.fresh = True
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of all parameters and buffers, by qualified name."""

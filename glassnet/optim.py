@@ -112,20 +112,27 @@ class SGD(Optimizer):
         grad = segment.grad
         if self.weight_decay and segment.n_regularized:
             reg = slice(0, segment.n_regularized)
-            grad[reg] += self.weight_decay * segment.value[reg]
+            scratch = self._buffer(state, "scratch", grad)[reg]
+            np.multiply(segment.value[reg], self.weight_decay, out=scratch)
+            grad[reg] += scratch
         if self.momentum:
             velocity = self._buffer(state, "velocity", grad)
             velocity *= self.momentum
             velocity += grad
             if self.nesterov:
                 # grad + μ·v, formed in the gradient array (it is rewritten by the next backward).
-                grad += self.momentum * velocity
+                scratch = self._buffer(state, "scratch", grad)
+                np.multiply(velocity, self.momentum, out=scratch)
+                grad += scratch
                 step_direction = grad
             else:
                 step_direction = velocity
         else:
             step_direction = grad
-        segment.value -= self.lr * step_direction
+        # w -= lr · direction, through a reused buffer (no temporary per step)
+        scratch = self._buffer(state, "scratch", grad)
+        np.multiply(step_direction, self.lr, out=scratch)
+        segment.value -= scratch
 
 
 class Adam(Optimizer):

@@ -61,21 +61,22 @@ class Layer:
     # -- helpers --------------------------------------------------------------------------
     def _workspace(self, key: str, rows: int, cols: int, dtype: np.dtype | None = None) -> np.ndarray:
         """A reusable (rows, cols) buffer: a row slice of the largest one allocated so far."""
-        dtype = self.dtype if dtype is None else dtype
         buffer = self._workspaces.get(key)
-        if buffer is None or buffer.shape[0] < rows or buffer.shape[1] != cols or buffer.dtype != dtype:
-            buffer = np.empty((rows, cols), dtype=dtype)
+        if buffer is None or buffer.shape[0] < rows or buffer.shape[1] != cols or \
+                (dtype is not None and buffer.dtype != dtype) or (dtype is None and buffer.dtype != self.dtype):
+            buffer = np.empty((rows, cols), dtype=self.dtype if dtype is None else dtype)
             self._workspaces[key] = buffer
-        return buffer[:rows]
+        return buffer if buffer.shape[0] == rows else buffer[:rows]
 
     def _check_backward_ready(self, grad_output: np.ndarray) -> None:
         if not self._forward_done:
             raise RuntimeError(f"{self.describe()}: backward() was called before forward(); "
                                "run forward(x, training=True) first.")
-        expected = (self._batch_rows, self.output_dim)
-        if grad_output.shape != expected:
-            raise ValueError(f"{self.describe()}: grad_output must have shape {expected} "
-                             f"(the shape of the last forward output); got {grad_output.shape}.")
+        shape = grad_output.shape
+        if len(shape) != 2 or shape[0] != self._batch_rows or shape[1] != self.output_dim:
+            raise ValueError(f"{self.describe()}: grad_output must have shape "
+                             f"{(self._batch_rows, self.output_dim)} (the shape of the last forward "
+                             f"output); got {grad_output.shape}.")
 
     def _check_input(self, x: np.ndarray) -> None:
         if x.ndim != 2 or x.shape[1] != self.input_dim:

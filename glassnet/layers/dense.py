@@ -99,7 +99,7 @@ class Dense(Layer):
             self.W.grad += x.T @ grad_output
         if self.b is not None:
             if self.b.fresh:
-                np.sum(grad_output, axis=0, out=self.b.grad)
+                np.add.reduce(grad_output, axis=0, out=self.b.grad)
                 self.b.fresh = False
             else:
                 self.b.grad += grad_output.sum(axis=0)
