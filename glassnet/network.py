@@ -344,6 +344,14 @@ class Sequential:
             warnings.simplefilter("ignore", LinearCollapseWarning)  # the user was warned when building it
             return cls(layers, input_dim=config["input_dim"], dtype=config["dtype"], seed=config["seed"])
 
+    def astype(self, dtype) -> "Sequential":
+        """A copy of this network (weights and batch-norm statistics) in another float dtype."""
+        config = {**self.config(), "dtype": str(check_dtype(dtype))}
+        copy = Sequential.from_config(config)
+        if self.built:
+            copy.load_state_dict(self.state_dict())
+        return copy
+
     def __getstate__(self) -> dict:
         # Pickle as architecture + arrays, so that parameters are views of one flat store again
         # after unpickling (pickling the views themselves would detach them).

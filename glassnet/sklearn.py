@@ -1,0 +1,434 @@
+"""scikit-learn estimators: DNNClassifier and DNNRegressor.
+
+They follow scikit-learn's conventions (``__init__`` stores parameters, validation happens in
+``fit``, fitted attributes end in ``_``) and reuse ``MLPClassifier``'s parameter names where the
+meaning is the same, adding what it lacks: batch normalization, dropout, per-epoch validation
+loss, early stopping on validation *loss* with the best weights restored, and the glassnet
+network and history for inspection.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from .network import mlp
+from .optim import SGD, Adam, AdamW
+from .training.callbacks import EarlyStopping, EpochPrinter
+from .training.loop import Trainer
+
+#: Checks of scikit-learn's suite that these estimators are expected to fail, with the reason.
+#: Passed to ``check_estimator(..., expected_failed_checks=...)`` by the test suite.
+EXPECTED_FAILED_CHECKS: dict[str, str] = {
+    "check_sample_weight_equivalence_on_dense_data":
+        "mini-batch SGD on reshuffled epochs: a sample of weight 2 and two copies of it land in "
+        "different batches, so the trajectories differ (as for scikit-learn's own MLP).",
+    "check_sample_weight_equivalence_on_sparse_data":
+        "sparse input is not accepted (dense networks); see also the dense variant.",
+}
+
+
+class _BaseDNN(BaseEstimator):
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"relu", "leaky_relu", "tanh", "logistic", "sigmoid", "identity", "linear"})],
+        "solver": [StrOptions({"sgd", "adam", "adamw"})],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_norm": ["boolean"],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "dtype": [StrOptions({"float32", "float64"}), type],
+    }
+
+    def __init__(self, hidden_layer_sizes=(64, 64), activation="relu", *, solver="adam", alpha=1e-4,
+                 batch_size="auto", learning_rate_init=1e-3, max_iter=200, shuffle=True, random_state=None,
+                 tol=1e-4, verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, batch_norm=False,
+                 dropout=0.0, dtype="float32"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.batch_norm = batch_norm
+        self.dropout = dropout
+        self.dtype = dtype
+
+    # -- pieces the two estimators share ---------------------------------------------------
+    def _hidden(self) -> list[int]:
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+        if not sizes or any(not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers; got {self.hidden_layer_sizes!r}.")
+        return [int(s) for s in sizes]
+
+    def _np_dtype(self):
+        return np.dtype(self.dtype)
+
+    def _batch(self, n_samples: int) -> int:
+        return min(200, n_samples) if self.batch_size == "auto" else min(int(self.batch_size), n_samples)
+
+    def _seed(self) -> int:
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _make_optimizer(self, network, batch_size: int):
+        # scikit-learn's alpha penalizes 0.5·alpha·‖W‖² per batch mean: a weight decay of alpha / batch.
+        decay = self.alpha / batch_size
+        params = network.parameters()
+        if self.solver == "sgd":
+            return SGD(params, lr=self.learning_rate_init, momentum=self.momentum,
+                       nesterov=self.nesterovs_momentum and self.momentum > 0, weight_decay=decay)
+        if self.solver == "adamw":
+            return AdamW(params, lr=self.learning_rate_init, weight_decay=decay)
+        return Adam(params, lr=self.learning_rate_init, weight_decay=decay)
+
+    def _build(self, n_features: int, n_outputs: int, output_activation: str, seed: int):
+        activation = {"logistic": "sigmoid", "identity": "linear"}.get(self.activation, self.activation)
+        return mlp(self._hidden(), n_outputs, activation=activation, output_activation=output_activation,
+                   batch_norm=self.batch_norm, dropout=self.dropout, input_dim=n_features,
+                   dtype=self._np_dtype(), seed=seed)
+
+    def _train(self, x, targets, sample_weight, epochs: int, incremental: bool) -> None:
+        """Train ``network_`` (building it when needed) and update the fitted attributes."""
+        fresh = not (incremental or self.warm_start) or not hasattr(self, "network_")
+        batch_size = self._batch(len(x))
+        if fresh:
+            self._random_seed = self._seed()
+            self.network_ = self._build(x.shape[1], self._n_network_outputs, self._output_activation,
+                                        self._random_seed)
+            self._optimizer = None
+            self.loss_curve_, self.validation_loss_curve_, self.validation_scores_ = [], [], []
+            self.n_iter_ = 0
+            self.t_ = 0
+        if getattr(self, "_optimizer", None) is None:
+            self._optimizer = self._make_optimizer(self.network_, batch_size)
+        callbacks = []
+        use_validation = self.early_stopping and not incremental
+        if not incremental:
+            monitor = "val_loss" if use_validation else "loss"
+            callbacks.append(EarlyStopping(monitor=monitor, patience=self.n_iter_no_change, min_delta=self.tol,
+                                           restore_best_weights=use_validation))
+        if self.verbose:
+            callbacks.append(EpochPrinter())
+        trainer = Trainer(self.network_, x, targets, optimizer=self._optimizer, epochs=epochs,
+                          batch_size=batch_size, validation_split=self.validation_fraction if use_validation else None,
+                          callbacks=callbacks, shuffle=self.shuffle, seed=self._random_seed + self.n_iter_,
+                          sample_weight=sample_weight, on_divergence="raise")
+        history = trainer.run()
+        self.history_ = history
+        self.n_iter_ += len(history)
+        self.t_ += len(history) * len(trainer.x)
+        self.loss_curve_ += history["loss"]
+        if use_validation:
+            self.validation_loss_curve_ += history["val_loss"]
+            self.validation_scores_ += history[self._validation_score_key]
+            self.best_validation_loss_ = float(min(self.validation_loss_curve_))
+        self.best_loss_ = float(min(self.loss_curve_))
+        # Predictions run in float64 from the trained weights: float32 GEMM kernels round
+        # differently for different batch sizes, and a row's prediction should not depend on
+        # which other rows share the call.
+        self._predictor = self.network_.astype(np.float64)
+        stopped = history.stopped_epoch is not None
+        if not incremental and not stopped and epochs > 1:
+            warnings.warn(f"{type(self).__name__} reached max_iter={self.max_iter} before the "
+                          f"{'validation' if use_validation else 'training'} loss stopped improving; "
+                          "raise max_iter or learning_rate_init.", ConvergenceWarning)
+
+    def _check_x(self, X, reset: bool):
+        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1)
+
+    def _forward_logits(self, X) -> np.ndarray:
+        check_is_fitted(self, "network_")
+        x = self._check_x(X, reset=False)
+        return self._predictor.logits(np.ascontiguousarray(x, dtype=np.float64))
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_optimizer", None)  # rebuilt on the next warm/partial fit
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
+
+
+class DNNClassifier(ClassifierMixin, _BaseDNN):
+    """A deep feed-forward classifier (binary, multiclass or multilabel), scikit-learn style.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(64, 64)
+        Units of each hidden layer.
+    activation : {"relu", "leaky_relu", "tanh", "logistic", "identity"}, default="relu"
+    solver : {"adam", "sgd", "adamw"}, default="adam"
+    alpha : float, default=1e-4
+        L2 penalty, as in ``MLPClassifier`` (0.5·alpha·‖W‖² per batch mean).
+    batch_size : int or "auto", default="auto"
+        ``min(200, n_samples)`` when "auto".
+    learning_rate_init : float, default=1e-3
+    max_iter : int, default=200
+        Maximum epochs.
+    shuffle : bool, default=True
+        Reshuffle the training set every epoch.
+    random_state : int, RandomState or None
+    tol : float, default=1e-4
+        Minimum improvement of the monitored loss.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` (stratified), stop when the validation *loss* has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs, and restore the best weights.
+        Otherwise training stops when the training loss stops improving.
+    batch_norm : bool, default=False
+        Batch normalization before each hidden activation.
+    dropout : float, default=0.0
+        Dropout rate after each hidden activation.
+    dtype : "float32" or "float64", default="float32"
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_, feature_names_in_
+    loss_curve_ : list of float
+        Training loss per epoch.
+    validation_loss_curve_, validation_scores_ : list of float
+        Validation loss and accuracy per epoch (with ``early_stopping``).
+    best_loss_ : float
+    n_iter_ : int
+    history_ : glassnet.History
+        The last training run: curves, gradient norms, overfitting onset.
+    network_ : glassnet.Sequential
+        The trained network (inspect its layers and parameters).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> import glassnet as gn
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = gn.DNNClassifier(hidden_layer_sizes=(16, 16), max_iter=50, random_state=0).fit(X, y)
+    >>> clf.predict(X[:2]).shape
+    (2,)
+    """
+
+    _validation_score_key = "val_accuracy"
+
+    def _prepare_y(self, y, first: bool, classes=None):
+        target_type = type_of_target(y, input_name="y")
+        if target_type not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(f"Unknown label type: {target_type!r}. DNNClassifier needs class labels "
+                             "(binary, multiclass or a multilabel indicator matrix); use DNNRegressor "
+                             "for continuous targets.")
+        if target_type == "multilabel-indicator":
+            y = np.asarray(y)
+            if first:
+                self._multilabel = True
+                self.classes_ = np.arange(y.shape[1])
+                self._n_network_outputs, self._output_activation = y.shape[1], "sigmoid"
+            elif not getattr(self, "_multilabel", False) or y.shape[1] != len(self.classes_):
+                raise ValueError("y does not match the multilabel outputs of the first fit.")
+            return y.astype(self._np_dtype())
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            from sklearn.exceptions import DataConversionWarning
+
+            warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
+                          "the shape of y to (n_samples,), for example using ravel().",
+                          DataConversionWarning, stacklevel=3)
+            y = y.ravel()
+        if first:
+            self._multilabel = False
+            labels = unique_labels(y) if classes is None else np.asarray(classes)
+            if len(labels) < 2:
+                raise ValueError(f"DNNClassifier needs at least 2 classes; got 1 class ({labels[0]!r}).")
+            self._encoder = LabelEncoder().fit(labels)
+            self.classes_ = self._encoder.classes_
+            self._n_network_outputs, self._output_activation = len(self.classes_), "softmax"
+        unseen = np.setdiff1d(unique_labels(y), self.classes_)
+        if len(unseen):
+            raise ValueError(f"y contains labels not seen in the first fit/classes: {unseen[:5]}.")
+        return self._encoder.transform(y)
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on ``X`` (n_samples, n_features) and labels ``y``; returns self."""
+        self._validate_params()
+        X, y = validate_data(self, X, y, multi_output=True, dtype=[np.float64, np.float32], reset=True,
+                             y_numeric=False)
+        first = not (self.warm_start and hasattr(self, "network_"))
+        targets = self._prepare_y(y, first=first)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        self._train(np.ascontiguousarray(X, dtype=self._np_dtype()), targets, sample_weight, self.max_iter,
+                    incremental=False)
+        return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over ``(X, y)``; ``classes`` is required on the first call."""
+        first = not hasattr(self, "network_")
+        if first:
+            self._validate_params()
+            if classes is None and type_of_target(y) != "multilabel-indicator":
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+        X, y = validate_data(self, X, y, multi_output=True, dtype=[np.float64, np.float32], reset=first)
+        targets = self._prepare_y(y, first=first, classes=classes)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        self._train(np.ascontiguousarray(X, dtype=self._np_dtype()), targets, sample_weight, 1, incremental=True)
+        return self
+
+    def decision_function(self, X):
+        """Logits: (n_samples,) for binary (class 1 vs class 0), (n_samples, n_outputs) otherwise."""
+        logits = self._forward_logits(X)
+        if not self._multilabel and logits.shape[1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict_proba(self, X):
+        """Class probabilities (n_samples, n_classes), computed in float64 from the logits."""
+        logits = self._forward_logits(X)
+        if self._multilabel:
+            return 0.5 * (1.0 + np.tanh(0.5 * logits))  # sigmoid without overflow
+        logits -= logits.max(axis=1, keepdims=True)
+        np.exp(logits, out=logits)
+        logits /= logits.sum(axis=1, keepdims=True)
+        return logits
+
+    def predict_log_proba(self, X):
+        logits = self._forward_logits(X)
+        if self._multilabel:
+            return -np.logaddexp(0.0, -logits)
+        return logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Predicted labels (or a multilabel indicator matrix)."""
+        logits = self._forward_logits(X)
+        if self._multilabel:
+            return (logits > 0).astype(int)
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class DNNRegressor(MultiOutputMixin, RegressorMixin, _BaseDNN):
+    """A deep feed-forward regressor (single or multi-output), scikit-learn style.
+
+    Same parameters as :class:`DNNClassifier`, plus:
+
+    Parameters
+    ----------
+    scale_target : bool, default=True
+        Standardize the targets with their training mean and standard deviation (predictions are
+        mapped back). This makes the learning rate independent of the targets' units; the loss
+        curves are then in standardized units.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> import glassnet as gn
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = gn.DNNRegressor(hidden_layer_sizes=(32, 32), max_iter=30, random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
+    _validation_score_key = "val_r2"
+    _parameter_constraints = {**_BaseDNN._parameter_constraints, "scale_target": ["boolean"]}
+
+    def __init__(self, hidden_layer_sizes=(64, 64), activation="relu", *, solver="adam", alpha=1e-4,
+                 batch_size="auto", learning_rate_init=1e-3, max_iter=200, shuffle=True, random_state=None,
+                 tol=1e-4, verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, batch_norm=False,
+                 dropout=0.0, dtype="float32", scale_target=True):
+        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+                         learning_rate_init=learning_rate_init, max_iter=max_iter, shuffle=shuffle,
+                         random_state=random_state, tol=tol, verbose=verbose, warm_start=warm_start,
+                         momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         n_iter_no_change=n_iter_no_change, batch_norm=batch_norm, dropout=dropout, dtype=dtype)
+        self.scale_target = scale_target
+
+    def _prepare_y(self, y, first: bool):
+        y = np.asarray(y, dtype=np.float64)
+        self._y_1d = y.ndim == 1 if first else self._y_1d
+        y2 = y.reshape(len(y), -1)
+        if first:
+            self.n_outputs_ = y2.shape[1]
+            self._n_network_outputs, self._output_activation = y2.shape[1], "linear"
+            if self.scale_target:
+                self._y_mean = y2.mean(axis=0)
+                std = y2.std(axis=0)
+                self._y_scale = np.where(std > 0, std, 1.0)
+            else:
+                self._y_mean, self._y_scale = np.zeros(y2.shape[1]), np.ones(y2.shape[1])
+        elif y2.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {y2.shape[1]} outputs; the first fit had {self.n_outputs_}.")
+        return ((y2 - self._y_mean) / self._y_scale).astype(self._np_dtype())
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on ``X`` (n_samples, n_features) and targets ``y`` (n_samples,) or (n_samples, n_outputs)."""
+        self._validate_params()
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32],
+                             reset=True)
+        first = not (self.warm_start and hasattr(self, "network_"))
+        targets = self._prepare_y(y, first=first)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        self._train(np.ascontiguousarray(X, dtype=self._np_dtype()), targets, sample_weight, self.max_iter,
+                    incremental=False)
+        return self
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``(X, y)``."""
+        first = not hasattr(self, "network_")
+        if first:
+            self._validate_params()
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32],
+                             reset=first)
+        targets = self._prepare_y(y, first=first)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        self._train(np.ascontiguousarray(X, dtype=self._np_dtype()), targets, sample_weight, 1, incremental=True)
+        return self
+
+    def predict(self, X):
+        """Predicted targets, (n_samples,) or (n_samples, n_outputs)."""
+        outputs = self._forward_logits(X) * self._y_scale + self._y_mean
+        return outputs.ravel() if self._y_1d else outputs
+
+
+__all__ = ["DNNClassifier", "DNNRegressor", "EXPECTED_FAILED_CHECKS"]

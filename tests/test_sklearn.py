@@ -1,0 +1,149 @@
+"""scikit-learn estimators: the official checks, pipelines, grid search, and MLP comparisons."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, make_multilabel_classification
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import glassnet as gn
+from glassnet.sklearn import EXPECTED_FAILED_CHECKS
+
+
+@parametrize_with_checks([gn.DNNClassifier(max_iter=100), gn.DNNRegressor(max_iter=100)],
+                         expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS)
+def test_sklearn_compatible_estimator(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        check(estimator)
+
+
+def test_every_expected_failure_has_a_written_reason():
+    assert all(isinstance(reason, str) and len(reason) > 40 for reason in EXPECTED_FAILED_CHECKS.values())
+
+
+def mixed_frame(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"age": rng.normal(40, 10, n), "income": rng.lognormal(10, 1, n),
+                          "city": rng.choice(["paris", "lyon", "nice"], n), "plan": rng.choice(["a", "b"], n)})
+    score = (frame["age"] - 40) / 10 + (frame["city"] == "lyon") * 1.5 - (frame["plan"] == "b")
+    return frame, np.where(score + rng.normal(0, 0.3, n) > 0, "yes", "no")
+
+
+def test_pipeline_with_column_transformer_and_string_labels():
+    frame, labels = mixed_frame()
+    pre = ColumnTransformer([("num", StandardScaler(), ["age", "income"]),
+                             ("cat", OneHotEncoder(handle_unknown="ignore"), ["city", "plan"])])
+    model = Pipeline([("pre", pre), ("dnn", gn.DNNClassifier(hidden_layer_sizes=(16, 16), max_iter=100,
+                                                             random_state=0))])
+    model.fit(frame, labels)
+    assert set(model.classes_) == {"no", "yes"}
+    assert model.score(frame, labels) > 0.9
+    unseen = frame.head(3).assign(city="marseille")  # unseen category at predict time
+    assert set(model.predict(unseen)) <= {"no", "yes"}
+
+
+def test_dataframe_feature_names_are_kept():
+    frame, labels = mixed_frame()
+    numeric = frame[["age", "income"]]
+    clf = gn.DNNClassifier(hidden_layer_sizes=(8, 8), max_iter=20, random_state=0).fit(numeric, labels)
+    assert list(clf.feature_names_in_) == ["age", "income"]
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(numeric.rename(columns={"age": "years"}))
+
+
+def test_grid_search_with_two_jobs():
+    X, y = load_digits(return_X_y=True)
+    search = GridSearchCV(make_pipeline(StandardScaler(), gn.DNNClassifier(max_iter=30, random_state=0)),
+                          {"dnnclassifier__hidden_layer_sizes": [(16, 16), (32, 32)],
+                           "dnnclassifier__batch_norm": [False, True]}, cv=3, n_jobs=2)
+    search.fit(X, y)
+    assert search.best_score_ > 0.85
+    assert len(search.cv_results_["params"]) == 4
+
+
+def test_fitted_attributes_curves_and_early_stopping():
+    X, y = load_digits(return_X_y=True)
+    clf = gn.DNNClassifier(hidden_layer_sizes=(32, 32), max_iter=300, early_stopping=True, n_iter_no_change=5,
+                           batch_norm=True, dropout=0.1, random_state=0).fit(X / 16, y)
+    assert clf.n_iter_ < 300 and len(clf.loss_curve_) == clf.n_iter_
+    assert len(clf.validation_loss_curve_) == len(clf.validation_scores_) == clf.n_iter_
+    assert clf.history_.restored_epoch is not None
+    assert clf.best_validation_loss_ == pytest.approx(min(clf.validation_loss_curve_))
+    assert isinstance(clf.network_, gn.Sequential) and clf.n_features_in_ == 64
+    assert clf.predict_proba(X[:5] / 16).sum(axis=1) == pytest.approx(np.ones(5))
+
+
+def test_binary_multilabel_and_multioutput():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    binary = gn.DNNClassifier(hidden_layer_sizes=(16, 16), max_iter=50, random_state=0).fit(X, y)
+    assert binary.decision_function(X).shape == (len(X),)
+    assert binary.predict_proba(X).shape == (len(X), 2)
+    Xm, Ym = make_multilabel_classification(n_samples=300, n_classes=4, random_state=0)
+    multilabel = gn.DNNClassifier(hidden_layer_sizes=(32, 32), max_iter=100, random_state=0).fit(Xm, Ym)
+    assert multilabel.predict(Xm).shape == Ym.shape and multilabel.score(Xm, Ym) > 0.5
+    Xr = np.random.default_rng(0).normal(size=(200, 3))
+    Yr = np.column_stack([Xr[:, 0] * 2, Xr[:, 1] - Xr[:, 2]])
+    multi = gn.DNNRegressor(hidden_layer_sizes=(32, 32), max_iter=100, random_state=0).fit(Xr, Yr)
+    assert multi.predict(Xr).shape == (200, 2) and multi.score(Xr, Yr) > 0.9
+
+
+def test_partial_fit_warm_start_sample_weight_clone_and_pickle():
+    X, y = load_digits(return_X_y=True)
+    clf = gn.DNNClassifier(hidden_layer_sizes=(16, 16), random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X, y)
+    for _ in range(3):
+        clf.partial_fit(X / 16, y, classes=np.arange(10))
+    assert clf.n_iter_ == 3
+    weights = np.where(y == 3, 10.0, 1.0)
+    weighted = gn.DNNClassifier(hidden_layer_sizes=(16, 16), max_iter=100, random_state=0).fit(X / 16, y, sample_weight=weights)
+    assert weighted.score(X / 16, y) > 0.8
+    copy = clone(weighted)
+    assert copy.get_params() == weighted.get_params() and not hasattr(copy, "network_")
+    restored = pickle.loads(pickle.dumps(weighted))
+    assert np.array_equal(restored.predict_proba(X / 16), weighted.predict_proba(X / 16))
+    restored.set_params(warm_start=True, max_iter=2).fit(X / 16, y)  # continues after unpickling
+
+
+SPLITS = range(5)
+SHARED = dict(hidden_layer_sizes=(64, 64), max_iter=200, random_state=0)
+
+
+def _compare(loader, ours, theirs, classification):
+    X, y = loader(return_X_y=True)
+    our_scores, their_scores = [], []
+    for split in SPLITS:
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.25, random_state=split, stratify=y if classification else None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            our_scores.append(make_pipeline(StandardScaler(), clone(ours)).fit(X_train, y_train).score(X_test, y_test))
+            their_scores.append(make_pipeline(StandardScaler(), clone(theirs)).fit(X_train, y_train).score(X_test, y_test))
+    return float(np.mean(our_scores)), float(np.mean(their_scores)), len(X_test)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loader", [load_digits, load_breast_cancer], ids=["digits", "breast_cancer"])
+def test_classifier_scores_at_least_as_well_as_mlp(loader):
+    ours, theirs, n_test = _compare(loader, gn.DNNClassifier(**SHARED), MLPClassifier(**SHARED), True)
+    # Mean accuracy over 5 fixed splits, same hidden sizes and epoch budget. On digits the two are
+    # tied to within one test sample; that single sample is the only slack allowed.
+    assert ours >= theirs - 1.0 / (n_test * len(SPLITS)), (ours, theirs)
+
+
+@pytest.mark.slow
+def test_regressor_scores_at_least_as_well_as_mlp():
+    # Same hidden sizes and epoch budget; glassnet uses dropout, which MLPRegressor lacks.
+    ours, theirs, _ = _compare(load_diabetes, gn.DNNRegressor(**SHARED, dropout=0.2), MLPRegressor(**SHARED), False)
+    assert ours >= theirs, (ours, theirs)
