@@ -40,6 +40,11 @@ _LAZY = {
     "ReduceLROnPlateau": "glassnet.training.callbacks",
     "grow": "glassnet.training.grow",
     "GrowthResult": "glassnet.training.grow",
+    "save_model": "glassnet.io.modelfile",
+    "load_model": "glassnet.io.modelfile",
+    "SavedModel": "glassnet.io.modelfile",
+    "ModelFileError": "glassnet.io.modelfile",
+    "export_onnx": "glassnet.io.onnx_export",
     "DNNClassifier": "glassnet.sklearn",
     "DNNRegressor": "glassnet.sklearn",
 }

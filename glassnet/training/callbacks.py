@@ -300,9 +300,11 @@ class CSVLogger(Callback):
         self._writer = None
 
     def on_train_begin(self, logs=None) -> None:
-        self._file = open(self.path, "a" if self.append else "w", newline="", encoding="utf-8")
+        # A resumed run appends to the rows already written.
+        append = self.append or getattr(self, "trainer", None) is not None and self.trainer.start_epoch > 1
+        self._file = open(self.path, "a" if append else "w", newline="", encoding="utf-8")
         self._writer = None
-        self._has_header = self.append and self.path.stat().st_size > 0
+        self._has_header = append and self.path.stat().st_size > 0
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         row = {"epoch": epoch, **{k: (float(v) if isinstance(v, (int, float, np.floating)) else v)

@@ -38,6 +38,8 @@ class History:
     stopped_epoch: int | None = None
     diverged: bool = False
     divergence_message: str = ""
+    interrupted: bool = False
+    interrupt_message: str = ""
 
     def record(self, epoch: int, logs: dict[str, float]) -> None:
         self.epochs.append(epoch)
@@ -110,6 +112,7 @@ class History:
                 "patience": self.patience, "best_epoch": self.best_epoch,
                 "restored_epoch": self.restored_epoch, "stopped_epoch": self.stopped_epoch,
                 "diverged": self.diverged, "divergence_message": self.divergence_message,
+                "interrupted": self.interrupted, "interrupt_message": self.interrupt_message,
                 "overfitting_onset": self.overfitting_onset}
 
     @classmethod

@@ -129,7 +129,8 @@ class Trainer:
                  validation_data: tuple | None = None, callbacks: Sequence[Callback] = (),
                  shuffle: bool = True, seed: int | None = 0, verbose: int = 0,
                  sample_weight=None, weight_decay: float = 0.0, momentum: float | None = None,
-                 on_divergence: str = "warn") -> None:
+                 on_divergence: str = "warn", checkpoint: str | None = None, checkpoint_every: int = 1,
+                 resume: bool = False) -> None:
         if not isinstance(network, Sequential):
             raise TypeError(f"network must be a glassnet Sequential; got {type(network).__name__}.")
         self.network = network
@@ -203,6 +204,17 @@ class Trainer:
             self.history.patience = stoppers[0].patience
         self.start_epoch = 1
         self.stop_training = False
+        self.interrupted = False
+        self.checkpoint = checkpoint
+        self.checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
+        self._resume_state: dict | None = None
+        if resume:
+            if checkpoint is None:
+                raise ValueError("resume=True needs checkpoint=PATH (the file to resume from).")
+            from pathlib import Path
+
+            if Path(checkpoint).exists():
+                self._load_checkpoint(checkpoint)
 
     # ------------------------------------------------------------------------------------
     def run(self) -> History:
@@ -217,21 +229,37 @@ class Trainer:
 
         for callback in self.callbacks:
             callback.on_train_begin({})
+        resume = self._resume_state
+        if resume is not None:
+            for callback, state in zip(self.callbacks, resume["callbacks"]):
+                callback.load_state_dict(state)
         # Overflow on the way to a non-finite loss is expected and reported by the divergence guard.
         errstate = np.errstate(over="ignore", invalid="ignore")
         errstate.__enter__()
+        restore_signal = self._catch_interrupts()
         try:
             for epoch in range(self.start_epoch, self.epochs + 1):
                 for callback in self.callbacks:
                     callback.on_epoch_begin(epoch, {})
                 started = time.perf_counter()
-                grad_norm_sums = np.zeros(len(dense_layers))
-                total_loss = 0.0
-                correct = 0
-                steps = 0
+                if resume is not None and resume["position"] is not None:
+                    # Continue inside the epoch the checkpoint was taken in.
+                    position = resume["position"]
+                    order, first = position["order"], int(position["next_start"])
+                    grad_norm_sums = np.array(position["grad_norm_sums"], dtype=np.float64)
+                    total_loss, correct, steps = position["total_loss"], position["correct"], position["steps"]
+                    started -= position["elapsed"]
+                else:
+                    order, first = epoch_order(n, self.rng, self.shuffle), 0
+                    grad_norm_sums = np.zeros(len(dense_layers))
+                    total_loss, correct, steps = 0.0, 0, 0
+                resume = None
                 diverged = False
-                order = epoch_order(n, self.rng, self.shuffle)
-                for start in range(0, n, batch_size):
+                for start in range(first, n, batch_size):
+                    if self.interrupted:
+                        self._save_interrupted(epoch, order, start, grad_norm_sums, total_loss, correct,
+                                               steps, time.perf_counter() - started)
+                        break
                     x_batch, y_batch, w_batch = gatherer.gather(order[start:start + batch_size])
                     batch_loss = network.train_step(x_batch, y_batch, loss, w_batch)
                     if not math.isfinite(batch_loss):
@@ -248,7 +276,7 @@ class Trainer:
                     steps += 1
                     for callback in batch_callbacks:
                         callback.on_batch_end(steps, {"loss": batch_loss, "size": len(x_batch)})
-                if diverged:
+                if diverged or self.interrupted:
                     break
                 logs = {"loss": total_loss / n}
                 if classification:
@@ -270,15 +298,108 @@ class Trainer:
                 for callback in self.callbacks:
                     callback.on_epoch_end(epoch, logs)
                 last_finite = network.state_dict()
+                if self.checkpoint is not None and (epoch % self.checkpoint_every == 0 or self.stop_training
+                                                    or epoch == self.epochs):
+                    self.save_checkpoint(self.checkpoint, epoch, None)
                 if self.stop_training:
                     break
         finally:
+            restore_signal()
             errstate.__exit__(None, None, None)
             for callback in self.callbacks:
                 callback.on_train_end({})
         if self.history.diverged and self.on_divergence == "raise":
             raise DivergenceError(self.history.divergence_message)
         return self.history
+
+    # -- interrupts and checkpoints ----------------------------------------------------------
+    def _catch_interrupts(self):
+        """First Ctrl-C: finish the current batch, checkpoint, stop. A second one aborts at once."""
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = signal.getsignal(signal.SIGINT)
+
+        def handler(signum, frame):
+            if self.interrupted:
+                signal.signal(signal.SIGINT, previous)
+                raise KeyboardInterrupt
+            self.interrupted = True
+
+        signal.signal(signal.SIGINT, handler)
+        return lambda: signal.signal(signal.SIGINT, previous)
+
+    def _save_interrupted(self, epoch, order, next_start, grad_norm_sums, total_loss, correct, steps, elapsed):
+        self.history.interrupted = True
+        position = {"order": np.asarray(order), "next_start": int(next_start), "grad_norm_sums": grad_norm_sums.copy(),
+                    "total_loss": float(total_loss), "correct": int(correct), "steps": int(steps),
+                    "elapsed": float(elapsed)}
+        if self.checkpoint is None:
+            message = (f"training interrupted in epoch {epoch}; no checkpoint was configured, so the "
+                       "weights stay as they are in memory (pass checkpoint=PATH to be able to resume).")
+        else:
+            self.save_checkpoint(self.checkpoint, epoch - 1, position)
+            message = (f"training interrupted in epoch {epoch} after {steps} batches; checkpoint saved to "
+                       f"{self.checkpoint}. Resume with the same call plus resume=True "
+                       f"(glassnet train ... --resume).")
+        self.history.interrupt_message = message
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+    def _fingerprint(self) -> dict:
+        import hashlib
+
+        hasher = hashlib.sha256()
+        for array in (self.x, self.y, self.sample_weight):
+            if array is not None:
+                hasher.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+        return {"data_sha256": hasher.hexdigest(), "n_samples": len(self.x), "batch_size": self.batch_size,
+                "architecture": self.network.config(), "optimizer": type(self.optimizer).__name__,
+                "loss": type(self.loss).__name__, "shuffle": self.shuffle}
+
+    def save_checkpoint(self, path, epoch: int, position: dict | None) -> None:
+        """Write the full training state after ``epoch`` (and ``position`` inside the next one)."""
+        from ..io.checkpoint import write_checkpoint
+
+        if not hasattr(self, "_fingerprint_cache"):
+            self._fingerprint_cache = self._fingerprint()
+        state = {
+            "fingerprint": self._fingerprint_cache,
+            "epoch": epoch,
+            "position": position,
+            "network": self.network.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": self.rng.bit_generator.state,
+            "noise_rng": self.network.noise_rng.bit_generator.state,
+            "history": self.history.to_dict(),
+            "callbacks": [callback.state_dict() for callback in self.callbacks],
+        }
+        write_checkpoint(path, state)
+
+    def _load_checkpoint(self, path) -> None:
+        from ..io.checkpoint import read_checkpoint
+        from ..io.modelfile import ModelFileError
+
+        state = read_checkpoint(path)
+        expected = self._fingerprint()
+        self._fingerprint_cache = expected
+        saved = state.get("fingerprint", {})
+        for key in expected:
+            if saved.get(key) != expected[key]:
+                raise ModelFileError(f"checkpoint {path} was written for a different run ({key} differs); "
+                                     "resume needs the same data, network and settings.")
+        self.network.load_state_dict(state["network"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.rng.bit_generator.state = state["rng"]
+        self.network.noise_rng.bit_generator.state = state["noise_rng"]
+        history = History.from_dict(state["history"])
+        history.patience = self.history.patience
+        history.interrupted, history.interrupt_message = False, ""
+        self.history = history
+        self.start_epoch = int(state["epoch"]) + 1
+        # Callback states pair up by position: pass the same callbacks, in the same order.
+        self._resume_state = {"position": state["position"], "callbacks": state["callbacks"]}
 
     def _diverged(self, epoch: int, step: int, value: float, last_finite: dict) -> None:
         self.network.load_state_dict(last_finite)
@@ -301,7 +422,8 @@ def fit(network: Sequential, x, y, *, loss: str | Loss | None = None,
         validation_data: tuple | None = None, callbacks: Sequence[Callback] = (),
         shuffle: bool = True, seed: int | None = 0, verbose: int = 0, sample_weight=None,
         weight_decay: float = 0.0, momentum: float | None = None,
-        on_divergence: str = "warn") -> History:
+        on_divergence: str = "warn", checkpoint: str | None = None, checkpoint_every: int = 1,
+        resume: bool = False) -> History:
     """Train ``network`` on ``(x, y)`` by mini-batch gradient descent and return its History.
 
     Every epoch visits the training set in a fresh random order (from ``seed``); each mini-batch
@@ -335,6 +457,12 @@ def fit(network: Sequential, x, y, *, loss: str | Loss | None = None,
     on_divergence : "warn" or "raise"
         When the loss becomes non-finite, training stops, the last finite weights are restored and
         a DivergenceWarning (or DivergenceError) explains what to try.
+    checkpoint : path, optional
+        Write the full training state there (atomically) every ``checkpoint_every`` epochs, at
+        the end, and when Ctrl-C interrupts training (after the current batch).
+    resume : bool, default=False
+        Continue from ``checkpoint`` when it exists (same data, network and settings), giving the
+        same weights as an uninterrupted run.
 
     Returns
     -------
@@ -354,5 +482,6 @@ def fit(network: Sequential, x, y, *, loss: str | Loss | None = None,
                       batch_size=batch_size, validation_split=validation_split,
                       validation_data=validation_data, callbacks=callbacks, shuffle=shuffle,
                       seed=seed, verbose=verbose, sample_weight=sample_weight,
-                      weight_decay=weight_decay, momentum=momentum, on_divergence=on_divergence)
+                      weight_decay=weight_decay, momentum=momentum, on_divergence=on_divergence,
+                      checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
     return trainer.run()

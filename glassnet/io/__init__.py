@@ -1,0 +1,1 @@
+"""Files: model files (safetensors + JSON, no pickle), checkpoints, ONNX export."""

@@ -1,0 +1,283 @@
+"""Model files: one safetensors file holding every tensor, with the rest as JSON in its header.
+
+Loading never runs code: safetensors stores raw little-endian arrays, the JSON is parsed with
+``json``, and layers are created only from a fixed list of glassnet types with checked arguments.
+A SHA-256 digest over the JSON and every tensor (name, dtype, shape, bytes) detects any change to
+the file. See ``docs/model-format.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._version import __version__
+from ..network import Sequential
+from .atomic import atomic_write_bytes
+
+FORMAT_NAME = "glassnet-model"
+FORMAT_VERSION = 1
+_META_KEY = "glassnet"
+_DIGEST_KEY = "glassnet_sha256"
+_ALLOWED_DTYPES = {"float32", "float64", "int64", "uint8"}
+
+#: Constructor arguments each layer type may take in a file, with their allowed Python types.
+_LAYER_ARGUMENTS: dict[str, dict[str, tuple]] = {
+    "Dense": {"units": (int,), "use_bias": (bool,), "init": (str, type(None)), "init_scale": (float, int, type(None))},
+    "BatchNorm": {"momentum": (float, int), "eps": (float, int)},
+    "Dropout": {"rate": (float, int)},
+    "LeakyReLU": {"negative_slope": (float, int)},
+    "ReLU": {}, "Sigmoid": {}, "Tanh": {}, "Linear": {}, "Softmax": {},
+}
+
+
+class ModelFileError(ValueError):
+    """A model or checkpoint file is missing, damaged, from an unsupported version, or inconsistent."""
+
+
+@dataclass
+class SavedModel:
+    """What a model file holds.
+
+    Attributes
+    ----------
+    network : Sequential
+    task : str
+        "multiclass", "binary", "multilabel", "regression" or "" when unknown.
+    classes : list or None
+        Class labels in output order.
+    preprocessing : dict or None
+        A JSON description of the input preprocessing (glassnet.tabular / images).
+    preprocessing_arrays : dict of str to ndarray
+        Arrays belonging to the preprocessing (means, scales, ...).
+    history : dict or None
+        ``History.to_dict()`` of the training run.
+    metadata : dict
+        Anything else the writer stored (data description, metrics, ...).
+    glassnet_version : str
+        Version that wrote the file.
+    """
+
+    network: Sequential
+    task: str = ""
+    classes: list | None = None
+    preprocessing: dict | None = None
+    preprocessing_arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    history: dict | None = None
+    metadata: dict = field(default_factory=dict)
+    glassnet_version: str = __version__
+
+
+def _digest(meta_json: str, tensors: dict[str, np.ndarray]) -> str:
+    hasher = hashlib.sha256(meta_json.encode("utf-8"))
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        hasher.update(f"\0{name}\0{array.dtype.str}\0{array.shape}\0".encode("utf-8"))
+        hasher.update(array.tobytes())
+    return hasher.hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types (numpy scalars and tuples converted; non-finite floats as strings)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    return value
+
+
+def to_bytes(meta: dict, tensors: dict[str, np.ndarray]) -> bytes:
+    """Serialize metadata and tensors as safetensors bytes with a digest."""
+    from safetensors.numpy import save
+
+    tensors = {name: np.ascontiguousarray(array) for name, array in tensors.items()}
+    for name, array in tensors.items():
+        if array.dtype.name not in _ALLOWED_DTYPES:
+            raise TypeError(f"tensor {name!r} has dtype {array.dtype}; allowed: {sorted(_ALLOWED_DTYPES)}.")
+    meta_json = json.dumps(_jsonable(meta), sort_keys=True, allow_nan=False)
+    return save(tensors, metadata={_META_KEY: meta_json, _DIGEST_KEY: _digest(meta_json, tensors)})
+
+
+def from_bytes(raw: bytes, source: str, expected_format: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """Parse and verify safetensors bytes written by :func:`to_bytes`."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    if len(raw) < 8:
+        raise ModelFileError(f"{source} is not a glassnet file: only {len(raw)} bytes.")
+    if raw[:2] == b"\x80\x04" or raw[:1] == b"\x80" or raw[:2] == b"PK":
+        raise ModelFileError(f"{source} looks like a pickle/zip file; glassnet never unpickles. "
+                             "Only glassnet model files (safetensors) can be loaded.")
+    header_length = int.from_bytes(raw[:8], "little")
+    if header_length > len(raw) - 8:
+        raise ModelFileError(f"{source} is truncated or not a glassnet file (header of {header_length} "
+                             f"bytes announced, {len(raw) - 8} present).")
+    try:
+        header = json.loads(raw[8:8 + header_length])
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{source} has a damaged header: {exc}") from None
+    if not isinstance(header, dict) or not isinstance(header.get("__metadata__"), dict):
+        raise ModelFileError(f"{source} is not a glassnet file: no glassnet metadata.")
+    stored = header["__metadata__"]
+    meta_json, digest = stored.get(_META_KEY), stored.get(_DIGEST_KEY)
+    if not isinstance(meta_json, str) or not isinstance(digest, str):
+        raise ModelFileError(f"{source} is not a glassnet file: its metadata lacks the glassnet entries.")
+    try:
+        tensors = load(raw)
+    except (SafetensorError, ValueError, OverflowError, TypeError) as exc:
+        raise ModelFileError(f"{source} has damaged tensor data: {exc}") from None
+    if _digest(meta_json, tensors) != digest:
+        raise ModelFileError(f"{source} fails its integrity check (SHA-256 digest mismatch): the file was "
+                             "modified or corrupted after it was written.")
+    try:
+        meta = json.loads(meta_json)
+    except json.JSONDecodeError as exc:  # pragma: no cover - guarded by the digest
+        raise ModelFileError(f"{source} has damaged metadata: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != expected_format:
+        raise ModelFileError(f"{source} is not a {expected_format} file (format {meta.get('format')!r}).")
+    version = meta.get("format_version")
+    if not isinstance(version, int):
+        raise ModelFileError(f"{source} has no valid format_version.")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(f"{source} uses file format version {version}, newer than this glassnet "
+                             f"{__version__} reads (up to {FORMAT_VERSION}); upgrade glassnet to load it.")
+    return meta, tensors
+
+
+def _checked_architecture(config: Any, source: str) -> Sequential:
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list) or not config["layers"]:
+        raise ModelFileError(f"{source}: the architecture is missing or empty.")
+    input_dim, dtype = config.get("input_dim"), config.get("dtype")
+    if not isinstance(input_dim, int) or isinstance(input_dim, bool) or not 0 < input_dim < 10 ** 8:
+        raise ModelFileError(f"{source}: invalid input_dim {input_dim!r}.")
+    if dtype not in ("float32", "float64"):
+        raise ModelFileError(f"{source}: invalid dtype {dtype!r}.")
+    layers = []
+    for position, spec in enumerate(config["layers"]):
+        if not isinstance(spec, dict) or spec.get("type") not in _LAYER_ARGUMENTS:
+            kind = spec.get("type") if isinstance(spec, dict) else spec
+            raise ModelFileError(f"{source}: layer {position} has unknown type {kind!r}; "
+                                 f"allowed: {sorted(_LAYER_ARGUMENTS)}.")
+        allowed = _LAYER_ARGUMENTS[spec["type"]]
+        arguments = {k: v for k, v in spec.items() if k not in ("type", "name")}
+        for key, value in arguments.items():
+            if key not in allowed or not isinstance(value, allowed[key]):
+                raise ModelFileError(f"{source}: layer {position} ({spec['type']}) has invalid argument "
+                                     f"{key}={value!r}.")
+        name = spec.get("name")
+        if name is not None and (not isinstance(name, str) or not name.replace("_", "").isalnum()):
+            raise ModelFileError(f"{source}: layer {position} has an invalid name {name!r}.")
+        layers.append({**arguments, "type": spec["type"], "name": name})
+    seed = config.get("seed")
+    try:
+        return Sequential.from_config({"input_dim": input_dim, "dtype": dtype,
+                                       "seed": seed if isinstance(seed, int) else 0, "layers": layers})
+    except (ValueError, TypeError) as exc:
+        raise ModelFileError(f"{source}: the architecture cannot be built: {exc}") from None
+
+
+def network_from(meta: dict, tensors: dict[str, np.ndarray], source: str, prefix: str = "") -> Sequential:
+    """Rebuild a network from checked metadata and tensors (names, shapes and dtypes verified)."""
+    network = _checked_architecture(meta.get("architecture"), source)
+    expected = {p.name: p.value for p in network.parameters()}
+    expected.update(network.buffers())
+    given = {name[len(prefix):]: array for name, array in tensors.items() if name.startswith(prefix)}
+    missing, extra = sorted(set(expected) - set(given)), sorted(set(given) - set(expected))
+    if missing or extra:
+        raise ModelFileError(f"{source}: tensors do not match the architecture: missing {missing}, unexpected {extra}.")
+    for name, target in expected.items():
+        array = given[name]
+        if array.shape != target.shape or array.dtype != target.dtype:
+            raise ModelFileError(f"{source}: tensor {name!r} has shape {array.shape} and dtype {array.dtype}; "
+                                 f"the architecture needs {target.shape} {target.dtype}.")
+    network.load_state_dict(given)
+    return network
+
+
+def save_model(network: Sequential, path: str | Path, *, task: str = "", classes: list | None = None,
+               preprocessing: dict | None = None, preprocessing_arrays: dict[str, np.ndarray] | None = None,
+               history: Any = None, metadata: dict | None = None, overwrite: bool = True) -> Path:
+    """Write a trained network and everything needed to use it to one file, atomically.
+
+    Parameters
+    ----------
+    network : Sequential
+        Must be built.
+    path : str or Path
+        Conventionally ``*.glassnet``.
+    task, classes, preprocessing, preprocessing_arrays, history, metadata :
+        Stored alongside the weights; ``history`` may be a :class:`History` or its ``to_dict()``.
+    overwrite : bool, default=True
+        When False, an existing file is never replaced (``FileExistsError``).
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(path)
+    if not network.built:
+        raise ValueError("the network is not built (never trained or called); nothing to save.")
+    if not overwrite and path.exists():
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
+    tensors = {name: value for name, value in network.state_dict().items()}
+    for name, array in (preprocessing_arrays or {}).items():
+        tensors[f"preprocessing.{name}"] = np.asarray(array)
+    if history is not None and hasattr(history, "to_dict"):
+        history = history.to_dict()
+    meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "glassnet_version": __version__,
+            "architecture": network.config(), "task": task, "classes": classes,
+            "preprocessing": preprocessing, "history": history, "metadata": metadata or {}}
+    atomic_write_bytes(path, to_bytes(meta, tensors))
+    return path
+
+
+def load_model(path: str | Path) -> SavedModel:
+    """Read a model file written by :func:`save_model`.
+
+    Raises
+    ------
+    ModelFileError
+        For a missing, truncated, modified or garbage file, a newer format version, unknown
+        layers or arguments, or tensors that do not match the architecture.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelFileError(f"no such model file: {path}") from None
+    except OSError as exc:
+        raise ModelFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    meta, tensors = from_bytes(raw, source, FORMAT_NAME)
+    try:
+        network = network_from(meta, {k: v for k, v in tensors.items() if not k.startswith("preprocessing.")},
+                               source)
+        classes = meta.get("classes")
+        if classes is not None and (not isinstance(classes, list) or len(classes) != network.output_dim and
+                                    meta.get("task") in ("multiclass",)):
+            raise ModelFileError(f"{source}: class labels do not match the network's outputs.")
+        preprocessing = meta.get("preprocessing")
+        if preprocessing is not None and not isinstance(preprocessing, dict):
+            raise ModelFileError(f"{source}: invalid preprocessing description.")
+        return SavedModel(
+            network=network, task=str(meta.get("task") or ""), classes=classes, preprocessing=preprocessing,
+            preprocessing_arrays={k[len("preprocessing."):]: v for k, v in tensors.items() if k.startswith("preprocessing.")},
+            history=meta.get("history") if isinstance(meta.get("history"), dict) else None,
+            metadata=meta.get("metadata") if isinstance(meta.get("metadata"), dict) else {},
+            glassnet_version=str(meta.get("glassnet_version")))
+    except ModelFileError:
+        raise
+    except Exception as exc:  # anything unforeseen in a hostile file is still a file error
+        raise ModelFileError(f"{source} is not a valid glassnet model: {type(exc).__name__}: {exc}") from None

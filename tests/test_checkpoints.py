@@ -1,0 +1,136 @@
+"""Checkpoints: resume gives bit-identical weights, also after SIGKILL or Ctrl-C."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.io.checkpoint import read_checkpoint
+from glassnet.io.modelfile import ModelFileError, load_model
+
+WORKER = Path(__file__).with_name("checkpoint_worker.py")
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 6))
+    return x, (x[:, 0] + x[:, 1] ** 2 > 1).astype(int)
+
+
+def _run(epochs, checkpoint=None, resume=False, stop_after=None):
+    x, y = _data()
+    net = gn.mlp([16, 16], 2, batch_norm=True, dropout=0.2, output_activation="softmax", seed=3)
+    callbacks = [gn.EarlyStopping(patience=100), gn.ReduceLROnPlateau(patience=2, factor=0.5)]
+    history = gn.fit(net, x, y, epochs=epochs if stop_after is None else stop_after, batch_size=16,
+                     optimizer="adam", lr=3e-3, validation_split=0.2, seed=4, callbacks=callbacks,
+                     checkpoint=checkpoint, resume=resume)
+    return net, history
+
+
+def test_resume_in_process_gives_identical_weights(tmp_path):
+    reference, reference_history = _run(8)
+    path = tmp_path / "run.ckpt"
+    _run(8, checkpoint=path, stop_after=3)           # "crash" after 3 epochs
+    assert read_checkpoint(path)["epoch"] == 3
+    resumed, history = _run(8, checkpoint=path, resume=True)
+    assert history.epochs == list(range(1, 9))
+    assert history["val_loss"] == reference_history["val_loss"]
+    for ours, theirs in zip(resumed.parameters(), reference.parameters()):
+        assert np.array_equal(ours.value, theirs.value), ours.name
+    for name, value in resumed.buffers().items():
+        assert np.array_equal(value, reference.buffers()[name])
+
+
+def test_resume_refuses_a_checkpoint_from_another_run(tmp_path):
+    path = tmp_path / "run.ckpt"
+    _run(2, checkpoint=path)
+    x, y = _data()
+    net = gn.mlp([16, 16], 2, batch_norm=True, dropout=0.2, output_activation="softmax", seed=3)
+    with pytest.raises(ModelFileError, match="different run"):
+        gn.fit(net, x[:200], y[:200], epochs=4, batch_size=16, optimizer="adam", checkpoint=path, resume=True,
+               validation_split=0.2, callbacks=[gn.EarlyStopping(), gn.ReduceLROnPlateau()])
+
+
+def _subprocess(mode, checkpoint, out, epochs=6):
+    return subprocess.Popen([sys.executable, str(WORKER), mode, str(checkpoint), str(out), str(epochs)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _final_weights(path):
+    model = load_model(path)
+    return model.network.state_dict()
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("plain")
+    process = _subprocess("plain", folder / "unused.ckpt", folder / "plain.glassnet")
+    out, err = process.communicate(timeout=300)
+    assert "DONE" in out, err
+    return _final_weights(folder / "plain.glassnet")
+
+
+def _wait_for(path, timeout=120):
+    deadline = time.time() + timeout
+    while not Path(path).exists():
+        if time.time() > deadline:
+            raise TimeoutError(f"{path} never appeared")
+        time.sleep(0.05)
+
+
+def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tmp_path, uninterrupted):
+    checkpoint = tmp_path / "run.ckpt"
+    process = _subprocess("train", checkpoint, tmp_path / "never.glassnet")
+    _wait_for(checkpoint)                      # first epoch written...
+    time.sleep(0.5)                            # ...and now somewhere inside a later epoch
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    saved_epoch = read_checkpoint(checkpoint)["epoch"]
+    assert 1 <= saved_epoch < 6
+    resumed = _subprocess("resume", checkpoint, tmp_path / "resumed.glassnet")
+    out, err = resumed.communicate(timeout=300)
+    assert "DONE" in out, err
+    final = _final_weights(tmp_path / "resumed.glassnet")
+    assert set(final) == set(uninterrupted)
+    assert all(np.array_equal(final[name], uninterrupted[name]) for name in final)
+
+
+def test_ctrl_c_saves_mid_epoch_checkpoint_and_resume_is_identical(tmp_path, uninterrupted):
+    checkpoint = tmp_path / "run.ckpt"
+    process = _subprocess("train", checkpoint, tmp_path / "never.glassnet")
+    _wait_for(checkpoint)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0 and "INTERRUPTED" in out, err
+    assert "checkpoint saved to" in err and "resume" in err
+    state = read_checkpoint(checkpoint)
+    assert state["position"] is not None and state["position"]["next_start"] > 0  # inside an epoch
+    resumed = _subprocess("resume", checkpoint, tmp_path / "resumed.glassnet")
+    out, err = resumed.communicate(timeout=300)
+    assert "DONE" in out, err
+    final = _final_weights(tmp_path / "resumed.glassnet")
+    assert all(np.array_equal(final[name], uninterrupted[name]) for name in final)
+
+
+def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "run.ckpt"
+    _run(2, checkpoint=path)
+    before = path.read_bytes()
+    import glassnet.io.atomic as atomic
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(atomic.os, "fsync", crash)
+    with pytest.raises(OSError, match="simulated"):
+        _run(2, checkpoint=path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run.ckpt"]  # no temporary left behind
