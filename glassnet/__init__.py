@@ -49,7 +49,8 @@ _LAZY = {
     "DNNRegressor": "glassnet.sklearn",
 }
 # Sub-modules exposed as attributes.
-_LAZY_MODULES = {"datasets": "glassnet.datasets", "callbacks": "glassnet.training.callbacks"}
+_LAZY_MODULES = {"datasets": "glassnet.datasets", "callbacks": "glassnet.training.callbacks",
+                 "diagnostics": "glassnet.diagnostics", "plots": "glassnet.plots"}
 
 
 def __getattr__(name: str) -> Any:

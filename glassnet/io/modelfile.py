@@ -117,11 +117,11 @@ def from_bytes(raw: bytes, source: str, expected_format: str) -> tuple[dict, dic
 
     if len(raw) < 8:
         raise ModelFileError(f"{source} is not a glassnet file: only {len(raw)} bytes.")
-    if raw[:2] == b"\x80\x04" or raw[:1] == b"\x80" or raw[:2] == b"PK":
-        raise ModelFileError(f"{source} looks like a pickle/zip file; glassnet never unpickles. "
-                             "Only glassnet model files (safetensors) can be loaded.")
     header_length = int.from_bytes(raw[:8], "little")
     if header_length > len(raw) - 8:
+        if (raw[0] == 0x80 and 2 <= raw[1] <= 5) or raw[:4] == b"PK\x03\x04":
+            raise ModelFileError(f"{source} looks like a pickle/zip file; glassnet never unpickles. "
+                                 "Only glassnet model files (safetensors) can be loaded.")
         raise ModelFileError(f"{source} is truncated or not a glassnet file (header of {header_length} "
                              f"bytes announced, {len(raw) - 8} present).")
     try:

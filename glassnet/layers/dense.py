@@ -58,8 +58,9 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.init = init
         self.init_scale = init_scale
-        #: Scheme actually used (set by the network from the following activation).
-        self.resolved_init: str = init or "glorot_uniform"
+        #: Scheme actually used: ``init``, or chosen by the network from the following activation
+        #: when it builds (Glorot when the layer is built on its own). None until built.
+        self.resolved_init: str | None = init
         self.W: Parameter | None = None
         self.b: Parameter | None = None
 
@@ -70,6 +71,8 @@ class Dense(Layer):
         super().build(input_dim, dtype, rng)
         self.output_dim = self.units
         prefix = self.name or "dense"
+        if self.resolved_init is None:
+            self.resolved_init = "glorot_uniform"
         weights = initialize((input_dim, self.units), self.resolved_init, rng, self.dtype, self.init_scale)
         self.W = Parameter(weights, f"{prefix}.W", regularize=True)
         self.b = (Parameter(np.zeros(self.units, dtype=self.dtype), f"{prefix}.b", regularize=False)

@@ -40,6 +40,7 @@ class History:
     divergence_message: str = ""
     interrupted: bool = False
     interrupt_message: str = ""
+    diagnostics: dict = field(default_factory=dict)
 
     def record(self, epoch: int, logs: dict[str, float]) -> None:
         self.epochs.append(epoch)
@@ -113,6 +114,7 @@ class History:
                 "restored_epoch": self.restored_epoch, "stopped_epoch": self.stopped_epoch,
                 "diverged": self.diverged, "divergence_message": self.divergence_message,
                 "interrupted": self.interrupted, "interrupt_message": self.interrupt_message,
+                "diagnostics": self.diagnostics,
                 "overfitting_onset": self.overfitting_onset}
 
     @classmethod

@@ -130,7 +130,7 @@ class Trainer:
                  shuffle: bool = True, seed: int | None = 0, verbose: int = 0,
                  sample_weight=None, weight_decay: float = 0.0, momentum: float | None = None,
                  on_divergence: str = "warn", checkpoint: str | None = None, checkpoint_every: int = 1,
-                 resume: bool = False) -> None:
+                 resume: bool = False, diagnostics: bool = True) -> None:
         if not isinstance(network, Sequential):
             raise TypeError(f"network must be a glassnet Sequential; got {type(network).__name__}.")
         self.network = network
@@ -190,6 +190,11 @@ class Trainer:
             self.optimizer = get_optimizer(optimizer, network.parameters(), **kwargs)
 
         self.callbacks = list(callbacks)
+        self.diagnostics = bool(diagnostics)
+        if self.diagnostics and not any(type(c).__name__ == "Diagnostics" for c in self.callbacks):
+            from ..diagnostics.monitor import Diagnostics
+
+            self.callbacks.append(Diagnostics())
         if verbose == 1:
             self.callbacks.append(ProgressBar(verbose=1))
         elif verbose and verbose >= 2:
@@ -222,7 +227,7 @@ class Trainer:
         n = len(self.x)
         batch_size = min(self.batch_size, n)
         gatherer = BatchGatherer(self.x, self.y, self.sample_weight, batch_size=batch_size)
-        dense_layers = [layer for layer in network.layers if isinstance(layer, Dense)]
+        dense_layers = [layer for layer in network.layers if isinstance(layer, Dense)] if self.diagnostics else []
         classification = isinstance(loss, SoftmaxCrossEntropy) and self.y.ndim == 1
         batch_callbacks = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
         last_finite = network.state_dict()
@@ -423,7 +428,7 @@ def fit(network: Sequential, x, y, *, loss: str | Loss | None = None,
         shuffle: bool = True, seed: int | None = 0, verbose: int = 0, sample_weight=None,
         weight_decay: float = 0.0, momentum: float | None = None,
         on_divergence: str = "warn", checkpoint: str | None = None, checkpoint_every: int = 1,
-        resume: bool = False) -> History:
+        resume: bool = False, diagnostics: bool = True) -> History:
     """Train ``network`` on ``(x, y)`` by mini-batch gradient descent and return its History.
 
     Every epoch visits the training set in a fresh random order (from ``seed``); each mini-batch
@@ -463,6 +468,10 @@ def fit(network: Sequential, x, y, *, loss: str | Loss | None = None,
     resume : bool, default=False
         Continue from ``checkpoint`` when it exists (same data, network and settings), giving the
         same weights as an uninterrupted run.
+    diagnostics : bool, default=True
+        Record per-layer gradient norms every step and a :class:`~glassnet.diagnostics.Diagnostics`
+        probe every epoch (saturation, dead units, pre-activation percentiles, update ratios,
+        batch-norm statistics) into ``history.grad_norms`` and ``history.diagnostics``.
 
     Returns
     -------
@@ -483,5 +492,6 @@ def fit(network: Sequential, x, y, *, loss: str | Loss | None = None,
                       validation_data=validation_data, callbacks=callbacks, shuffle=shuffle,
                       seed=seed, verbose=verbose, sample_weight=sample_weight,
                       weight_decay=weight_decay, momentum=momentum, on_divergence=on_divergence,
-                      checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
+                      checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
+                      diagnostics=diagnostics)
     return trainer.run()

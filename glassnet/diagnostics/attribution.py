@@ -1,0 +1,120 @@
+"""Which inputs the network relies on: saliency, integrated gradients, permutation importance.
+
+The two gradient methods use the network's own backward pass (inference mode). For a classifier
+they differentiate the logit of the target class (the predicted one unless given); for a
+regressor, the sum of the outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .._validation import check_features
+from ..layers import Sigmoid, Softmax
+
+
+def _logit_stop(network) -> int | None:
+    return len(network.layers) - 1 if isinstance(network.layers[-1], (Softmax, Sigmoid)) else None
+
+
+def _input_gradient(network, x: np.ndarray, target: np.ndarray | None) -> np.ndarray:
+    stop = _logit_stop(network)
+    outputs = network._forward(x, False, stop)
+    seed = np.zeros_like(outputs)
+    if outputs.shape[1] == 1 or target is None and stop is None:
+        seed[...] = 1.0
+    else:
+        classes = outputs.argmax(axis=1) if target is None else target
+        seed[np.arange(len(x)), classes] = 1.0
+    return network._backward(seed, stop, input_grad=True).copy()
+
+
+def saliency(network, x, target=None) -> np.ndarray:
+    """Input-gradient saliency ``∂f_target/∂x`` for each row (n_samples, n_features).
+
+    Parameters
+    ----------
+    network : Sequential
+    x : array-like of shape (n_samples, n_features)
+    target : array-like of int, optional
+        Class per row whose logit is differentiated (default: the predicted class).
+    """
+    x = check_features(x, "x", network.dtype, network.input_dim)
+    target = None if target is None else np.asarray(target, dtype=np.intp)
+    return _input_gradient(network, x, target)
+
+
+def integrated_gradients(network, x, target=None, baseline: np.ndarray | str = "zeros", steps: int = 32) -> np.ndarray:
+    """Integrated gradients (Sundararajan et al., 2017): ``(x − x′) ⊙ mean_α ∂f(x′ + α(x − x′))/∂x``.
+
+    ``baseline`` is ``"zeros"``, ``"mean"`` (the mean row of ``x``) or an array of shape
+    (n_features,). The midpoint rule over ``steps`` points approximates the path integral, so the
+    attributions of a row sum to about ``f(x) − f(x′)`` (completeness).
+    """
+    x = check_features(x, "x", network.dtype, network.input_dim)
+    if isinstance(baseline, str):
+        if baseline not in ("zeros", "mean"):
+            raise ValueError(f"baseline must be 'zeros', 'mean' or an array; got baseline={baseline!r}.")
+        reference = np.zeros(x.shape[1], dtype=x.dtype) if baseline == "zeros" else x.mean(axis=0)
+    else:
+        reference = np.asarray(baseline, dtype=x.dtype).reshape(-1)
+    if target is None:
+        stop = _logit_stop(network)
+        target = network._forward(x, False, stop).argmax(axis=1) if stop is not None else None
+    target = None if target is None else np.asarray(target, dtype=np.intp)
+    delta = x - reference
+    total = np.zeros_like(x, dtype=np.float64)
+    for alpha in (np.arange(steps) + 0.5) / steps:
+        point = np.ascontiguousarray(reference + alpha * delta, dtype=x.dtype)
+        total += _input_gradient(network, point, target)
+    return (delta * total / steps).astype(x.dtype)
+
+
+def permutation_importance(network, x, y, score: Callable[[np.ndarray, np.ndarray], float] | None = None,
+                           n_repeats: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Drop in score when one feature's column is shuffled (mean and std over ``n_repeats``).
+
+    ``score(y, predictions)`` defaults to accuracy for a softmax output and to R² otherwise
+    (higher is better); predictions are ``network.predict(x)``.
+    """
+    x = check_features(x, "x", network.dtype, network.input_dim)
+    y = np.asarray(y)
+    if score is None:
+        if isinstance(network.layers[-1], Softmax):
+            def score(truth, predicted):
+                return float(np.mean(predicted.argmax(axis=1) == truth))
+        else:
+            def score(truth, predicted):
+                truth = truth.reshape(predicted.shape)
+                return float(1 - np.sum((truth - predicted) ** 2) / max(np.sum((truth - truth.mean(0)) ** 2), 1e-12))
+    rng = np.random.default_rng(seed)
+    base = score(y, network.predict(x))
+    drops = np.zeros((x.shape[1], n_repeats))
+    shuffled = x.copy()
+    for feature in range(x.shape[1]):
+        for repeat in range(n_repeats):
+            shuffled[:, feature] = x[rng.permutation(len(x)), feature]
+            drops[feature, repeat] = base - score(y, network.predict(shuffled))
+        shuffled[:, feature] = x[:, feature]
+    return drops.mean(axis=1), drops.std(axis=1)
+
+
+def feature_importance(network, x, y=None, feature_names=None, n_repeats: int = 5, seed: int = 0) -> dict:
+    """Per-feature importance by all three methods, as columns of one table.
+
+    Returns a dict with ``feature``, ``saliency`` (mean |gradient|),
+    ``integrated_gradients`` (mean |attribution|), and, when ``y`` is given, ``permutation`` and
+    ``permutation_std``; rows are sorted by integrated gradients.
+    """
+    x = check_features(x, "x", network.dtype, network.input_dim)
+    names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(x.shape[1])]
+    table = {"feature": names,
+             "saliency": np.abs(saliency(network, x)).mean(axis=0),
+             "integrated_gradients": np.abs(integrated_gradients(network, x, baseline="mean")).mean(axis=0)}
+    if y is not None:
+        table["permutation"], table["permutation_std"] = permutation_importance(network, x, y, n_repeats=n_repeats, seed=seed)
+    order = np.argsort(-table["integrated_gradients"])
+    return {key: [values[i] for i in order] if isinstance(values, list) else np.asarray(values)[order]
+            for key, values in table.items()}

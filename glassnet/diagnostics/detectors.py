@@ -1,0 +1,124 @@
+"""Vanishing- and exploding-gradient verdicts with documented thresholds and plain advice.
+
+Thresholds (per epoch, from ``history.grad_norms``, the mean ‖dL/dW‖ of each Dense layer):
+
+- **vanishing**: the first hidden layer's gradient norm is below ``VANISHING_RATIO`` (1e-2) times
+  the last hidden layer's. The layers affected are those whose norm is below ``VANISHING_RATIO``
+  times the largest hidden layer's norm.
+- **exploding**: the first-to-last ratio is above ``EXPLODING_RATIO`` (1e2), or a layer's update
+  in one epoch is larger than its weights (update-to-weight ratio > ``EXPLODING_UPDATE``, 1.0).
+
+"Since when" is the first epoch of the final unbroken run of epochs meeting the condition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+VANISHING_RATIO = 1e-2
+EXPLODING_RATIO = 1e2
+EXPLODING_UPDATE = 1.0
+
+
+@dataclass
+class GradientVerdict:
+    """The detector's conclusion.
+
+    Attributes
+    ----------
+    vanishing, exploding : bool
+    since_epoch : int or None
+    affected_layers : list of str
+    first_to_last_ratio : list of float
+        Per epoch: first hidden layer's gradient norm / last hidden layer's.
+    advice : list of str
+    """
+
+    vanishing: bool = False
+    exploding: bool = False
+    since_epoch: int | None = None
+    affected_layers: list[str] = field(default_factory=list)
+    first_to_last_ratio: list[float] = field(default_factory=list)
+    advice: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.first_to_last_ratio:
+            return "gradient flow: not measured (needs two or more Dense layers)."
+        ratio = self.first_to_last_ratio[-1]
+        if self.vanishing:
+            return (f"vanishing gradients since epoch {self.since_epoch}: the first hidden layer's gradient is "
+                    f"{ratio:.2g}× the last hidden layer's; affected layers: {', '.join(self.affected_layers)}. "
+                    "Try: " + "; ".join(self.advice) + ".")
+        if self.exploding:
+            return (f"exploding gradients since epoch {self.since_epoch} (first-to-last ratio {ratio:.3g}); "
+                    f"affected layers: {', '.join(self.affected_layers)}. Try: " + "; ".join(self.advice) + ".")
+        return f"gradient flow is healthy: first-to-last hidden-layer gradient ratio {ratio:.3g}."
+
+
+def _since(flags: list[bool], epochs: list[int]) -> int | None:
+    if not flags or not flags[-1]:
+        return None
+    start = len(flags) - 1
+    while start > 0 and flags[start - 1]:
+        start -= 1
+    return epochs[start]
+
+
+def gradient_verdict(history, network=None) -> GradientVerdict:
+    """Read the gradient norms (and update ratios) of a History and diagnose the gradient flow."""
+    norms = history.grad_norms
+    names = list(norms)
+    hidden = names[:-1] if len(names) > 2 else names  # the output layer is not a hidden layer
+    verdict = GradientVerdict()
+    if len(hidden) < 2:
+        return verdict
+    first, last = np.asarray(norms[hidden[0]]), np.asarray(norms[hidden[-1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(last > 0, first / last, np.inf)
+    verdict.first_to_last_ratio = [float(r) for r in ratio]
+    epochs = list(history.epochs)
+    vanishing = [bool(r < VANISHING_RATIO) for r in ratio]
+    updates = (getattr(history, "diagnostics", None) or {}).get("update_ratio", {})
+    big_update = [False] * len(epochs)
+    for name, values in updates.items():
+        tail = values[-len(epochs):] if len(values) >= len(epochs) else values
+        for i, value in enumerate(tail):
+            if value > EXPLODING_UPDATE and i < len(big_update):
+                big_update[i] = True
+    exploding = [bool(r > EXPLODING_RATIO) or b for r, b in zip(ratio, big_update)]
+    verdict.vanishing = vanishing[-1]
+    verdict.exploding = exploding[-1] and not verdict.vanishing
+    if verdict.vanishing:
+        verdict.since_epoch = _since(vanishing, epochs)
+        largest = max(norms[name][-1] for name in hidden)
+        verdict.affected_layers = [name for name in hidden if norms[name][-1] < VANISHING_RATIO * largest]
+        verdict.advice = _advice(network, exploding=False)
+    elif verdict.exploding:
+        verdict.since_epoch = _since(exploding, epochs)
+        smallest = min(norms[name][-1] for name in hidden)
+        verdict.affected_layers = [name for name in hidden if norms[name][-1] > EXPLODING_RATIO * smallest] or \
+            [name for name, values in updates.items() if values and values[-1] > EXPLODING_UPDATE]
+        verdict.advice = _advice(network, exploding=True)
+    return verdict
+
+
+def _advice(network, exploding: bool) -> list[str]:
+    from ..layers import BatchNorm, Dense, Sigmoid, Tanh
+
+    if network is None:
+        return ["ReLU instead of sigmoid/tanh", "He or Xavier initialisation", "batch normalization"]
+    advice = []
+    if exploding:
+        advice.append("a lower learning rate")
+    if any(isinstance(layer, (Sigmoid, Tanh)) for layer in network.layers[:-1]) and not exploding:
+        advice.append("ReLU instead of sigmoid/tanh in the hidden layers (their derivative is at most 1/4 "
+                      "resp. 1 and near 0 when saturated, and it multiplies once per layer)")
+    if any(isinstance(layer, Dense) and layer.resolved_init in ("normal", "uniform") for layer in network.layers):
+        advice.append("He (ReLU) or Xavier/Glorot (sigmoid, tanh) initialisation instead of a fixed small scale")
+    if not any(isinstance(layer, BatchNorm) for layer in network.layers):
+        advice.append("batch normalization before each activation")
+    if not advice:
+        advice.append("fewer layers, or a smaller learning rate" if exploding else "fewer or wider layers")
+    return advice

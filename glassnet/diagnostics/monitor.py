@@ -1,0 +1,143 @@
+"""The Diagnostics callback: what each layer did, measured on a fixed probe of training rows.
+
+Recorded per probe (by default once per epoch, or every ``every_steps`` optimizer steps):
+
+- per Dense layer: weight gradient norm (mean over the epoch's steps, from the training loop),
+  update-to-weight ratio ``‖W_now − W_before‖ / ‖W_before‖`` since the previous probe;
+- per activation layer: 15th/50th/85th percentiles of its *input* (the pre-activation) over the
+  probe rows, for the whole layer and for one tracked unit (as in the batch-normalization paper's
+  Figure 1), the fraction of dead ReLU units (never positive on the probe) and of saturated
+  sigmoid/tanh units (|input| above ``saturation_bound`` for more than half the probe rows);
+- per BatchNorm layer: γ, β and the running mean/variance.
+
+The probe is a fixed random subset of the training rows (``probe_size``, default 512) evaluated in
+inference mode (dropout off), except that batch norm normalizes with the probe's own statistics as
+in training (without updating its running statistics); the cost is one small forward pass per probe.
+"Dead" therefore means never positive on the probe rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..layers import Activation, BatchNorm, Dense, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from ..training.callbacks import Callback
+
+#: |pre-activation| above which a sigmoid (or tanh) unit counts as saturated: σ'(4) ≈ 0.018,
+#: i.e. its gradient is below 7% of its maximum (tanh: 1 − tanh(2)² ≈ 0.07).
+SATURATION_BOUND = {"sigmoid": 4.0, "tanh": 2.0}
+
+
+class Diagnostics(Callback):
+    """Measure gradient flow, saturation and distributions during training (on by default in fit).
+
+    Parameters
+    ----------
+    probe_size : int, default=512
+        Training rows used for activation statistics.
+    every_steps : int or None
+        Probe every this many optimizer steps (for step-resolution curves); default once per epoch.
+    track_unit : int, default=0
+        The unit of each layer whose own input percentiles are recorded.
+    seed : int, default=0
+        Chooses the probe rows.
+
+    Attributes
+    ----------
+    records : dict
+        Written to ``history.diagnostics`` at the end of training (see the module docstring).
+    """
+
+    def __init__(self, probe_size: int = 512, every_steps: int | None = None, track_unit: int = 0,
+                 seed: int = 0) -> None:
+        self.probe_size = probe_size
+        self.every_steps = every_steps
+        self.track_unit = track_unit
+        self.seed = seed
+
+    def on_train_begin(self, logs=None) -> None:
+        trainer = self.trainer
+        network = trainer.network
+        n = len(trainer.x)
+        rows = np.random.default_rng(self.seed).choice(n, size=min(self.probe_size, n), replace=False)
+        self._probe = np.ascontiguousarray(trainer.x[np.sort(rows)])
+        self._dense = [layer for layer in network.layers if isinstance(layer, Dense)]
+        self._previous = {layer.name: layer.W.value.copy() for layer in self._dense}
+        self._steps = 0
+        existing = getattr(trainer.history, "diagnostics", None) or {}
+        self.records = existing if existing else {"step": [], "epoch": [], "update_ratio": {}, "activations": {},
+                                                  "batch_norm": {}}
+        if not existing:
+            self._measure(epoch=0)  # the state before training
+
+    def on_batch_end(self, batch, logs=None) -> None:
+        self._steps += 1
+        if self.every_steps and self._steps % self.every_steps == 0:
+            self._measure(epoch=None)
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        if not self.every_steps:
+            self._measure(epoch=epoch)
+        else:
+            self.records["epoch_end_steps"] = self.records.get("epoch_end_steps", []) + [self._total_steps()]
+
+    def _total_steps(self) -> int:
+        return int(self.trainer.optimizer.iterations)
+
+    def _measure(self, epoch: int | None) -> None:
+        records = self.records
+        records["step"].append(self._total_steps())
+        records["epoch"].append(epoch)
+        for layer in self._dense:
+            before = self._previous[layer.name]
+            norm = float(np.linalg.norm(before))
+            change = float(np.linalg.norm(layer.W.value - before))
+            records["update_ratio"].setdefault(layer.name, []).append(change / norm if norm > 0 else 0.0)
+            np.copyto(before, layer.W.value)
+        x = self._probe
+        for layer in self.trainer.network.layers:
+            if isinstance(layer, Activation) and not isinstance(layer, Softmax):
+                self._activation_stats(layer, x)
+            elif isinstance(layer, BatchNorm):
+                entry = records["batch_norm"].setdefault(layer.name, {"gamma": [], "beta": [], "running_mean": [],
+                                                                      "running_var": []})
+                entry["gamma"].append(layer.gamma.value.astype(float).tolist())
+                entry["beta"].append(layer.beta.value.astype(float).tolist())
+                entry["running_mean"].append(layer.running_mean.astype(float).tolist())
+                entry["running_var"].append(layer.running_var.astype(float).tolist())
+                # Normalize with the probe's own statistics, as training does, without touching
+                # the running statistics (inference mode would show their lag instead).
+                mean, var = x.mean(axis=0), x.var(axis=0)
+                x = (x - mean) / np.sqrt(var + layer.eps) * layer.gamma.value + layer.beta.value
+                continue
+            x = layer.forward(x, training=False)
+
+    def _activation_stats(self, layer: Activation, pre: np.ndarray) -> None:
+        entry = self.records["activations"].setdefault(
+            layer.name, {"kind": layer.kind, "p15": [], "p50": [], "p85": [], "unit_p15": [], "unit_p50": [],
+                         "unit_p85": [], "dead_fraction": [], "saturated_fraction": []})
+        p15, p50, p85 = np.percentile(pre, [15, 50, 85])
+        unit = pre[:, min(self.track_unit, pre.shape[1] - 1)]
+        u15, u50, u85 = np.percentile(unit, [15, 50, 85])
+        for key, value in zip(("p15", "p50", "p85", "unit_p15", "unit_p50", "unit_p85"), (p15, p50, p85, u15, u50, u85)):
+            entry[key].append(float(value))
+        if isinstance(layer, (ReLU, LeakyReLU)):
+            entry["dead_fraction"].append(float(np.mean(~np.any(pre > 0, axis=0))))
+        else:
+            entry["dead_fraction"].append(0.0)
+        if isinstance(layer, (Sigmoid, Tanh)):
+            bound = SATURATION_BOUND[layer.kind]
+            entry["saturated_fraction"].append(float(np.mean(np.mean(np.abs(pre) > bound, axis=0) > 0.5)))
+        else:
+            entry["saturated_fraction"].append(0.0)
+
+    def on_train_end(self, logs=None) -> None:
+        self.trainer.history.diagnostics = self.records
+
+    def state_dict(self) -> dict:
+        return {"steps": self._steps, "previous": {k: v.copy() for k, v in self._previous.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._steps = int(state["steps"])
+        for name, value in state["previous"].items():
+            np.copyto(self._previous[name], value)

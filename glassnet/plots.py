@@ -1,0 +1,182 @@
+"""matplotlib figures of what the network did. Each function returns a Figure; ``save_figure``
+writes PNG or SVG by extension. matplotlib is imported only when a plot is made."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _figure(width: float = 6.4, height: float = 4.0):
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), layout="constrained")
+    return figure, figure.add_subplot()
+
+
+def _history_dict(history) -> dict:
+    return history.to_dict() if hasattr(history, "to_dict") else history
+
+
+def save_figure(figure, path: str | Path, dpi: int = 110) -> Path:
+    """Save as PNG or SVG (by the file extension)."""
+    path = Path(path)
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise ValueError(f"figures are saved as .png or .svg; got {path.name!r}.")
+    figure.savefig(path, dpi=dpi)
+    return path
+
+
+def plot_learning_curves(history, metric: str = "loss"):
+    """Training vs validation curve per epoch, with the overfitting onset and restored epoch marked."""
+    data = _history_dict(history)
+    curves, epochs = data["history"], data["epochs"]
+    figure, axes = _figure()
+    axes.plot(epochs, curves[metric], label=f"training {metric}", color="#1f77b4")
+    if f"val_{metric}" in curves:
+        axes.plot(epochs, curves[f"val_{metric}"], label=f"validation {metric}", color="#d62728")
+    onset = data.get("overfitting_onset")
+    if onset is not None:
+        axes.axvline(onset, color="#7f7f7f", linestyle="--", label=f"overfitting onset (epoch {onset})")
+    restored = data.get("restored_epoch")
+    if restored is not None and f"val_{metric}" in curves:
+        axes.scatter([restored], [curves[f"val_{metric}"][epochs.index(restored)]], color="black", zorder=3,
+                     label=f"restored weights (epoch {restored})")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel(metric)
+    axes.set_title(f"Learning curves: {metric}")
+    axes.legend()
+    return figure
+
+
+def plot_gradient_flow(history):
+    """Mean ‖dL/dW‖ of each Dense layer per epoch (log scale): vanishing gradients show as a fan."""
+    data = _history_dict(history)
+    figure, axes = _figure()
+    for name, values in data["grad_norms"].items():
+        axes.plot(data["epochs"][:len(values)], values, marker="o", markersize=3, label=name)
+    axes.set_yscale("log")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("mean gradient norm ‖dL/dW‖")
+    axes.set_title("Gradient flow per layer")
+    axes.legend(fontsize="small")
+    return figure
+
+
+def plot_percentiles(history, layers: list[str] | None = None, unit: bool = False):
+    """15th/50th/85th percentiles of activation inputs over training (the BN paper's Figure 1b–c)."""
+    data = _history_dict(history)
+    diagnostics = data.get("diagnostics") or {}
+    activations = diagnostics.get("activations", {})
+    names = layers or list(activations)
+    steps = diagnostics.get("step", [])
+    figure, axes = _figure()
+    prefix = "unit_" if unit else ""
+    colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
+    for index, name in enumerate(names):
+        entry = activations[name]
+        color = colors[index % len(colors)]
+        axes.fill_between(steps, entry[prefix + "p15"], entry[prefix + "p85"], color=color, alpha=0.2)
+        axes.plot(steps, entry[prefix + "p50"], color=color, label=f"{name} input (median, 15–85%)")
+    axes.set_xlabel("training step")
+    axes.set_ylabel("pre-activation value")
+    axes.set_title("Distribution of activation inputs over training" + (" (one unit)" if unit else ""))
+    axes.legend(fontsize="small")
+    return figure
+
+
+def plot_saturation(history):
+    """Fractions of dead ReLU units and saturated sigmoid/tanh units per layer over training."""
+    data = _history_dict(history)
+    diagnostics = data.get("diagnostics") or {}
+    steps = diagnostics.get("step", [])
+    figure, axes = _figure()
+    for name, entry in diagnostics.get("activations", {}).items():
+        if entry["kind"] in ("relu", "leaky_relu"):
+            axes.plot(steps, entry["dead_fraction"], label=f"{name}: dead")
+        elif entry["kind"] in ("sigmoid", "tanh"):
+            axes.plot(steps, entry["saturated_fraction"], label=f"{name}: saturated")
+    axes.set_ylim(-0.02, 1.02)
+    axes.set_xlabel("training step")
+    axes.set_ylabel("fraction of units")
+    axes.set_title("Dead and saturated units")
+    axes.legend(fontsize="small")
+    return figure
+
+
+def plot_batch_norm(history):
+    """Mean γ, β and running statistics of each batch-norm layer over training."""
+    data = _history_dict(history)
+    diagnostics = data.get("diagnostics") or {}
+    steps = diagnostics.get("step", [])
+    figure, axes = _figure()
+    for name, entry in diagnostics.get("batch_norm", {}).items():
+        for key, style in (("gamma", "-"), ("beta", "--"), ("running_var", ":")):
+            axes.plot(steps, [float(np.mean(v)) for v in entry[key]], linestyle=style, label=f"{name} mean {key}")
+    axes.set_xlabel("training step")
+    axes.set_title("Batch normalization parameters")
+    axes.legend(fontsize="x-small")
+    return figure
+
+
+def plot_confusion_matrix(y_true, y_pred, classes):
+    """Counts of true (rows) vs predicted (columns) classes."""
+    classes = list(classes)
+    index = {c: i for i, c in enumerate(classes)}
+    matrix = np.zeros((len(classes), len(classes)), dtype=int)
+    for truth, guess in zip(y_true, y_pred):
+        matrix[index[truth], index[guess]] += 1
+    size = max(4.0, 0.45 * len(classes) + 2)
+    figure, axes = _figure(size, size)
+    axes.imshow(matrix, cmap="Blues")
+    labels = [str(c)[:12] for c in classes]
+    axes.set_xticks(range(len(classes)), labels, rotation=45, ha="right")
+    axes.set_yticks(range(len(classes)), labels)
+    for (row, column), count in np.ndenumerate(matrix):
+        if count:
+            axes.text(column, row, str(count), ha="center", va="center",
+                      color="white" if count > matrix.max() / 2 else "black", fontsize="small")
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title("Confusion matrix")
+    return figure
+
+
+def plot_residuals(y_true, y_pred):
+    """Residuals (prediction − truth) against predictions."""
+    y_true, y_pred = np.asarray(y_true, float).ravel(), np.asarray(y_pred, float).ravel()
+    figure, axes = _figure()
+    axes.scatter(y_pred, y_pred - y_true, s=8, alpha=0.6)
+    axes.axhline(0, color="black", linewidth=1)
+    axes.set_xlabel("prediction")
+    axes.set_ylabel("residual (prediction − truth)")
+    axes.set_title("Residuals")
+    return figure
+
+
+def plot_feature_importance(table: dict, method: str = "integrated_gradients", top: int = 20):
+    """Horizontal bars of the ``top`` most important features by ``method``."""
+    names, values = table["feature"], np.asarray(table[method], dtype=float)
+    order = np.argsort(-values)[:top][::-1]
+    figure, axes = _figure(6.4, max(3.0, 0.3 * len(order) + 1))
+    axes.barh([str(names[i])[:30] for i in order], values[order], color="#2ca02c")
+    axes.set_xlabel(method.replace("_", " "))
+    axes.set_title("Feature importance")
+    return figure
+
+
+def plot_importance_map(values: np.ndarray, image_shape: tuple[int, ...]):
+    """An importance map for image inputs (mean |attribution| per pixel)."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim == 2:
+        values = np.abs(values).mean(axis=0)
+    grid = values.reshape(image_shape[:2] if len(image_shape) == 2 else (image_shape[0], image_shape[1], -1))
+    if grid.ndim == 3:
+        grid = grid.mean(axis=2)
+    figure, axes = _figure(4.0, 4.0)
+    image = axes.imshow(grid, cmap="inferno")
+    figure.colorbar(image, ax=axes, shrink=0.8)
+    axes.set_axis_off()
+    axes.set_title("Which pixels the network relies on")
+    return figure
