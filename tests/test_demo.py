@@ -5,15 +5,18 @@ import subprocess
 import sys
 
 
-def test_demo_trains_a_deep_batchnorm_network_to_high_accuracy():
+def test_demo_trains_a_deep_batchnorm_network_to_high_accuracy(tmp_path):
     completed = subprocess.run([sys.executable, "-m", "glassnet", "demo"], capture_output=True,
-                               text=True, timeout=300)
+                               text=True, timeout=300, cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
     out = completed.stdout
     assert "BatchNorm" in out and "ReLU" in out
     assert len(re.findall(r"^epoch\s+\d+/\d+\s+loss [\d.]+.*val_loss [\d.]+", out, re.M)) >= 5
-    accuracy = float(re.search(r"held-out accuracy: ([\d.]+)", out).group(1))
+    accuracy = float(re.search(r"test accuracy: ([\d.]+)", out).group(1))
     assert accuracy >= 0.97
+    assert {p.name for p in (tmp_path / "glassnet-demo").iterdir()} >= {"model.glassnet", "report.html", "metrics.json"}
+    again = subprocess.run([sys.executable, "-m", "glassnet", "demo"], capture_output=True, text=True, cwd=tmp_path)
+    assert again.returncode == 0  # the demo replaces its own output
 
 
 def test_version_and_help():

@@ -26,8 +26,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    from . import demo
+    from . import demo, models, train
 
+    train.add_parser(commands)
+    models.add_predict(commands)
+    models.add_evaluate(commands)
+    models.add_inspect(commands)
+    models.add_report(commands)
+    models.add_export(commands)
     demo.add_parser(commands)
     return parser
 
@@ -45,13 +51,24 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"glassnet: error: {exc}", file=sys.stderr)
         return 2
+    except ImportError as exc:
+        if args.debug:
+            raise
+        print(f"glassnet: error: {exc.name or exc} is needed for this command; install it with "
+              "pip install 'glassnet[app]'", file=sys.stderr)
+        return 1
     except (ValueError, TypeError, FileNotFoundError) as exc:
         if args.debug:
             raise
         print(f"glassnet: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("glassnet: interrupted.", file=sys.stderr)
+    except BrokenPipeError:  # output piped into a command that stopped reading (e.g. head)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt as exc:
+        print(f"glassnet: interrupted. {exc}".rstrip(), file=sys.stderr)
         return 1
     except Exception as exc:  # anything else is a failure during work, still without traceback
         if args.debug:

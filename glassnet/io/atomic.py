@@ -13,6 +13,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
@@ -29,3 +30,9 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             os.close(directory)
     except OSError:  # pragma: no cover - some filesystems refuse fsync on directories
         pass
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

@@ -1,0 +1,192 @@
+"""Commands that use a saved model: predict, evaluate, inspect, report, export."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+
+import numpy as np
+
+from . import UsageError
+from .common import emit_json, load
+
+
+def _parser(commands, name, help_text, description, examples):
+    return commands.add_parser(name, help=help_text, description=description, epilog="examples:\n" + examples,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+# ------------------------------------------------------------------------------------------ predict
+def add_predict(commands) -> None:
+    parser = _parser(commands, "predict", "predict with a saved model", "Write predictions for new data as CSV.",
+                     "  glassnet predict model/model.glassnet new.csv -o predictions.csv\n"
+                     "  glassnet predict model/model.glassnet photos/ -o labels.csv --proba\n")
+    parser.add_argument("model")
+    parser.add_argument("data", help="a table (target column optional) or an image folder")
+    parser.add_argument("-o", "--output", required=True, help="CSV file to write")
+    parser.add_argument("--proba", action="store_true", help="also write class probabilities")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary")
+    parser.set_defaults(handler=run_predict)
+
+
+def run_predict(args) -> int:
+    import pandas as pd
+
+    from ..io.atomic import atomic_write_bytes
+    from ..job import features_for_model, predict_outputs
+
+    output = Path(args.output)
+    if output.exists() and not args.overwrite:
+        raise UsageError(f"{output} exists; pass --overwrite to replace it.")
+    model = load(args.model)
+    x, _, names = features_for_model(model, args.data)
+    outputs = predict_outputs(model.network, model.task, x, model.preprocessing_arrays)
+    frame = pd.DataFrame({"row": names})
+    if model.task in ("binary", "multiclass"):
+        frame["prediction"] = [model.classes[i] for i in outputs.argmax(axis=1)]
+        if args.proba:
+            for i, label in enumerate(model.classes):
+                frame[f"proba_{label}"] = outputs[:, i]
+    elif model.task == "multilabel":
+        for i, label in enumerate(model.classes):
+            frame[f"{label}"] = (outputs[:, i] > 0.5).astype(int)
+            if args.proba:
+                frame[f"proba_{label}"] = outputs[:, i]
+    else:
+        targets = (model.preprocessing or {}).get("target") or [f"y{i}" for i in range(outputs.shape[1])]
+        for i, name in enumerate(targets):
+            frame[f"predicted_{name}"] = outputs[:, i]
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    atomic_write_bytes(output, buffer.getvalue().encode("utf-8"))
+    if args.json:
+        emit_json({"rows": len(frame), "output": str(output)})
+    else:
+        print(f"wrote {len(frame)} predictions to {output}")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------- evaluate
+def add_evaluate(commands) -> None:
+    parser = _parser(commands, "evaluate", "evaluate a saved model on labelled data",
+                     "Print test metrics of a saved model on data that includes the target.",
+                     "  glassnet evaluate model/model.glassnet test.csv\n  glassnet evaluate model/model.glassnet test.csv --json\n")
+    parser.add_argument("model")
+    parser.add_argument("data")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(handler=run_evaluate)
+
+
+def run_evaluate(args) -> int:
+    from ..job import evaluate_network, features_for_model
+
+    model = load(args.model)
+    x, y, _ = features_for_model(model, args.data, require_target=True)
+    metrics = evaluate_network(model.network, model.task, x, y, model.preprocessing_arrays, model.classes)
+    if args.json:
+        emit_json({"task": model.task, "rows": int(len(x)), **metrics})
+        return 0
+    print(f"{model.task} on {len(x)} rows of {args.data}:")
+    for name, value in metrics.items():
+        if name != "confusion_matrix":
+            print(f"  {name}: {value:.4f}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ inspect
+def add_inspect(commands) -> None:
+    parser = _parser(commands, "inspect", "show a saved model's architecture and training facts",
+                     "Architecture table with parameter counts (like Keras' summary) and training facts.",
+                     "  glassnet inspect model/model.glassnet\n")
+    parser.add_argument("model")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(handler=run_inspect)
+
+
+def run_inspect(args) -> int:
+    model = load(args.model)
+    network, meta, history = model.network, model.metadata or {}, model.history or {}
+    facts = {"task": model.task, "classes": model.classes, "glassnet_version": model.glassnet_version,
+             "parameters": network.n_parameters, "input_dim": network.input_dim, "output_dim": network.output_dim,
+             "layers": [{"name": l.name, "type": type(l).__name__, "units": l.output_dim,
+                         "parameters": sum(p.size for p in l.parameters())} for l in network.layers],
+             "epochs": len(history.get("epochs", [])), "best_epoch": history.get("best_epoch"),
+             "restored_epoch": history.get("restored_epoch"), "overfitting_onset": history.get("overfitting_onset"),
+             "test_metrics": {k: v for k, v in (meta.get("test_metrics") or {}).items() if k != "confusion_matrix"},
+             "gradient_verdict": meta.get("gradient_verdict"), "data": meta.get("data", {}).get("source")}
+    if args.json:
+        emit_json(facts)
+        return 0
+    print(network.summary())
+    print(f"task: {model.task or 'unknown'}" + (f"; classes: {model.classes}" if model.classes else ""))
+    if facts["epochs"]:
+        print(f"trained {facts['epochs']} epochs on {facts['data']}; best epoch {facts['best_epoch']}; "
+              f"overfitting onset {facts['overfitting_onset']}")
+    for name, value in facts["test_metrics"].items():
+        print(f"test {name}: {value:.4f}")
+    if facts["gradient_verdict"]:
+        print(f"gradients: {facts['gradient_verdict']}")
+    print(f"written by glassnet {model.glassnet_version}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- report
+def add_report(commands) -> None:
+    parser = _parser(commands, "report", "re-render report.html from a saved model",
+                     "Re-render the self-contained HTML report from a model file written by glassnet train.",
+                     "  glassnet report model/model.glassnet -o report.html\n")
+    parser.add_argument("model")
+    parser.add_argument("-o", "--output", default="report.html")
+    parser.add_argument("--overwrite", action="store_true")
+    parser.set_defaults(handler=run_report)
+
+
+def run_report(args) -> int:
+    from ..io.atomic import atomic_write_bytes
+    from ..report import render_report
+
+    output = Path(args.output)
+    if output.exists() and not args.overwrite:
+        raise UsageError(f"{output} exists; pass --overwrite to replace it.")
+    model = load(args.model)
+    atomic_write_bytes(output, render_report(model).encode("utf-8"))
+    print(f"wrote {output}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- export
+def add_export(commands) -> None:
+    parser = _parser(commands, "export", "export a saved model to ONNX",
+                     "Write the inference network (with numeric standardization when the model has no "
+                     "categorical columns) as an ONNX graph.",
+                     "  glassnet export model/model.glassnet --onnx model.onnx\n")
+    parser.add_argument("model")
+    parser.add_argument("--onnx", required=True, help="ONNX file to write")
+    parser.add_argument("--no-fold", action="store_true", help="keep BatchNormalization nodes")
+    parser.add_argument("--overwrite", action="store_true")
+    parser.set_defaults(handler=run_export)
+
+
+def run_export(args) -> int:
+    from ..io.onnx_export import export_onnx
+
+    output = Path(args.onnx)
+    if output.exists() and not args.overwrite:
+        raise UsageError(f"{output} exists; pass --overwrite to replace it.")
+    model = load(args.model)
+    pre = model.preprocessing or {}
+    mean = scale = None
+    note = "the graph takes the preprocessed feature vector"
+    if pre.get("kind") == "table" and not pre.get("categorical"):
+        mean = np.array([pre["means"][c] for c in pre["numeric"]], dtype=np.float32)
+        scale = np.array([pre["scales"][c] for c in pre["numeric"]], dtype=np.float32)
+        note = f"the graph standardizes the {len(pre['numeric'])} numeric columns itself (missing values not imputed)"
+    elif pre.get("kind") == "image":
+        note = "the graph takes pixels scaled to [0, 1], flattened row by row"
+    export_onnx(model.network, output, mean=mean, scale=scale, fold_batch_norm=not args.no_fold)
+    print(f"wrote {output}: {note}; outputs are "
+          + ("probabilities" if model.task in ("binary", "multiclass", "multilabel") else "standardized targets"
+             if model.task == "regression" else "network outputs"))
+    return 0

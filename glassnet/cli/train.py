@@ -1,0 +1,108 @@
+"""``glassnet train``: a table or an image folder in; a model, metrics.json and report.html out."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .common import emit_json, fraction, hidden_sizes, positive_float, positive_int
+
+EXAMPLES = """examples:
+  glassnet train houses.csv --target price --out houses-model
+  glassnet train churn.parquet --target churned --hidden 256,128,64 --batch-norm --dropout 0.2
+  glassnet train photos/ --image-size 32x32 --epochs 50 --out photo-model
+  glassnet train digits.idx.gz --labels labels.idx.gz --grow
+  glassnet train data.csv --target y --checkpoint run.ckpt     (Ctrl-C, then add --resume)
+"""
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("train", help="train a deep network on a table or an image folder",
+                                 description="Train a deep feed-forward network and write the model, "
+                                             "metrics.json and a self-contained report.html.",
+                                 epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data", help="CSV, Parquet or .npz table; a folder with one sub-folder per class of "
+                                     "PNG/JPEG images; or an idx image file (with --labels)")
+    parser.add_argument("--target", help="target column (comma-separated for several)")
+    parser.add_argument("--task", choices=["classification", "regression"], help="override the inferred task")
+    parser.add_argument("--labels", help="idx labels file for idx image data")
+    parser.add_argument("--test-data", help="a separate test file/folder instead of a held-out split")
+    parser.add_argument("--delimiter", help="CSV delimiter (sniffed by default)")
+    parser.add_argument("--hidden", type=hidden_sizes, default=(128, 64), help="hidden units, e.g. 128,64 (default)")
+    parser.add_argument("--activation", default="relu", choices=["relu", "leaky_relu", "tanh", "sigmoid"])
+    parser.add_argument("--batch-norm", action="store_true", help="batch normalization before each activation")
+    parser.add_argument("--dropout", type=float, default=0.0, help="dropout rate after each hidden activation")
+    parser.add_argument("--epochs", type=positive_int, default=100)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--optimizer", default="adam", choices=["adam", "adamw", "sgd"])
+    parser.add_argument("--lr", type=positive_float, help="learning rate (adam 1e-3, sgd 1e-2 by default)")
+    parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (Nesterov)")
+    parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--schedule", choices=["cosine", "plateau"], help="learning-rate schedule")
+    parser.add_argument("--patience", type=positive_int, default=10, help="early-stopping patience in epochs")
+    parser.add_argument("--no-early-stopping", action="store_true", help="train all epochs (best weights not restored)")
+    parser.add_argument("--grow", action="store_true", help="start small and grow the network while validation improves")
+    parser.add_argument("--test-fraction", type=fraction, default=0.2)
+    parser.add_argument("--validation-fraction", type=fraction, default=0.15)
+    parser.add_argument("--image-size", help="resize images to WxH, e.g. 28x28")
+    parser.add_argument("--grayscale", action="store_true", help="convert images to grayscale")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--checkpoint", help="checkpoint file (written every epoch and on Ctrl-C)")
+    parser.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    parser.add_argument("--out", default="glassnet-output", help="output folder (default glassnet-output)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    parser.add_argument("--json", action="store_true", help="print metrics as JSON instead of a summary")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from ..images import parse_size
+    from ..job import JobOptions, check_output_dir
+
+    out = Path(args.out)
+    check_output_dir(out, args.overwrite)  # refuse before any work
+    if args.resume and not args.checkpoint:
+        from . import UsageError
+
+        raise UsageError("--resume needs --checkpoint FILE.")
+    options = JobOptions(
+        data=args.data, target=[t.strip() for t in args.target.split(",")] if args.target else [],
+        task=args.task, labels=args.labels, test_data=args.test_data, hidden=args.hidden,
+        activation=args.activation, batch_norm=args.batch_norm, dropout=args.dropout, epochs=args.epochs,
+        batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+        weight_decay=args.weight_decay, schedule=args.schedule, early_stopping=not args.no_early_stopping,
+        patience=args.patience, grow=args.grow, seed=args.seed, test_fraction=args.test_fraction,
+        validation_fraction=args.validation_fraction, image_size=parse_size(args.image_size),
+        image_mode="L" if args.grayscale else None, delimiter=args.delimiter, checkpoint=args.checkpoint,
+        resume=args.resume, verbose=0 if (args.quiet or args.json) else 1)
+    return train_and_report(options, out, args.overwrite, args.json)
+
+
+def train_and_report(options, out: Path, overwrite: bool, as_json: bool) -> int:
+    from ..job import headline, metrics_document, run_training, write_outputs
+
+    log = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if as_json else print
+    result = run_training(options, log=log)
+    write_outputs(result, out, overwrite)
+    document = metrics_document(result)
+    if as_json:
+        emit_json({**document, "output": str(out)})
+        return 0
+    meta = result.metadata
+    name, value = headline(result.prepared.task, result.metrics)
+    print(f"\ntest {name}: {value:.4f}   ({len(result.prepared.x_test)} rows, trained in {meta['train_seconds']:.1f} s)")
+    for metric, number in result.metrics.items():
+        if metric not in (name, "confusion_matrix"):
+            print(f"  {metric}: {number:.4f}")
+    print(f"training: {meta['overfitting']}")
+    print(f"gradients: {meta['gradient_verdict']}")
+    for statement in meta["linear_blocks"]:
+        print(f"warning: {statement}")
+    baseline_text = ", ".join(f"{model} {scores.get(name, float('nan')):.4f}" for model, scores in meta["baselines"].items())
+    best = max([("glassnet", value)] + [(m, s.get(name, float("-inf"))) for m, s in meta["baselines"].items()],
+               key=lambda item: item[1])
+    print(f"baselines ({name}): {baseline_text} → best: {best[0]}")
+    print(f"wrote {out / 'model.glassnet'}, {out / 'metrics.json'}, {out / 'report.html'}")
+    return 0

@@ -1,0 +1,83 @@
+"""Image folders in: one sub-folder per class of PNG/JPEG files, read with Pillow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .tabular import DataError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """``"28x28"`` → (28, 28) as (width, height)."""
+    if text is None:
+        return None
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+        if width <= 0 or height <= 0:
+            raise ValueError
+    except ValueError:
+        raise DataError(f"--image-size must look like 28x28 (width x height); got {text!r}.") from None
+    return width, height
+
+
+def load_image_folder(folder: str | Path, size: tuple[int, int] | None = None,
+                      mode: str | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Read ``folder/<class>/*.png|jpg`` into pixels in [0, 1].
+
+    Parameters
+    ----------
+    size : (width, height), optional
+        Resize every image to this size. Without it every image must have the same size.
+    mode : "L" (grayscale), "RGB" or None
+        None keeps grayscale when every image is grayscale, RGB otherwise.
+
+    Returns
+    -------
+    x : float32 (n, height·width·channels), labels : object array (n,) of class names,
+    info : dict with ``image_shape``, ``mode``, ``classes``, ``files``.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"no such folder: {folder}")
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    files = [(c, p) for c in classes for p in sorted((folder / c).iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+    if not files:
+        raise DataError(f"{folder} holds no images: expected one sub-folder per class with PNG/JPEG files "
+                        "(folder/cat/1.png, folder/dog/2.jpg, ...).")
+    images = []
+    for label, path in files:
+        try:
+            with Image.open(path) as image:
+                image.load()
+                images.append((label, path, image.copy()))
+        except (UnidentifiedImageError, OSError) as exc:
+            raise DataError(f"cannot read image {path}: {exc}") from None
+    if mode is None:
+        grayscale = ("L", "1", "LA", "I", "I;16")
+        mode = "L" if all(image.mode in grayscale for _, _, image in images) else "RGB"
+    if size is None:
+        sizes = {image.size for _, _, image in images}
+        if len(sizes) > 1:
+            (_, first_path, first), (_, other_path, other) = images[0], next(
+                item for item in images if item[2].size != images[0][2].size)
+            raise DataError(f"images have different sizes ({first.size[0]}x{first.size[1]} in {first_path}, "
+                            f"{other.size[0]}x{other.size[1]} in {other_path}); pass --image-size WxH to resize "
+                            "them all.")
+        size = images[0][2].size
+    pixels = []
+    for _, _, image in images:
+        converted = image.convert(mode)
+        if converted.size != size:
+            converted = converted.resize(size, Image.Resampling.BILINEAR)
+        pixels.append(np.asarray(converted, dtype=np.float32).reshape(-1) / 255.0)
+    labels = np.array([label for label, _, _ in images], dtype=object)
+    channels = 1 if mode == "L" else 3
+    info = {"image_shape": [size[1], size[0]] + ([] if channels == 1 else [3]), "mode": mode,
+            "classes": classes, "files": len(files)}
+    return np.stack(pixels), labels, info

@@ -1,0 +1,155 @@
+"""report.html: one self-contained page (inline PNG figures, inline CSS, no network access)
+telling what the data was, what the network is, how training went and how good the result is."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import numpy as np
+
+from . import plots
+
+CSS = """
+*{box-sizing:border-box}body{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Helvetica,Arial,
+sans-serif;margin:0;color:#1b1f24;background:#f6f7f9;line-height:1.45}main{max-width:1000px;margin:0 auto;
+padding:16px}h1{font-size:1.6rem;margin:.4rem 0}h2{font-size:1.2rem;margin:1.6rem 0 .5rem;border-bottom:
+1px solid #d0d7de;padding-bottom:.2rem}section{background:#fff;border:1px solid #d0d7de;border-radius:8px;
+padding:12px 16px;margin:12px 0}table{border-collapse:collapse;width:100%;font-size:.92rem;display:block;
+overflow-x:auto}th,td{border-bottom:1px solid #eaeef2;padding:4px 8px;text-align:left;white-space:nowrap}
+th{background:#f6f8fa}img{max-width:100%;height:auto;display:block;margin:8px auto}.grid{display:grid;
+grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:8px}.verdict{padding:8px 12px;border-radius:6px;
+background:#eef6ee;border:1px solid #b7dfb9}.warn{background:#fff4e5;border-color:#f5c67a}.muted{color:#57606a;
+font-size:.9rem}code{background:#f6f8fa;padding:1px 4px;border-radius:4px}
+"""
+
+
+def _image(figure, alt: str) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
+
+
+def _table(headers: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def render_report(model) -> str:
+    """HTML for a :class:`~glassnet.io.modelfile.SavedModel` written by ``glassnet train``."""
+    meta = model.metadata or {}
+    history = model.history or {}
+    network = model.network
+    data = meta.get("data", {})
+    task = model.task
+    parts = [f"<h1>glassnet report</h1><p class='muted'>glassnet {html.escape(model.glassnet_version)} · "
+             f"task: {html.escape(task or 'unknown')} · {network.n_parameters:,} parameters</p>"]
+
+    # Data
+    rows = [["source", data.get("source", "")], ["kind", data.get("kind", "")], ["rows", data.get("rows", "")],
+            ["features after preprocessing", data.get("features", "")],
+            ["train / validation / test rows", f"{data.get('train_rows')} / {data.get('validation_rows')} / {data.get('test_rows')}"],
+            ["test set", data.get("test_source", "")]]
+    if data.get("target"):
+        rows.insert(2, ["target", ", ".join(data["target"])])
+    if model.classes is not None:
+        rows.append(["classes", ", ".join(str(c) for c in model.classes[:30]) + (" …" if len(model.classes) > 30 else "")])
+    if data.get("rows_dropped_missing_target"):
+        rows.append(["rows dropped (missing target)", data["rows_dropped_missing_target"]])
+    pre = "".join(f"<li>{html.escape(line)}</li>" for line in data.get("preprocessing", []))
+    parts.append(f"<section><h2>Data</h2>{_table(['', ''], rows)}<ul>{pre}</ul></section>")
+
+    # Architecture
+    arch_rows = [[layer.name, type(layer).__name__, layer.output_dim, sum(p.size for p in layer.parameters())]
+                 for layer in network.layers]
+    linear = "".join(f"<p class='verdict warn'>{html.escape(s)}</p>" for s in meta.get("linear_blocks", []))
+    parts.append(f"<section><h2>Architecture</h2><p>input width {network.input_dim} → output {network.output_dim}; "
+                 f"{network.n_parameters:,} trainable parameters; {network.dtype}.</p>"
+                 f"{_table(['layer', 'type', 'units', 'parameters'], arch_rows)}{linear}</section>")
+
+    # Results
+    test = meta.get("test_metrics", {})
+    metric_rows = [[k, v] for k, v in test.items() if k != "confusion_matrix"]
+    baselines = meta.get("baselines", {})
+    key = "accuracy" if task in ("binary", "multiclass") else "subset_accuracy" if task == "multilabel" else "r2"
+    comparison = [["glassnet DNN", test.get(key), f"{meta.get('train_seconds', 0):.1f} s"]]
+    comparison += [[name, result.get(key), f"{result.get('seconds', 0):.1f} s"] for name, result in baselines.items()]
+    best = max(comparison, key=lambda row: -np.inf if row[1] is None else row[1])
+    claim = ("the DNN scores best on this split" if best[0] == "glassnet DNN"
+             else f"{best[0]} scores best on this split: here the DNN does not beat classical ML")
+    result_html = (f"<section><h2>Test results</h2>{_table(['metric', 'value'], metric_rows)}"
+                   f"<h2>Against classical baselines (same split, same features)</h2>"
+                   f"{_table(['model', 'test ' + key, 'fit time'], comparison)}<p class='verdict'>{html.escape(claim)}.</p>")
+    if task in ("binary", "multiclass") and test.get("confusion_matrix"):
+        matrix = np.asarray(test["confusion_matrix"])
+        truth = np.repeat(np.arange(len(matrix)), matrix.sum(axis=1))
+        predicted = np.concatenate([np.repeat(np.arange(len(matrix)), row) for row in matrix])
+        result_html += _image(plots.plot_confusion_matrix([model.classes[i] for i in truth],
+                                                          [model.classes[i] for i in predicted], model.classes),
+                              "confusion matrix")
+    sample = meta.get("test_sample") or {}
+    if task == "regression" and sample.get("truth"):
+        result_html += _image(plots.plot_residuals(sample["truth"], sample["prediction"]), "residuals")
+    parts.append(result_html + "</section>")
+
+    # Training
+    if history.get("epochs"):
+        onset_class = "verdict warn" if meta.get("overfitting_onset") else "verdict"
+        training = (f"<section><h2>Training: train vs validation</h2><p class='{onset_class}'>"
+                    f"{html.escape(meta.get('overfitting', ''))}</p><div class='grid'>"
+                    f"{_image(plots.plot_learning_curves(history), 'learning curves (loss)')}")
+        if "accuracy" in history.get("history", {}):
+            training += _image(plots.plot_learning_curves(history, "accuracy"), "learning curves (accuracy)")
+        training += "</div>"
+        trail = meta.get("growth_trail")
+        if trail:
+            training += "<h2>Start small and grow</h2>" + _table(
+                ["step", "hidden", "parameters", "train loss", "validation score", "epochs"],
+                [[r["step"], tuple(r["hidden"]), r["n_parameters"], r["train_loss"], r["val_score"], r["epochs"]]
+                 for r in trail])
+        parts.append(training + "</section>")
+        verdict_class = "verdict warn" if meta.get("vanishing") or meta.get("exploding") else "verdict"
+        inside = (f"<section><h2>Gradient flow</h2><p class='{verdict_class}'>{html.escape(meta.get('gradient_verdict', ''))}</p>"
+                  f"{_image(plots.plot_gradient_flow(history), 'gradient flow per layer')}")
+        diagnostics = history.get("diagnostics") or {}
+        if diagnostics.get("activations"):
+            inside += ("<h2>Inside the layers</h2><p class='muted'>Percentiles (15/50/85) of each activation's input "
+                       "over training, and the fraction of dead or saturated units, measured on a fixed probe of "
+                       "training rows.</p><div class='grid'>"
+                       f"{_image(plots.plot_percentiles(history), 'activation input percentiles')}"
+                       f"{_image(plots.plot_saturation(history), 'dead and saturated units')}</div>")
+        if diagnostics.get("batch_norm"):
+            inside += _image(plots.plot_batch_norm(history), "batch normalization parameters")
+        parts.append(inside + "</section>")
+
+    # Importance
+    importance = meta.get("importance")
+    if importance and importance.get("kind") == "table":
+        table = {k: [row[k] for row in importance["rows"]] for k in ("feature", "permutation", "saliency",
+                                                                       "integrated_gradients")}
+        parts.append("<section><h2>Which inputs the network relies on</h2><p class='muted'>Permutation importance "
+                     "(drop in validation score when a column is shuffled), input-gradient saliency and integrated "
+                     "gradients, by input column.</p>"
+                     f"{_image(plots.plot_feature_importance(table, 'permutation'), 'feature importance')}"
+                     f"{_table(['column', 'permutation', 'saliency', 'integrated gradients'], [[r['feature'], r['permutation'], r['saliency'], r['integrated_gradients']] for r in importance['rows'][:30]])}"
+                     "</section>")
+    elif importance and importance.get("kind") == "image":
+        shape = tuple(importance["image_shape"])
+        parts.append("<section><h2>Which pixels the network relies on</h2><div class='grid'>"
+                     f"{_image(plots.plot_importance_map(np.asarray(importance['saliency']), shape), 'saliency map')}"
+                     f"{_image(plots.plot_importance_map(np.asarray(importance['integrated_gradients']), shape), 'integrated gradients map')}"
+                     "</div></section>")
+
+    body = "\n".join(parts)
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>glassnet report</title><style>{CSS}</style></head><body><main>{body}</main></body></html>")

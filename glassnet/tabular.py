@@ -1,0 +1,248 @@
+"""Tables in: reading CSV/Parquet/npz, inferring the task, and preprocessing fitted on training rows.
+
+The preprocessing is pandas underneath and is stored in model files as JSON plus arrays (no
+pickle). Rules, documented for the report:
+
+- **constant columns** (one distinct value) and **ID-like columns** (every value distinct, and
+  text or integer) are dropped with a message;
+- **numeric columns**: missing values are imputed with the training median, then standardized
+  with the training mean and standard deviation;
+- **categorical columns** (text, boolean, pandas category): missing values become their own
+  category ``"(missing)"``, then one-hot encoded over the training categories; a category unseen
+  in training encodes as all zeros (no crash);
+- a column that is entirely empty, or numeric except for a few text values, is an error that
+  names the column and a bad value.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MISSING = "(missing)"
+
+
+class DataError(ValueError):
+    """Bad input data: the message says what is wrong and how to fix it."""
+
+
+def read_table(path: str | Path, delimiter: str | None = None):
+    """Read a CSV (delimiter and header sniffed unless given), Parquet or npz file into a DataFrame."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"no such file: {path}")
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; pass a CSV/Parquet/npz file (image folders go to --images).")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as data:
+                keys = list(data.keys())
+                x_key = next((k for k in ("x", "X", "data", "images") if k in keys), None)
+                y_key = next((k for k in ("y", "target", "labels") if k in keys), None)
+                if x_key is None:
+                    raise DataError(f"{path}: expected arrays named x and y; found {keys}.")
+                x = data[x_key].reshape(len(data[x_key]), -1)
+                frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])])
+                if y_key is not None:
+                    y = data[y_key]
+                    if y.ndim == 1:
+                        frame["y"] = y
+                    else:
+                        for i in range(y.shape[1]):
+                            frame[f"y{i}"] = y[:, i]
+                return frame
+        with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+            sample = handle.read(64 * 1024)
+        if not sample.strip():
+            raise DataError(f"{path} is empty.")
+        if delimiter is None:
+            try:
+                delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+            except csv.Error:
+                delimiter = ","
+        try:
+            has_header = csv.Sniffer().has_header(sample)
+        except csv.Error:
+            has_header = True
+        frame = pd.read_csv(path, sep=delimiter, header=0 if has_header else None, encoding="utf-8-sig")
+        if not has_header:
+            frame.columns = [f"column_{i}" for i in range(frame.shape[1])]
+        return frame
+    except DataError:
+        raise
+    except (UnicodeDecodeError, ValueError, OSError, pd.errors.ParserError) as exc:
+        raise DataError(f"cannot read {path}: {exc}".splitlines()[0]) from None
+    except Exception as exc:  # pyarrow and others raise their own types
+        raise DataError(f"cannot read {path}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+
+
+def infer_task(target) -> str:
+    """"classification" for text/boolean/few-integer targets, "regression" for real numbers."""
+    import pandas as pd
+
+    values = target.dropna()
+    if values.empty:
+        raise DataError(f"target column {target.name!r} has no values.")
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return "classification"
+    unique = values.unique()
+    integral = np.all(np.asarray(unique, dtype=float) == np.round(np.asarray(unique, dtype=float)))
+    if integral and len(unique) <= max(2, min(50, int(0.05 * len(values)) + 2)):
+        return "classification"
+    return "regression"
+
+
+@dataclass
+class TablePreprocessor:
+    """Column-wise preprocessing fitted on training rows only (see the module docstring).
+
+    Attributes
+    ----------
+    numeric, categorical : list of str
+        Kept input columns by kind.
+    dropped : dict of str to str
+        Dropped columns and why.
+    medians, means, scales : dict of str to float
+    categories : dict of str to list of str
+    imputed : dict of str to int
+        Missing values imputed per column in the training rows.
+    """
+
+    numeric: list[str] = field(default_factory=list)
+    categorical: list[str] = field(default_factory=list)
+    dropped: dict[str, str] = field(default_factory=dict)
+    medians: dict[str, float] = field(default_factory=dict)
+    means: dict[str, float] = field(default_factory=dict)
+    scales: dict[str, float] = field(default_factory=dict)
+    categories: dict[str, list[str]] = field(default_factory=dict)
+    imputed: dict[str, int] = field(default_factory=dict)
+
+    @staticmethod
+    def column_kind(values, name: str) -> str:
+        """"numeric" or "categorical"; raises for an empty column or text in a numeric column."""
+        import pandas as pd
+
+        if values.isna().all():
+            raise DataError(f"column {name!r} is entirely empty; drop it or fill it.")
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            return "numeric"
+        present = values.dropna()
+        as_numbers = pd.to_numeric(present, errors="coerce")
+        bad = as_numbers.isna().to_numpy()
+        if len(as_numbers) and bad.mean() <= 0.05 and bad.any():
+            raise DataError(f"column {name!r} is numeric but holds text such as {present[bad].iloc[0]!r} "
+                            f"(row {present.index[bad][0]}); fix or remove those values.")
+        return "numeric" if len(as_numbers) and not bad.any() else "categorical"
+
+    @classmethod
+    def validate(cls, frame) -> None:
+        """Check every column of the whole table (before any split)."""
+        for column in frame.columns:
+            cls.column_kind(frame[column], str(column))
+
+    @classmethod
+    def fit(cls, frame) -> "TablePreprocessor":
+        import pandas as pd
+
+        if frame.shape[1] == 0:
+            raise DataError("no input columns left besides the target.")
+        pre = cls()
+        n = len(frame)
+        for column in frame.columns:
+            values = frame[column]
+            name = str(column)
+            kind = cls.column_kind(values, name)
+            distinct = values.nunique(dropna=True)
+            if distinct <= 1:
+                pre.dropped[name] = "constant"
+                continue
+            integral = kind == "numeric" and np.all(np.mod(pd.to_numeric(values.dropna()), 1) == 0)
+            if distinct == n and n > 20 and (kind == "categorical" or integral):
+                pre.dropped[name] = "ID-like (every value distinct)"
+                continue
+            missing = int(values.isna().sum())
+            if missing:
+                pre.imputed[name] = missing
+            if kind == "numeric":
+                numbers = pd.to_numeric(values, errors="coerce").astype(float)
+                median = float(numbers.median())
+                filled = numbers.fillna(median)
+                std = float(filled.std(ddof=0))
+                pre.numeric.append(name)
+                pre.medians[name], pre.means[name] = median, float(filled.mean())
+                pre.scales[name] = std if std > 0 else 1.0
+            else:
+                text = values.astype("string").fillna(MISSING)
+                pre.categorical.append(name)
+                pre.categories[name] = sorted(text.unique().tolist())
+        if not pre.numeric and not pre.categorical:
+            raise DataError("every input column was dropped (constant or ID-like); nothing to learn from.")
+        return pre
+
+    @property
+    def feature_names(self) -> list[str]:
+        names = list(self.numeric)
+        for column in self.categorical:
+            names += [f"{column}={value}" for value in self.categories[column]]
+        return names
+
+    def source_columns(self) -> list[str]:
+        """For each output feature, the input column it comes from."""
+        return list(self.numeric) + [c for c in self.categorical for _ in self.categories[c]]
+
+    def transform(self, frame) -> np.ndarray:
+        """Encode a DataFrame with the training statistics into float32 (n, n_features)."""
+        import pandas as pd
+
+        missing = [c for c in self.numeric + self.categorical if c not in frame.columns]
+        if missing:
+            raise DataError(f"the data lacks column(s) the model was trained on: {missing}.")
+        parts = []
+        for name in self.numeric:
+            numbers = pd.to_numeric(frame[name], errors="coerce")
+            bad = numbers.isna() & frame[name].notna()
+            if bad.any():
+                raise DataError(f"column {name!r} is numeric but holds text such as {frame[name][bad].iloc[0]!r}.")
+            filled = numbers.astype(float).fillna(self.medians[name]).to_numpy()
+            parts.append(((filled - self.means[name]) / self.scales[name]).reshape(-1, 1))
+        for name in self.categorical:
+            text = frame[name].astype("string").fillna(MISSING)
+            codes = pd.Categorical(text, categories=self.categories[name]).codes  # unseen → -1
+            onehot = np.zeros((len(frame), len(self.categories[name])))
+            known = codes >= 0
+            onehot[np.flatnonzero(known), codes[known]] = 1.0
+            parts.append(onehot)
+        return np.ascontiguousarray(np.hstack(parts), dtype=np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "table", "numeric": self.numeric, "categorical": self.categorical, "dropped": self.dropped,
+                "medians": self.medians, "means": self.means, "scales": self.scales,
+                "categories": self.categories, "imputed": self.imputed}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TablePreprocessor":
+        if not isinstance(data, dict) or data.get("kind") != "table":
+            raise DataError("the model's preprocessing is not for tables.")
+        fields = ("numeric", "categorical", "dropped", "medians", "means", "scales", "categories", "imputed")
+        return cls(**{k: data.get(k) or type(getattr(cls(), k))() for k in fields})
+
+    def describe(self) -> list[str]:
+        lines = [f"{len(self.numeric)} numeric column(s) standardized (training mean and std; missing "
+                 "values imputed with the training median)",
+                 f"{len(self.categorical)} categorical column(s) one-hot encoded "
+                 f"({sum(len(v) for v in self.categories.values())} indicator features; missing values are "
+                 f"their own category, unseen categories encode as all zeros)"]
+        for column, reason in self.dropped.items():
+            lines.append(f"dropped column {column!r}: {reason}")
+        for column, count in self.imputed.items():
+            lines.append(f"imputed {count} missing value(s) in {column!r}")
+        return lines

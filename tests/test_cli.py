@@ -1,0 +1,297 @@
+"""The command line as a user runs it: train, predict, evaluate, inspect, report, export, bad input."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+FAST = ["--epochs", "40", "--hidden", "16,16", "--lr", "0.01", "--quiet"]
+
+
+def glassnet(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "glassnet", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def assert_clean_error(completed, code, *fragments):
+    assert completed.returncode == code, (completed.stdout, completed.stderr)
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("glassnet: error:"), completed.stderr
+    assert "Traceback" not in completed.stderr
+    for fragment in fragments:
+        assert fragment in completed.stderr, completed.stderr
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("table")
+    rng = np.random.default_rng(0)
+    n = 400
+    frame = pd.DataFrame({
+        "customer_id": np.arange(10_000, 10_000 + n),
+        "age": rng.normal(40, 10, n).round(1),
+        "income": rng.lognormal(10, 0.5, n).round(0),
+        "city": rng.choice(["paris", "lyon", "nice"], n),
+        "constant": 1,
+    })
+    frame.loc[::17, "income"] = np.nan
+    score = (frame["age"] - 40) / 10 + (frame["city"] == "lyon") * 1.5
+    frame["churn"] = np.where(score + rng.normal(0, 0.3, n) > 0.3, "yes", "no")
+    frame["spend"] = 3 * (frame["age"] - 40) / 10 + rng.normal(0, 0.2, n)
+    csv_path = folder / "customers.csv"
+    frame.to_csv(csv_path, index=False, sep=";")  # delimiter sniffed
+    parquet_path = folder / "customers.parquet"
+    frame.to_parquet(parquet_path)
+    return folder, csv_path, parquet_path, frame
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("images") / "stripes"
+    rng = np.random.default_rng(0)
+    for label in ("horizontal", "vertical"):
+        (folder / label).mkdir(parents=True)
+        for i in range(40):
+            pixels = rng.integers(0, 60, (12, 12))
+            lines = pixels.copy()
+            if label == "horizontal":
+                lines[::3, :] = 255
+            else:
+                lines[:, ::3] = 255
+            Image.fromarray(lines.astype(np.uint8), "L").save(folder / label / f"{i}.png")
+    return folder
+
+
+def test_train_csv_classification_then_predict_evaluate_inspect_report_export(table, tmp_path):
+    _, csv_path, _, frame = table
+    out = tmp_path / "churn-model"
+    completed = glassnet("train", csv_path, "--target", "churn", "--out", out, "--batch-norm", *FAST)
+    assert completed.returncode == 0, completed.stderr
+    assert "dropped column 'customer_id'" not in completed.stderr
+    assert "test accuracy" in completed.stdout and "baselines" in completed.stdout
+    assert {p.name for p in out.iterdir()} == {"model.glassnet", "metrics.json", "report.html"}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "binary" and metrics["test"]["accuracy"] > 0.75
+    assert "logistic regression" in metrics["baselines"] and "gradient boosting" in metrics["baselines"]
+    assert any("ID-like" in line for line in metrics["data"]["preprocessing"])
+    assert any("constant" in line for line in metrics["data"]["preprocessing"])
+    assert any("imputed" in line for line in metrics["data"]["preprocessing"])
+
+    new_rows = frame.drop(columns=["churn"]).head(20).copy()
+    new_rows.loc[new_rows.index[0], "city"] = "marseille"          # unseen category
+    new_path = tmp_path / "new.csv"
+    new_rows.to_csv(new_path, index=False)
+    predictions = tmp_path / "predictions.csv"
+    completed = glassnet("predict", out / "model.glassnet", new_path, "-o", predictions, "--proba")
+    assert completed.returncode == 0, completed.stderr
+    written = pd.read_csv(predictions)
+    assert len(written) == 20 and set(written["prediction"]) <= {"yes", "no"}
+    assert np.allclose(written[["proba_no", "proba_yes"]].sum(axis=1), 1, atol=1e-5)
+    refused = glassnet("predict", out / "model.glassnet", new_path, "-o", predictions)
+    assert_clean_error(refused, 2, "exists", "--overwrite")
+
+    completed = glassnet("evaluate", out / "model.glassnet", csv_path, "--json")
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["accuracy"] > 0.75
+
+    completed = glassnet("inspect", out / "model.glassnet")
+    assert completed.returncode == 0 and "total parameters" in completed.stdout and "BatchNorm" in completed.stdout
+    info = json.loads(glassnet("inspect", out / "model.glassnet", "--json").stdout)
+    assert info["task"] == "binary" and info["classes"] == ["no", "yes"]
+
+    completed = glassnet("report", out / "model.glassnet", "-o", tmp_path / "again.html")
+    assert completed.returncode == 0 and (tmp_path / "again.html").stat().st_size > 10_000
+
+    completed = glassnet("export", out / "model.glassnet", "--onnx", tmp_path / "model.onnx")
+    assert completed.returncode == 0 and (tmp_path / "model.onnx").stat().st_size > 1000
+
+
+def test_train_parquet_regression_json(table, tmp_path):
+    _, _, parquet_path, _ = table
+    out = tmp_path / "spend"
+    completed = glassnet("train", parquet_path, "--target", "spend", "--out", out, "--json", *FAST)
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads(completed.stdout)
+    assert document["task"] == "regression" and document["test"]["r2"] > 0.5
+    assert {"rmse", "mae", "r2"} <= set(document["test"])
+    evaluated = glassnet("evaluate", out / "model.glassnet", parquet_path, "--json")
+    assert json.loads(evaluated.stdout)["r2"] > 0.5
+
+
+def test_train_image_folder_and_predict_flat_folder(images, tmp_path):
+    out = tmp_path / "stripes-model"
+    completed = glassnet("train", images, "--out", out, "--epochs", "15", "--hidden", "32,16", "--quiet")
+    assert completed.returncode == 0, completed.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data"]["image_shape"] == [12, 12] and metrics["test"]["accuracy"] >= 0.9
+    flat = tmp_path / "to-predict"
+    flat.mkdir()
+    for name in ("0.png", "1.png"):
+        shutil.copy(images / "vertical" / name, flat / f"v{name}")
+    completed = glassnet("predict", out / "model.glassnet", flat, "-o", tmp_path / "p.csv")
+    assert completed.returncode == 0, completed.stderr
+    assert list(pd.read_csv(tmp_path / "p.csv")["prediction"]) == ["vertical", "vertical"]
+    assert glassnet("evaluate", out / "model.glassnet", images).returncode == 0
+
+
+def test_grow_and_checkpoint_flags(table, tmp_path):
+    _, csv_path, _, _ = table
+    completed = glassnet("train", csv_path, "--target", "churn", "--out", tmp_path / "g", "--grow", "--epochs", "5",
+                         "--quiet")
+    assert completed.returncode == 0, completed.stderr
+    assert "<- chosen" in completed.stdout
+    checkpoint = tmp_path / "run.ckpt"
+    completed = glassnet("train", csv_path, "--target", "churn", "--out", tmp_path / "c", "--checkpoint", checkpoint,
+                         *FAST)
+    assert completed.returncode == 0 and checkpoint.exists()
+    resumed = glassnet("train", csv_path, "--target", "churn", "--out", tmp_path / "c2", "--checkpoint", checkpoint,
+                       "--resume", *FAST)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((tmp_path / "c" / "metrics.json").read_text())["test"] == \
+        json.loads((tmp_path / "c2" / "metrics.json").read_text())["test"]
+
+
+# ------------------------------------------------------------------------------------------ bad input
+def test_missing_file(tmp_path):
+    assert_clean_error(glassnet("train", tmp_path / "nope.csv", "--target", "y", "--out", tmp_path / "o"), 2,
+                       "no such file")
+
+
+def test_unreadable_file(tmp_path):
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"this is not parquet at all")
+    assert_clean_error(glassnet("train", path, "--target", "y", "--out", tmp_path / "o"), 2, "cannot read")
+
+
+def test_missing_target_column(table, tmp_path):
+    assert_clean_error(glassnet("train", table[1], "--target", "price", "--out", tmp_path / "o"), 2,
+                       "target column(s) ['price'] not found", "churn")
+
+
+def test_target_with_one_class(tmp_path):
+    frame = pd.DataFrame({"x": np.arange(30.0), "y": ["same"] * 30})
+    frame.to_csv(tmp_path / "one.csv", index=False)
+    assert_clean_error(glassnet("train", tmp_path / "one.csv", "--target", "y", "--out", tmp_path / "o"), 2,
+                       "single class")
+
+
+def test_all_nan_column(tmp_path):
+    frame = pd.DataFrame({"x": np.arange(30.0), "empty": [np.nan] * 30, "y": [0, 1] * 15})
+    frame.to_csv(tmp_path / "nan.csv", index=False)
+    assert_clean_error(glassnet("train", tmp_path / "nan.csv", "--target", "y", "--out", tmp_path / "o"), 2,
+                       "column 'empty' is entirely empty")
+
+
+def test_text_in_numeric_column(tmp_path):
+    values = [f"{v:.3f}" for v in np.random.default_rng(0).normal(size=60)]
+    values[17] = "abc"
+    frame = pd.DataFrame({"x": values, "y": [0, 1] * 30})
+    frame.to_csv(tmp_path / "text.csv", index=False)
+    assert_clean_error(glassnet("train", tmp_path / "text.csv", "--target", "y", "--out", tmp_path / "o"), 2,
+                       "column 'x' is numeric but holds text such as 'abc'")
+
+
+def test_mixed_image_sizes(tmp_path):
+    from PIL import Image
+
+    for label, size in (("a", 8), ("b", 10)):
+        (tmp_path / "imgs" / label).mkdir(parents=True)
+        for i in range(3):
+            Image.new("L", (size, size), color=i * 40).save(tmp_path / "imgs" / label / f"{i}.png")
+    completed = glassnet("train", tmp_path / "imgs", "--out", tmp_path / "o")
+    assert_clean_error(completed, 2, "different sizes", "--image-size")
+    resized = glassnet("train", tmp_path / "imgs", "--image-size", "8x8", "--out", tmp_path / "o", "--epochs", "2",
+                       "--quiet")
+    assert resized.returncode == 0, resized.stderr
+
+
+def test_empty_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert_clean_error(glassnet("train", tmp_path / "empty", "--out", tmp_path / "o"), 2, "holds no images")
+
+
+def test_existing_output_folder_is_refused_and_kept(table, tmp_path):
+    out = tmp_path / "existing"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    completed = glassnet("train", table[1], "--target", "churn", "--out", out, *FAST)
+    assert_clean_error(completed, 2, "exists", "--overwrite")
+    assert (out / "precious.txt").read_text() == "keep me"
+    replaced = glassnet("train", table[1], "--target", "churn", "--out", out, "--overwrite", *FAST)
+    assert replaced.returncode == 0 and not (out / "precious.txt").exists()
+
+
+def test_failure_leaves_no_half_written_output(tmp_path):
+    frame = pd.DataFrame({"x": np.arange(30.0), "y": ["same"] * 30})
+    frame.to_csv(tmp_path / "one.csv", index=False)
+    glassnet("train", tmp_path / "one.csv", "--target", "y", "--out", tmp_path / "o")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.csv"]
+
+
+def test_bad_usage_and_debug_flag(tmp_path):
+    usage = glassnet("train", "data.csv", "--epochs", "zero")
+    assert usage.returncode == 2 and "positive integer" in usage.stderr
+    debug = glassnet("--debug", "train", tmp_path / "nope.csv", "--target", "y", "--out", tmp_path / "o")
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_help_everywhere_with_examples():
+    for command in ("train", "predict", "evaluate", "inspect", "report", "export", "demo"):
+        completed = glassnet(command, "--help")
+        assert completed.returncode == 0 and "examples:" in completed.stdout, command
+
+
+def test_corrupt_model_file_is_a_clean_error(tmp_path):
+    path = tmp_path / "model.glassnet"
+    path.write_bytes(os.urandom(100))
+    assert_clean_error(glassnet("inspect", path), 2, "not a glassnet file")
+
+
+# ----------------------------------------------------------------------------------------- the report
+def _chrome():
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed (test extra)")
+    from selenium.webdriver.chrome.service import Service
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not chromium or not driver:
+        pytest.skip("Debian's chromium and chromium-driver are not installed (.ci/run installs them)")
+    options = webdriver.ChromeOptions()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=1000,1000"):
+        options.add_argument(argument)
+    options.binary_location = chromium
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+def test_demo_report_renders_in_headless_chromium(tmp_path):
+    out = tmp_path / "demo"
+    completed = glassnet("demo", "--out", out, cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert float(completed.stdout.split("test accuracy:")[1].split()[0]) >= 0.97
+    html = (out / "report.html").read_text()
+    assert "http://" not in html and "https://" not in html  # self-contained: nothing to fetch
+    browser = _chrome()
+    try:
+        browser.get((out / "report.html").as_uri())
+        images = browser.execute_script(
+            "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])")
+        errors = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
+        browser.set_window_size(390, 844)  # a phone: nothing wider than the screen
+        overflow = browser.execute_script("return document.documentElement.scrollWidth")
+    finally:
+        browser.quit()
+    assert len(images) >= 6
+    assert all(complete and width > 0 and height > 0 for _, complete, width, height in images), images
+    assert errors == []
+    assert overflow <= 400
