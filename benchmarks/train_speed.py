@@ -38,7 +38,7 @@ CONFIGS = {
           "label": "784-100-100-100-10 sigmoid + batch norm, batch 60 (BN paper)"},
 }
 N_SAMPLES = 60_000
-CONTENDERS = ("glassnet", "torch", "torch_compile", "sklearn")
+CONTENDERS = ("glassnet", "glassnet_nodiag", "torch", "torch_compile", "sklearn")
 
 
 def weights_of(sizes: list[int]) -> int:
@@ -71,7 +71,7 @@ def blas_info() -> str:
         return "threadpoolctl not installed"
 
 
-def worker_glassnet(config: dict, epochs: int, threads: int) -> dict:
+def worker_glassnet(config: dict, epochs: int, threads: int, diagnostics: bool = True) -> dict:
     import numpy as np
 
     import glassnet as gn
@@ -81,11 +81,13 @@ def worker_glassnet(config: dict, epochs: int, threads: int) -> dict:
     net = gn.mlp(sizes[1:-1], sizes[-1], activation=config["activation"], batch_norm=config["batch_norm"],
                  output_activation="softmax", input_dim=sizes[0], seed=0)
     optimizer = gn.SGD(net.parameters(), lr=0.01, momentum=0.9)
-    gn.fit(net, x[:5000], y[:5000], epochs=1, batch_size=config["batch"], optimizer=optimizer)  # warm-up
+    gn.fit(net, x[:5000], y[:5000], epochs=1, batch_size=config["batch"], optimizer=optimizer,
+           diagnostics=diagnostics)  # warm-up
     times = []
     for epoch in range(epochs):
         started = time.perf_counter()
-        gn.fit(net, x, y, epochs=1, batch_size=config["batch"], optimizer=optimizer, seed=epoch)
+        gn.fit(net, x, y, epochs=1, batch_size=config["batch"], optimizer=optimizer, seed=epoch,
+               diagnostics=diagnostics)
         times.append(time.perf_counter() - started)
     result = {"epoch_seconds": times}
     result.update(predict_latency(lambda rows: net.predict(rows), x))
@@ -213,6 +215,8 @@ def run_worker(args) -> None:
         config = CONFIGS[args.config]
         if args.worker == "glassnet":
             result = worker_glassnet(config, args.epochs, args.threads)
+        elif args.worker == "glassnet_nodiag":
+            result = worker_glassnet(config, args.epochs, args.threads, diagnostics=False)
         elif args.worker == "torch":
             result = worker_torch(config, args.epochs, args.threads)
         elif args.worker == "torch_compile":
@@ -227,7 +231,8 @@ def run_worker(args) -> None:
 # ------------------------------------------------------------------------------------- orchestrator
 def available(contender: str) -> str | None:
     """None when the contender can run, else the reason it is skipped."""
-    module = {"glassnet": "glassnet", "torch": "torch", "torch_compile": "torch", "sklearn": "sklearn"}[contender]
+    module = {"glassnet": "glassnet", "glassnet_nodiag": "glassnet", "torch": "torch", "torch_compile": "torch",
+              "sklearn": "sklearn"}[contender]
     probe = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True)
     return None if probe.returncode == 0 else f"{module} is not installed"
 
@@ -340,6 +345,11 @@ def main() -> None:
                           for r, t in zip(results, torch_rounds)]
                 info["ratio_to_torch"] = statistics.median(ratios)
                 info["ratio_min"], info["ratio_max"] = min(ratios), max(ratios)
+            nodiag = raw[config].get("glassnet_nodiag", [])
+            if contender == "glassnet" and nodiag:
+                info["diagnostics_cost"] = 1 - statistics.median(
+                    (N_SAMPLES / min(r["epoch_seconds"])) / (N_SAMPLES / min(b["epoch_seconds"]))
+                    for r, b in zip(results, nodiag))
             if "predict_1_us" in results[0]:
                 info["predict_1_us"] = statistics.median(r["predict_1_us"] for r in results)
                 info["predict_1000_us"] = statistics.median(r["predict_1000_us"] for r in results)
@@ -387,6 +397,12 @@ def render_markdown(report: dict, command: str) -> str:
             lines.append(f"| {name}: {entry['label']} | {contender} | {info['samples_per_s']:,.0f} "
                          f"({info['min']:,.0f}–{info['max']:,.0f}) | {ratio} | {info['gemm_share']:.0%} | "
                          f"{p1} | {p1000} | {info['peak_rss_mb']:.0f} |")
+    costs = [(name, e["contenders"]["glassnet"]["diagnostics_cost"]) for name, e in report["configs"].items()
+             if "diagnostics_cost" in e["contenders"].get("glassnet", {})]
+    if costs:
+        lines += ["", "Cost of the default diagnostics (per-step gradient norms, per-epoch probe): "
+                  + ", ".join(f"{name} {cost:+.1%}" for name, cost in costs)
+                  + " of glassnet's throughput (`glassnet` vs `glassnet_nodiag`, median of per-round ratios)."]
     blas = {c: i["blas"] for e in report["configs"].values() for c, i in e["contenders"].items()}
     lines += ["", "BLAS as each contender's process reported it:", ""]
     lines += [f"- {c}: {b}" for c, b in blas.items()]
