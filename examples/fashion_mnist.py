@@ -1,11 +1,12 @@
 """Fashion-MNIST with a deep MLP: test accuracy and training time, against classical baselines.
 
-    python examples/fashion_mnist.py [--path FOLDER] [--epochs 40] [--subset N] [--baselines]
+    python examples/fashion_mnist.py [--path FOLDER] [--epochs 60] [--subset N] [--baselines]
 
 Data comes from ``glassnet.datasets.load_fashion_mnist(path)`` (a folder with the four idx files,
 ``$GLASSNET_DATA``, standard locations, or the checksummed download). Everything is decided on a
-validation split of the training set (the last 5,000 of a seeded permutation); the test set is
-used once, at the end. Published reference points (upstream README): MLP 256-128-100 0.883,
+validation split of the training set (the last 5,000 of a seeded permutation): the network runs
+a full cosine learning-rate schedule and keeps the weights of its best validation-accuracy epoch.
+The test set is used once, at the end. Published reference points (upstream README): MLP 256-128-100 0.883,
 XGBoost 0.898, human 0.835.
 
 Writes ``benchmarks/results/fashion_mnist.json`` and the learning curves to docs/images/results/.
@@ -30,7 +31,7 @@ def build(seed: int) -> gn.Sequential:
                   output_activation="softmax", input_dim=784, seed=seed)
 
 
-def run(path=None, epochs: int = 40, subset: int | None = None, seed: int = 0, baselines: bool = False,
+def run(path=None, epochs: int = 60, subset: int | None = None, seed: int = 0, baselines: bool = False,
         verbose: int = 2, write: bool = True) -> dict:
     data = gn.datasets.load_fashion_mnist(path)
     order = np.random.default_rng(seed).permutation(len(data.x))
@@ -48,7 +49,7 @@ def run(path=None, epochs: int = 40, subset: int | None = None, seed: int = 0, b
     started = time.perf_counter()
     history = gn.fit(network, x_train, y_train, epochs=epochs, batch_size=256, optimizer=optimizer,
                      validation_data=(x_val, y_val), seed=seed, verbose=verbose,
-                     callbacks=[gn.EarlyStopping(patience=max(5, epochs // 4)), gn.CosineDecay(epochs)])
+                     callbacks=[gn.EarlyStopping(monitor="val_accuracy", patience=epochs), gn.CosineDecay(epochs)])
     train_seconds = time.perf_counter() - started
     test_accuracy = float(np.mean(network.predict(x_test).argmax(axis=1) == y_test))
     result = {"test_accuracy": test_accuracy, "train_seconds": train_seconds, "epochs": len(history),
@@ -78,7 +79,7 @@ def run(path=None, epochs: int = 40, subset: int | None = None, seed: int = 0, b
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--path", help="folder with the Fashion-MNIST idx files")
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--subset", type=int, help="use only this many training images")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--baselines", action="store_true", help="also fit logistic regression and gradient boosting")

@@ -253,25 +253,39 @@ class Sequential:
         return value
 
     def _infer(self, x: np.ndarray, stop: int | None = None, batch_size: int = 4096) -> np.ndarray:
-        """Inference-mode forward in chunks (bounded workspace memory); returns a new array."""
+        """Inference through each layer's lean ``infer``, in chunks; returns a new array."""
+        layers = self.layers[:stop] if stop is not None else self.layers
         if len(x) <= batch_size:
-            return self._forward(x, False, stop).copy()
-        width = self.layers[stop - 1].output_dim if stop else self.output_dim
+            for layer in layers:
+                x = layer.infer(x)
+            return x if x.base is None and x.flags.owndata else x.copy()
+        width = layers[-1].output_dim
         out = np.empty((len(x), width), dtype=self.dtype)
         for start in range(0, len(x), batch_size):
-            out[start:start + batch_size] = self._forward(x[start:start + batch_size], False, stop)
+            chunk = x[start:start + batch_size]
+            for layer in layers:
+                chunk = layer.infer(chunk)
+            out[start:start + batch_size] = chunk
         return out
+
+    def _checked_input(self, x) -> np.ndarray:
+        # Fast path for what predict usually receives: a finite C-contiguous array of our dtype.
+        if (self.built and type(x) is np.ndarray and x.dtype == self.dtype and x.ndim == 2
+                and x.shape[1] == self.input_dim and x.shape[0] > 0 and x.flags.c_contiguous):
+            if not np.isfinite(x).all():
+                raise ValueError("x contains NaN or infinite values; impute or drop them first.")
+            return x
+        x = check_features(x, "x", self.dtype, self.input_dim if self.built else None)
+        self._ensure_built(x)
+        return x
 
     def predict(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """Inference-mode output (probabilities for a softmax/sigmoid output), as a new array."""
-        x = check_features(x, "x", self.dtype, self.input_dim if self.built else None)
-        self._ensure_built(x)
-        return self._infer(x, None, batch_size)
+        return self._infer(self._checked_input(x), None, batch_size)
 
     def logits(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """Inference-mode output before a final softmax/sigmoid (equals ``predict`` otherwise)."""
-        x = check_features(x, "x", self.dtype, self.input_dim if self.built else None)
-        self._ensure_built(x)
+        x = self._checked_input(x)
         stop = len(self.layers) - 1 if isinstance(self.layers[-1], (Softmax, Sigmoid)) else None
         return self._infer(x, stop, batch_size)
 
@@ -284,27 +298,38 @@ class Sequential:
     __call__ = forward
 
     # -- linear collapse ------------------------------------------------------------------
-    def collapse(self) -> Dense:
+    def collapse(self, logits: bool = False) -> Dense:
         """The single Dense layer equal to this network when every layer is linear.
 
         Dense layers, ``Linear`` activations, batch norm (inference mode, folded in) and dropout
         (the identity at inference) compose into ``y = x · W + b``; the returned layer computes
         exactly that, which is the seed's f(f(f(x))) = c³x in matrix form.
 
+        Parameters
+        ----------
+        logits : bool, default=False
+            Leave out a final Softmax/Sigmoid: the returned layer computes the logits (a linear
+            classifier is then exactly multinomial/binary logistic regression on them).
+
         Raises
         ------
         ValueError
-            If any layer is non-linear (names the first such layer).
+            If any (other) layer is non-linear (names the first such layer).
         """
         if not self.built:
             raise RuntimeError("collapse() needs a built network; call build(input_dim) or predict first.")
-        for layer in self.layers:
+        layers = self.layers
+        if logits and isinstance(layers[-1], (Softmax, Sigmoid)):
+            layers = layers[:-1]
+        for layer in layers:
             if not layer.is_linear:
+                hint = " Pass logits=True to collapse everything before a final softmax/sigmoid." \
+                    if layer is self.layers[-1] and isinstance(layer, (Softmax, Sigmoid)) else ""
                 raise ValueError(
                     f"cannot collapse: layer {layer.name} ({type(layer).__name__}) is non-linear, so "
                     "the network is not a single affine map. Only networks made of Dense, Linear, "
-                    "BatchNorm and Dropout layers collapse; see linear_blocks() for the linear parts.")
-        weights, bias = collapse_affine(self.layers, self.input_dim)
+                    f"BatchNorm and Dropout layers collapse; see linear_blocks() for the linear parts.{hint}")
+        weights, bias = collapse_affine(layers, self.input_dim)
         dense = Dense(weights.shape[1], input_dim=self.input_dim, name="collapsed")
         dense.build(self.input_dim, self.dtype, np.random.default_rng(0))
         np.copyto(dense.W.value, weights, casting="same_kind")

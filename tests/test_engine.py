@@ -32,6 +32,15 @@ def test_collapse_of_scalar_stack_is_c_cubed():
     assert net.collapse().W.value[0, 0] == pytest.approx(1.7 ** 3)
 
 
+def test_collapse_of_a_linear_classifier_gives_its_logits(rng):
+    with pytest.warns(gn.LinearCollapseWarning):
+        net = gn.mlp([6, 5], 3, activation="linear", output_activation="softmax", input_dim=4, dtype=np.float64)
+    with pytest.raises(ValueError, match="logits=True"):
+        net.collapse()
+    x = rng.normal(size=(20, 4))
+    assert np.max(np.abs(net.collapse(logits=True).forward(x) - net.logits(x))) < 1e-12
+
+
 def test_collapse_refuses_non_linear_network():
     net = gn.mlp([4, 4], 2, activation="relu", input_dim=3)
     with pytest.raises(ValueError, match="relu_1.*non-linear"):

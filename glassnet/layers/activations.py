@@ -27,6 +27,9 @@ class Linear(Activation):
         self._check_backward_ready(grad_output)
         return grad_output
 
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return x
+
 
 class ReLU(Activation):
     """Rectified linear unit ``f(x) = max(x, 0)``; f'(x) = 1 where x > 0 else 0."""
@@ -48,6 +51,9 @@ class ReLU(Activation):
         grad_input = self._workspace("grad_input", grad_output.shape[0], self.input_dim)
         np.multiply(grad_output, self._workspaces["mask"][: grad_output.shape[0]], out=grad_input)
         return grad_input
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return np.maximum(x, 0)
 
 
 class LeakyReLU(Activation):
@@ -77,6 +83,9 @@ class LeakyReLU(Activation):
         grad_input = self._workspace("grad_input", grad_output.shape[0], self.input_dim)
         np.multiply(grad_output, self._workspaces["slope"][: grad_output.shape[0]], out=grad_input)
         return grad_input
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return np.where(x > 0, x, x * self.dtype.type(self.negative_slope))
 
     def config(self) -> dict:
         return {"negative_slope": self.negative_slope}
@@ -109,6 +118,12 @@ class Sigmoid(Activation):
         grad_input *= grad_output
         return grad_input
 
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            out = np.exp(-x)
+        out += 1.0
+        return np.reciprocal(out, out=out)
+
 
 class Tanh(Activation):
     """Hyperbolic tangent; f'(x) = 1 − f(x)²."""
@@ -131,6 +146,9 @@ class Tanh(Activation):
         np.subtract(1.0, grad_input, out=grad_input)
         grad_input *= grad_output
         return grad_input
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return np.tanh(x)
 
 
 class Softmax(Activation):
@@ -160,6 +178,9 @@ class Softmax(Activation):
         np.subtract(grad_output, dot, out=grad_input)
         grad_input *= p
         return grad_input
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return softmax(x)
 
 
 def softmax(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

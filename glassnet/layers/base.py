@@ -58,6 +58,14 @@ class Layer:
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """Inference-only forward for prediction: no checks, no state kept for backward.
+
+        Returns a new array (or ``x`` itself for identity layers); subclasses override it with
+        the fewest NumPy operations (a one-row prediction is pure overhead).
+        """
+        return self.forward(x, training=False).copy()
+
     # -- helpers --------------------------------------------------------------------------
     def _workspace(self, key: str, rows: int, cols: int, dtype: np.dtype | None = None) -> np.ndarray:
         """A reusable (rows, cols) buffer: a row slice of the largest one allocated so far."""

@@ -111,6 +111,13 @@ class BatchNorm(Layer):
         self._mark_forward(x)
         return out
 
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        scale = self.gamma.value / np.sqrt(self.running_var + self.dtype.type(self.eps))
+        out = x - self.running_mean
+        out *= scale
+        out += self.beta.value
+        return out
+
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         self._check_backward_ready(grad_output)
         n = grad_output.shape[0]

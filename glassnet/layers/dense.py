@@ -91,6 +91,12 @@ class Dense(Layer):
         self._mark_forward(x)
         return out
 
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        out = x @ self.W.value
+        if self.b is not None:
+            out += self.b.value
+        return out
+
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
         self._check_backward_ready(grad_output)
         x = self._input

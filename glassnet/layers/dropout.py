@@ -60,6 +60,9 @@ class Dropout(Layer):
         np.multiply(x, mask, out=out)
         return out
 
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return x
+
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         self._check_backward_ready(grad_output)
         if not self._active:

@@ -19,7 +19,7 @@ class History:
         Keras-style curves by key: ``loss``, ``val_loss``, ``accuracy``, ``val_accuracy``, ``lr``,
         ``time``, ... (one value per epoch).
     grad_norms : dict of str to list of float
-        Per Dense layer, the mean over the epoch's steps of ‖dL/dW‖₂.
+        Per Dense layer, the mean of ‖dL/dW‖₂ over the epoch (sampled on every 4th step).
     best_epoch, restored_epoch : int or None
         Set by :class:`~glassnet.EarlyStopping`.
     stopped_epoch : int or None
