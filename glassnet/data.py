@@ -46,6 +46,8 @@ class BatchGatherer:
             if array is None:
                 out.append(None)
             else:
-                np.take(array, indices, axis=0, out=buffer[:n])
+                # mode="clip": with the default mode="raise" NumPy buffers `out` (a hidden copy
+                # of the whole batch); the indices come from a permutation, so they are valid.
+                np.take(array, indices, axis=0, out=buffer[:n], mode="clip")
                 out.append(buffer[:n])
         return out

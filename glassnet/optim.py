@@ -8,6 +8,7 @@ of a few per parameter).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -154,17 +155,19 @@ class Adam(Optimizer):
 
     def _update(self, segment: _Segment, state: dict) -> None:
         grad, value = segment.grad, segment.value
+        m = self._buffer(state, "m", grad)
+        v = self._buffer(state, "v", grad)
+        scratch = self._buffer(state, "scratch", grad)  # every temporary goes through it
         if self.weight_decay and segment.n_regularized:
             reg = slice(0, segment.n_regularized)
             if self.decoupled:
                 value[reg] *= 1.0 - self.lr * self.weight_decay
             else:
-                grad[reg] += self.weight_decay * value[reg]
-        m = self._buffer(state, "m", grad)
-        v = self._buffer(state, "v", grad)
-        scratch = self._buffer(state, "scratch", grad)
+                np.multiply(value[reg], self.weight_decay, out=scratch[reg])
+                grad[reg] += scratch[reg]
         m *= self.beta1
-        m += (1.0 - self.beta1) * grad
+        np.multiply(grad, 1.0 - self.beta1, out=scratch)
+        m += scratch
         v *= self.beta2
         np.multiply(grad, grad, out=scratch)
         scratch *= 1.0 - self.beta2
@@ -174,7 +177,7 @@ class Adam(Optimizer):
         bias2 = 1.0 - self.beta2 ** t
         # w -= lr/bias1 · m / (sqrt(v)/sqrt(bias2) + eps)
         np.sqrt(v, out=scratch)
-        scratch *= 1.0 / np.sqrt(bias2)
+        scratch *= 1.0 / math.sqrt(bias2)  # a Python float: a NumPy float64 scalar would force a buffered cast
         scratch += self.eps
         np.divide(m, scratch, out=scratch)
         scratch *= self.lr / bias1
