@@ -167,6 +167,22 @@ class _BaseDNN(BaseEstimator):
                           f"{'validation' if use_validation else 'training'} loss stopped improving; "
                           "raise max_iter or learning_rate_init.", ConvergenceWarning)
 
+    _y_numeric = False
+
+    def _fit(self, X, y, sample_weight, incremental: bool, **prepare_kwargs):
+        """Shared body of fit (all epochs) and partial_fit (one epoch)."""
+        first = not hasattr(self, "network_") if incremental else not (self.warm_start and hasattr(self, "network_"))
+        if first or not incremental:
+            self._validate_params()
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=self._y_numeric,
+                             dtype=[np.float64, np.float32], reset=first or not incremental)
+        targets = self._prepare_y(y, first=first, **prepare_kwargs)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        self._train(np.ascontiguousarray(X, dtype=self._np_dtype()), targets, sample_weight,
+                    1 if incremental else self.max_iter, incremental=incremental)
+        return self
+
     def _check_x(self, X, reset: bool):
         return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1)
 
@@ -283,30 +299,13 @@ class DNNClassifier(ClassifierMixin, _BaseDNN):
 
     def fit(self, X, y, sample_weight=None):
         """Train on ``X`` (n_samples, n_features) and labels ``y``; returns self."""
-        self._validate_params()
-        X, y = validate_data(self, X, y, multi_output=True, dtype=[np.float64, np.float32], reset=True,
-                             y_numeric=False)
-        first = not (self.warm_start and hasattr(self, "network_"))
-        targets = self._prepare_y(y, first=first)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
-        self._train(np.ascontiguousarray(X, dtype=self._np_dtype()), targets, sample_weight, self.max_iter,
-                    incremental=False)
-        return self
+        return self._fit(X, y, sample_weight, incremental=False)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over ``(X, y)``; ``classes`` is required on the first call."""
-        first = not hasattr(self, "network_")
-        if first:
-            self._validate_params()
-            if classes is None and type_of_target(y) != "multilabel-indicator":
-                raise ValueError("classes must be passed on the first call to partial_fit.")
-        X, y = validate_data(self, X, y, multi_output=True, dtype=[np.float64, np.float32], reset=first)
-        targets = self._prepare_y(y, first=first, classes=classes)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
-        self._train(np.ascontiguousarray(X, dtype=self._np_dtype()), targets, sample_weight, 1, incremental=True)
-        return self
+        if not hasattr(self, "network_") and classes is None and type_of_target(y) != "multilabel-indicator":
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def decision_function(self, X):
         """Logits: (n_samples,) for binary (class 1 vs class 0), (n_samples, n_outputs) otherwise."""
@@ -367,6 +366,7 @@ class DNNRegressor(MultiOutputMixin, RegressorMixin, _BaseDNN):
     """
 
     _validation_score_key = "val_r2"
+    _y_numeric = True
     _parameter_constraints = {**_BaseDNN._parameter_constraints, "scale_target": ["boolean"]}
 
     def __init__(self, hidden_layer_sizes=(64, 64), activation="relu", *, solver="adam", alpha=1e-4,
@@ -401,29 +401,11 @@ class DNNRegressor(MultiOutputMixin, RegressorMixin, _BaseDNN):
 
     def fit(self, X, y, sample_weight=None):
         """Train on ``X`` (n_samples, n_features) and targets ``y`` (n_samples,) or (n_samples, n_outputs)."""
-        self._validate_params()
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32],
-                             reset=True)
-        first = not (self.warm_start and hasattr(self, "network_"))
-        targets = self._prepare_y(y, first=first)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
-        self._train(np.ascontiguousarray(X, dtype=self._np_dtype()), targets, sample_weight, self.max_iter,
-                    incremental=False)
-        return self
+        return self._fit(X, y, sample_weight, incremental=False)
 
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)``."""
-        first = not hasattr(self, "network_")
-        if first:
-            self._validate_params()
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32],
-                             reset=first)
-        targets = self._prepare_y(y, first=first)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
-        self._train(np.ascontiguousarray(X, dtype=self._np_dtype()), targets, sample_weight, 1, incremental=True)
-        return self
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
         """Predicted targets, (n_samples,) or (n_samples, n_outputs)."""
