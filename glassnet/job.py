@@ -296,6 +296,10 @@ def run_training(options: JobOptions, log=print) -> JobResult:
     y_val = _targets_for_network(prepared, prepared.y_val)
     log(f"data: {prepared.description['rows']} rows → {prepared.x_train.shape[1]} features; task {prepared.task}; "
         f"{len(prepared.x_train)} train / {len(prepared.x_val)} validation / {len(prepared.x_test)} test")
+    for line in prepared.description.get("preprocessing", []):
+        log(f"  {line}")
+    if prepared.description.get("rows_dropped_missing_target"):
+        log(f"  dropped {prepared.description['rows_dropped_missing_target']} row(s) with a missing target")
     growth = None
     if options.grow:
         from .training.grow import grow

@@ -34,8 +34,8 @@ FASHION_MNIST_FILES = {
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                          "Sneaker", "Bag", "Ankle boot")
 
-STANDARD_LOCATIONS = (Path("/usr/share/datasets/fashion-mnist"),
-                      Path.home() / ".cache" / "glassnet" / "fashion-mnist")
+CACHE_DIR = Path.home() / ".cache" / "glassnet" / "fashion-mnist"
+STANDARD_LOCATIONS = (Path("/usr/share/datasets/fashion-mnist"), CACHE_DIR)
 
 
 class DatasetError(ValueError):
@@ -171,7 +171,7 @@ def load_fashion_mnist(path: str | Path | None = None, *, download: bool = True,
     folders += list(STANDARD_LOCATIONS)
     if cache_dir is not None:
         folders.insert(len(folders) if path is None else 1, Path(cache_dir))
-    download_to = Path(cache_dir) if cache_dir is not None else STANDARD_LOCATIONS[-1]
+    download_to = Path(cache_dir) if cache_dir is not None else CACHE_DIR
     arrays = {}
     for stem in FASHION_MNIST_FILES:
         found = _find_file(stem, folders)

@@ -54,6 +54,7 @@ class History:
         return len(self.epochs)
 
     def overfitting_onset_for(self, patience: int | None = None) -> int | None:
+        # ``patience`` defaults to the run's: early stopping's patience capped at 10, else 5.
         """The epoch where validation loss bottomed while training loss kept falling, or None.
 
         The onset is the epoch e* of the lowest validation loss, provided at least ``patience``

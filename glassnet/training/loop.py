@@ -209,8 +209,8 @@ class Trainer:
             callback.set_trainer(self)
         self.history = History(task=task_of(self.loss))
         stoppers = [c for c in self.callbacks if isinstance(c, EarlyStopping)]
-        if stoppers:
-            self.history.patience = stoppers[0].patience
+        if stoppers:  # the onset needs the training loss to fall for this many epochs (at most 10)
+            self.history.patience = max(1, min(stoppers[0].patience, 10))
         self.start_epoch = 1
         self.stop_training = False
         self.interrupted = False
