@@ -256,10 +256,13 @@ def _finish_split(x, y, x_test, y_test, task, classes, preprocessing, arrays, fe
         x, y, x_test, y_test = x[train_idx], y[train_idx], x[test_idx], y[test_idx]
         stratify = y if stratify is not None else None
     train_idx, val_idx = _split(len(x), options.validation_fraction, rng, stratify)
+    if options.test_data:
+        test_source = options.test_data
+    else:
+        test_source = "held out (seeded, stratified)" if stratify is not None else "held out (seeded)"
     description = {**description, "task": task, "classes": None if classes is None else _labels_to_json(classes),
                    "train_rows": int(len(train_idx)), "validation_rows": int(len(val_idx)),
-                   "test_rows": int(len(x_test)), "test_source": options.test_data or "held out (seeded, stratified)"
-                   if stratify is not None else options.test_data or "held out (seeded)"}
+                   "test_rows": int(len(x_test)), "test_source": test_source}
     return Prepared(x[train_idx], y[train_idx], x[val_idx], y[val_idx], x_test, y_test, task,
                     None if classes is None else _labels_to_json(classes), preprocessing, arrays, features,
                     sources, description)
