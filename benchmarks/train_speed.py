@@ -72,7 +72,6 @@ def blas_info() -> str:
 
 
 def worker_glassnet(config: dict, epochs: int, threads: int, diagnostics: bool = True) -> dict:
-    import numpy as np
 
     import glassnet as gn
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 
 import glassnet as gn
 from glassnet.diagnostics import Diagnostics, gradient_verdict

@@ -1,6 +1,5 @@
 """Checkpoints: resume gives bit-identical weights, also after SIGKILL or Ctrl-C."""
 
-import os
 import signal
 import subprocess
 import sys

@@ -1,10 +1,8 @@
 """Smaller versions of the learning-quality studies under examples/."""
 
-import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

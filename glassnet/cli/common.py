@@ -62,6 +62,3 @@ def load(path: str):
     except ModelFileError as exc:
         raise UsageError(str(exc)) from None
 
-
-def add_help_formatter(parser: argparse.ArgumentParser) -> None:
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
