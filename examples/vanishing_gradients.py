@@ -66,6 +66,9 @@ def main() -> None:
         figure = gn.plots.plot_gradient_flow(history)
         figure.suptitle(name.replace("_", " "))
         gn.plots.save_figure(figure, ROOT / "docs" / "images" / "results" / f"vanishing_{name}.png")
+        figure = gn.plots.plot_saturation(history)
+        figure.suptitle(name.replace("_", " "))
+        gn.plots.save_figure(figure, ROOT / "docs" / "images" / "results" / f"vanishing_{name}_saturation.png")
     (ROOT / "benchmarks" / "results").mkdir(parents=True, exist_ok=True)
     (ROOT / "benchmarks" / "results" / "vanishing_gradients.json").write_text(json.dumps(results, indent=2))
 
