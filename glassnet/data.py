@@ -46,8 +46,9 @@ class BatchGatherer:
             if array is None:
                 out.append(None)
             else:
+                target = buffer if n == len(buffer) else buffer[:n]
                 # mode="clip": with the default mode="raise" NumPy buffers `out` (a hidden copy
                 # of the whole batch); the indices come from a permutation, so they are valid.
-                np.take(array, indices, axis=0, out=buffer[:n], mode="clip")
-                out.append(buffer[:n])
+                np.take(array, indices, axis=0, out=target, mode="clip")
+                out.append(target)
         return out

@@ -32,10 +32,10 @@ class Loss:
         return self._grad
 
     def _grad_buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        if self._grad is None or self._grad_full.shape[0] < shape[0] or \
-                self._grad_full.shape[1:] != shape[1:] or self._grad_full.dtype != dtype:
-            self._grad_full = np.empty(shape, dtype=dtype)
-        self._grad = self._grad_full[: shape[0]]
+        full = self._grad_full if self._grad is not None else None
+        if full is None or full.shape[0] < shape[0] or full.shape[1:] != shape[1:] or full.dtype != dtype:
+            full = self._grad_full = np.empty(shape, dtype=dtype)
+        self._grad = full if full.shape[0] == shape[0] else full[: shape[0]]
         return self._grad
 
     @staticmethod
@@ -146,13 +146,14 @@ class SoftmaxCrossEntropy(Loss):
             targets = y_true.reshape(z.shape)
             per_row = log_norm - np.einsum("ij,ij->i", targets, z)
             grad -= targets
-        weights, total = self._weights(sample_weight, n, z.dtype)
-        if weights is None:
+        if sample_weight is None:
             loss = float(np.add.reduce(per_row)) / n
             grad *= 1.0 / n
-        else:
-            loss = float((weights.ravel() * per_row).sum()) / total
-            grad *= weights * (1.0 / total)
+            self._ready = True
+            return loss
+        weights, total = self._weights(sample_weight, n, z.dtype)
+        loss = float((weights.ravel() * per_row).sum()) / total
+        grad *= weights * (1.0 / total)
         self._ready = True
         return loss
 

@@ -58,6 +58,7 @@ class Sequential:
         self.seed = seed
         self.input_dim = None if input_dim is None else check_positive_int(input_dim, "input_dim")
         self.built = False
+        self._fused_for = None
         self._name_layers()
         if self.input_dim is not None:
             self.build(self.input_dim)
@@ -183,7 +184,7 @@ class Sequential:
 
     # -- the two flows --------------------------------------------------------------------
     def _forward(self, x: np.ndarray, training: bool, stop: int | None = None) -> np.ndarray:
-        for layer in self.layers[:stop]:
+        for layer in (self.layers if stop is None else self.layers[:stop]):
             x = layer.forward(x, training=training)
         return x
 
@@ -244,7 +245,9 @@ class Sequential:
 
         Gradients are *written* (the step clears them first). Returns the batch loss.
         """
-        stop = self.fused_output(loss)
+        if loss is not self._fused_for:  # decided once per loss object, not every step
+            self._fused_stop, self._fused_for = self.fused_output(loss), loss
+        stop = self._fused_stop
         self.zero_grad()
         output = self._forward(x, True, stop)
         self.last_output = output  # the batch's outputs (logits when fused); valid until next step
@@ -384,6 +387,7 @@ class Sequential:
 
     def __setstate__(self, data: dict) -> None:
         rebuilt = Sequential.from_config(data["config"])
+        rebuilt._fused_for = None
         self.__dict__.update(rebuilt.__dict__)
         if data["state"] is not None:
             self.load_state_dict(data["state"])
