@@ -70,9 +70,13 @@ class Diagnostics(Callback):
         if not existing:
             self._measure(epoch=0)  # the state before training
 
+    @property
+    def wants_batch_end(self) -> bool:
+        return bool(self.every_steps)  # per-epoch probing needs no per-batch call
+
     def on_batch_end(self, batch, logs=None) -> None:
         self._steps += 1
-        if self.every_steps and self._steps % self.every_steps == 0:
+        if self._steps % self.every_steps == 0:
             self._measure(epoch=None)
 
     def on_epoch_end(self, epoch, logs=None) -> None:

@@ -28,6 +28,11 @@ class Callback:
 
     trainer: "Trainer"
 
+    @property
+    def wants_batch_end(self) -> bool:
+        """Whether the loop must call ``on_batch_end`` (skipped when not overridden: it is hot)."""
+        return type(self).on_batch_end is not Callback.on_batch_end
+
     def set_trainer(self, trainer: "Trainer") -> None:
         self.trainer = trainer
 

@@ -233,7 +233,7 @@ class Trainer:
         gatherer = BatchGatherer(self.x, self.y, self.sample_weight, batch_size=batch_size)
         dense_layers = [layer for layer in network.layers if isinstance(layer, Dense)] if self.diagnostics else []
         classification = isinstance(loss, SoftmaxCrossEntropy) and self.y.ndim == 1
-        batch_callbacks = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
+        batch_callbacks = [c for c in self.callbacks if c.wants_batch_end]
         last_finite = network.state_dict()
         batch_logs: dict = {}
 
