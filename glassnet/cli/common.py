@@ -19,34 +19,33 @@ def hidden_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def positive_int(text: str) -> int:
+def _number(text: str, cast, accept, expected: str):
+    """Parse ``text`` with ``cast`` and check it with ``accept``; argparse reports the message."""
     try:
-        value = int(text)
+        value = cast(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if not accept(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _number(text, int, lambda v: v > 0, "a positive integer")
 
 
 def fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {value}")
-    return value
+    return _number(text, float, lambda v: 0 < v < 1, "a number in (0, 1)")
 
 
 def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value
+    return _number(text, float, lambda v: v > 0, "a positive number")
+
+
+def refuse_existing(path, overwrite: bool) -> None:
+    """Never replace a user's file unless asked: exit 2 with what to do."""
+    if path.exists() and not overwrite:
+        raise UsageError(f"{path} exists; pass --overwrite to replace it.")
 
 
 def emit_json(document: dict) -> None:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import UsageError
-from .common import emit_json, load
+from .common import emit_json, load, refuse_existing
 
 
 def _parser(commands, name, help_text, description, examples):
@@ -38,8 +37,7 @@ def run_predict(args) -> int:
     from ..job import features_for_model, predict_outputs
 
     output = Path(args.output)
-    if output.exists() and not args.overwrite:
-        raise UsageError(f"{output} exists; pass --overwrite to replace it.")
+    refuse_existing(output, args.overwrite)
     model = load(args.model)
     x, _, names = features_for_model(model, args.data)
     outputs = predict_outputs(model.network, model.task, x, model.preprocessing_arrays)
@@ -148,8 +146,7 @@ def run_report(args) -> int:
     from ..report import render_report
 
     output = Path(args.output)
-    if output.exists() and not args.overwrite:
-        raise UsageError(f"{output} exists; pass --overwrite to replace it.")
+    refuse_existing(output, args.overwrite)
     model = load(args.model)
     atomic_write_bytes(output, render_report(model).encode("utf-8"))
     print(f"wrote {output}")
@@ -173,8 +170,7 @@ def run_export(args) -> int:
     from ..io.onnx_export import export_onnx
 
     output = Path(args.onnx)
-    if output.exists() and not args.overwrite:
-        raise UsageError(f"{output} exists; pass --overwrite to replace it.")
+    refuse_existing(output, args.overwrite)
     model = load(args.model)
     pre = model.preprocessing or {}
     mean = scale = None
