@@ -38,7 +38,7 @@ CONFIGS = {
           "label": "784-100-100-100-10 sigmoid + batch norm, batch 60 (BN paper)"},
 }
 N_SAMPLES = 60_000
-CONTENDERS = ("glassnet", "glassnet_nodiag", "torch", "torch_compile", "sklearn")
+CONTENDERS = ("glassnet", "glassnet_nodiag", "glassnet_numpy", "torch", "torch_compile", "sklearn")
 
 
 def weights_of(sizes: list[int]) -> int:
@@ -71,9 +71,11 @@ def blas_info() -> str:
         return "threadpoolctl not installed"
 
 
-def worker_glassnet(config: dict, epochs: int, threads: int, diagnostics: bool = True) -> dict:
-
+def worker_glassnet(config: dict, epochs: int, threads: int, diagnostics: bool = True,
+                    kernels: str = "auto") -> dict:
     import glassnet as gn
+
+    gn.kernels.set_backend(kernels)
 
     x, y = make_data(config)
     sizes = config["sizes"]
@@ -88,7 +90,7 @@ def worker_glassnet(config: dict, epochs: int, threads: int, diagnostics: bool =
         gn.fit(net, x, y, epochs=1, batch_size=config["batch"], optimizer=optimizer, seed=epoch,
                diagnostics=diagnostics)
         times.append(time.perf_counter() - started)
-    result = {"epoch_seconds": times}
+    result = {"epoch_seconds": times, "kernels": gn.kernels.name()}
     result.update(predict_latency(lambda rows: net.predict(rows), x))
     return result
 
@@ -216,6 +218,8 @@ def run_worker(args) -> None:
             result = worker_glassnet(config, args.epochs, args.threads)
         elif args.worker == "glassnet_nodiag":
             result = worker_glassnet(config, args.epochs, args.threads, diagnostics=False)
+        elif args.worker == "glassnet_numpy":
+            result = worker_glassnet(config, args.epochs, args.threads, kernels="numpy")
         elif args.worker == "torch":
             result = worker_torch(config, args.epochs, args.threads)
         elif args.worker == "torch_compile":
@@ -230,8 +234,8 @@ def run_worker(args) -> None:
 # ------------------------------------------------------------------------------------- orchestrator
 def available(contender: str) -> str | None:
     """None when the contender can run, else the reason it is skipped."""
-    module = {"glassnet": "glassnet", "glassnet_nodiag": "glassnet", "torch": "torch", "torch_compile": "torch",
-              "sklearn": "sklearn"}[contender]
+    module = {"glassnet": "glassnet", "glassnet_nodiag": "glassnet", "glassnet_numpy": "glassnet", "torch": "torch",
+              "torch_compile": "torch", "sklearn": "sklearn"}[contender]
     probe = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True)
     return None if probe.returncode == 0 else f"{module} is not installed"
 
@@ -344,6 +348,16 @@ def main() -> None:
                           for r, t in zip(results, torch_rounds)]
                 info["ratio_to_torch"] = statistics.median(ratios)
                 info["ratio_min"], info["ratio_max"] = min(ratios), max(ratios)
+                if "predict_1_us" in results[0]:
+                    info["predict_1_vs_torch"] = statistics.median(
+                        r["predict_1_us"] / t["predict_1_us"] for r, t in zip(results, torch_rounds))
+            sklearn_rounds = raw[config].get("sklearn", [])
+            if sklearn_rounds and contender.startswith("glassnet"):
+                ratios = [min(s["epoch_seconds"]) / min(r["epoch_seconds"]) for r, s in zip(results, sklearn_rounds)]
+                info["ratio_to_sklearn"] = statistics.median(ratios)
+                info["sklearn_min"], info["sklearn_max"] = min(ratios), max(ratios)
+            if "kernels" in results[0]:
+                info["kernels"] = results[0]["kernels"]
             nodiag = raw[config].get("glassnet_nodiag", [])
             if contender == "glassnet" and nodiag:
                 info["diagnostics_cost"] = 1 - statistics.median(
@@ -383,25 +397,44 @@ def render_markdown(report: dict, command: str) -> str:
         "is needed for the input, about 0.75× of it for a 784-input net).",
         f"- Skipped contenders: {report['skipped'] or 'none'}; failures: {report['failures'] or 'none'}.",
         "",
-        "| config | contender | samples/s (median, min–max) | × PyTorch eager | share of GEMM peak | "
+        "- Contenders: `glassnet` (defaults: diagnostics on, compiled kernels when numba is installed), "
+        "`glassnet_nodiag` (diagnostics off), `glassnet_numpy` (diagnostics on, NumPy only: no numba), "
+        "PyTorch eager, `torch.compile`, scikit-learn `MLPClassifier` (sgd, float32 input).",
+        "",
+        "| config | contender | samples/s (median, min–max) | × PyTorch eager | × scikit-learn | share of GEMM peak | "
         "predict 1 row (µs) | predict 1,000 rows (µs) | peak RSS (MB) |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, entry in report["configs"].items():
         for contender, info in entry["contenders"].items():
             ratio = (f"{info['ratio_to_torch']:.2f} ({info['ratio_min']:.2f}–{info['ratio_max']:.2f})"
                      if "ratio_to_torch" in info else ("1.00" if contender == "torch" else "–"))
+            versus_sklearn = (f"{info['ratio_to_sklearn']:.2f} ({info['sklearn_min']:.2f}–{info['sklearn_max']:.2f})"
+                              if "ratio_to_sklearn" in info else "–")
             p1 = f"{info['predict_1_us']:.1f}" if "predict_1_us" in info else "–"
             p1000 = f"{info['predict_1000_us']:.0f}" if "predict_1000_us" in info else "–"
-            lines.append(f"| {name}: {entry['label']} | {contender} | {info['samples_per_s']:,.0f} "
-                         f"({info['min']:,.0f}–{info['max']:,.0f}) | {ratio} | {info['gemm_share']:.0%} | "
-                         f"{p1} | {p1000} | {info['peak_rss_mb']:.0f} |")
+            label = contender + (f" ({info['kernels']})" if "kernels" in info else "")
+            lines.append(f"| {name}: {entry['label']} | {label} | {info['samples_per_s']:,.0f} "
+                         f"({info['min']:,.0f}–{info['max']:,.0f}) | {ratio} | {versus_sklearn} | "
+                         f"{info['gemm_share']:.0%} | {p1} | {p1000} | {info['peak_rss_mb']:.0f} |")
     costs = [(name, e["contenders"]["glassnet"]["diagnostics_cost"]) for name, e in report["configs"].items()
              if "diagnostics_cost" in e["contenders"].get("glassnet", {})]
     if costs:
         lines += ["", "Cost of the default diagnostics (per-step gradient norms, per-epoch probe): "
                   + ", ".join(f"{name} {cost:+.1%}" for name, cost in costs)
                   + " of glassnet's throughput (`glassnet` vs `glassnet_nodiag`, median of per-round ratios)."]
+    lines += ["", "Against the targets (glassnet with its defaults; medians of per-round ratios):", "",
+              "| config | × PyTorch eager | × scikit-learn | share of GEMM peak | predict 1 row ÷ PyTorch's |",
+              "|---|---|---|---|---|"]
+    for name, entry in report["configs"].items():
+        info = entry["contenders"].get("glassnet")
+        if not info:
+            continue
+        cells = [f"{info['ratio_to_torch']:.2f}" if "ratio_to_torch" in info else "–",
+                 f"{info['ratio_to_sklearn']:.2f}" if "ratio_to_sklearn" in info else "–",
+                 f"{info['gemm_share']:.0%}",
+                 f"{info['predict_1_vs_torch']:.2f}" if "predict_1_vs_torch" in info else "–"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     blas = {c: i["blas"] for e in report["configs"].values() for c, i in e["contenders"].items()}
     lines += ["", "BLAS as each contender's process reported it:", ""]
     lines += [f"- {c}: {b}" for c, b in blas.items()]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 
 
 class Loss:
@@ -124,10 +125,23 @@ class SoftmaxCrossEntropy(Loss):
         return self._offsets[:n]
     output_activation = "softmax"
 
+    #: Rows of the last ``forward`` whose arg-max is the true class, when the compiled kernel
+    #: counted them on the way (class-index targets, no sample weights); None otherwise.
+    n_correct: int | None = None
+
     def forward(self, y_pred, y_true, sample_weight=None) -> float:
         z = y_pred
         n, k = z.shape
         grad = self._grad_buffer(z.shape, z.dtype)
+        self.n_correct = None
+        compiled = kernels.active()
+        if compiled is not None and sample_weight is None and y_true.ndim == 1 and y_true.dtype.kind in "iu":
+            total, correct, bad = compiled.softmax_cross_entropy(z, y_true, grad, z.dtype.type(1.0 / n))
+            if bad >= 0:
+                raise ValueError(f"y_true[{bad}] = {y_true[bad]} is not a class index in [0, {k}).")
+            self.n_correct = correct
+            self._ready = True
+            return total / n
         # One pass serves both the loss and the gradient: e = exp(z − max), s = Σe,
         # log-sum-exp = max + log s, p = e / s.
         row_max = z.max(axis=1, keepdims=True)

@@ -7,8 +7,10 @@ from collections.abc import Iterable, Sequence as SequenceABC
 
 import numpy as np
 
+from . import kernels
 from ._validation import check_dtype, check_features, check_positive_int
 from .exceptions import LinearCollapseWarning
+from .kernels.plan import MAX_ROWS as MAX_PLAN_ROWS, InferencePlan
 from .init import DEFAULT_FOR_ACTIVATION
 from .layers import (Activation, BatchNorm, Dense, Dropout, Layer, Linear, Sigmoid, Softmax,
                      get_activation)
@@ -59,6 +61,7 @@ class Sequential:
         self.input_dim = None if input_dim is None else check_positive_int(input_dim, "input_dim")
         self.built = False
         self._fused_for = None
+        self._plans: dict = {}  # compiled inference plans, by stop layer (kernels/plan.py)
         self._name_layers()
         if self.input_dim is not None:
             self.build(self.input_dim)
@@ -107,6 +110,7 @@ class Sequential:
 
     def _flatten_parameters(self) -> None:
         self._store = FlatStore(self.parameters(), self.dtype)
+        self._plans = {}
         self._first_trainable = next((i for i, layer in enumerate(self.layers) if layer.parameters()), 0)
 
     def _warn_linear_stacks(self) -> None:
@@ -248,16 +252,29 @@ class Sequential:
         if loss is not self._fused_for:  # decided once per loss object, not every step
             self._fused_stop, self._fused_for = self.fused_output(loss), loss
         stop = self._fused_stop
-        self.zero_grad()
+        params = self._store.parameters
+        for p in params:  # backward writes each gradient instead of adding: no need to clear them
+            p.fresh = True
         output = self._forward(x, True, stop)
         self.last_output = output  # the batch's outputs (logits when fused); valid until next step
         value = loss.forward(output, y, sample_weight)
         self._backward(loss.backward(), stop, input_grad=False)
+        for p in params:
+            if p.fresh:  # a parameter the backward flow did not reach has a zero gradient
+                p.grad.fill(0)
         return value
 
     def _infer(self, x: np.ndarray, stop: int | None = None, batch_size: int = 4096) -> np.ndarray:
         """Inference through each layer's lean ``infer``, in chunks; returns a new array."""
         layers = self.layers[:stop] if stop is not None else self.layers
+        if len(x) <= MAX_PLAN_ROWS:  # few rows: one compiled call through the whole network
+            compiled = kernels.active()
+            if compiled is not None:
+                plan = self._plans.get(stop, False)
+                if plan is False or (plan is not None and not plan.valid()):
+                    plan = self._plans[stop] = InferencePlan.build(layers, compiled)
+                if plan is not None and plan.suits(len(x)):
+                    return plan.run(compiled, x)
         if len(x) <= batch_size:
             for layer in layers:
                 x = layer.infer(x)

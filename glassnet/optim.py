@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import kernels
 from ._validation import check_fraction, check_positive_float
 from .parameter import Parameter
 
@@ -111,6 +112,13 @@ class SGD(Optimizer):
 
     def _update(self, segment: _Segment, state: dict) -> None:
         grad = segment.grad
+        compiled = kernels.active()
+        if compiled is not None:  # the same update in one pass (kernels/_compiled.py)
+            velocity = self._buffer(state, "velocity", grad) if self.momentum else grad
+            cast = segment.value.dtype.type
+            compiled.sgd_step(segment.value, grad, velocity, cast(self.lr), cast(self.momentum), self.nesterov,
+                              cast(self.weight_decay), segment.n_regularized)
+            return
         if self.weight_decay and segment.n_regularized:
             reg = slice(0, segment.n_regularized)
             scratch = self._buffer(state, "scratch", grad)[reg]
@@ -157,6 +165,18 @@ class Adam(Optimizer):
         grad, value = segment.grad, segment.value
         m = self._buffer(state, "m", grad)
         v = self._buffer(state, "v", grad)
+        compiled = kernels.active()
+        if compiled is not None:  # the same update in one pass (kernels/_compiled.py)
+            cast = value.dtype.type
+            t = self.iterations
+            decay = self.weight_decay if segment.n_regularized else 0.0
+            compiled.adam_step(value, grad, m, v, cast(self.beta1), cast(1.0 - self.beta1), cast(self.beta2),
+                               cast(1.0 - self.beta2), cast(1.0 / math.sqrt(1.0 - self.beta2 ** t)),
+                               cast(self.eps), cast(self.lr / (1.0 - self.beta1 ** t)),
+                               cast(0.0 if self.decoupled else decay),
+                               cast(1.0 - self.lr * decay if self.decoupled and decay else 1.0),
+                               segment.n_regularized)
+            return
         scratch = self._buffer(state, "scratch", grad)  # every temporary goes through it
         if self.weight_decay and segment.n_regularized:
             reg = slice(0, segment.n_regularized)

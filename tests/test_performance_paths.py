@@ -1,11 +1,17 @@
 """The optimized engine: no large allocations per step, and the same results as a plain reference."""
 
+import importlib.util
 import tracemalloc
 
 import numpy as np
 import pytest
 
 import glassnet as gn
+from glassnet import kernels
+
+#: Both kernel backends: NumPy always, the compiled one where numba (the [fast] extra) is installed.
+BACKENDS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
+    importlib.util.find_spec("numba") is None, reason="numba (the optional [fast] extra) is not installed"))]
 
 
 class AllocationProbe(gn.Callback):
@@ -22,8 +28,14 @@ class AllocationProbe(gn.Callback):
             self.current, self.peak = tracemalloc.get_traced_memory()
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_steady_state_training_allocates_no_large_arrays(optimizer):
+def test_steady_state_training_allocates_no_large_arrays(optimizer, backend):
+    with kernels.use(backend):
+        _check_allocations(optimizer)
+
+
+def _check_allocations(optimizer):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(128 * 120, 256)).astype(np.float32)
     y = rng.integers(0, 10, len(x))
@@ -72,8 +84,14 @@ def reference_training(weights, biases, x, y, lr, momentum, steps, batch):
     return weights, biases
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-10), (np.float32, 2e-4)])
-def test_optimized_engine_matches_plain_reference(dtype, tolerance):
+def test_optimized_engine_matches_plain_reference(dtype, tolerance, backend):
+    with kernels.use(backend):
+        _check_against_reference(dtype, tolerance)
+
+
+def _check_against_reference(dtype, tolerance):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(640, 30))
     y = rng.integers(0, 5, 640)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from .._validation import check_positive_float
 from .base import Layer
 
@@ -41,8 +42,12 @@ class ReLU(Activation):
         n = x.shape[0]
         mask = self._workspace("mask", n, self.input_dim, np.dtype(bool))
         out = self._workspace("out", n, self.input_dim)
-        np.greater(x, 0, out=mask)
-        np.multiply(x, mask, out=out)
+        compiled = kernels.active()
+        if compiled is not None:
+            compiled.relu_forward(x, out, mask)
+        else:
+            np.greater(x, 0, out=mask)
+            np.multiply(x, mask, out=out)
         self._mark_forward(x)
         return out
 

@@ -283,7 +283,9 @@ class Trainer:
                     optimizer.step()
                     total_loss += batch_loss * len(x_batch)
                     if classification:
-                        correct += int(np.count_nonzero(network.last_output.argmax(axis=1) == y_batch))
+                        counted = loss.n_correct  # the compiled loss kernel counts them on the way
+                        correct += counted if counted is not None else \
+                            int(np.count_nonzero(network.last_output.argmax(axis=1) == y_batch))
                     steps += 1
                     if batch_callbacks:
                         batch_logs["loss"], batch_logs["size"] = batch_loss, len(x_batch)

@@ -1,0 +1,83 @@
+"""Optional compiled kernels: the fused element-wise work of a training step and small-net inference.
+
+glassnet runs on NumPy alone. When `numba <https://numba.pydata.org>`_ is installed
+(``pip install "glassnet[fast]"``), a few hot spots run as single compiled loops instead of
+chains of NumPy calls:
+
+- the optimizer updates (SGD with momentum/Nesterov/weight decay, Adam, AdamW) in one pass
+  over the flat parameter array (five memory streams instead of ten or more);
+- softmax fused with cross-entropy, its gradient and the count of correct predictions;
+- ReLU's forward (output and mask together);
+- whole-network inference for small Dense/activation/batch-norm stacks (one call per predict).
+
+The NumPy code stays the reference: every kernel is tested against it, and the results agree
+to float32 rounding (the updates bit for bit). Choose the backend with the environment variable
+``GLASSNET_KERNELS`` (``auto``, the default: numba when importable; ``numba``; ``numpy``) or
+:func:`use`. numba is imported on the first training step or prediction, not with glassnet,
+and the compiled code is cached on disk, so only the very first run pays for compilation.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from types import ModuleType
+
+_CHOICES = ("auto", "numba", "numpy")
+_state: dict = {"choice": None, "module": None, "resolved": False}
+
+
+def _resolve() -> ModuleType | None:
+    choice = _state["choice"] or os.environ.get("GLASSNET_KERNELS", "auto").strip().lower() or "auto"
+    if choice not in _CHOICES:
+        raise ValueError(f"GLASSNET_KERNELS must be one of {list(_CHOICES)}; got {choice!r}.")
+    module = None
+    if choice != "numpy":
+        try:
+            from . import _compiled as module
+        except ImportError as error:
+            if choice == "numba":
+                raise ImportError("GLASSNET_KERNELS=numba but numba cannot be imported "
+                                  f"({error}); install it with: pip install 'glassnet[fast]'.") from error
+            module = None
+    _state["module"], _state["resolved"] = module, True
+    return module
+
+
+def active() -> ModuleType | None:
+    """The compiled-kernel module in use, or None when glassnet runs on NumPy alone."""
+    if _state["resolved"]:
+        return _state["module"]
+    return _resolve()
+
+
+def name() -> str:
+    """``"numba"`` or ``"numpy"``: the backend that runs the fused kernels."""
+    return "numpy" if active() is None else "numba"
+
+
+def set_backend(choice: str) -> None:
+    """Select ``"auto"``, ``"numba"`` or ``"numpy"`` for the rest of the process."""
+    if choice not in _CHOICES:
+        raise ValueError(f"kernels must be one of {list(_CHOICES)}; got {choice!r}.")
+    _state["choice"], _state["resolved"] = choice, False
+    _resolve()
+
+
+@contextmanager
+def use(choice: str):
+    """Run a block with the given backend, then restore the previous one.
+
+    Examples
+    --------
+    >>> import glassnet.kernels as K
+    >>> with K.use("numpy"):
+    ...     K.name()
+    'numpy'
+    """
+    previous = _state["choice"]
+    set_backend(choice)
+    try:
+        yield
+    finally:
+        _state["choice"], _state["resolved"] = previous, False

@@ -1,0 +1,195 @@
+"""The numba kernels behind :mod:`glassnet.kernels` (imported only when numba is installed).
+
+Each kernel does in one pass what the NumPy reference code does in several array operations,
+in the same order of float operations (no fast-math, so no reassociation or fused multiply-add
+contraction): the optimizer updates give bit-identical weights to the NumPy path. Scalars are
+passed already cast to the arrays' dtype, as NumPy would cast a Python float.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+
+_jit = numba.njit(cache=True, nogil=True, boundscheck=False)
+
+
+# -- optimizers ------------------------------------------------------------------------------
+@_jit
+def _sgd_range(value, grad, velocity, lr, momentum, nesterov, decay, start, stop):  # pragma: no cover - compiled
+    # Mirrors optim.SGD._update: g ← ∇ + λw; v ← μv + g; w ← w − lr·(v or g + μv).
+    use_decay = decay != 0
+    if momentum == 0:
+        for i in range(start, stop):
+            g = grad[i] + value[i] * decay if use_decay else grad[i]
+            value[i] = value[i] - g * lr
+    elif nesterov:
+        for i in range(start, stop):
+            g = grad[i] + value[i] * decay if use_decay else grad[i]
+            v = velocity[i] * momentum + g
+            velocity[i] = v
+            value[i] = value[i] - (g + v * momentum) * lr
+    else:
+        for i in range(start, stop):
+            g = grad[i] + value[i] * decay if use_decay else grad[i]
+            v = velocity[i] * momentum + g
+            velocity[i] = v
+            value[i] = value[i] - v * lr
+
+
+@_jit
+def sgd_step(value, grad, velocity, lr, momentum, nesterov, weight_decay, n_regularized):  # pragma: no cover
+    """One SGD update over a flat segment; weight decay on its first ``n_regularized`` entries."""
+    zero = weight_decay - weight_decay  # a zero of the same type: `* 0` would make it float64
+    _sgd_range(value, grad, velocity, lr, momentum, nesterov, weight_decay, 0, n_regularized)
+    _sgd_range(value, grad, velocity, lr, momentum, nesterov, zero, n_regularized, value.shape[0])
+
+
+@_jit
+def _adam_range(value, grad, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, inv_sqrt_bias2, eps,
+                step_size, decay, start, stop):  # pragma: no cover - compiled
+    use_decay = decay != 0
+    for i in range(start, stop):
+        g = grad[i] + value[i] * decay if use_decay else grad[i]
+        mi = m[i] * beta1 + g * one_minus_beta1
+        vi = v[i] * beta2 + (g * g) * one_minus_beta2
+        m[i] = mi
+        v[i] = vi
+        denominator = math.sqrt(vi) * inv_sqrt_bias2 + eps
+        value[i] = value[i] - (mi / denominator) * step_size
+
+
+@_jit
+def adam_step(value, grad, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, inv_sqrt_bias2, eps,
+              step_size, weight_decay, decoupled_factor, n_regularized):  # pragma: no cover - compiled
+    """One Adam/AdamW update; ``decoupled_factor`` (1 − lr·λ, or 1) scales the weights first."""
+    zero = weight_decay - weight_decay  # a zero of the same type: `* 0` would make it float64
+    if decoupled_factor != 1:
+        for i in range(n_regularized):
+            value[i] = value[i] * decoupled_factor
+    _adam_range(value, grad, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, inv_sqrt_bias2, eps,
+                step_size, weight_decay, 0, n_regularized)
+    _adam_range(value, grad, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, inv_sqrt_bias2, eps,
+                step_size, zero, n_regularized, value.shape[0])
+
+
+# -- loss and activations -------------------------------------------------------------------
+@_jit
+def softmax_cross_entropy(z, labels, grad, scale):  # pragma: no cover - compiled
+    """Softmax cross-entropy from logits with class-index targets, in one pass per row.
+
+    Writes ``grad = (softmax(z) − onehot) · scale`` and returns (Σ per-row loss as float64,
+    rows whose arg-max is the label, -1 if every label is valid else the first bad row).
+    """
+    n, k = z.shape
+    total = 0.0
+    correct = 0
+    for i in range(n):
+        label = labels[i]
+        if label < 0 or label >= k:
+            return total, correct, i
+        best = z[i, 0]
+        best_index = 0
+        for j in range(1, k):
+            if z[i, j] > best:
+                best = z[i, j]
+                best_index = j
+        s = 0.0
+        for j in range(k):
+            e = math.exp(z[i, j] - best)
+            grad[i, j] = e
+            s += e
+        for j in range(k):
+            grad[i, j] = grad[i, j] / s
+        grad[i, label] -= 1
+        for j in range(k):
+            grad[i, j] *= scale
+        total += (float(best) + math.log(float(s))) - float(z[i, label])
+        if best_index == label:
+            correct += 1
+    return total, correct, -1
+
+
+@_jit
+def relu_forward(x, out, mask):  # pragma: no cover - compiled
+    """``mask = x > 0`` and ``out = x · mask`` in one pass."""
+    n, k = x.shape
+    for i in range(n):
+        for j in range(k):
+            positive = x[i, j] > 0
+            mask[i, j] = positive
+            out[i, j] = x[i, j] if positive else x[i, j] * 0  # as NumPy's x·mask: −0.0 and NaN kept
+
+
+# -- inference -------------------------------------------------------------------------------
+# One row of the plan per block (a Dense layer, optionally batch norm, then an activation):
+# indices into the tuple of arrays (W, b, running mean, running var, gamma, beta; -1 = absent),
+# then fan-in, fan-out and the activation code; fspec holds (batch-norm eps, leaky-ReLU slope).
+IDENTITY, RELU, LEAKY_RELU, SIGMOID, TANH, SOFTMAX = range(6)
+
+
+@_jit
+def mlp_infer(x, arrays, spec, fspec, out, work):  # pragma: no cover - compiled
+    """Inference through Dense/batch-norm/activation blocks, row by row, without NumPy calls."""
+    n = x.shape[0]
+    blocks = spec.shape[0]
+    width = work.shape[1]
+    for r in range(n):
+        src = 0  # row of `work` holding the current activations; -1 means x itself
+        for blk in range(blocks):
+            w_i, b_i, mean_i, var_i, gamma_i, beta_i, fan_in, fan_out, act = (
+                spec[blk, 0], spec[blk, 1], spec[blk, 2], spec[blk, 3], spec[blk, 4], spec[blk, 5],
+                spec[blk, 6], spec[blk, 7], spec[blk, 8])
+            dst = 1 - src if blk > 0 else 0
+            acc = work[dst]
+            if b_i >= 0:
+                bias = arrays[b_i]
+                for j in range(fan_out):
+                    acc[j] = bias[j]
+            else:
+                for j in range(fan_out):
+                    acc[j] = 0
+            weights = arrays[w_i]
+            for i in range(fan_in):
+                xi = x[r, i] if blk == 0 else work[src, i]
+                if xi != 0:
+                    row = i * fan_out
+                    for j in range(fan_out):
+                        acc[j] += xi * weights[row + j]
+            if mean_i >= 0:
+                mean, var, gamma, beta = arrays[mean_i], arrays[var_i], arrays[gamma_i], arrays[beta_i]
+                eps = fspec[blk, 0]
+                for j in range(fan_out):
+                    scale = gamma[j] / math.sqrt(var[j] + eps)
+                    acc[j] = (acc[j] - mean[j]) * scale + beta[j]
+            if act == RELU:
+                for j in range(fan_out):
+                    if acc[j] < 0:
+                        acc[j] = 0
+            elif act == LEAKY_RELU:
+                slope = fspec[blk, 1]
+                for j in range(fan_out):
+                    if acc[j] < 0:
+                        acc[j] = acc[j] * slope
+            elif act == SIGMOID:
+                for j in range(fan_out):
+                    acc[j] = 1 / (1 + math.exp(-acc[j]))
+            elif act == TANH:
+                for j in range(fan_out):
+                    acc[j] = math.tanh(acc[j])
+            elif act == SOFTMAX:
+                best = acc[0]
+                for j in range(1, fan_out):
+                    if acc[j] > best:
+                        best = acc[j]
+                s = 0.0
+                for j in range(fan_out):
+                    acc[j] = math.exp(acc[j] - best)
+                    s += acc[j]
+                for j in range(fan_out):
+                    acc[j] = acc[j] / s
+            src = dst
+        for j in range(out.shape[1]):
+            out[r, j] = work[src, j]
+    return width

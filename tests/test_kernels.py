@@ -1,0 +1,186 @@
+"""The compiled kernels (numba, the optional [fast] extra) against the NumPy reference code."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import kernels
+
+numba = pytest.importorskip("numba", reason="numba (the optional [fast] extra) is not installed")
+
+
+def _segment_update(make_optimizer, dtype, backend, steps=5):
+    """Run a few optimizer steps on a two-parameter flat store; return values and state."""
+    rng = np.random.default_rng(0)
+    net = gn.Sequential([gn.Dense(7), gn.ReLU(), gn.Dense(3)], input_dim=5, dtype=dtype, seed=0)
+    optimizer = make_optimizer(net.parameters())
+    with kernels.use(backend):
+        for _ in range(steps):
+            for p in net.parameters():
+                p.grad[...] = rng.normal(size=p.shape).astype(dtype)
+            optimizer.step()
+    return [p.value.copy() for p in net.parameters()], optimizer.state_dict()
+
+
+OPTIMIZERS = {
+    "sgd": lambda params: gn.SGD(params, lr=0.1),
+    "sgd-decay": lambda params: gn.SGD(params, lr=0.1, weight_decay=0.01),
+    "momentum": lambda params: gn.SGD(params, lr=0.05, momentum=0.9),
+    "nesterov-decay": lambda params: gn.SGD(params, lr=0.05, momentum=0.8, nesterov=True, weight_decay=1e-3),
+    "adam": lambda params: gn.Adam(params, lr=0.01),
+    "adam-l2": lambda params: gn.Adam(params, lr=0.01, weight_decay=0.1),
+    "adamw": lambda params: gn.AdamW(params, lr=0.01, weight_decay=0.1),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_fused_updates_give_bit_identical_weights(name, dtype):
+    reference, ref_state = _segment_update(OPTIMIZERS[name], dtype, "numpy")
+    compiled, state = _segment_update(OPTIMIZERS[name], dtype, "numba")
+    for a, b in zip(reference, compiled):
+        np.testing.assert_array_equal(a, b)
+    for key in ("velocity", "m", "v"):
+        if key in ref_state["state"][0]:
+            np.testing.assert_array_equal(ref_state["state"][0][key], state["state"][0][key])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_cross_entropy_kernel_matches_numpy(dtype):
+    rng = np.random.default_rng(1)
+    z = (rng.normal(size=(64, 10)) * 20).astype(dtype)  # large logits: the max-shift matters
+    y = rng.integers(0, 10, 64)
+    results = {}
+    for backend in ("numpy", "numba"):
+        loss = gn.losses.SoftmaxCrossEntropy()
+        with kernels.use(backend):
+            value = loss.forward(z, y)
+            results[backend] = value, loss.backward().copy(), loss.n_correct
+    (ref_value, ref_grad, ref_correct), (value, grad, correct) = results["numpy"], results["numba"]
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    assert value == pytest.approx(ref_value, rel=tolerance)
+    np.testing.assert_allclose(grad, ref_grad, rtol=tolerance, atol=tolerance / 100)
+    assert ref_correct is None
+    assert correct == int(np.count_nonzero(z.argmax(axis=1) == y))
+
+
+def test_softmax_cross_entropy_kernel_rejects_a_bad_label():
+    loss = gn.losses.SoftmaxCrossEntropy()
+    z = np.zeros((4, 3), dtype=np.float32)
+    with kernels.use("numba"), pytest.raises(ValueError, match=r"y_true\[2\] = 3 is not a class index in \[0, 3\)"):
+        loss.forward(z, np.array([0, 1, 3, 2]))
+
+
+def test_relu_kernel_matches_numpy():
+    x = np.random.default_rng(2).normal(size=(33, 17)).astype(np.float32)
+    x[0, :4] = [0.0, -0.0, np.nan, np.inf]
+    outputs = {}
+    for backend in ("numpy", "numba"):
+        layer = gn.ReLU()
+        layer.build(17, np.float32, np.random.default_rng(0))
+        with kernels.use(backend):
+            out = layer.forward(x, training=True).copy()
+            grad = layer.backward(np.ones_like(x)).copy()
+        outputs[backend] = out, grad
+    np.testing.assert_array_equal(outputs["numpy"][0], outputs["numba"][0])
+    np.testing.assert_array_equal(outputs["numpy"][1], outputs["numba"][1])
+
+
+ARCHITECTURES = {
+    "relu-softmax": lambda: gn.mlp([16, 8], 4, output_activation="softmax", input_dim=12, seed=1),
+    "tanh-regression": lambda: gn.mlp([16, 16], 2, activation="tanh", input_dim=12, seed=1),
+    "sigmoid-bn-dropout": lambda: gn.mlp([16, 8], 1, activation="sigmoid", batch_norm=True, dropout=0.3,
+                                         output_activation="sigmoid", input_dim=12, seed=1),
+    "leaky-no-bias": lambda: gn.Sequential([gn.Dense(9, use_bias=False), gn.LeakyReLU(0.2), gn.Dense(3)],
+                                           input_dim=12, seed=1),
+    "float64": lambda: gn.mlp([16], 3, output_activation="softmax", input_dim=12, dtype=np.float64, seed=1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_compiled_inference_matches_numpy(name):
+    net = ARCHITECTURES[name]()
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 12)).astype(net.dtype)
+    if any(isinstance(layer, gn.BatchNorm) for layer in net.layers):  # non-trivial running statistics
+        _train_a_little(net, x)
+    tolerance = 1e-5 if net.dtype == np.float32 else 1e-12
+    for rows in (1, 5, 16):
+        with kernels.use("numpy"):
+            expected, expected_logits = net.predict(x[:rows]), net.logits(x[:rows])
+        with kernels.use("numba"):
+            got, got_logits = net.predict(x[:rows]), net.logits(x[:rows])
+        assert net._plans.get(None), "the compiled plan was not used"
+        np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance)
+        np.testing.assert_allclose(got_logits, expected_logits, rtol=tolerance, atol=tolerance)
+
+
+def _train_a_little(net, x):
+    y = (x[:, 0] > 0).astype(int)
+    gn.fit(net, x, y, epochs=2, batch_size=32, loss="binary_cross_entropy", seed=0)
+
+
+def test_compiled_inference_follows_weights_changed_in_place():
+    net = gn.mlp([8], 3, output_activation="softmax", input_dim=4, seed=0)
+    x = np.random.default_rng(4).normal(size=(1, 4)).astype(np.float32)
+    with kernels.use("numba"):
+        before = net.predict(x)
+        other = gn.mlp([8], 3, output_activation="softmax", input_dim=4, seed=5)
+        net.load_state_dict(other.state_dict())
+        after = net.predict(x)
+    with kernels.use("numpy"):
+        np.testing.assert_allclose(after, other.predict(x), rtol=1e-6)
+    assert not np.allclose(before, after)
+
+
+def test_unsupported_layer_order_falls_back_to_numpy():
+    net = gn.Sequential([gn.BatchNorm(), gn.Dense(4), gn.ReLU(), gn.Dense(2)], input_dim=3, seed=0)
+    x = np.ones((1, 3), dtype=np.float32)
+    with kernels.use("numba"):
+        got = net.predict(x)
+    assert net._plans[None] is None
+    with kernels.use("numpy"):
+        np.testing.assert_array_equal(got, net.predict(x))
+
+
+def test_training_with_either_backend_reaches_the_same_weights():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(512, 10)).astype(np.float32)
+    y = (x[:, :3].sum(axis=1) > 0).astype(int) + (x[:, 3] > 1)
+    weights = {}
+    for backend in ("numpy", "numba"):
+        net = gn.mlp([32, 16], 3, output_activation="softmax", input_dim=10, seed=3)
+        with kernels.use(backend):
+            history = gn.fit(net, x, y, epochs=3, batch_size=32, optimizer="sgd", lr=0.05, momentum=0.9, seed=1)
+        weights[backend] = np.concatenate([p.value.ravel() for p in net.parameters()]), history
+    (ref, ref_history), (got, history) = weights["numpy"], weights["numba"]
+    np.testing.assert_allclose(got, ref, atol=1e-5)
+    assert history.history["accuracy"] == ref_history.history["accuracy"]
+    np.testing.assert_allclose(history.history["loss"], ref_history.history["loss"], rtol=1e-5)
+
+
+def test_backend_choice_and_errors():
+    with kernels.use("numpy"):
+        assert kernels.name() == "numpy" and kernels.active() is None
+    with kernels.use("numba"):
+        assert kernels.name() == "numba"
+    with pytest.raises(ValueError, match="kernels must be one of"):
+        kernels.set_backend("fortran")
+    env = {**os.environ, "GLASSNET_KERNELS": "fortran"}
+    completed = subprocess.run([sys.executable, "-c", "import glassnet.kernels as k; k.active()"],
+                               capture_output=True, text=True, env=env)
+    assert completed.returncode != 0 and "GLASSNET_KERNELS must be one of" in completed.stderr
+    env["GLASSNET_KERNELS"] = "numpy"
+    completed = subprocess.run([sys.executable, "-c", "import glassnet, glassnet.kernels as k, sys; "
+                                "print(k.name(), 'numba' in sys.modules)"], capture_output=True, text=True, env=env)
+    assert completed.stdout.split() == ["numpy", "False"]
+
+
+def test_importing_glassnet_does_not_import_numba():
+    completed = subprocess.run([sys.executable, "-c", "import glassnet, sys; print('numba' in sys.modules)"],
+                               capture_output=True, text=True)
+    assert completed.stdout.strip() == "False"
