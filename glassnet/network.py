@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence as SequenceABC
 import numpy as np
 
 from . import kernels
-from ._validation import check_dtype, check_features, check_positive_int
+from ._validation import all_finite, check_dtype, check_features, check_positive_int
 from .exceptions import LinearCollapseWarning
 from .kernels.plan import MAX_ROWS as MAX_PLAN_ROWS, InferencePlan
 from .init import DEFAULT_FOR_ACTIVATION
@@ -292,7 +292,7 @@ class Sequential:
         # Fast path for what predict usually receives: a finite C-contiguous array of our dtype.
         if (self.built and type(x) is np.ndarray and x.dtype == self.dtype and x.ndim == 2
                 and x.shape[1] == self.input_dim and x.shape[0] > 0 and x.flags.c_contiguous):
-            if not np.isfinite(x).all():
+            if not all_finite(x):
                 raise ValueError("x contains NaN or infinite values; impute or drop them first.")
             return x
         x = check_features(x, "x", self.dtype, self.input_dim if self.built else None)

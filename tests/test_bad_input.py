@@ -29,6 +29,28 @@ def test_non_finite_x(net, bad):
         gn.fit(net, x, [0, 1, 2], epochs=1)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_finiteness_check_of_large_arrays(dtype):
+    import warnings
+
+    from glassnet._validation import all_finite
+
+    x = np.ones((400, 300), dtype=dtype)
+    assert all_finite(x)
+    x[:] = np.finfo(dtype).max / 2  # finite, but its sum overflows: the exact check decides, silently
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert all_finite(x)
+    for bad in (np.nan, np.inf, -np.inf):
+        y = np.ones((400, 300), dtype=dtype)
+        y[123, 45] = bad
+        assert not all_finite(y)
+    y = np.ones((400, 300), dtype=dtype)
+    y[0, 0], y[1, 1] = np.inf, -np.inf  # the sum is NaN: still caught
+    assert not all_finite(y)
+    assert not all_finite(y[:1, :1].copy())  # the small-array path
+
+
 def test_non_finite_y():
     net = gn.mlp([4], 1, input_dim=2)
     with pytest.raises(ValueError, match="y contains NaN"):
