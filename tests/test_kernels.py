@@ -137,6 +137,20 @@ def test_compiled_inference_follows_weights_changed_in_place():
     assert not np.allclose(before, after)
 
 
+def test_compiled_inference_is_thread_safe():
+    from concurrent.futures import ThreadPoolExecutor
+
+    net = gn.mlp([64, 64], 5, output_activation="softmax", input_dim=20, seed=0)
+    rows = np.random.default_rng(6).normal(size=(400, 20)).astype(np.float32)
+    with kernels.use("numpy"):
+        expected = net.predict(rows)
+    with kernels.use("numba"):
+        net.predict(rows[:1])  # compile first
+        with ThreadPoolExecutor(4) as pool:  # the kernel releases the GIL: calls really overlap
+            got = list(pool.map(lambda i: net.predict(rows[i:i + 1]), range(len(rows))))
+    np.testing.assert_allclose(np.vstack(got), expected, rtol=1e-5, atol=1e-6)
+
+
 def test_unsupported_layer_order_falls_back_to_numpy():
     net = gn.Sequential([gn.BatchNorm(), gn.Dense(4), gn.ReLU(), gn.Dense(2)], input_dim=3, seed=0)
     x = np.ones((1, 3), dtype=np.float32)

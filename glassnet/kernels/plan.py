@@ -26,17 +26,21 @@ class InferencePlan:
         self.arrays, self.spec, self.fspec = arrays, spec, fspec
         self.width, self.out_dim, self.n_weights = width, out_dim, n_weights
         self._watched = watched  # (owner, attribute, array): a reassigned array invalidates the plan
-        self._work = np.empty((2, width), dtype=arrays[0].dtype)
+        self.dtype = arrays[0].dtype
 
     def valid(self) -> bool:
-        return all(getattr(owner, attribute) is array for owner, attribute, array in self._watched)
+        for owner, attribute, array in self._watched:
+            if getattr(owner, attribute) is not array:
+                return False
+        return True
 
     def suits(self, rows: int) -> bool:
         return rows <= MAX_ROWS and rows * self.n_weights <= MAX_WORK
 
     def run(self, compiled, x: np.ndarray) -> np.ndarray:
-        out = np.empty((x.shape[0], self.out_dim), dtype=self._work.dtype)
-        compiled.mlp_infer(x, self.arrays, self.spec, self.fspec, out, self._work)
+        out = np.empty((x.shape[0], self.out_dim), dtype=self.dtype)
+        work = np.empty((2, self.width), dtype=self.dtype)  # per call: predictions may run in threads
+        compiled.mlp_infer(x, self.arrays, self.spec, self.fspec, out, work)
         return out
 
     @classmethod
