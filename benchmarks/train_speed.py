@@ -291,9 +291,16 @@ def main() -> None:
     parser.add_argument("--markdown", default=str(ROOT / "docs" / "performance.md"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
+    parser.add_argument("--render", metavar="JSON", help="only re-render the Markdown from a saved run")
     args = parser.parse_args()
     if args.worker:
         run_worker(args)
+        return
+    if args.render:
+        report = json.loads(Path(args.render).read_text())
+        markdown = render_markdown(report, report.get("command", "python benchmarks/train_speed.py"))
+        Path(args.markdown).write_text(markdown)
+        print(markdown)
         return
 
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
@@ -330,8 +337,9 @@ def main() -> None:
                 rate = N_SAMPLES / min(result["epoch_seconds"])
                 print(f"  round {round_index + 1} {key}: {rate:,.0f} samples/s", flush=True)
 
-    report = {"threads": args.threads, "rounds": args.rounds, "gemm_peak_gflops": peak, "versions": versions(),
-              "skipped": skipped, "failures": failures, "configs": {}}
+    command = " ".join(["python", "benchmarks/train_speed.py"] + sys.argv[1:])
+    report = {"command": command, "threads": args.threads, "rounds": args.rounds, "gemm_peak_gflops": peak,
+              "versions": versions(), "skipped": skipped, "failures": failures, "configs": {}}
     for config in configs:
         weights = weights_of(CONFIGS[config]["sizes"])
         entry = {"label": CONFIGS[config]["label"], "weights": weights, "contenders": {}}
@@ -373,7 +381,7 @@ def main() -> None:
 
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
-    markdown = render_markdown(report, " ".join(["python", "benchmarks/train_speed.py"] + sys.argv[1:]))
+    markdown = render_markdown(report, command)
     if args.markdown:
         Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
         Path(args.markdown).write_text(markdown)
@@ -435,6 +443,23 @@ def render_markdown(report: dict, command: str) -> str:
                  f"{info['gemm_share']:.0%}",
                  f"{info['predict_1_vs_torch']:.2f}" if "predict_1_vs_torch" in info else "–"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    peak = report["gemm_peak_gflops"] * 1e9
+    lines += ["", "Ceilings: the GEMM work of one training sample is 6 × weights FLOPs as counted above, or "
+              "6 × weights − 2 × (first layer's weights) without the input gradient nobody needs (what "
+              "glassnet computes). At 100% of the measured peak, with zero time for everything else:", "",
+              "| config | samples/s at the peak (true FLOPs) | glassnet's share of that | "
+              "best possible × scikit-learn | glassnet × scikit-learn |", "|---|---|---|---|---|"]
+    for name, entry in report["configs"].items():
+        sizes = CONFIGS[name]["sizes"] if name in CONFIGS else None
+        info = entry["contenders"].get("glassnet")
+        if not info or not sizes:
+            continue
+        flops = 6 * entry["weights"] - 2 * sizes[0] * sizes[1]
+        limit = peak / flops
+        sklearn = entry["contenders"].get("sklearn")
+        best = f"{limit / sklearn['samples_per_s']:.2f}" if sklearn else "–"
+        actual = f"{info['ratio_to_sklearn']:.2f}" if "ratio_to_sklearn" in info else "–"
+        lines.append(f"| {name} | {limit:,.0f} | {info['samples_per_s'] / limit:.0%} | {best} | {actual} |")
     blas = {c: i["blas"] for e in report["configs"].values() for c, i in e["contenders"].items()}
     lines += ["", "BLAS as each contender's process reported it:", ""]
     lines += [f"- {c}: {b}" for c, b in blas.items()]

@@ -12,28 +12,42 @@ import math
 
 import numba
 
-_jit = numba.njit(cache=True, nogil=True, boundscheck=False)
+# error_model="numpy": x/0 gives inf/nan as in NumPy, with no ZeroDivisionError branch in the loops.
+_jit = numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
 
 
 # -- optimizers ------------------------------------------------------------------------------
 @_jit
-def _sgd_range(value, grad, velocity, lr, momentum, nesterov, decay, start, stop):  # pragma: no cover - compiled
-    # Mirrors optim.SGD._update: g ← ∇ + λw; v ← μv + g; w ← w − lr·(v or g + μv).
-    use_decay = decay != 0
-    if momentum == 0:
-        for i in range(start, stop):
-            g = grad[i] + value[i] * decay if use_decay else grad[i]
-            value[i] = value[i] - g * lr
+def _sgd_range(value, grad, velocity, lr, momentum, nesterov, decay):  # pragma: no cover - compiled
+    # Mirrors optim.SGD._update: g ← ∇ + λw; v ← μv + g; w ← w − lr·(v or g + μv). One loop per
+    # case, each free of branches, so that LLVM vectorizes it.
+    if decay != 0:
+        if momentum == 0:
+            for i in range(value.shape[0]):
+                value[i] = value[i] - (grad[i] + value[i] * decay) * lr
+        elif nesterov:
+            for i in range(value.shape[0]):
+                g = grad[i] + value[i] * decay
+                v = velocity[i] * momentum + g
+                velocity[i] = v
+                value[i] = value[i] - (g + v * momentum) * lr
+        else:
+            for i in range(value.shape[0]):
+                v = velocity[i] * momentum + (grad[i] + value[i] * decay)
+                velocity[i] = v
+                value[i] = value[i] - v * lr
+    elif momentum == 0:
+        for i in range(value.shape[0]):
+            value[i] = value[i] - grad[i] * lr
     elif nesterov:
-        for i in range(start, stop):
-            g = grad[i] + value[i] * decay if use_decay else grad[i]
+        for i in range(value.shape[0]):
+            g = grad[i]
             v = velocity[i] * momentum + g
             velocity[i] = v
             value[i] = value[i] - (g + v * momentum) * lr
     else:
-        for i in range(start, stop):
-            g = grad[i] + value[i] * decay if use_decay else grad[i]
-            v = velocity[i] * momentum + g
+        for i in range(value.shape[0]):
+            v = velocity[i] * momentum + grad[i]
             velocity[i] = v
             value[i] = value[i] - v * lr
 
@@ -42,22 +56,32 @@ def _sgd_range(value, grad, velocity, lr, momentum, nesterov, decay, start, stop
 def sgd_step(value, grad, velocity, lr, momentum, nesterov, weight_decay, n_regularized):  # pragma: no cover
     """One SGD update over a flat segment; weight decay on its first ``n_regularized`` entries."""
     zero = weight_decay - weight_decay  # a zero of the same type: `* 0` would make it float64
-    _sgd_range(value, grad, velocity, lr, momentum, nesterov, weight_decay, 0, n_regularized)
-    _sgd_range(value, grad, velocity, lr, momentum, nesterov, zero, n_regularized, value.shape[0])
+    # Slices, so that each loop runs from 0 with indices numba knows are non-negative (no
+    # wrap-around checks, which would keep LLVM from vectorizing).
+    k = n_regularized
+    _sgd_range(value[:k], grad[:k], velocity[:k], lr, momentum, nesterov, weight_decay)
+    _sgd_range(value[k:], grad[k:], velocity[k:], lr, momentum, nesterov, zero)
 
 
 @_jit
 def _adam_range(value, grad, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, inv_sqrt_bias2, eps,
-                step_size, decay, start, stop):  # pragma: no cover - compiled
-    use_decay = decay != 0
-    for i in range(start, stop):
-        g = grad[i] + value[i] * decay if use_decay else grad[i]
-        mi = m[i] * beta1 + g * one_minus_beta1
-        vi = v[i] * beta2 + (g * g) * one_minus_beta2
-        m[i] = mi
-        v[i] = vi
-        denominator = math.sqrt(vi) * inv_sqrt_bias2 + eps
-        value[i] = value[i] - (mi / denominator) * step_size
+                step_size, decay):  # pragma: no cover - compiled
+    if decay != 0:
+        for i in range(value.shape[0]):
+            g = grad[i] + value[i] * decay
+            mi = m[i] * beta1 + g * one_minus_beta1
+            vi = v[i] * beta2 + (g * g) * one_minus_beta2
+            m[i] = mi
+            v[i] = vi
+            value[i] = value[i] - (mi / (math.sqrt(vi) * inv_sqrt_bias2 + eps)) * step_size
+    else:
+        for i in range(value.shape[0]):
+            g = grad[i]
+            mi = m[i] * beta1 + g * one_minus_beta1
+            vi = v[i] * beta2 + (g * g) * one_minus_beta2
+            m[i] = mi
+            v[i] = vi
+            value[i] = value[i] - (mi / (math.sqrt(vi) * inv_sqrt_bias2 + eps)) * step_size
 
 
 @_jit
@@ -68,10 +92,11 @@ def adam_step(value, grad, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2,
     if decoupled_factor != 1:
         for i in range(n_regularized):
             value[i] = value[i] * decoupled_factor
-    _adam_range(value, grad, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, inv_sqrt_bias2, eps,
-                step_size, weight_decay, 0, n_regularized)
-    _adam_range(value, grad, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, inv_sqrt_bias2, eps,
-                step_size, zero, n_regularized, value.shape[0])
+    k = n_regularized
+    _adam_range(value[:k], grad[:k], m[:k], v[:k], beta1, one_minus_beta1, beta2, one_minus_beta2,
+                inv_sqrt_bias2, eps, step_size, weight_decay)
+    _adam_range(value[k:], grad[k:], m[k:], v[k:], beta1, one_minus_beta1, beta2, one_minus_beta2,
+                inv_sqrt_bias2, eps, step_size, zero)
 
 
 # -- loss and activations -------------------------------------------------------------------
@@ -150,13 +175,14 @@ def mlp_infer(x, arrays, spec, fspec, out, work):  # pragma: no cover - compiled
             else:
                 for j in range(fan_out):
                     acc[j] = 0
-            weights = arrays[w_i]
+            # 2-D indices from loop counters are provably non-negative: no wrap-around checks, so
+            # LLVM vectorizes the inner loop.
+            weights = arrays[w_i].reshape((fan_in, fan_out))
             for i in range(fan_in):
                 xi = x[r, i] if blk == 0 else work[src, i]
                 if xi != 0:
-                    row = i * fan_out
                     for j in range(fan_out):
-                        acc[j] += xi * weights[row + j]
+                        acc[j] += xi * weights[i, j]
             if mean_i >= 0:
                 mean, var, gamma, beta = arrays[mean_i], arrays[var_i], arrays[gamma_i], arrays[beta_i]
                 eps = fspec[blk, 0]
