@@ -194,6 +194,16 @@ def test_backend_choice_and_errors():
     assert completed.stdout.split() == ["numpy", "False"]
 
 
+def test_kernels_work_without_a_writable_cache():
+    env = {**os.environ, "GLASSNET_KERNELS": "numba", "NUMBA_CACHE_LOCATOR_CLASSES": "IPythonCacheLocator"}
+    code = ("import numpy as np, glassnet as gn; net = gn.mlp([4], 2, input_dim=3, output_activation='softmax'); "
+            "gn.fit(net, np.ones((8, 3)), np.arange(8) % 2, epochs=1); print(gn.kernels.name(), "
+            "net.predict(np.ones((1, 3))).shape)")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == ["numba", "(1,", "2)"]
+
+
 def test_importing_glassnet_does_not_import_numba():
     completed = subprocess.run([sys.executable, "-c", "import glassnet, sys; print('numba' in sys.modules)"],
                                capture_output=True, text=True)

@@ -12,8 +12,20 @@ import math
 
 import numba
 
-# error_model="numpy": x/0 gives inf/nan as in NumPy, with no ZeroDivisionError branch in the loops.
-_jit = numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+
+def _jit(function):
+    """Compile with numba, caching the machine code on disk when there is a writable place for it.
+
+    ``error_model="numpy"``: x/0 gives inf/nan as in NumPy, with no ZeroDivisionError branch in
+    the loops. Without a writable cache location (a read-only install and no writable home or
+    ``NUMBA_CACHE_DIR``) the kernels are compiled anew in each process instead of failing.
+    """
+    options = {"nogil": True, "boundscheck": False, "error_model": "numpy"}
+    try:
+        return numba.njit(cache=True, **options)(function)
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return numba.njit(cache=False, **options)(function)
+
 
 
 # -- optimizers ------------------------------------------------------------------------------
