@@ -209,9 +209,47 @@ def worker_gemm(threads: int) -> dict:
     return {"gflops": 2 * 2048 ** 3 / best / 1e9}
 
 
+def worker_gemm_shapes(config: dict) -> dict:
+    """The matrix products of one training step alone, at this config's shapes: the GEMM-only limit.
+
+    Forward x·W per layer; backward xᵀ·δ per layer and δ·Wᵀ for every layer but the first. The
+    best of many repetitions, so the figure is an optimistic bound.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    sizes, batch = config["sizes"], config["batch"]
+    products = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        x = rng.random((batch, fan_in), dtype=np.float32)
+        w = rng.random((fan_in, fan_out), dtype=np.float32)
+        delta = rng.random((batch, fan_out), dtype=np.float32)
+        y, grad_w, grad_x = np.empty_like(delta), np.empty_like(w), np.empty_like(x)
+        products.append(lambda x=x, w=w, y=y: np.matmul(x, w, out=y))
+        products.append(lambda x=x, d=delta, g=grad_w: np.matmul(x.T, d, out=g))
+        if i > 0:
+            products.append(lambda d=delta, w=w, g=grad_x: np.matmul(d, w.T, out=g))
+
+    def step() -> None:
+        for product in products:
+            product()
+
+    for _ in range(20):
+        step()
+    best = float("inf")
+    for _ in range(7):
+        started = time.perf_counter()
+        for _ in range(20):
+            step()
+        best = min(best, (time.perf_counter() - started) / 20)
+    return {"samples_per_s": batch / best}
+
+
 def run_worker(args) -> None:
     if args.worker == "gemm":
         result = worker_gemm(args.threads)
+    elif args.worker == "gemm_shapes":
+        result = worker_gemm_shapes(CONFIGS[args.config])
     else:
         config = CONFIGS[args.config]
         if args.worker == "glassnet":
@@ -318,9 +356,13 @@ def main() -> None:
     print(f"float32 GEMM peak (2048^3, {args.threads} threads): {peak:.0f} GFLOP/s", flush=True)
 
     raw: dict[str, dict[str, list]] = {c: {k: [] for k in active} for c in configs}
+    gemm_only: dict[str, list[float]] = {c: [] for c in configs}
     failures: dict[str, str] = {}
     for round_index in range(args.rounds):
         for config in configs:
+            shapes = spawn("gemm_shapes", config, 1, args.threads, 300)
+            if isinstance(shapes, dict):
+                gemm_only[config].append(shapes["samples_per_s"])
             order = active if round_index % 2 == 0 else list(reversed(active))
             for contender in order:
                 if contender == "sklearn" and CONFIGS[config]["batch_norm"]:
@@ -342,7 +384,8 @@ def main() -> None:
               "versions": versions(), "skipped": skipped, "failures": failures, "configs": {}}
     for config in configs:
         weights = weights_of(CONFIGS[config]["sizes"])
-        entry = {"label": CONFIGS[config]["label"], "weights": weights, "contenders": {}}
+        entry = {"label": CONFIGS[config]["label"], "weights": weights, "contenders": {},
+                 "gemm_only_samples_per_s": max(gemm_only[config]) if gemm_only[config] else None}
         torch_rounds = raw[config].get("torch", [])
         for contender, results in raw[config].items():
             if not results:
@@ -446,9 +489,12 @@ def render_markdown(report: dict, command: str) -> str:
     peak = report["gemm_peak_gflops"] * 1e9
     lines += ["", "Ceilings: the GEMM work of one training sample is 6 × weights FLOPs as counted above, or "
               "6 × weights − 2 × (first layer's weights) without the input gradient nobody needs (what "
-              "glassnet computes). At 100% of the measured peak, with zero time for everything else:", "",
+              "glassnet computes). At 100% of the measured peak, with zero time for everything else; and "
+              "the *GEMM-only* rate: the matrix products of one training step at this config's shapes, "
+              "timed alone (best of 140 repetitions, the fastest round):", "",
               "| config | samples/s at the peak (true FLOPs) | glassnet's share of that | "
-              "best possible × scikit-learn | glassnet × scikit-learn |", "|---|---|---|---|---|"]
+              "best possible × scikit-learn | glassnet × scikit-learn | GEMM-only samples/s | "
+              "glassnet's share of GEMM-only |", "|---|---|---|---|---|---|---|"]
     for name, entry in report["configs"].items():
         sizes = CONFIGS[name]["sizes"] if name in CONFIGS else None
         info = entry["contenders"].get("glassnet")
@@ -459,7 +505,10 @@ def render_markdown(report: dict, command: str) -> str:
         sklearn = entry["contenders"].get("sklearn")
         best = f"{limit / sklearn['samples_per_s']:.2f}" if sklearn else "–"
         actual = f"{info['ratio_to_sklearn']:.2f}" if "ratio_to_sklearn" in info else "–"
-        lines.append(f"| {name} | {limit:,.0f} | {info['samples_per_s'] / limit:.0%} | {best} | {actual} |")
+        only = entry.get("gemm_only_samples_per_s")
+        only_cells = f"{only:,.0f} | {info['samples_per_s'] / only:.0%}" if only else "– | –"
+        lines.append(f"| {name} | {limit:,.0f} | {info['samples_per_s'] / limit:.0%} | {best} | {actual} | "
+                     f"{only_cells} |")
     blas = {c: i["blas"] for e in report["configs"].values() for c, i in e["contenders"].items()}
     lines += ["", "BLAS as each contender's process reported it:", ""]
     lines += [f"- {c}: {b}" for c, b in blas.items()]
