@@ -27,7 +27,6 @@ def _jit(function):
         return numba.njit(cache=False, **options)(function)
 
 
-
 # -- optimizers ------------------------------------------------------------------------------
 @_jit
 def _sgd_range(value, grad, velocity, lr, momentum, nesterov, decay):  # pragma: no cover - compiled
