@@ -75,6 +75,22 @@ def test_softmax_cross_entropy_kernel_rejects_a_bad_label():
         loss.forward(z, np.array([0, 1, 3, 2]))
 
 
+def test_dense_bias_gradient_kernel_matches_numpy():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(37, 11)).astype(np.float32)
+    grad = rng.normal(size=(37, 6)).astype(np.float32) * 1e3
+    grads = {}
+    for backend in ("numpy", "numba"):
+        layer = gn.Dense(6)
+        layer.build(11, np.float32, np.random.default_rng(0))
+        with kernels.use(backend):
+            layer.forward(x, training=True)
+            layer.backward(grad)
+        grads[backend] = layer.b.grad.copy(), layer.W.grad.copy()
+    np.testing.assert_array_equal(grads["numpy"][0], grads["numba"][0])
+    np.testing.assert_array_equal(grads["numpy"][1], grads["numba"][1])
+
+
 def test_relu_kernel_matches_numpy():
     x = np.random.default_rng(2).normal(size=(33, 17)).astype(np.float32)
     x[0, :4] = [0.0, -0.0, np.nan, np.inf]

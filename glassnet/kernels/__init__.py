@@ -7,7 +7,7 @@ chains of NumPy calls:
 - the optimizer updates (SGD with momentum/Nesterov/weight decay, Adam, AdamW) in one pass
   over the flat parameter array (five memory streams instead of ten or more);
 - softmax fused with cross-entropy, its gradient and the count of correct predictions;
-- ReLU's forward (output and mask together);
+- ReLU's forward (output and mask together) and backward, and the Dense bias gradient;
 - whole-network inference for small Dense/activation/batch-norm stacks (one call per predict).
 
 The NumPy code stays the reference: every kernel is tested against it, and the results agree

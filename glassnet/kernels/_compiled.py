@@ -158,6 +158,26 @@ def relu_forward(x, out, mask):  # pragma: no cover - compiled
             out[i, j] = x[i, j] if positive else x[i, j] * 0  # as NumPy's x·mask: −0.0 and NaN kept
 
 
+@_jit
+def relu_backward(grad_output, mask, grad_input):  # pragma: no cover - compiled
+    """``grad_input = grad_output · mask`` (the mask of the forward pass)."""
+    n, k = grad_output.shape
+    for i in range(n):
+        for j in range(k):
+            grad_input[i, j] = grad_output[i, j] * mask[i, j]
+
+
+@_jit
+def column_sums(a, out):  # pragma: no cover - compiled
+    """``out = Σ_rows a``, adding row after row as NumPy's axis-0 reduction does (same result)."""
+    n, k = a.shape
+    for j in range(k):
+        out[j] = 0
+    for i in range(n):
+        for j in range(k):
+            out[j] += a[i, j]
+
+
 # -- inference -------------------------------------------------------------------------------
 # One row of the plan per block (a Dense layer, optionally batch norm, then an activation):
 # indices into the tuple of arrays (W, b, running mean, running var, gamma, beta; -1 = absent),

@@ -54,7 +54,12 @@ class ReLU(Activation):
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         self._check_backward_ready(grad_output)
         grad_input = self._workspace("grad_input", grad_output.shape[0], self.input_dim)
-        np.multiply(grad_output, self._workspaces["mask"][: grad_output.shape[0]], out=grad_input)
+        mask = self._workspaces["mask"][: grad_output.shape[0]]
+        compiled = kernels.active()
+        if compiled is not None:
+            compiled.relu_backward(grad_output, mask, grad_input)
+        else:
+            np.multiply(grad_output, mask, out=grad_input)
         return grad_input
 
     def infer(self, x: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from .._validation import check_positive_int
 from ..init import INITIALIZERS, initialize
 from ..parameter import Parameter
@@ -108,7 +109,11 @@ class Dense(Layer):
             self.W.grad += x.T @ grad_output
         if self.b is not None:
             if self.b.fresh:
-                np.add.reduce(grad_output, axis=0, out=self.b.grad)
+                compiled = kernels.active()
+                if compiled is not None:
+                    compiled.column_sums(grad_output, self.b.grad)
+                else:
+                    np.add.reduce(grad_output, axis=0, out=self.b.grad)
                 self.b.fresh = False
             else:
                 self.b.grad += grad_output.sum(axis=0)
