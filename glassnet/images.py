@@ -24,6 +24,29 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     return width, height
 
 
+def open_image(path: Path):
+    """The decoded image at ``path`` (a Pillow Image); a DataError names a file Pillow cannot read."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.copy()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise DataError(f"cannot read image {path}: {exc}") from None
+
+
+def image_pixels(image, mode: str, size: tuple[int, int]) -> np.ndarray:
+    """One image as flat float32 pixels in [0, 1]: converted to ``mode``, resized (bilinear) to
+    ``size`` (width, height) when it differs. Training and prediction both go through here."""
+    from PIL import Image
+
+    converted = image.convert(mode)
+    if converted.size != size:
+        converted = converted.resize(size, Image.Resampling.BILINEAR)
+    return np.asarray(converted, dtype=np.float32).reshape(-1) / 255.0
+
+
 def load_image_folder(folder: str | Path, size: tuple[int, int] | None = None,
                       mode: str | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """Read ``folder/<class>/*.png|jpg`` into pixels in [0, 1].
@@ -40,8 +63,6 @@ def load_image_folder(folder: str | Path, size: tuple[int, int] | None = None,
     x : float32 (n, height·width·channels), labels : object array (n,) of class names,
     info : dict with ``image_shape``, ``mode``, ``classes``, ``files``.
     """
-    from PIL import Image, UnidentifiedImageError
-
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"no such folder: {folder}")
@@ -50,14 +71,7 @@ def load_image_folder(folder: str | Path, size: tuple[int, int] | None = None,
     if not files:
         raise DataError(f"{folder} holds no images: expected one sub-folder per class with PNG/JPEG files "
                         "(folder/cat/1.png, folder/dog/2.jpg, ...).")
-    images = []
-    for label, path in files:
-        try:
-            with Image.open(path) as image:
-                image.load()
-                images.append((label, path, image.copy()))
-        except (UnidentifiedImageError, OSError) as exc:
-            raise DataError(f"cannot read image {path}: {exc}") from None
+    images = [(label, path, open_image(path)) for label, path in files]
     if mode is None:
         grayscale = ("L", "1", "LA", "I", "I;16")
         mode = "L" if all(image.mode in grayscale for _, _, image in images) else "RGB"
@@ -70,12 +84,7 @@ def load_image_folder(folder: str | Path, size: tuple[int, int] | None = None,
                             f"{other.size[0]}x{other.size[1]} in {other_path}); pass --image-size WxH to resize "
                             "them all.")
         size = images[0][2].size
-    pixels = []
-    for _, _, image in images:
-        converted = image.convert(mode)
-        if converted.size != size:
-            converted = converted.resize(size, Image.Resampling.BILINEAR)
-        pixels.append(np.asarray(converted, dtype=np.float32).reshape(-1) / 255.0)
+    pixels = [image_pixels(image, mode, size) for _, _, image in images]
     labels = np.array([label for label, _, _ in images], dtype=object)
     channels = 1 if mode == "L" else 3
     info = {"image_shape": [size[1], size[0]] + ([] if channels == 1 else [3]), "mode": mode,

@@ -110,21 +110,17 @@ def load_frame_or_images(path: str, options: JobOptions):
         return "images", load_image_folder(source, options.image_size, options.image_mode)
     name = source.name.lower()
     if "idx" in name or name.endswith("ubyte") or name.endswith("ubyte.gz"):
-        from .datasets import DatasetError, read_idx
+        from .datasets import DatasetError, load_mnist_idx
 
         if options.labels is None:
             raise DataError("idx image files need their labels: pass --labels LABELS_FILE.")
         try:
-            images, labels = read_idx(source), read_idx(options.labels)
+            data = load_mnist_idx(source, options.labels)
         except DatasetError as exc:
             raise DataError(str(exc)) from None
-        if len(images) != len(labels):
-            raise DataError(f"{source} holds {len(images)} images but {options.labels} {len(labels)} labels.")
-        x = images.reshape(len(images), -1).astype(np.float32) / (255.0 if images.dtype == np.uint8 else 1.0)
-        shape = list(images.shape[1:3])
-        return "images", (x, labels.astype(str).astype(object), {"image_shape": shape, "mode": "L",
-                                                                  "classes": sorted(set(labels.astype(str))),
-                                                                  "files": 1})
+        labels = data.y.astype(str).astype(object)
+        return "images", (data.x, labels, {"image_shape": list(data.image_shape), "mode": "L",
+                                           "classes": sorted(set(labels)), "files": 1})
     return "table", read_table(source, options.delimiter)
 
 
@@ -307,15 +303,14 @@ def run_training(options: JobOptions, log=print) -> JobResult:
     if options.grow:
         from .training.grow import grow
 
+        if prepared.task == "multilabel":
+            raise DataError("--grow supports classification and regression targets, not multilabel.")
         log("growing: start small, widen or deepen while validation improves ...")
         growth = grow(prepared.x_train, y_train,
                       task="classification" if prepared.task in ("binary", "multiclass") else "regression",
                       validation_data=(prepared.x_val, y_val), activation=options.activation,
                       batch_norm=options.batch_norm, dropout=options.dropout, epochs=options.epochs,
-                      batch_size=options.batch_size, patience=options.patience, lr=options.lr, seed=options.seed) \
-            if prepared.task != "multilabel" else None
-        if growth is None:
-            raise DataError("--grow supports classification and regression targets, not multilabel.")
+                      batch_size=options.batch_size, patience=options.patience, lr=options.lr, seed=options.seed)
         network, history = growth.network, growth.history
         log(growth.summary())
     else:
@@ -404,12 +399,16 @@ def evaluate_network(network, prepared_or_task, x, y, arrays=None, classes=None)
     return regression_metrics(y.reshape(outputs.shape), outputs)
 
 
-def headline(task: str, metrics: dict) -> tuple[str, float]:
+def headline_metric(task: str) -> str:
+    """The one metric a task is judged by: accuracy, subset accuracy (multilabel) or R²."""
     if task in ("binary", "multiclass"):
-        return "accuracy", metrics["accuracy"]
-    if task == "multilabel":
-        return "subset_accuracy", metrics["subset_accuracy"]
-    return "r2", metrics["r2"]
+        return "accuracy"
+    return "subset_accuracy" if task == "multilabel" else "r2"
+
+
+def headline(task: str, metrics: dict) -> tuple[str, float]:
+    name = headline_metric(task)
+    return name, metrics[name]
 
 
 def run_baselines(prepared: Prepared) -> dict:
@@ -460,7 +459,8 @@ def run_baselines(prepared: Prepared) -> dict:
 
 def compute_importance(network, prepared: Prepared, max_rows: int = 2000) -> dict | None:
     """Feature importance on validation rows: permutation (by source column), saliency and IG."""
-    from .diagnostics import integrated_gradients, saliency
+    from .diagnostics import integrated_gradients, permutation_importance, saliency
+    from .training.metrics import pooled_r2
 
     x = prepared.x_val[:max_rows]
     y = _targets_for_network(prepared, prepared.y_val[:max_rows])
@@ -477,25 +477,16 @@ def compute_importance(network, prepared: Prepared, max_rows: int = 2000) -> dic
     ig_values = np.abs(integrated_gradients(network, x, baseline="mean", steps=16)).mean(axis=0)
     groups = {c: [i for i, s in enumerate(sources) if s == c] for c in columns}
 
-    def score(inputs):
-        outputs = network.predict(inputs)
+    def score(truth, outputs):
         if prepared.task in ("binary", "multiclass"):
-            return float(np.mean(outputs.argmax(axis=1) == y))
+            return float(np.mean(outputs.argmax(axis=1) == truth))
         if prepared.task == "multilabel":
-            return float(np.mean((outputs > 0.5) == (y > 0.5)))
-        truth = y.reshape(outputs.shape)
-        return float(1 - np.sum((truth - outputs) ** 2) / max(np.sum((truth - truth.mean(0)) ** 2), 1e-12))
+            return float(np.mean((outputs > 0.5) == (truth > 0.5)))
+        return pooled_r2(truth, outputs)
 
-    rng = np.random.default_rng(0)
-    base = score(x)
-    permutation = {}
-    for column, indices in groups.items():
-        drops = []
-        for _ in range(3):
-            shuffled = x.copy()
-            shuffled[:, indices] = x[rng.permutation(len(x))][:, indices]
-            drops.append(base - score(shuffled))
-        permutation[column] = float(np.mean(drops))
+    drops, _ = permutation_importance(network, x, y, score=score, n_repeats=3, seed=0,
+                                      groups=[groups[c] for c in columns])
+    permutation = {column: float(drop) for column, drop in zip(columns, drops)}
     table = [{"feature": c, "permutation": permutation[c],
               "saliency": float(saliency_values[groups[c]].sum()),
               "integrated_gradients": float(ig_values[groups[c]].sum())} for c in columns]
@@ -543,9 +534,9 @@ def write_outputs(result: JobResult, out: Path, overwrite: bool) -> Path:
     parent = out.parent if str(out.parent) else Path(".")
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
     try:
-        from .io.atomic import _umask
+        from .io.atomic import current_umask
 
-        os.chmod(staging, 0o777 & ~_umask())
+        os.chmod(staging, 0o777 & ~current_umask())
         save_model(result.network, staging / MODEL_FILE, task=result.prepared.task, classes=result.prepared.classes,
                    preprocessing=result.prepared.preprocessing,
                    preprocessing_arrays=result.prepared.preprocessing_arrays, history=result.history,
@@ -595,18 +586,14 @@ def features_for_model(model, data: str, options: JobOptions | None = None, requ
             x, labels, _ = load_image_folder(source, tuple(size) if size else (shape[1], shape[0]), pre["mode"])
             names = [str(i) for i in range(len(x))]
         else:
-            # A flat folder of images to predict: wrap it as one pseudo-class.
-            from PIL import Image
+            # A flat folder of images to predict, prepared exactly as the training images were.
+            from .images import IMAGE_SUFFIXES, image_pixels, open_image
 
-            files = sorted(p for p in source.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+            files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             if not files:
                 raise DataError(f"{source} holds no PNG/JPEG images.")
-            pixels = []
-            for path in files:
-                with Image.open(path) as image:
-                    image = image.convert(pre["mode"]).resize((shape[1], shape[0]))
-                    pixels.append(np.asarray(image, dtype=np.float32).reshape(-1) / 255.0)
-            x, labels, names = np.stack(pixels), None, [p.name for p in files]
+            x = np.stack([image_pixels(open_image(path), pre["mode"], (shape[1], shape[0])) for path in files])
+            labels, names = None, [p.name for p in files]
         y = None
         if labels is not None and model.classes is not None:
             unknown = sorted(set(labels.tolist()) - set(model.classes))

@@ -115,6 +115,10 @@ class SoftmaxCrossEntropy(Loss):
     """
 
     name = "cross_entropy"
+    output_activation = "softmax"
+    #: Rows of the last ``forward`` whose arg-max is the true class, when the compiled kernel
+    #: counted them on the way (class-index targets, no sample weights); None otherwise.
+    n_correct: int | None = None
     _offsets = np.arange(0)
     _offsets_k = 0
 
@@ -123,11 +127,6 @@ class SoftmaxCrossEntropy(Loss):
             self._offsets = np.arange(max(n, len(self._offsets))) * k
             self._offsets_k = k
         return self._offsets[:n]
-    output_activation = "softmax"
-
-    #: Rows of the last ``forward`` whose arg-max is the true class, when the compiled kernel
-    #: counted them on the way (class-index targets, no sample weights); None otherwise.
-    n_correct: int | None = None
 
     def forward(self, y_pred, y_true, sample_weight=None) -> float:
         z = y_pred

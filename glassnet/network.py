@@ -404,7 +404,6 @@ class Sequential:
 
     def __setstate__(self, data: dict) -> None:
         rebuilt = Sequential.from_config(data["config"])
-        rebuilt._fused_for = None
         self.__dict__.update(rebuilt.__dict__)
         if data["state"] is not None:
             self.load_state_dict(data["state"])

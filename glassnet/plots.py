@@ -127,6 +127,12 @@ def plot_confusion_matrix(y_true, y_pred, classes):
     matrix = np.zeros((len(classes), len(classes)), dtype=int)
     for truth, guess in zip(y_true, y_pred):
         matrix[index[truth], index[guess]] += 1
+    return plot_confusion_counts(matrix, classes)
+
+
+def plot_confusion_counts(matrix, classes):
+    """A confusion matrix already counted: ``matrix[true, predicted]``, rows and columns in ``classes`` order."""
+    matrix, classes = np.asarray(matrix, dtype=int), list(classes)
     size = max(4.0, 0.45 * len(classes) + 2)
     figure, axes = _figure(size, size)
     axes.imshow(matrix, cmap="Blues")

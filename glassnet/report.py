@@ -10,6 +10,7 @@ import io
 import numpy as np
 
 from . import plots
+from .job import headline_metric
 
 CSS = """
 *{box-sizing:border-box}body{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Helvetica,Arial,
@@ -80,7 +81,7 @@ def render_report(model) -> str:
     test = meta.get("test_metrics", {})
     metric_rows = [[k, v] for k, v in test.items() if k != "confusion_matrix"]
     baselines = meta.get("baselines", {})
-    key = "accuracy" if task in ("binary", "multiclass") else "subset_accuracy" if task == "multilabel" else "r2"
+    key = headline_metric(task)
     comparison = [["glassnet DNN", test.get(key), f"{meta.get('train_seconds', 0):.1f} s"]]
     comparison += [[name, result.get(key), f"{result.get('seconds', 0):.1f} s"] for name, result in baselines.items()]
     best = max(comparison, key=lambda row: -np.inf if row[1] is None else row[1])
@@ -90,11 +91,7 @@ def render_report(model) -> str:
                    f"<h2>Against classical baselines (same split, same features)</h2>"
                    f"{_table(['model', 'test ' + key, 'fit time'], comparison)}<p class='verdict'>{html.escape(claim)}.</p>")
     if task in ("binary", "multiclass") and test.get("confusion_matrix"):
-        matrix = np.asarray(test["confusion_matrix"])
-        truth = np.repeat(np.arange(len(matrix)), matrix.sum(axis=1))
-        predicted = np.concatenate([np.repeat(np.arange(len(matrix)), row) for row in matrix])
-        result_html += _image(plots.plot_confusion_matrix([model.classes[i] for i in truth],
-                                                          [model.classes[i] for i in predicted], model.classes),
+        result_html += _image(plots.plot_confusion_counts(np.asarray(test["confusion_matrix"]), model.classes),
                               "confusion matrix")
     sample = meta.get("test_sample") or {}
     if task == "regression" and sample.get("truth"):

@@ -38,7 +38,8 @@ def read_table(path: str | Path, delimiter: str | None = None):
     if not path.exists():
         raise DataError(f"no such file: {path}")
     if path.is_dir():
-        raise DataError(f"{path} is a folder; pass a CSV/Parquet/npz file (image folders go to --images).")
+        raise DataError(f"{path} is a folder; this needs a CSV/Parquet/npz file (image folders are for "
+                        "models trained on images).")
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):

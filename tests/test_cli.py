@@ -144,6 +144,30 @@ def test_train_image_folder_and_predict_flat_folder(images, tmp_path):
     assert glassnet("evaluate", out / "model.glassnet", images).returncode == 0
 
 
+def test_train_idx_files_with_labels(tmp_path):
+    import gzip
+
+    rng = np.random.default_rng(1)
+    labels = np.repeat([0, 1], 60)
+    images = rng.integers(0, 60, (120, 8, 8))
+    images[labels == 1, :, ::2] = 255  # class 1 has vertical stripes
+
+    def idx(array):
+        header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+        return header + array.astype(np.uint8).tobytes()
+
+    (tmp_path / "images-idx3-ubyte.gz").write_bytes(gzip.compress(idx(images)))
+    (tmp_path / "labels-idx1-ubyte").write_bytes(idx(labels))
+    out = tmp_path / "idx-model"
+    completed = glassnet("train", tmp_path / "images-idx3-ubyte.gz", "--labels", tmp_path / "labels-idx1-ubyte",
+                         "--out", out, *FAST)
+    assert completed.returncode == 0, completed.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data"]["image_shape"] == [8, 8] and metrics["test"]["accuracy"] >= 0.9
+    missing = glassnet("train", tmp_path / "images-idx3-ubyte.gz", "--out", tmp_path / "x", "--quiet")
+    assert_clean_error(missing, 2, "--labels")
+
+
 def test_grow_and_checkpoint_flags(table, tmp_path):
     _, csv_path, _, _ = table
     completed = glassnet("train", csv_path, "--target", "churn", "--out", tmp_path / "g", "--grow", "--epochs", "5",

@@ -28,7 +28,7 @@ def run(args) -> int:
     import pandas as pd
 
     from ..datasets import load_digits
-    from ..job import JobOptions
+    from ..job import REPORT_FILE, JobOptions
     from . import UsageError
     from .train import train_and_report
 
@@ -49,5 +49,5 @@ def run(args) -> int:
     code = train_and_report(options, out, overwrite=True, as_json=args.json)
     (out / MARKER).write_text("written by glassnet demo\n")
     if not args.json:
-        print(f"open {out / 'report.html'} in a browser to see inside the network.")
+        print(f"open {out / REPORT_FILE} in a browser to see inside the network.")
     return code

@@ -81,7 +81,7 @@ def run(args) -> int:
 
 
 def train_and_report(options, out: Path, overwrite: bool, as_json: bool) -> int:
-    from ..job import headline, metrics_document, run_training, write_outputs
+    from ..job import METRICS_FILE, MODEL_FILE, REPORT_FILE, headline, metrics_document, run_training, write_outputs
 
     log = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if as_json else print
     result = run_training(options, log=log)
@@ -104,5 +104,5 @@ def train_and_report(options, out: Path, overwrite: bool, as_json: bool) -> int:
     best = max([("glassnet", value)] + [(m, s.get(name, float("-inf"))) for m, s in meta["baselines"].items()],
                key=lambda item: item[1])
     print(f"baselines ({name}): {baseline_text} → best: {best[0]}")
-    print(f"wrote {out / 'model.glassnet'}, {out / 'metrics.json'}, {out / 'report.html'}")
+    print(f"wrote {out / MODEL_FILE}, {out / METRICS_FILE}, {out / REPORT_FILE}")
     return 0

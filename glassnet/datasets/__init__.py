@@ -189,13 +189,15 @@ def load_fashion_mnist(path: str | Path | None = None, *, download: bool = True,
 
 
 def load_mnist_idx(images: str | Path, labels: str | Path) -> Dataset:
-    """Any MNIST-format pair of idx files (images (n, h, w) uint8, labels (n,))."""
+    """Any MNIST-format pair of idx files (images (n, h, w), labels (n,)); uint8 pixels scaled to [0, 1]."""
     image_array, label_array = read_idx(images), read_idx(labels)
     if image_array.ndim != 3 or label_array.ndim != 1 or len(image_array) != len(label_array):
         raise DatasetError(f"expected images (n, h, w) and labels (n,); got {image_array.shape} and "
                            f"{label_array.shape}.")
     n, height, width = image_array.shape
-    x = image_array.reshape(n, -1).astype(np.float32) / 255.0
+    x = image_array.reshape(n, -1).astype(np.float32)
+    if image_array.dtype == np.uint8:
+        x /= 255.0
     classes = tuple(str(c) for c in np.unique(label_array))
     return Dataset(x, label_array.astype(np.int64), classes, (height, width))
 

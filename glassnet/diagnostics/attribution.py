@@ -7,12 +7,13 @@ regressor, the sum of the outputs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from .._validation import check_features
 from ..layers import Sigmoid, Softmax
+from ..training.metrics import pooled_r2
 
 
 def _logit_stop(network) -> int | None:
@@ -73,11 +74,14 @@ def integrated_gradients(network, x, target=None, baseline: np.ndarray | str = "
 
 
 def permutation_importance(network, x, y, score: Callable[[np.ndarray, np.ndarray], float] | None = None,
-                           n_repeats: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                           n_repeats: int = 5, seed: int = 0,
+                           groups: Sequence[Sequence[int]] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Drop in score when one feature's column is shuffled (mean and std over ``n_repeats``).
 
     ``score(y, predictions)`` defaults to accuracy for a softmax output and to R² otherwise
-    (higher is better); predictions are ``network.predict(x)``.
+    (higher is better); predictions are ``network.predict(x)``. ``groups`` (lists of column
+    indices, such as the one-hot columns of one categorical input) are shuffled together, one
+    result per group; by default every feature is its own group.
     """
     x = check_features(x, "x", network.dtype, network.input_dim)
     y = np.asarray(y)
@@ -86,18 +90,17 @@ def permutation_importance(network, x, y, score: Callable[[np.ndarray, np.ndarra
             def score(truth, predicted):
                 return float(np.mean(predicted.argmax(axis=1) == truth))
         else:
-            def score(truth, predicted):
-                truth = truth.reshape(predicted.shape)
-                return float(1 - np.sum((truth - predicted) ** 2) / max(np.sum((truth - truth.mean(0)) ** 2), 1e-12))
+            score = pooled_r2
+    groups = [[feature] for feature in range(x.shape[1])] if groups is None else [list(g) for g in groups]
     rng = np.random.default_rng(seed)
     base = score(y, network.predict(x))
-    drops = np.zeros((x.shape[1], n_repeats))
+    drops = np.zeros((len(groups), n_repeats))
     shuffled = x.copy()
-    for feature in range(x.shape[1]):
+    for index, columns in enumerate(groups):
         for repeat in range(n_repeats):
-            shuffled[:, feature] = x[rng.permutation(len(x)), feature]
-            drops[feature, repeat] = base - score(y, network.predict(shuffled))
-        shuffled[:, feature] = x[:, feature]
+            shuffled[:, columns] = x[np.ix_(rng.permutation(len(x)), columns)]
+            drops[index, repeat] = base - score(y, network.predict(shuffled))
+        shuffled[:, columns] = x[:, columns]
     return drops.mean(axis=1), drops.std(axis=1)
 
 

@@ -82,10 +82,9 @@ def gradient_verdict(history, network=None) -> GradientVerdict:
     vanishing = [bool(r < VANISHING_RATIO) for r in ratio]
     updates = (getattr(history, "diagnostics", None) or {}).get("update_ratio", {})
     big_update = [False] * len(epochs)
-    for name, values in updates.items():
-        tail = values[-len(epochs):] if len(values) >= len(epochs) else values
-        for i, value in enumerate(tail):
-            if value > EXPLODING_UPDATE and i < len(big_update):
+    for values in updates.values():
+        for i, value in enumerate(values[-len(epochs):]):  # the last probe of each epoch (or all)
+            if value > EXPLODING_UPDATE:
                 big_update[i] = True
     exploding = [bool(r > EXPLODING_RATIO) or b for r, b in zip(ratio, big_update)]
     verdict.vanishing = vanishing[-1]

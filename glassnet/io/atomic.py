@@ -13,7 +13,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
+        os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp creates 0600; give the usual permissions
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
@@ -32,7 +32,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         pass
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's file-creation mask (reading it means setting it, so it is set back at once)."""
     current = os.umask(0)
     os.umask(current)
     return current

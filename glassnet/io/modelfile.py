@@ -188,21 +188,20 @@ def _checked_architecture(config: Any, source: str) -> Sequential:
         raise ModelFileError(f"{source}: the architecture cannot be built: {exc}") from None
 
 
-def network_from(meta: dict, tensors: dict[str, np.ndarray], source: str, prefix: str = "") -> Sequential:
+def network_from(meta: dict, tensors: dict[str, np.ndarray], source: str) -> Sequential:
     """Rebuild a network from checked metadata and tensors (names, shapes and dtypes verified)."""
     network = _checked_architecture(meta.get("architecture"), source)
     expected = {p.name: p.value for p in network.parameters()}
     expected.update(network.buffers())
-    given = {name[len(prefix):]: array for name, array in tensors.items() if name.startswith(prefix)}
-    missing, extra = sorted(set(expected) - set(given)), sorted(set(given) - set(expected))
+    missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
     if missing or extra:
         raise ModelFileError(f"{source}: tensors do not match the architecture: missing {missing}, unexpected {extra}.")
     for name, target in expected.items():
-        array = given[name]
+        array = tensors[name]
         if array.shape != target.shape or array.dtype != target.dtype:
             raise ModelFileError(f"{source}: tensor {name!r} has shape {array.shape} and dtype {array.dtype}; "
                                  f"the architecture needs {target.shape} {target.dtype}.")
-    network.load_state_dict(given)
+    network.load_state_dict(tensors)
     return network
 
 
@@ -231,7 +230,7 @@ def save_model(network: Sequential, path: str | Path, *, task: str = "", classes
         raise ValueError("the network is not built (never trained or called); nothing to save.")
     if not overwrite and path.exists():
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
-    tensors = {name: value for name, value in network.state_dict().items()}
+    tensors = network.state_dict()
     for name, array in (preprocessing_arrays or {}).items():
         tensors[f"preprocessing.{name}"] = np.asarray(array)
     if history is not None and hasattr(history, "to_dict"):

@@ -190,7 +190,6 @@ def mlp_infer(x, arrays, spec, fspec, out, work):  # pragma: no cover - compiled
     """Inference through Dense/batch-norm/activation blocks, row by row, without NumPy calls."""
     n = x.shape[0]
     blocks = spec.shape[0]
-    width = work.shape[1]
     for r in range(n):
         src = 0  # row of `work` holding the current activations; -1 means x itself
         for blk in range(blocks):
@@ -249,4 +248,3 @@ def mlp_infer(x, arrays, spec, fspec, out, work):  # pragma: no cover - compiled
             src = dst
         for j in range(out.shape[1]):
             out[r, j] = work[src, j]
-    return width

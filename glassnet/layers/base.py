@@ -69,10 +69,10 @@ class Layer:
     # -- helpers --------------------------------------------------------------------------
     def _workspace(self, key: str, rows: int, cols: int, dtype: np.dtype | None = None) -> np.ndarray:
         """A reusable (rows, cols) buffer: a row slice of the largest one allocated so far."""
+        dtype = self.dtype if dtype is None else dtype
         buffer = self._workspaces.get(key)
-        if buffer is None or buffer.shape[0] < rows or buffer.shape[1] != cols or \
-                (dtype is not None and buffer.dtype != dtype) or (dtype is None and buffer.dtype != self.dtype):
-            buffer = np.empty((rows, cols), dtype=self.dtype if dtype is None else dtype)
+        if buffer is None or buffer.shape[0] < rows or buffer.shape[1] != cols or buffer.dtype != dtype:
+            buffer = np.empty((rows, cols), dtype=dtype)
             self._workspaces[key] = buffer
         return buffer if buffer.shape[0] == rows else buffer[:rows]
 

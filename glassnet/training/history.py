@@ -54,13 +54,13 @@ class History:
         return len(self.epochs)
 
     def overfitting_onset_for(self, patience: int | None = None) -> int | None:
-        # ``patience`` defaults to the run's: early stopping's patience capped at 10, else 5.
         """The epoch where validation loss bottomed while training loss kept falling, or None.
 
         The onset is the epoch e* of the lowest validation loss, provided at least ``patience``
         epochs followed it, the training loss fell over those epochs (its value ``patience``
         epochs later and its last value are both below its value at e*), and the validation loss
-        never returned to its minimum.
+        never returned to its minimum. ``patience`` defaults to the run's: early stopping's
+        patience capped at 10, else 5.
         """
         patience = self.patience if patience is None else patience
         val, train = self.history.get("val_loss"), self.history.get("loss")

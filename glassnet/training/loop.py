@@ -195,10 +195,11 @@ class Trainer:
 
         self.callbacks = list(callbacks)
         self.diagnostics = bool(diagnostics)
-        if self.diagnostics and not any(type(c).__name__ == "Diagnostics" for c in self.callbacks):
+        if self.diagnostics:
             from ..diagnostics.monitor import Diagnostics
 
-            self.callbacks.append(Diagnostics())
+            if not any(isinstance(c, Diagnostics) for c in self.callbacks):
+                self.callbacks.append(Diagnostics())
         if verbose == 1:
             self.callbacks.append(ProgressBar(verbose=1))
         elif verbose and verbose >= 2:
@@ -217,6 +218,7 @@ class Trainer:
         self.checkpoint = checkpoint
         self.checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
         self._resume_state: dict | None = None
+        self._fingerprint_cache: dict | None = None  # computed once (it hashes the training data)
         if resume:
             if checkpoint is None:
                 raise ValueError("resume=True needs checkpoint=PATH (the file to resume from).")
@@ -378,7 +380,7 @@ class Trainer:
         """Write the full training state after ``epoch`` (and ``position`` inside the next one)."""
         from ..io.checkpoint import write_checkpoint
 
-        if not hasattr(self, "_fingerprint_cache"):
+        if self._fingerprint_cache is None:
             self._fingerprint_cache = self._fingerprint()
         state = {
             "fingerprint": self._fingerprint_cache,
@@ -480,7 +482,7 @@ def fit(network: Sequential, x, y, *, loss: str | Loss | None = None,
         Continue from ``checkpoint`` when it exists (same data, network and settings), giving the
         same weights as an uninterrupted run.
     diagnostics : bool, default=True
-        Record per-layer gradient norms every step and a :class:`~glassnet.diagnostics.Diagnostics`
+        Record per-layer gradient norms (every 4th step) and a :class:`~glassnet.diagnostics.Diagnostics`
         probe every epoch (saturation, dead units, pre-activation percentiles, update ratios,
         batch-norm statistics) into ``history.grad_norms`` and ``history.diagnostics``.
 

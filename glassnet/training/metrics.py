@@ -31,6 +31,13 @@ def balanced_accuracy(y_true: np.ndarray, y_pred_labels: np.ndarray) -> float:
     return float(np.mean(recalls))
 
 
+def pooled_r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """R² over all outputs together, ``1 − SS_res / SS_tot`` (SS_tot floored at 1e-12): the score
+    permutation importance compares, defined even for a constant target."""
+    y_true = y_true.reshape(y_pred.shape)
+    return float(1 - np.sum((y_true - y_pred) ** 2) / max(np.sum((y_true - y_true.mean(0)) ** 2), 1e-12))
+
+
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """RMSE, MAE and R² (R² averaged uniformly over outputs, as scikit-learn does)."""
     y_true = y_true.reshape(y_pred.shape).astype(np.float64)
