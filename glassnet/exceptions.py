@@ -17,3 +17,15 @@ class DivergenceError(RuntimeError):
 
 class DivergenceWarning(RuntimeWarning):
     """Training produced a non-finite loss and was stopped; the last finite weights were restored."""
+
+
+class OutputError(ValueError):
+    """An output path cannot be used: it would replace a file glassnet did not write, or it cannot be written."""
+
+
+class TrainingInterrupted(Exception):
+    """Training was stopped by Ctrl-C; ``checkpoint`` names the saved state (None when none was configured)."""
+
+    def __init__(self, message: str, checkpoint: str | None = None) -> None:
+        super().__init__(message)
+        self.checkpoint = checkpoint

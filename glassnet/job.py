@@ -341,7 +341,9 @@ def run_training(options: JobOptions, log=print) -> JobResult:
                           weight_decay=options.weight_decay, checkpoint=options.checkpoint, resume=options.resume)
         history = trainer.run()
         if history.interrupted:
-            raise KeyboardInterrupt(history.interrupt_message)
+            from .exceptions import TrainingInterrupted
+
+            raise TrainingInterrupted(history.interrupt_message, history.interrupt_checkpoint)
     train_seconds = time.perf_counter() - started
     verdict = gradient_verdict(history, network)
     metrics = evaluate_network(network, prepared, prepared.x_test, prepared.y_test)
@@ -459,8 +461,16 @@ def run_baselines(prepared: Prepared) -> dict:
 
 def compute_importance(network, prepared: Prepared, max_rows: int = 2000) -> dict | None:
     """Feature importance on validation rows: permutation (by source column), saliency and IG."""
-    from .diagnostics import integrated_gradients, permutation_importance, saliency
+    import warnings
+
+    from .diagnostics import permutation_importance, saliency
+    from .diagnostics.attribution import CompletenessWarning, explain_integrated_gradients
     from .training.metrics import pooled_r2
+
+    def attributions(rows, baseline):
+        with warnings.catch_warnings():  # the gap is reported in the importance section instead
+            warnings.simplefilter("ignore", CompletenessWarning)
+            return explain_integrated_gradients(network, rows, baseline=baseline, steps=16, max_steps=256)
 
     x = prepared.x_val[:max_rows]
     y = _targets_for_network(prepared, prepared.y_val[:max_rows])
@@ -468,13 +478,16 @@ def compute_importance(network, prepared: Prepared, max_rows: int = 2000) -> dic
         return None
     if prepared.preprocessing.get("kind") == "image":
         rows = prepared.x_test[:200]
+        explained = attributions(rows, "zeros")
         return {"kind": "image", "image_shape": prepared.preprocessing["image_shape"],
                 "saliency": np.abs(saliency(network, rows)).mean(axis=0).tolist(),
-                "integrated_gradients": np.abs(integrated_gradients(network, rows, steps=16)).mean(axis=0).tolist()}
+                "integrated_gradients": np.abs(explained.attributions).mean(axis=0).tolist(),
+                "completeness": explained.describe()}
     sources = prepared.source_columns
     columns = list(dict.fromkeys(sources))
     saliency_values = np.abs(saliency(network, x)).mean(axis=0)
-    ig_values = np.abs(integrated_gradients(network, x, baseline="mean", steps=16)).mean(axis=0)
+    explained = attributions(x, "mean")
+    ig_values = np.abs(explained.attributions).mean(axis=0)
     groups = {c: [i for i, s in enumerate(sources) if s == c] for c in columns}
 
     def score(truth, outputs):
@@ -491,7 +504,7 @@ def compute_importance(network, prepared: Prepared, max_rows: int = 2000) -> dic
               "saliency": float(saliency_values[groups[c]].sum()),
               "integrated_gradients": float(ig_values[groups[c]].sum())} for c in columns]
     table.sort(key=lambda row: -row["permutation"])
-    return {"kind": "table", "rows": table}
+    return {"kind": "table", "rows": table, "completeness": explained.describe()}
 
 
 def sample_predictions(network, prepared: Prepared, limit: int = 2000) -> dict:
@@ -515,57 +528,65 @@ def metrics_document(result: JobResult) -> dict:
             "data": result.prepared.description}
 
 
-def check_output_dir(out: Path, overwrite: bool) -> None:
-    if out.exists() and not overwrite:
-        raise DataError(f"output folder {out} exists; pass --overwrite to replace it, or choose --out.")
-    if out.exists() and not out.is_dir():
-        raise DataError(f"{out} exists and is not a folder.")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.exists():
-        raise DataError(f"the parent folder of {out} does not exist.")
+#: Every name glassnet writes into an output folder; ``--overwrite`` replaces a folder holding only these.
+DEMO_MARKER = ".glassnet-demo"
+OUTPUT_NAMES = (MODEL_FILE, METRICS_FILE, REPORT_FILE, DEMO_MARKER)
 
 
-def write_outputs(result: JobResult, out: Path, overwrite: bool) -> Path:
-    """Write model, metrics.json and report.html to a temporary folder, then move it into place."""
-    from .io.modelfile import load_model, save_model
+def check_output_dir(out: Path, overwrite: bool, inputs=()) -> None:
+    """Refuse an output folder that cannot be used, before any work (see glassnet.io.outputs)."""
+    from .io.outputs import check_output_folder
+
+    check_output_folder(out, overwrite=overwrite, known=OUTPUT_NAMES, inputs=inputs)
+
+
+def write_outputs(result: JobResult, out: Path, overwrite: bool, extra_files: dict[str, str] | None = None) -> Path:
+    """Write model, metrics.json and report.html to a temporary folder, then move it into place.
+
+    An existing folder is replaced only when it holds nothing but glassnet's outputs (checked
+    again here, right before the swap); ``extra_files`` (name → text) are written with them.
+    """
+    from .io.atomic import PARTIAL_SUFFIX, current_umask, fsync_folder, partial_prefix, remove_stale_partials
+    from .io.modelfile import jsonable, load_model, save_model
     from .report import render_report
 
     check_output_dir(out, overwrite)
     parent = out.parent if str(out.parent) else Path(".")
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+    remove_stale_partials(out)
+    staging = Path(tempfile.mkdtemp(prefix=partial_prefix(out), suffix=PARTIAL_SUFFIX, dir=parent))
+    backup = None
     try:
-        from .io.atomic import current_umask
-
         os.chmod(staging, 0o777 & ~current_umask())
         save_model(result.network, staging / MODEL_FILE, task=result.prepared.task, classes=result.prepared.classes,
                    preprocessing=result.prepared.preprocessing,
                    preprocessing_arrays=result.prepared.preprocessing_arrays, history=result.history,
                    metadata=result.metadata)
-        (staging / METRICS_FILE).write_text(json.dumps(_plain(metrics_document(result)), indent=2))
+        (staging / METRICS_FILE).write_text(json.dumps(jsonable(metrics_document(result)), indent=2))
         (staging / REPORT_FILE).write_text(render_report(load_model(staging / MODEL_FILE)), encoding="utf-8")
-        backup = None
+        for name, text in (extra_files or {}).items():
+            if name not in OUTPUT_NAMES:
+                raise ValueError(f"{name!r} is not one of glassnet's output names {OUTPUT_NAMES}.")
+            (staging / name).write_text(text, encoding="utf-8")
         if out.exists():
-            backup = parent / f".{out.name}.old-{os.getpid()}"
+            check_output_dir(out, overwrite)  # the user may have added files while training ran
+            backup = Path(tempfile.mkdtemp(prefix=partial_prefix(out), suffix=PARTIAL_SUFFIX, dir=parent))
+            os.rmdir(backup)
             os.replace(out, backup)
         os.replace(staging, out)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
+        fsync_folder(parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if backup is not None and backup.exists() and not out.exists():
+            os.replace(backup, out)  # put the previous outputs back
         raise
+    if backup is not None:
+        for name in OUTPUT_NAMES:  # only glassnet's own files, then the (now empty) folder
+            (backup / name).unlink(missing_ok=True)
+        try:
+            backup.rmdir()
+        except OSError:
+            pass
     return out
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 # --------------------------------------------------------------------------- using a saved model

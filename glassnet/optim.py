@@ -70,6 +70,11 @@ class Optimizer:
             state[key] = np.zeros_like(like)
         return state[key]
 
+    def reset_state(self) -> None:
+        """Forget the moments/velocities (after a divergence they may hold inf or NaN)."""
+        for state in self._state:
+            state.clear()
+
     def state_dict(self) -> dict:
         """Optimizer state (moments, step count) for checkpoints."""
         return {"iterations": self.iterations, "lr": self.lr,

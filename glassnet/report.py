@@ -10,6 +10,7 @@ import io
 import numpy as np
 
 from . import plots
+from .io.outputs import REPORT_GENERATOR
 from .job import headline_metric
 
 CSS = """
@@ -136,17 +137,20 @@ def render_report(model) -> str:
         parts.append("<section><h2>Which inputs the network relies on</h2><p class='muted'>Permutation importance "
                      "(drop in validation score when a column is shuffled), input-gradient saliency and integrated "
                      "gradients, by input column.</p>"
+                     f"<p class='muted'>Completeness check: {html.escape(importance.get('completeness', 'not recorded'))}.</p>"
                      f"{_image(plots.plot_feature_importance(table, 'permutation'), 'feature importance')}"
                      f"{_table(['column', 'permutation', 'saliency', 'integrated gradients'], [[r['feature'], r['permutation'], r['saliency'], r['integrated_gradients']] for r in importance['rows'][:30]])}"
                      "</section>")
     elif importance and importance.get("kind") == "image":
         shape = tuple(importance["image_shape"])
-        parts.append("<section><h2>Which pixels the network relies on</h2><div class='grid'>"
+        parts.append("<section><h2>Which pixels the network relies on</h2>"
+                     f"<p class='muted'>Completeness check: {html.escape(importance.get('completeness', 'not recorded'))}.</p>"
+                     "<div class='grid'>"
                      f"{_image(plots.plot_importance_map(np.asarray(importance['saliency']), shape), 'saliency map')}"
                      f"{_image(plots.plot_importance_map(np.asarray(importance['integrated_gradients']), shape), 'integrated gradients map')}"
                      "</div></section>")
 
     body = "\n".join(parts)
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>" + REPORT_GENERATOR +
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>glassnet report</title><style>{CSS}</style></head><body><main>{body}</main></body></html>")

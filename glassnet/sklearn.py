@@ -30,8 +30,10 @@ from .training.loop import Trainer
 #: Passed to ``check_estimator(..., expected_failed_checks=...)`` by the test suite.
 EXPECTED_FAILED_CHECKS: dict[str, str] = {
     "check_sample_weight_equivalence_on_dense_data":
-        "mini-batch SGD on reshuffled epochs: a sample of weight 2 and two copies of it land in "
-        "different batches, so the trajectories differ (as for scikit-learn's own MLP).",
+        "float32 arithmetic (the default dtype): the weighted and the repeated fit sum the same single "
+        "batch in different row orders, so their predictions agree to about 1e-6 to 1e-5 relative, not "
+        "reliably within the check's rtol of 1e-7 (some runs happen to pass). With dtype='float64' the "
+        "check passes (tests/test_estimator_weights_and_files.py).",
     "check_sample_weight_equivalence_on_sparse_data":
         "sparse input is not accepted (dense networks); see also the dense variant.",
 }
@@ -104,9 +106,18 @@ class _BaseDNN(BaseEstimator):
     def _seed(self) -> int:
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    def _make_optimizer(self, network, batch_size: int):
-        # scikit-learn's alpha penalizes 0.5·alpha·‖W‖² per batch mean: a weight decay of alpha / batch.
-        decay = self.alpha / batch_size
+    def _decay(self, batch_size: int, sample_weight) -> float:
+        """The L2 coefficient of ``alpha`` for one step.
+
+        scikit-learn's objective per batch is ``(Σ wᵢ·lossᵢ + 0.5·alpha·‖W‖²) / Σ wᵢ``, so the
+        penalty's gradient is ``alpha / Σ wᵢ`` times W. The weight of a batch is taken as its
+        expected value, ``batch_size × mean weight``: exact when one batch holds every row, and with
+        unit weights, and so a row of weight k counts as k copies of it.
+        """
+        mean_weight = 1.0 if sample_weight is None else float(np.mean(sample_weight))
+        return self.alpha / (batch_size * mean_weight) if mean_weight > 0 else 0.0
+
+    def _make_optimizer(self, network, decay: float):
         params = network.parameters()
         if self.solver == "sgd":
             return SGD(params, lr=self.learning_rate_init, momentum=self.momentum,
@@ -133,8 +144,10 @@ class _BaseDNN(BaseEstimator):
             self.loss_curve_, self.validation_loss_curve_, self.validation_scores_ = [], [], []
             self.n_iter_ = 0
             self.t_ = 0
+        decay = self._decay(batch_size, sample_weight)
         if getattr(self, "_optimizer", None) is None:
-            self._optimizer = self._make_optimizer(self.network_, batch_size)
+            self._optimizer = self._make_optimizer(self.network_, decay)
+        self._optimizer.weight_decay = decay  # partial_fit calls may bring other weights
         callbacks = []
         use_validation = self.early_stopping and not incremental
         if not incremental:
@@ -176,9 +189,9 @@ class _BaseDNN(BaseEstimator):
             self._validate_params()
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=self._y_numeric,
                              dtype=[np.float64, np.float32], reset=first or not incremental)
-        targets = self._prepare_y(y, first=first, **prepare_kwargs)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
+        targets = self._prepare_y(y, first=first, sample_weight=sample_weight, **prepare_kwargs)
         self._train(np.ascontiguousarray(X, dtype=self._np_dtype()), targets, sample_weight,
                     1 if incremental else self.max_iter, incremental=incremental)
         return self
@@ -190,6 +203,108 @@ class _BaseDNN(BaseEstimator):
         check_is_fitted(self, "network_")
         x = self._check_x(X, reset=False)
         return self._predictor.logits(np.ascontiguousarray(x, dtype=np.float64))
+
+    # -- glassnet's model file and ONNX ---------------------------------------------------------
+    def save(self, path, *, overwrite: bool = True):
+        """Write the fitted estimator to a glassnet model file (safetensors + JSON; loading runs no code).
+
+        The file holds the network, the estimator's parameters, its classes or target scaling and
+        its training curves; :meth:`load` gives back an estimator that predicts identically.
+
+        Parameters
+        ----------
+        path : str or Path
+            Conventionally ``*.glassnet``.
+        overwrite : bool, default=True
+            When False, an existing file is never replaced.
+
+        Returns
+        -------
+        Path
+        """
+        from .io.modelfile import save_model
+
+        check_is_fitted(self, "network_")
+        params = {key: _json_param(key, value) for key, value in self.get_params(deep=False).items()}
+        fitted = {"n_features_in_": int(self.n_features_in_), "n_iter_": int(self.n_iter_), "t_": int(self.t_),
+                  "loss_curve_": [float(v) for v in self.loss_curve_],
+                  "validation_loss_curve_": [float(v) for v in self.validation_loss_curve_],
+                  "validation_scores_": [float(v) for v in self.validation_scores_],
+                  "random_seed": int(self._random_seed)}
+        if hasattr(self, "feature_names_in_"):
+            fitted["feature_names_in_"] = [str(name) for name in self.feature_names_in_]
+        fitted.update(self._fitted_for_file())
+        arrays = self._arrays_for_file()
+        return save_model(self.network_, path, task=self._task_name(), classes=self._classes_for_file(),
+                          preprocessing=None, preprocessing_arrays=arrays, history=self.history_,
+                          metadata={"estimator": {"class": type(self).__name__, "params": params,
+                                                  "fitted": fitted}},
+                          overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path):
+        """Read an estimator written by :meth:`save`; raises ModelFileError for any other file."""
+        from .io.modelfile import ModelFileError, load_model
+        from .training.history import History
+
+        model = load_model(path)
+        spec = (model.metadata or {}).get("estimator")
+        if not isinstance(spec, dict) or spec.get("class") != cls.__name__:
+            found = spec.get("class") if isinstance(spec, dict) else "no estimator"
+            raise ModelFileError(f"{path} holds {found!r}, not a saved {cls.__name__}; use "
+                                 f"{found}.load or glassnet.load_model.")
+        try:
+            params = dict(spec["params"])
+            if isinstance(params.get("hidden_layer_sizes"), list):
+                params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+            estimator = cls(**params)
+            estimator._validate_params()
+            fitted = spec["fitted"]
+            estimator.network_ = model.network
+            estimator._predictor = model.network.astype(np.float64)
+            estimator.n_features_in_ = int(fitted["n_features_in_"])
+            if "feature_names_in_" in fitted:
+                estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+            estimator.n_iter_, estimator.t_ = int(fitted["n_iter_"]), int(fitted["t_"])
+            estimator.loss_curve_ = list(fitted["loss_curve_"])
+            estimator.validation_loss_curve_ = list(fitted["validation_loss_curve_"])
+            estimator.validation_scores_ = list(fitted["validation_scores_"])
+            estimator.best_loss_ = float(min(estimator.loss_curve_)) if estimator.loss_curve_ else float("nan")
+            if estimator.validation_loss_curve_:
+                estimator.best_validation_loss_ = float(min(estimator.validation_loss_curve_))
+            estimator._random_seed = int(fitted["random_seed"])
+            estimator.history_ = History.from_dict(model.history) if model.history else History()
+            estimator._restore_fitted(fitted, model)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path}: the saved {cls.__name__} is incomplete or invalid: "
+                                 f"{type(exc).__name__}: {exc}") from None
+        if estimator.network_.input_dim != estimator.n_features_in_:
+            raise ModelFileError(f"{path}: the network takes {estimator.network_.input_dim} features but the "
+                                 f"estimator was fitted on {estimator.n_features_in_}.")
+        return estimator
+
+    def export_onnx(self, path, *, fold_batch_norm: bool = True, opset: int = 17):
+        """Write an ONNX graph computing :meth:`predict_proba` (classifier) or :meth:`predict` (regressor).
+
+        The graph takes float32 rows of ``n_features_in_`` features; the regressor's graph maps the
+        outputs back to the targets' units (its target scaling is part of the graph).
+
+        Returns
+        -------
+        Path
+        """
+        from .io.onnx_export import export_onnx
+
+        check_is_fitted(self, "network_")
+        scale, shift = self._output_affine()
+        return export_onnx(self.network_, path, fold_batch_norm=fold_batch_norm, opset=opset,
+                           output_scale=scale, output_shift=shift)
+
+    def _output_affine(self):
+        return None, None
+
+    def _arrays_for_file(self) -> dict:
+        return {}
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -261,7 +376,7 @@ class DNNClassifier(ClassifierMixin, _BaseDNN):
 
     _validation_score_key = "val_accuracy"
 
-    def _prepare_y(self, y, first: bool, classes=None):
+    def _prepare_y(self, y, first: bool, sample_weight=None, classes=None):
         target_type = type_of_target(y, input_name="y")
         if target_type not in ("binary", "multiclass", "multilabel-indicator"):
             raise ValueError(f"Unknown label type: {target_type!r}. DNNClassifier needs class labels "
@@ -296,6 +411,28 @@ class DNNClassifier(ClassifierMixin, _BaseDNN):
         if len(unseen):
             raise ValueError(f"y contains labels not seen in the first fit/classes: {unseen[:5]}.")
         return self._encoder.transform(y)
+
+    def _task_name(self) -> str:
+        return "multilabel" if self._multilabel else ("binary" if len(self.classes_) == 2 else "multiclass")
+
+    def _classes_for_file(self) -> list:
+        return [label.item() if isinstance(label, np.generic) else label for label in self.classes_.tolist()]
+
+    def _fitted_for_file(self) -> dict:
+        return {"multilabel": bool(self._multilabel), "classes_dtype": self.classes_.dtype.str}
+
+    def _restore_fitted(self, fitted: dict, model) -> None:
+        self._multilabel = bool(fitted["multilabel"])
+        dtype = np.dtype(fitted["classes_dtype"])
+        if dtype.kind not in "biufUSO":
+            raise ValueError(f"unsupported class label dtype {dtype}")
+        self.classes_ = np.asarray(model.classes, dtype=dtype)
+        self._n_network_outputs = model.network.output_dim
+        self._output_activation = "sigmoid" if self._multilabel else "softmax"
+        if not self._multilabel:
+            self._encoder = LabelEncoder().fit(self.classes_)
+        if len(self.classes_) != self._n_network_outputs:
+            raise ValueError(f"{len(self.classes_)} classes for {self._n_network_outputs} network outputs")
 
     def fit(self, X, y, sample_weight=None):
         """Train on ``X`` (n_samples, n_features) and labels ``y``; returns self."""
@@ -382,7 +519,7 @@ class DNNRegressor(MultiOutputMixin, RegressorMixin, _BaseDNN):
                          n_iter_no_change=n_iter_no_change, batch_norm=batch_norm, dropout=dropout, dtype=dtype)
         self.scale_target = scale_target
 
-    def _prepare_y(self, y, first: bool):
+    def _prepare_y(self, y, first: bool, sample_weight=None):
         y = np.asarray(y, dtype=np.float64)
         self._y_1d = y.ndim == 1 if first else self._y_1d
         y2 = y.reshape(len(y), -1)
@@ -390,14 +527,41 @@ class DNNRegressor(MultiOutputMixin, RegressorMixin, _BaseDNN):
             self.n_outputs_ = y2.shape[1]
             self._n_network_outputs, self._output_activation = y2.shape[1], "linear"
             if self.scale_target:
-                self._y_mean = y2.mean(axis=0)
-                std = y2.std(axis=0)
+                # Weighted like the loss: a row of weight k moves the mean and spread as k copies would.
+                weights = None if sample_weight is None or not np.sum(sample_weight) > 0 else sample_weight
+                self._y_mean = np.average(y2, axis=0, weights=weights)
+                std = np.sqrt(np.average((y2 - self._y_mean) ** 2, axis=0, weights=weights))
                 self._y_scale = np.where(std > 0, std, 1.0)
             else:
                 self._y_mean, self._y_scale = np.zeros(y2.shape[1]), np.ones(y2.shape[1])
         elif y2.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {y2.shape[1]} outputs; the first fit had {self.n_outputs_}.")
         return ((y2 - self._y_mean) / self._y_scale).astype(self._np_dtype())
+
+    def _task_name(self) -> str:
+        return "regression"
+
+    def _classes_for_file(self) -> None:
+        return None
+
+    def _fitted_for_file(self) -> dict:
+        return {"y_1d": bool(self._y_1d), "n_outputs_": int(self.n_outputs_)}
+
+    def _arrays_for_file(self) -> dict:
+        return {"target_mean": np.asarray(self._y_mean, dtype=np.float64),
+                "target_scale": np.asarray(self._y_scale, dtype=np.float64)}
+
+    def _restore_fitted(self, fitted: dict, model) -> None:
+        self._y_1d, self.n_outputs_ = bool(fitted["y_1d"]), int(fitted["n_outputs_"])
+        self._y_mean = np.asarray(model.preprocessing_arrays["target_mean"], dtype=np.float64)
+        self._y_scale = np.asarray(model.preprocessing_arrays["target_scale"], dtype=np.float64)
+        self._n_network_outputs, self._output_activation = self.n_outputs_, "linear"
+        if self._y_mean.shape != (self.n_outputs_,) or self._y_scale.shape != (self.n_outputs_,) or \
+                model.network.output_dim != self.n_outputs_:
+            raise ValueError("the target scaling does not match the network's outputs")
+
+    def _output_affine(self):
+        return self._y_scale, self._y_mean
 
     def fit(self, X, y, sample_weight=None):
         """Train on ``X`` (n_samples, n_features) and targets ``y`` (n_samples,) or (n_samples, n_outputs)."""
@@ -411,6 +575,19 @@ class DNNRegressor(MultiOutputMixin, RegressorMixin, _BaseDNN):
         """Predicted targets, (n_samples,) or (n_samples, n_outputs)."""
         outputs = self._forward_logits(X) * self._y_scale + self._y_mean
         return outputs.ravel() if self._y_1d else outputs
+
+
+def _json_param(key: str, value):
+    """An estimator parameter as plain JSON for the model file."""
+    if key == "dtype":
+        return str(np.dtype(value))
+    if key == "random_state":
+        return value if isinstance(value, numbers.Integral) and not isinstance(value, bool) else None
+    if isinstance(value, tuple):
+        return [int(v) if isinstance(v, numbers.Integral) else v for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 __all__ = ["DNNClassifier", "DNNRegressor", "EXPECTED_FAILED_CHECKS"]

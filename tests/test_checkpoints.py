@@ -70,31 +70,31 @@ def _final_weights(path):
 def uninterrupted(tmp_path_factory):
     folder = tmp_path_factory.mktemp("plain")
     process = _subprocess("plain", folder / "unused.ckpt", folder / "plain.glassnet")
-    out, err = process.communicate(timeout=300)
+    out, err = process.communicate()
     assert "DONE" in out, err
     return _final_weights(folder / "plain.glassnet")
 
 
-def _wait_for(path, timeout=120):
-    deadline = time.time() + timeout
+def _wait_for(path, process):
+    """Wait (however slow the machine) until ``path`` exists; fail if the process ends first."""
     while not Path(path).exists():
-        if time.time() > deadline:
-            raise TimeoutError(f"{path} never appeared")
+        if process.poll() is not None:
+            raise AssertionError(f"{path} never appeared: {process.communicate()}")
         time.sleep(0.05)
 
 
 def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tmp_path, uninterrupted):
     checkpoint = tmp_path / "run.ckpt"
     process = _subprocess("train", checkpoint, tmp_path / "never.glassnet")
-    _wait_for(checkpoint)                      # first epoch written...
+    _wait_for(checkpoint, process)                      # first epoch written...
     time.sleep(0.5)                            # ...and now somewhere inside a later epoch
     process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=60)
+    process.communicate()
     assert process.returncode == -signal.SIGKILL
     saved_epoch = read_checkpoint(checkpoint)["epoch"]
     assert 1 <= saved_epoch < 6
     resumed = _subprocess("resume", checkpoint, tmp_path / "resumed.glassnet")
-    out, err = resumed.communicate(timeout=300)
+    out, err = resumed.communicate()
     assert "DONE" in out, err
     final = _final_weights(tmp_path / "resumed.glassnet")
     assert set(final) == set(uninterrupted)
@@ -104,16 +104,18 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tmp_path, uninter
 def test_ctrl_c_saves_mid_epoch_checkpoint_and_resume_is_identical(tmp_path, uninterrupted):
     checkpoint = tmp_path / "run.ckpt"
     process = _subprocess("train", checkpoint, tmp_path / "never.glassnet")
-    _wait_for(checkpoint)
+    _wait_for(checkpoint, process)
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=120)
+    out, err = process.communicate()
     assert process.returncode == 0 and "INTERRUPTED" in out, err
-    assert "checkpoint saved to" in err and "resume" in err
+    assert "state was saved to" in err and "resume" in err
     state = read_checkpoint(checkpoint)
-    assert state["position"] is not None and state["position"]["next_start"] > 0  # inside an epoch
+    # Mostly inside an epoch; when the signal lands during an epoch's validation, after it (both resume
+    # exactly; tests/test_interrupts.py places interrupts deterministically).
+    assert state["position"] is None or state["position"]["next_start"] > 0
     resumed = _subprocess("resume", checkpoint, tmp_path / "resumed.glassnet")
-    out, err = resumed.communicate(timeout=300)
+    out, err = resumed.communicate()
     assert "DONE" in out, err
     final = _final_weights(tmp_path / "resumed.glassnet")
     assert all(np.array_equal(final[name], uninterrupted[name]) for name in final)

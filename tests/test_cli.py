@@ -15,7 +15,7 @@ FAST = ["--epochs", "40", "--hidden", "16,16", "--lr", "0.01", "--quiet"]
 
 def glassnet(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "glassnet", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+                          cwd=cwd)
 
 
 def assert_clean_error(completed, code, *fragments):
@@ -251,8 +251,13 @@ def test_existing_output_folder_is_refused_and_kept(table, tmp_path):
     completed = glassnet("train", table[1], "--target", "churn", "--out", out, *FAST)
     assert_clean_error(completed, 2, "exists", "--overwrite")
     assert (out / "precious.txt").read_text() == "keep me"
+    # --overwrite replaces only glassnet's own outputs: a folder holding a user's file is refused.
+    refused = glassnet("train", table[1], "--target", "churn", "--out", out, "--overwrite", *FAST)
+    assert_clean_error(refused, 2, "precious.txt", "did not write")
+    assert (out / "precious.txt").read_text() == "keep me"
+    (out / "precious.txt").unlink()
     replaced = glassnet("train", table[1], "--target", "churn", "--out", out, "--overwrite", *FAST)
-    assert replaced.returncode == 0 and not (out / "precious.txt").exists()
+    assert replaced.returncode == 0 and (out / "model.glassnet").exists()
 
 
 def test_failure_leaves_no_half_written_output(tmp_path):

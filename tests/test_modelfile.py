@@ -78,16 +78,16 @@ def test_hostile_metadata_is_refused(tmp_path, trained):
     # A layer type naming something executable.
     evil = json.loads(json.dumps(base))
     evil["architecture"]["layers"][0]["type"] = "os.system"
-    with pytest.raises(gn.ModelFileError, match="unknown type 'os.system'"):
+    with pytest.raises(gn.ModelFileError, match="layers/0/type: 'os.system' is not one of"):
         gn.load_model(write(evil))
     # An unexpected constructor argument (a path trick / code string).
     evil = json.loads(json.dumps(base))
     evil["architecture"]["layers"][0]["init"] = {"__class__": "subprocess.Popen"}
-    with pytest.raises(gn.ModelFileError, match="invalid argument init"):
+    with pytest.raises(gn.ModelFileError, match="layers/0/init"):
         gn.load_model(write(evil))
     evil = json.loads(json.dumps(base))
     evil["architecture"]["layers"][0]["name"] = "../../etc/passwd"
-    with pytest.raises(gn.ModelFileError, match="invalid name"):
+    with pytest.raises(gn.ModelFileError, match="layers/0/name"):
         gn.load_model(write(evil))
     # Tensors with path-like names are simply unexpected.
     with pytest.raises(gn.ModelFileError, match="unexpected"):

@@ -1,7 +1,7 @@
 """The ``glassnet`` command line.
 
-Exit codes: 0 success, 1 failure during work, 2 bad usage or bad input. Errors are one line on
-stderr (``--debug`` shows the traceback).
+Exit codes: 0 success, 1 failure during work, 2 bad usage or bad input, 130 interrupted (Ctrl-C).
+Errors are one line on stderr (``--debug`` shows the traceback).
 """
 
 from __future__ import annotations
@@ -10,6 +10,11 @@ import argparse
 import sys
 
 from .._version import __version__
+from ..exceptions import TrainingInterrupted
+
+
+#: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED = 130
 
 
 class UsageError(Exception):
@@ -67,9 +72,17 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except KeyboardInterrupt as exc:
-        print(f"glassnet: interrupted. {exc}".rstrip(), file=sys.stderr)
-        return 1
+    except TrainingInterrupted as exc:
+        if exc.checkpoint is not None:
+            how = f"run the same command with --resume to continue from {exc.checkpoint}."
+        else:
+            how = "nothing was saved; pass --checkpoint FILE to be able to resume an interrupted run."
+        message = str(exc).replace("training was interrupted", "interrupted").split(";")[0]
+        print(f"glassnet: {message}; {how}", file=sys.stderr)
+        return INTERRUPTED
+    except KeyboardInterrupt:
+        print("glassnet: interrupted; nothing was written.", file=sys.stderr)
+        return INTERRUPTED
     except Exception as exc:  # anything else is a failure during work, still without traceback
         if args.debug:
             raise

@@ -42,10 +42,22 @@ def positive_float(text: str) -> float:
     return _number(text, float, lambda v: v > 0, "a positive number")
 
 
-def refuse_existing(path, overwrite: bool) -> None:
-    """Never replace a user's file unless asked: exit 2 with what to do."""
-    if path.exists() and not overwrite:
-        raise UsageError(f"{path} exists; pass --overwrite to replace it.")
+def check_output(path, overwrite: bool, kind: str, inputs=()):
+    """Refuse, before any work, an output path that cannot be used or is not glassnet's to replace.
+
+    ``kind`` is "predictions", "report", "onnx", "model" or "checkpoint"; exit 2 with what to do.
+    """
+    from ..exceptions import OutputError
+    from ..io import outputs
+
+    owned = {"predictions": outputs.is_glassnet_predictions, "report": outputs.is_glassnet_report,
+             "onnx": outputs.is_glassnet_onnx, "model": outputs.is_glassnet_model,
+             "checkpoint": outputs.is_glassnet_checkpoint}[kind]
+    try:
+        return outputs.check_output_file(path, overwrite=overwrite, owned=owned, what=f"the {kind} file",
+                                         inputs=inputs)
+    except OutputError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def emit_json(document: dict) -> None:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-MARKER = ".glassnet-demo"
-
-
 def add_parser(commands) -> None:
     parser = commands.add_parser(
         "demo", help="train a deep network on the embedded digits and write a model and report",
@@ -28,14 +25,15 @@ def run(args) -> int:
     import pandas as pd
 
     from ..datasets import load_digits
-    from ..job import REPORT_FILE, JobOptions
+    from ..job import DEMO_MARKER, REPORT_FILE, JobOptions, check_output_dir
     from . import UsageError
     from .train import train_and_report
 
     out = Path(args.out)
-    # The demo replaces its own previous output, never a folder it did not write.
-    if out.exists() and not (out / MARKER).exists():
+    # The demo replaces its own previous output, never a folder it did not write, nor files added to it.
+    if out.exists() and not (out / DEMO_MARKER).exists():
         raise UsageError(f"{out} exists and was not written by glassnet demo; choose another --out.")
+    check_output_dir(out, overwrite=True)
     data = load_digits()
     frame = pd.DataFrame(data.x, columns=[f"pixel_{i}" for i in range(data.x.shape[1])])
     frame["digit"] = data.y
@@ -46,8 +44,8 @@ def run(args) -> int:
                          verbose=0 if args.json else 2, frame=frame)
     if not args.json:
         print("glassnet demo: a deep network (64 → 256 → 128 → 10, batch norm, ReLU) on the embedded digits")
-    code = train_and_report(options, out, overwrite=True, as_json=args.json)
-    (out / MARKER).write_text("written by glassnet demo\n")
+    code = train_and_report(options, out, overwrite=True, as_json=args.json,
+                            extra_files={DEMO_MARKER: "written by glassnet demo\n"})
     if not args.json:
         print(f"open {out / REPORT_FILE} in a browser to see inside the network.")
     return code

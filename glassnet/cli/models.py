@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import io
-from pathlib import Path
 
 import numpy as np
 
-from .common import emit_json, load, refuse_existing
+from .common import check_output, emit_json, load
 
 
 def _parser(commands, name, help_text, description, examples):
@@ -36,8 +35,7 @@ def run_predict(args) -> int:
     from ..io.atomic import atomic_write_bytes
     from ..job import features_for_model, predict_outputs
 
-    output = Path(args.output)
-    refuse_existing(output, args.overwrite)
+    output = check_output(args.output, args.overwrite, "predictions", inputs=[args.model, args.data])
     model = load(args.model)
     x, _, names = features_for_model(model, args.data)
     outputs = predict_outputs(model.network, model.task, x, model.preprocessing_arrays)
@@ -145,8 +143,7 @@ def run_report(args) -> int:
     from ..io.atomic import atomic_write_bytes
     from ..report import render_report
 
-    output = Path(args.output)
-    refuse_existing(output, args.overwrite)
+    output = check_output(args.output, args.overwrite, "report", inputs=[args.model])
     model = load(args.model)
     atomic_write_bytes(output, render_report(model).encode("utf-8"))
     print(f"wrote {output}")
@@ -169,8 +166,7 @@ def add_export(commands) -> None:
 def run_export(args) -> int:
     from ..io.onnx_export import export_onnx
 
-    output = Path(args.onnx)
-    refuse_existing(output, args.overwrite)
+    output = check_output(args.onnx, args.overwrite, "onnx", inputs=[args.model])
     model = load(args.model)
     pre = model.preprocessing or {}
     mean = scale = None

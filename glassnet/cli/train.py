@@ -60,13 +60,15 @@ def add_parser(commands) -> None:
 def run(args) -> int:
     from ..images import parse_size
     from ..job import JobOptions, check_output_dir
+    from . import UsageError
 
     out = Path(args.out)
-    check_output_dir(out, args.overwrite)  # refuse before any work
     if args.resume and not args.checkpoint:
-        from . import UsageError
-
         raise UsageError("--resume needs --checkpoint FILE.")
+    inputs = [args.data, args.test_data, args.labels]
+    check_output_dir(out, args.overwrite, inputs=inputs)  # refuse before any work
+    if args.checkpoint:
+        check_checkpoint_path(args.checkpoint, out, resume=args.resume, overwrite=args.overwrite, inputs=inputs)
     options = JobOptions(
         data=args.data, target=[t.strip() for t in args.target.split(",")] if args.target else [],
         task=args.task, labels=args.labels, test_data=args.test_data, hidden=args.hidden,
@@ -80,12 +82,31 @@ def run(args) -> int:
     return train_and_report(options, out, args.overwrite, args.json)
 
 
-def train_and_report(options, out: Path, overwrite: bool, as_json: bool) -> int:
+def check_checkpoint_path(checkpoint: str, out: Path, *, resume: bool, overwrite: bool, inputs) -> None:
+    """--checkpoint: outside the output folder, never a file glassnet did not write, resumed or replaced only when asked."""
+    from ..exceptions import OutputError
+    from ..io.outputs import check_output_file, is_glassnet_checkpoint
+    from . import UsageError
+
+    path = Path(checkpoint)
+    if out.resolve() in path.resolve().parents:
+        raise UsageError(f"--checkpoint {checkpoint} is inside the output folder {out}, which is replaced as a "
+                         "whole at the end; put the checkpoint elsewhere.")
+    try:
+        check_output_file(path, overwrite=resume or overwrite, owned=is_glassnet_checkpoint,
+                          what="the checkpoint", inputs=inputs,
+                          flag="--resume to continue from it or --overwrite to start over")
+    except OutputError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def train_and_report(options, out: Path, overwrite: bool, as_json: bool,
+                     extra_files: dict[str, str] | None = None) -> int:
     from ..job import METRICS_FILE, MODEL_FILE, REPORT_FILE, headline, metrics_document, run_training, write_outputs
 
     log = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if as_json else print
     result = run_training(options, log=log)
-    write_outputs(result, out, overwrite)
+    write_outputs(result, out, overwrite, extra_files)
     document = metrics_document(result)
     if as_json:
         emit_json({**document, "output": str(out)})

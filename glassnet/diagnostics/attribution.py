@@ -7,7 +7,9 @@ regressor, the sum of the outputs.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -47,12 +49,66 @@ def saliency(network, x, target=None) -> np.ndarray:
     return _input_gradient(network, x, target)
 
 
-def integrated_gradients(network, x, target=None, baseline: np.ndarray | str = "zeros", steps: int = 32) -> np.ndarray:
-    """Integrated gradients (Sundararajan et al., 2017): ``(x − x′) ⊙ mean_α ∂f(x′ + α(x − x′))/∂x``.
+#: Integrated gradients refine their path integral until the completeness gap is at most this.
+IG_TOLERANCE = 0.01
+#: The most integration steps integrated gradients will take to meet the tolerance.
+IG_MAX_STEPS = 1024
 
-    ``baseline`` is ``"zeros"``, ``"mean"`` (the mean row of ``x``) or an array of shape
-    (n_features,). The midpoint rule over ``steps`` points approximates the path integral, so the
-    attributions of a row sum to about ``f(x) − f(x′)`` (completeness).
+
+class CompletenessWarning(RuntimeWarning):
+    """Integrated gradients stopped at their step budget with a completeness gap above the tolerance."""
+
+
+@dataclass
+class IntegratedGradients:
+    """Integrated-gradient attributions and how well they satisfy completeness.
+
+    Attributes
+    ----------
+    attributions : ndarray of shape (n_samples, n_features)
+    gap : float
+        ``Σ_rows |Σ_features attribution − (f(x) − f(x′))| / Σ_rows |f(x) − f(x′)|``: 0 when the
+        attributions of every row add up exactly to the change of the explained output.
+    worst_row_gap : float
+        The largest per-row gap, relative to the mean ``|f(x) − f(x′)|`` of the batch.
+    steps : int
+        Integration steps used.
+    converged : bool
+        Whether ``gap`` reached the tolerance within the step budget.
+    """
+
+    attributions: np.ndarray
+    gap: float
+    worst_row_gap: float
+    steps: int
+    converged: bool
+
+    def describe(self) -> str:
+        verdict = "within" if self.converged else "NOT within"
+        return (f"integrated gradients with {self.steps} steps: attributions sum to f(x) − f(baseline) within "
+                f"{100 * self.gap:.2f}% over the batch (worst row {100 * self.worst_row_gap:.2f}% of the mean change), "
+                f"{verdict} the tolerance")
+
+
+def _explained_output(network, x: np.ndarray, target: np.ndarray | None) -> np.ndarray:
+    """The scalar per row that the gradient methods differentiate (see :func:`_input_gradient`)."""
+    stop = _logit_stop(network)
+    outputs = network._forward(x, False, stop).astype(np.float64)
+    if outputs.shape[1] == 1 or target is None and stop is None:
+        return outputs.sum(axis=1)
+    classes = outputs.argmax(axis=1) if target is None else target
+    return outputs[np.arange(len(x)), classes]
+
+
+def explain_integrated_gradients(network, x, target=None, baseline: np.ndarray | str = "zeros", steps: int = 32,
+                                 *, tolerance: float = IG_TOLERANCE, max_steps: int = IG_MAX_STEPS) -> IntegratedGradients:
+    """Integrated gradients (Sundararajan et al., 2017) with their completeness check.
+
+    ``(x − x′) ⊙ mean_α ∂f(x′ + α(x − x′))/∂x`` by the midpoint rule, where ``baseline`` x′ is
+    ``"zeros"``, ``"mean"`` (the mean row of ``x``) or an array of shape (n_features,). Starting
+    from ``steps``, the number of points doubles until the attributions add up to
+    ``f(x) − f(x′)`` within ``tolerance`` (relative, over the batch) or ``max_steps`` is reached;
+    then a :class:`CompletenessWarning` says how far off they are.
     """
     x = check_features(x, "x", network.dtype, network.input_dim)
     if isinstance(baseline, str):
@@ -61,16 +117,45 @@ def integrated_gradients(network, x, target=None, baseline: np.ndarray | str = "
         reference = np.zeros(x.shape[1], dtype=x.dtype) if baseline == "zeros" else x.mean(axis=0)
     else:
         reference = np.asarray(baseline, dtype=x.dtype).reshape(-1)
+    if not isinstance(steps, int) or steps < 1 or not isinstance(max_steps, int) or max_steps < steps:
+        raise ValueError(f"steps must be a positive integer no larger than max_steps; got steps={steps!r}, "
+                         f"max_steps={max_steps!r}.")
     if target is None:
         stop = _logit_stop(network)
         target = network._forward(x, False, stop).argmax(axis=1) if stop is not None else None
     target = None if target is None else np.asarray(target, dtype=np.intp)
     delta = x - reference
-    total = np.zeros_like(x, dtype=np.float64)
-    for alpha in (np.arange(steps) + 0.5) / steps:
-        point = np.ascontiguousarray(reference + alpha * delta, dtype=x.dtype)
-        total += _input_gradient(network, point, target)
-    return (delta * total / steps).astype(x.dtype)
+    change = _explained_output(network, x, target) - _explained_output(
+        network, np.ascontiguousarray(np.broadcast_to(reference, x.shape), dtype=x.dtype), target)
+    scale = max(float(np.abs(change).sum()), np.finfo(np.float64).tiny)
+    while True:
+        total = np.zeros_like(x, dtype=np.float64)
+        for alpha in (np.arange(steps) + 0.5) / steps:
+            point = np.ascontiguousarray(reference + alpha * delta, dtype=x.dtype)
+            total += _input_gradient(network, point, target)
+        attributions = delta * total / steps
+        misses = np.abs(attributions.sum(axis=1) - change)
+        gap = float(misses.sum() / scale)
+        if gap <= tolerance or steps * 2 > max_steps:
+            break
+        steps *= 2
+    worst = float(misses.max() / (scale / len(x))) if len(x) else 0.0
+    result = IntegratedGradients(attributions.astype(x.dtype), gap, worst, steps, gap <= tolerance)
+    if not result.converged:
+        warnings.warn(result.describe() + f" ({100 * tolerance:g}%); raise max_steps.", CompletenessWarning,
+                      stacklevel=2)
+    return result
+
+
+def integrated_gradients(network, x, target=None, baseline: np.ndarray | str = "zeros", steps: int = 32,
+                         *, tolerance: float = IG_TOLERANCE, max_steps: int = IG_MAX_STEPS) -> np.ndarray:
+    """Integrated-gradient attributions (n_samples, n_features); see :func:`explain_integrated_gradients`.
+
+    The attributions of the batch add up to ``f(x) − f(x′)`` within ``tolerance`` (completeness),
+    or a :class:`CompletenessWarning` says by how much they miss it.
+    """
+    return explain_integrated_gradients(network, x, target, baseline, steps, tolerance=tolerance,
+                                        max_steps=max_steps).attributions
 
 
 def permutation_importance(network, x, y, score: Callable[[np.ndarray, np.ndarray], float] | None = None,

@@ -54,6 +54,7 @@ class Diagnostics(Callback):
         self.every_steps = every_steps
         self.track_unit = track_unit
         self.seed = seed
+        self._steps, self._previous = 0, {}  # the state is defined before training (checkpoints read it)
 
     def on_train_begin(self, logs=None) -> None:
         trainer = self.trainer

@@ -1,17 +1,87 @@
-"""Atomic file writes: temporary file in the same folder, fsync, rename, fsync the folder."""
+"""Atomic file writes: temporary file in the same folder, fsync, rename, fsync the folder.
+
+Temporaries are named ``.<target>.<host>-<pid>.<random>.glassnet-partial``. A process killed while
+writing (kill -9, power loss) cannot remove its own; the next write to the same target removes
+those left by processes of this host that no longer run (:func:`remove_stale_partials`).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import tempfile
 from pathlib import Path
+
+PARTIAL_SUFFIX = ".glassnet-partial"
+
+
+def _owner_tag() -> str:
+    host = "".join(ch for ch in socket.gethostname() if ch.isalnum() or ch in "-_") or "host"
+    return f"{host}-{os.getpid()}"
+
+
+def partial_prefix(path: Path) -> str:
+    """The name prefix of this process's temporaries for ``path``."""
+    return f".{path.name}.{_owner_tag()}."
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    except OSError:
+        return True
+    return True
+
+
+def remove_stale_partials(path: str | Path) -> list[Path]:
+    """Remove temporaries for ``path`` left by dead processes of this host; return what was removed.
+
+    Only names of glassnet's own pattern are touched, and only when the process that created them
+    (named in the file name) no longer runs on this host.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    host = _owner_tag().rsplit("-", 1)[0]
+    removed = []
+    try:
+        candidates = list(folder.glob(f".{glob_escape(path.name)}.*{PARTIAL_SUFFIX}"))
+    except OSError:
+        return removed
+    for candidate in candidates:
+        middle = candidate.name[len(path.name) + 2:-len(PARTIAL_SUFFIX)]
+        owner = middle.split(".", 1)[0]
+        owner_host, _, pid_text = owner.rpartition("-")
+        if owner_host != host or not pid_text.isdigit() or _process_alive(int(pid_text)):
+            continue
+        try:
+            if candidate.is_dir() and not candidate.is_symlink():
+                shutil.rmtree(candidate)
+            else:
+                candidate.unlink()
+            removed.append(candidate)
+        except OSError:
+            pass
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob's special characters escaped."""
+    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in name)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one, whole."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    remove_stale_partials(path)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=partial_prefix(path), suffix=PARTIAL_SUFFIX)
     try:
         os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp creates 0600; give the usual permissions
         with os.fdopen(handle, "wb") as out:
@@ -22,7 +92,12 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    try:  # make the rename itself durable
+    fsync_folder(folder)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable."""
+    try:
         directory = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(directory)

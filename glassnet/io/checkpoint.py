@@ -9,6 +9,7 @@ same machine and thread count.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from .atomic import atomic_write_bytes
 from .modelfile import FORMAT_VERSION, ModelFileError, from_bytes, to_bytes
 
 FORMAT_NAME = "glassnet-checkpoint"
+_NON_FINITE = ("inf", "-inf", "nan")
 
 
 def flatten_state(prefix: str, state: Any, tensors: dict[str, np.ndarray]) -> Any:
@@ -30,7 +32,9 @@ def flatten_state(prefix: str, state: Any, tensors: dict[str, np.ndarray]) -> An
     if isinstance(state, (list, tuple)):
         return [flatten_state(f"{prefix}.{i}", v, tensors) for i, v in enumerate(state)]
     if isinstance(state, np.generic):
-        return state.item()
+        state = state.item()
+    if isinstance(state, float) and not math.isfinite(state):
+        return {"__float__": repr(state)}  # JSON has no inf/nan: tagged, so that they come back as floats
     return state
 
 
@@ -38,9 +42,13 @@ def unflatten_state(state: Any, tensors: dict[str, np.ndarray]) -> Any:
     if isinstance(state, dict):
         if set(state) == {"__tensor__"}:
             name = state["__tensor__"]
-            if name not in tensors:
+            if not isinstance(name, str) or name not in tensors:
                 raise ModelFileError(f"checkpoint references a missing tensor {name!r}.")
             return tensors[name]
+        if set(state) == {"__float__"}:
+            if state["__float__"] not in _NON_FINITE:
+                raise ModelFileError(f"checkpoint holds an invalid float {state['__float__']!r}.")
+            return float(state["__float__"])
         return {k: unflatten_state(v, tensors) for k, v in state.items()}
     if isinstance(state, list):
         return [unflatten_state(v, tensors) for v in state]

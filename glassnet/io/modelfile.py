@@ -26,6 +26,9 @@ FORMAT_VERSION = 1
 _META_KEY = "glassnet"
 _DIGEST_KEY = "glassnet_sha256"
 _ALLOWED_DTYPES = {"float32", "float64", "int64", "uint8"}
+#: Parameter values an architecture may declare beyond the tensors its file holds before loading refuses
+#: to build it (so the missing ones can be named); beyond it, a small file could reserve a huge network.
+_ALLOCATION_SLACK = 2 ** 20
 
 #: Constructor arguments each layer type may take in a file, with their allowed Python types.
 _LAYER_ARGUMENTS: dict[str, dict[str, tuple]] = {
@@ -83,18 +86,23 @@ def _digest(meta_json: str, tensors: dict[str, np.ndarray]) -> str:
     return hasher.hexdigest()
 
 
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types (numpy scalars and tuples converted; non-finite floats as strings)."""
+def jsonable(value: Any) -> Any:
+    """Plain JSON types: numpy scalars and arrays converted, tuples as lists, non-finite floats as null.
+
+    glassnet's one JSON sanitizer (model files, metrics.json). JSON has no NaN or infinity; null is
+    what standard readers (pandas, JavaScript) take for a missing number, and the loader turns the
+    nulls of numeric curves back into NaN.
+    """
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+        return None
     return value
 
 
@@ -106,7 +114,7 @@ def to_bytes(meta: dict, tensors: dict[str, np.ndarray]) -> bytes:
     for name, array in tensors.items():
         if array.dtype.name not in _ALLOWED_DTYPES:
             raise TypeError(f"tensor {name!r} has dtype {array.dtype}; allowed: {sorted(_ALLOWED_DTYPES)}.")
-    meta_json = json.dumps(_jsonable(meta), sort_keys=True, allow_nan=False)
+    meta_json = json.dumps(jsonable(meta), sort_keys=True, allow_nan=False)
     return save(tensors, metadata={_META_KEY: meta_json, _DIGEST_KEY: _digest(meta_json, tensors)})
 
 
@@ -145,15 +153,21 @@ def from_bytes(raw: bytes, source: str, expected_format: str) -> tuple[dict, dic
         meta = json.loads(meta_json)
     except json.JSONDecodeError as exc:  # pragma: no cover - guarded by the digest
         raise ModelFileError(f"{source} has damaged metadata: {exc}") from None
-    if not isinstance(meta, dict) or meta.get("format") != expected_format:
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{source} has invalid metadata: a JSON {type(meta).__name__} where an object "
+                             "is required.")
+    if meta.get("format") != expected_format:
         raise ModelFileError(f"{source} is not a {expected_format} file (format {meta.get('format')!r}).")
     version = meta.get("format_version")
-    if not isinstance(version, int):
+    if not isinstance(version, int) or isinstance(version, bool):
         raise ModelFileError(f"{source} has no valid format_version.")
     if version > FORMAT_VERSION:
         raise ModelFileError(f"{source} uses file format version {version}, newer than this glassnet "
                              f"{__version__} reads (up to {FORMAT_VERSION}); upgrade glassnet to load it.")
-    return meta, tensors
+    from . import schema
+
+    schema.validate(meta, schema.MODEL if expected_format == FORMAT_NAME else schema.CHECKPOINT, source)
+    return schema.numbers_back(meta), tensors
 
 
 def _checked_architecture(config: Any, source: str) -> Sequential:
@@ -188,9 +202,34 @@ def _checked_architecture(config: Any, source: str) -> Sequential:
         raise ModelFileError(f"{source}: the architecture cannot be built: {exc}") from None
 
 
+def declared_parameter_count(config: dict) -> int:
+    """Values the architecture's parameters and buffers hold, computed without allocating them."""
+    width, total = config["input_dim"], 0
+    for spec in config["layers"]:
+        if spec.get("type") == "Dense":
+            units = spec.get("units")
+            total += width * units + (units if spec.get("use_bias", True) else 0)
+            width = units
+        elif spec.get("type") == "BatchNorm":
+            total += 4 * width  # gamma, beta, running mean and variance
+    return total
+
+
 def network_from(meta: dict, tensors: dict[str, np.ndarray], source: str) -> Sequential:
-    """Rebuild a network from checked metadata and tensors (names, shapes and dtypes verified)."""
-    network = _checked_architecture(meta.get("architecture"), source)
+    """Rebuild a network from checked metadata and tensors (names, shapes and dtypes verified).
+
+    The sizes the architecture declares must add up to the tensors the file really holds before
+    anything is allocated, so that a small file cannot make the loader reserve a huge network.
+    """
+    config = meta.get("architecture")
+    if isinstance(config, dict) and isinstance(config.get("layers"), list) and \
+            isinstance(config.get("input_dim"), int) and \
+            all(isinstance(spec, dict) and isinstance(spec.get("units", 1), int) for spec in config["layers"]):
+        declared, present = declared_parameter_count(config), sum(int(t.size) for t in tensors.values())
+        if declared > present + _ALLOCATION_SLACK:  # within the slack, the name check below says what is missing
+            raise ModelFileError(f"{source}: the architecture declares {declared:,} parameter values but the file "
+                                 f"holds only {present:,}; refusing to build it.")
+    network = _checked_architecture(config, source)
     expected = {p.name: p.value for p in network.parameters()}
     expected.update(network.buffers())
     missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
@@ -265,7 +304,7 @@ def load_model(path: str | Path) -> SavedModel:
                                source)
         classes = meta.get("classes")
         if classes is not None and (not isinstance(classes, list) or len(classes) != network.output_dim and
-                                    meta.get("task") in ("multiclass",)):
+                                    meta.get("task") in ("multiclass", "binary", "multilabel")):
             raise ModelFileError(f"{source}: class labels do not match the network's outputs.")
         preprocessing = meta.get("preprocessing")
         if preprocessing is not None and not isinstance(preprocessing, dict):

@@ -13,7 +13,8 @@ from .atomic import atomic_write_bytes
 
 def export_onnx(network: Sequential, path: str | Path, *, mean: np.ndarray | None = None,
                 scale: np.ndarray | None = None, fold_batch_norm: bool = True, opset: int = 17,
-                input_name: str = "input", output_name: str = "output") -> Path:
+                input_name: str = "input", output_name: str = "output", output_scale: np.ndarray | None = None,
+                output_shift: np.ndarray | None = None) -> Path:
     """Write an ONNX graph computing ``network.predict`` (inference mode).
 
     Parameters
@@ -27,6 +28,9 @@ def export_onnx(network: Sequential, path: str | Path, *, mean: np.ndarray | Non
         Fold each batch norm into the Dense layer before it (one Gemm); otherwise emit
         ``BatchNormalization`` nodes with the running statistics.
     opset : int, default=17
+    output_scale, output_shift : ndarray of shape (output_dim,), optional
+        Map the network's outputs back to the targets' units (``output · scale + shift``), for
+        networks trained on standardized targets.
 
     Returns
     -------
@@ -89,6 +93,10 @@ def export_onnx(network: Sequential, path: str | Path, *, mean: np.ndarray | Non
         else:
             raise ValueError(f"layer {layer.name} ({type(layer).__name__}) has no ONNX equivalent here.")
         position += 1
+    if output_scale is not None:
+        current = emit("Mul", [current, constant("target_scale", np.asarray(output_scale))], "unstandardize_mul")
+    if output_shift is not None:
+        current = emit("Add", [current, constant("target_shift", np.asarray(output_shift))], "unstandardize_add")
     nodes.append(helper.make_node("Identity", [current], [output_name], name="output_identity"))
     graph = helper.make_graph(
         nodes, "glassnet",

@@ -111,6 +111,7 @@ class EarlyStopping(Callback):
         self.restore_best_weights = restore_best_weights
         self._monitor = _Monitor(monitor, mode, min_delta)
         self.monitor = monitor
+        self.on_train_begin()  # the state is defined before training too (checkpoints read it)
 
     def on_train_begin(self, logs=None) -> None:
         # Reset on every fit so that a second fit does not inherit the first one's best value.
@@ -138,8 +139,7 @@ class EarlyStopping(Callback):
         history = self.trainer.history
         history.best_epoch = self.best_epoch
         history.stopped_epoch = self.stopped_epoch
-        history.patience = self.patience
-        if self.restore_best_weights and self.best_state is not None and not history.diverged:
+        if self.restore_best_weights and self.best_state is not None:  # after a divergence too
             self.trainer.network.load_state_dict(self.best_state)
             history.restored_epoch = self.best_epoch
 
@@ -152,11 +152,18 @@ class EarlyStopping(Callback):
                 "best_state": self.best_state, "stopped_epoch": self.stopped_epoch}
 
     def load_state_dict(self, state: dict) -> None:
-        self._monitor.best = state["best"]
-        self.wait = state["wait"]
-        self.best_epoch = state["best_epoch"]
-        self.best_state = state["best_state"]
-        self.stopped_epoch = state["stopped_epoch"]
+        self._monitor.best = float(state["best"])  # float("inf") also reads checkpoints that stored "inf"
+        self.wait = int(state["wait"])
+        self.best_epoch = None if state["best_epoch"] is None else int(state["best_epoch"])
+        self.stopped_epoch = None if state["stopped_epoch"] is None else int(state["stopped_epoch"])
+        best_state = state["best_state"]
+        trainer = getattr(self, "trainer", None)
+        if best_state is not None and trainer is not None:  # checked now, not when it is restored at the end
+            expected = trainer.network.state_dict()
+            if not isinstance(best_state, dict) or set(best_state) != set(expected) or any(
+                    np.shape(best_state[name]) != value.shape for name, value in expected.items()):
+                raise ValueError("the saved best weights do not match this network")
+        self.best_state = best_state
 
 
 class LearningRateScheduler(Callback):
@@ -225,6 +232,7 @@ class ReduceLROnPlateau(Callback):
         self.patience = patience
         self.min_lr = min_lr
         self._monitor = _Monitor(monitor, mode, min_delta)
+        self.on_train_begin()
 
     def on_train_begin(self, logs=None) -> None:
         self._monitor.reset()
@@ -246,7 +254,7 @@ class ReduceLROnPlateau(Callback):
         return {"best": self._monitor.best, "wait": self.wait}
 
     def load_state_dict(self, state: dict) -> None:
-        self._monitor.best, self.wait = state["best"], state["wait"]
+        self._monitor.best, self.wait = float(state["best"]), int(state["wait"])
 
 
 class ProgressBar(Callback):

@@ -16,11 +16,12 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_features, check_fraction, check_positive_int
+from ..exceptions import TrainingInterrupted
 from ..network import Sequential, mlp
 from .callbacks import EarlyStopping
 from .executors import get_executor
 from .history import History
-from .loop import fit, split_validation
+from .loop import Trainer, split_validation
 
 
 @dataclass
@@ -84,10 +85,13 @@ def _train_candidate(job: dict, shared: dict) -> dict:
                       dropout=job["dropout"], input_dim=shared["x"].shape[1], dtype=shared["x"].dtype,
                       seed=job["seed"])
         stopper = EarlyStopping(monitor=job["monitor"], patience=job["patience"])
-        history = fit(network, shared["x"], shared["y"], loss=shared["loss"], optimizer=job["optimizer"],
-                      lr=job["lr"], epochs=job["epochs"], batch_size=job["batch_size"],
-                      validation_data=(shared["x_val"], shared["y_val"]), callbacks=[stopper],
-                      seed=job["seed"], weight_decay=job["weight_decay"])
+        history = Trainer(network, shared["x"], shared["y"], loss=shared["loss"], optimizer=job["optimizer"],
+                          lr=job["lr"], epochs=job["epochs"], batch_size=job["batch_size"],
+                          validation_data=(shared["x_val"], shared["y_val"]), callbacks=[stopper],
+                          seed=job["seed"], weight_decay=job["weight_decay"]).run()
+        if history.interrupted:  # Ctrl-C stops the whole search, not just this candidate
+            raise TrainingInterrupted(f"{history.interrupt_message.rstrip('.')} (while growing: candidate "
+                                      f"{tuple(job['hidden'])}); nothing was saved.")
         best = history.best_epoch or history.epochs[-1]
         index = history.epochs.index(best)
         return {"hidden": tuple(job["hidden"]), "n_parameters": network.n_parameters,

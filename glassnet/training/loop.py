@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import (check_class_labels, check_consistent_length, check_features,
+from .._validation import (all_finite, check_class_labels, check_consistent_length, check_features,
                            check_fraction, check_positive_int, check_targets)
 from ..data import BatchGatherer, epoch_order
 from ..exceptions import DivergenceError, DivergenceWarning
@@ -24,6 +24,9 @@ from .metrics import accuracy, balanced_accuracy, regression_metrics
 #: Gradient norms are accumulated on every GRAD_NORM_EVERY-th step (steps 1, 5, 9, ...); their
 #: mean estimates the epoch's mean gradient norm at a quarter of the cost.
 GRAD_NORM_EVERY = 4
+#: Without validation data, the outputs on this many training rows are checked at each epoch's end:
+#: weights that are finite but huge would otherwise be kept as "the last finite weights".
+DIVERGENCE_PROBE_ROWS = 256
 
 
 def default_loss(network: Sequential) -> Loss:
@@ -209,9 +212,6 @@ class Trainer:
                 raise TypeError(f"callbacks must be glassnet Callback objects; got {type(callback).__name__}.")
             callback.set_trainer(self)
         self.history = History(task=task_of(self.loss))
-        stoppers = [c for c in self.callbacks if isinstance(c, EarlyStopping)]
-        if stoppers:  # the onset needs the training loss to fall for this many epochs (at most 10)
-            self.history.patience = max(1, min(stoppers[0].patience, 10))
         self.start_epoch = 1
         self.stop_training = False
         self.interrupted = False
@@ -219,32 +219,41 @@ class Trainer:
         self.checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
         self._resume_state: dict | None = None
         self._fingerprint_cache: dict | None = None  # computed once (it hashes the training data)
-        if resume:
-            if checkpoint is None:
-                raise ValueError("resume=True needs checkpoint=PATH (the file to resume from).")
+        if resume and checkpoint is None:
+            raise ValueError("resume=True needs checkpoint=PATH (the file to resume from).")
+        if checkpoint is not None:
             from pathlib import Path
 
-            if Path(checkpoint).exists():
-                self._load_checkpoint(checkpoint)
+            from ..exceptions import OutputError
+            from ..io.outputs import is_glassnet_checkpoint
+
+            path = Path(checkpoint)
+            if resume and path.is_file():
+                self._load_checkpoint(checkpoint)  # a file that is no checkpoint: ModelFileError
+            elif path.is_dir() or path.exists() and not is_glassnet_checkpoint(path):
+                raise OutputError(f"checkpoint={str(checkpoint)!r} exists and is not a glassnet checkpoint; it would "
+                                  "be overwritten. Choose another path.")
 
     # ------------------------------------------------------------------------------------
     def run(self) -> History:
+        """Train; return the History (``interrupted``/``diverged`` say when it ended early)."""
         network, loss, optimizer = self.network, self.loss, self.optimizer
         n = len(self.x)
         batch_size = min(self.batch_size, n)
         gatherer = BatchGatherer(self.x, self.y, self.sample_weight, batch_size=batch_size)
         dense_layers = [layer for layer in network.layers if isinstance(layer, Dense)] if self.diagnostics else []
         classification = isinstance(loss, SoftmaxCrossEntropy) and self.y.ndim == 1
+        weighted = self.sample_weight is not None
+        total_weight = float(self.sample_weight.sum()) if weighted else float(n)
         batch_callbacks = [c for c in self.callbacks if c.wants_batch_end]
-        last_finite = network.state_dict()
+        self._last_finite = network.state_dict()
         batch_logs: dict = {}
 
         for callback in self.callbacks:
             callback.on_train_begin({})
         resume = self._resume_state
         if resume is not None:
-            for callback, state in zip(self.callbacks, resume["callbacks"]):
-                callback.load_state_dict(state)
+            self._load_callback_states(resume["callbacks"], resume["callback_types"])
         # Overflow on the way to a non-finite loss is expected and reported by the divergence guard.
         errstate = np.errstate(over="ignore", invalid="ignore")
         errstate.__enter__()
@@ -268,14 +277,10 @@ class Trainer:
                 resume = None
                 diverged = False
                 for start in range(first, n, batch_size):
-                    if self.interrupted:
-                        self._save_interrupted(epoch, order, start, grad_norm_sums, total_loss, correct,
-                                               steps, time.perf_counter() - started)
-                        break
                     x_batch, y_batch, w_batch = gatherer.gather(order[start:start + batch_size])
                     batch_loss = network.train_step(x_batch, y_batch, loss, w_batch)
                     if not math.isfinite(batch_loss):
-                        self._diverged(epoch, steps + 1, batch_loss, last_finite)
+                        self._diverged(epoch, steps + 1, batch_loss)
                         diverged = True
                         break
                     if steps % GRAD_NORM_EVERY == 0:  # a sample of the steps keeps the cost small
@@ -283,7 +288,7 @@ class Trainer:
                             grad = layer.W.grad.reshape(-1)
                             grad_norm_sums[i] += math.sqrt(float(np.dot(grad, grad)))
                     optimizer.step()
-                    total_loss += batch_loss * len(x_batch)
+                    total_loss += batch_loss * (float(w_batch.sum()) if weighted else len(x_batch))
                     if classification:
                         counted = loss.n_correct  # the compiled loss kernel counts them on the way
                         correct += counted if counted is not None else \
@@ -293,9 +298,16 @@ class Trainer:
                         batch_logs["loss"], batch_logs["size"] = batch_loss, len(x_batch)
                         for callback in batch_callbacks:
                             callback.on_batch_end(steps, batch_logs)
-                if diverged or self.interrupted:
+                    if self.interrupted:  # Ctrl-C arrived during this batch: stop after it, resumably
+                        position = {"order": np.asarray(order), "next_start": start + batch_size,
+                                    "grad_norm_sums": grad_norm_sums.copy(), "total_loss": float(total_loss),
+                                    "correct": int(correct), "steps": int(steps),
+                                    "elapsed": time.perf_counter() - started}
+                        self._stop_interrupted(epoch, steps, -(-n // batch_size), position)
+                        break
+                if diverged or self.history.interrupted:
                     break
-                logs = {"loss": total_loss / n}
+                logs = {"loss": total_loss / total_weight if total_weight > 0 else total_loss / n}
                 if classification:
                     logs["accuracy"] = correct / n
                 elif isinstance(loss, MeanSquaredError):
@@ -305,8 +317,12 @@ class Trainer:
                     val_logs = evaluate(network, x_val, y_val, loss, w_val)
                     logs.update({f"val_{key}": value for key, value in val_logs.items()})
                     if not math.isfinite(val_logs["loss"]):
-                        self._diverged(epoch, steps, val_logs["loss"], last_finite)
+                        self._diverged(epoch, steps, val_logs["loss"])
                         break
+                elif not all_finite(network._infer(self.x[:DIVERGENCE_PROBE_ROWS])):
+                    # No validation to notice it: the last step left weights whose outputs overflow.
+                    self._diverged(epoch, steps, math.nan, "the network's outputs became non-finite")
+                    break
                 logs["lr"] = optimizer.lr
                 logs["time"] = time.perf_counter() - started
                 sampled = max((steps + GRAD_NORM_EVERY - 1) // GRAD_NORM_EVERY, 1)
@@ -315,7 +331,12 @@ class Trainer:
                 self.history.record(epoch, logs)
                 for callback in self.callbacks:
                     callback.on_epoch_end(epoch, logs)
-                last_finite = network.state_dict()
+                snapshot = network.state_dict()
+                if all(all_finite(value) for value in snapshot.values()):
+                    self._last_finite, self._last_finite_epoch = snapshot, epoch
+                if self.interrupted:  # Ctrl-C arrived during validation or the epoch-end callbacks
+                    self._stop_interrupted(epoch, None, None, None)
+                    break
                 if self.checkpoint is not None and (epoch % self.checkpoint_every == 0 or self.stop_training
                                                     or epoch == self.epochs):
                     self.save_checkpoint(self.checkpoint, epoch, None)
@@ -349,21 +370,26 @@ class Trainer:
         signal.signal(signal.SIGINT, handler)
         return lambda: signal.signal(signal.SIGINT, previous)
 
-    def _save_interrupted(self, epoch, order, next_start, grad_norm_sums, total_loss, correct, steps, elapsed):
-        self.history.interrupted = True
-        position = {"order": np.asarray(order), "next_start": int(next_start), "grad_norm_sums": grad_norm_sums.copy(),
-                    "total_loss": float(total_loss), "correct": int(correct), "steps": int(steps),
-                    "elapsed": float(elapsed)}
-        if self.checkpoint is None:
-            message = (f"training interrupted in epoch {epoch}; no checkpoint was configured, so the "
-                       "weights stay as they are in memory (pass checkpoint=PATH to be able to resume).")
+    def _stop_interrupted(self, epoch: int, steps: int | None, batches: int | None, position: dict | None) -> None:
+        """The one place an interrupt ends training: checkpoint (when configured) and record it.
+
+        ``position`` is where to continue inside ``epoch`` (None when the epoch was complete).
+        The message is the same for every caller; :func:`fit` and the command line add how to
+        resume in their own terms.
+        """
+        history = self.history
+        history.interrupted = True
+        if position is None:
+            where = f"after epoch {epoch}"
         else:
-            self.save_checkpoint(self.checkpoint, epoch - 1, position)
-            message = (f"training interrupted in epoch {epoch} after {steps} batches; checkpoint saved to "
-                       f"{self.checkpoint}. Resume with the same call plus resume=True "
-                       f"(glassnet train ... --resume).")
-        self.history.interrupt_message = message
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
+            where = f"in epoch {epoch} after {steps} of {batches} batches"
+        if self.checkpoint is None:
+            history.interrupt_message = f"training was interrupted {where}; no checkpoint was configured."
+            history.interrupt_checkpoint = None
+        else:
+            self.save_checkpoint(self.checkpoint, epoch if position is None else epoch - 1, position)
+            history.interrupt_message = f"training was interrupted {where}; its state was saved to {self.checkpoint}."
+            history.interrupt_checkpoint = str(self.checkpoint)
 
     def _fingerprint(self) -> dict:
         import hashlib
@@ -392,6 +418,7 @@ class Trainer:
             "noise_rng": self.network.noise_rng.bit_generator.state,
             "history": self.history.to_dict(),
             "callbacks": [callback.state_dict() for callback in self.callbacks],
+            "callback_types": [type(callback).__name__ for callback in self.callbacks],
         }
         write_checkpoint(path, state)
 
@@ -407,31 +434,75 @@ class Trainer:
             if saved.get(key) != expected[key]:
                 raise ModelFileError(f"checkpoint {path} was written for a different run ({key} differs); "
                                      "resume needs the same data, network and settings.")
-        self.network.load_state_dict(state["network"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.rng.bit_generator.state = state["rng"]
-        self.network.noise_rng.bit_generator.state = state["noise_rng"]
-        history = History.from_dict(state["history"])
-        history.patience = self.history.patience
-        history.interrupted, history.interrupt_message = False, ""
+        try:  # the schema checked the structure; values a hostile file could still get wrong end here
+            self.network.load_state_dict(state["network"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.rng.bit_generator.state = state["rng"]
+            self.network.noise_rng.bit_generator.state = state["noise_rng"]
+            history = History.from_dict(state["history"])
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+            raise ModelFileError(f"checkpoint {path} cannot be resumed from: {type(exc).__name__}: {exc}") from None
+        history.interrupted, history.interrupt_message, history.interrupt_checkpoint = False, "", None
         self.history = history
         self.start_epoch = int(state["epoch"]) + 1
         # Callback states pair up by position: pass the same callbacks, in the same order.
-        self._resume_state = {"position": state["position"], "callbacks": state["callbacks"]}
+        self._resume_state = {"position": state["position"], "callbacks": state["callbacks"],
+                              "callback_types": state.get("callback_types")}
 
-    def _diverged(self, epoch: int, step: int, value: float, last_finite: dict) -> None:
-        self.network.load_state_dict(last_finite)
-        for state in self.optimizer._state:  # moments may hold inf/nan as well
-            state.clear()
-        restored = "the initial weights" if epoch == 1 else f"those from the end of epoch {epoch - 1}"
-        message = (f"training diverged at epoch {epoch}, step {step}: the loss became {value}. "
-                   f"The last finite weights ({restored}) were restored. Lower the "
-                   f"learning rate (it is {self.optimizer.lr:g}; try {self.optimizer.lr / 10:g}), add "
-                   "batch normalization, or scale the inputs.")
+    def _load_callback_states(self, states: list, types: list | None) -> None:
+        """Give each callback its saved state, matched by type in order (progress printers may differ)."""
+        from ..io.modelfile import ModelFileError
+
+        if types is None or len(types) != len(states):  # checkpoints before 0.5: by position
+            types = [type(callback).__name__ for callback in self.callbacks][:len(states)]
+        unused = list(range(len(states)))
+        for callback in self.callbacks:
+            name = type(callback).__name__
+            match = next((i for i in unused if types[i] == name), None)
+            if match is None:
+                if callback.state_dict():
+                    raise ModelFileError(f"checkpoint {self.checkpoint} holds no state for the {name} callback; "
+                                         "resume with the callbacks of the interrupted run.")
+                continue
+            unused.remove(match)
+            try:
+                callback.load_state_dict(states[match])
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise ModelFileError(f"checkpoint {self.checkpoint} holds a state that {name} cannot load: "
+                                     f"{type(exc).__name__}: {exc}") from None
+
+    def _best_weights(self) -> tuple[dict, int] | None:
+        """The best weights early stopping kept (finite, from a completed epoch), if any."""
+        for callback in self.callbacks:
+            if isinstance(callback, EarlyStopping) and callback.restore_best_weights and \
+                    callback.best_state is not None and callback.best_epoch is not None:
+                return callback.best_state, callback.best_epoch
+        return None
+
+    def _diverged(self, epoch: int, step: int, value: float, what: str | None = None) -> None:
+        """Restore finite weights after a non-finite loss: the best ones when early stopping kept them."""
+        best = self._best_weights()
+        if best is not None:
+            self.network.load_state_dict(best[0])
+            restored = f"the best weights seen (epoch {best[1]}, by {self._monitor_name()}) were restored"
+            self.history.restored_epoch = best[1]
+        else:
+            self.network.load_state_dict(self._last_finite)
+            last = getattr(self, "_last_finite_epoch", None)
+            restored = ("the last finite weights (the initial ones) were restored" if last is None else
+                        f"the last finite weights (from the end of epoch {last}) were restored")
+        self.optimizer.reset_state()  # moments may hold inf/nan as well
+        what = what or f"the loss became {value}"
+        message = (f"training diverged at epoch {epoch}, step {step}: {what}; {restored}. "
+                   f"Lower the learning rate (it is {self.optimizer.lr:g}; try {self.optimizer.lr / 10:g}), "
+                   "add batch normalization, or scale the inputs.")
         self.history.diverged = True
         self.history.divergence_message = message
         if self.on_divergence == "warn":
             warnings.warn(message, DivergenceWarning, stacklevel=4)
+
+    def _monitor_name(self) -> str:
+        return next(c.monitor for c in self.callbacks if isinstance(c, EarlyStopping))
 
 
 def fit(network: Sequential, x, y, *, loss: str | Loss | None = None,
@@ -507,4 +578,9 @@ def fit(network: Sequential, x, y, *, loss: str | Loss | None = None,
                       weight_decay=weight_decay, momentum=momentum, on_divergence=on_divergence,
                       checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
                       diagnostics=diagnostics)
-    return trainer.run()
+    history = trainer.run()
+    if history.interrupted:
+        how = ("Resume with the same call plus resume=True." if checkpoint is not None else
+               "Pass checkpoint=PATH to be able to resume an interrupted run.")
+        warnings.warn(f"{history.interrupt_message} {how}", RuntimeWarning, stacklevel=2)
+    return history
