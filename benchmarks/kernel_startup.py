@@ -40,8 +40,12 @@ print("RESULT " + json.dumps({"import_s": imported - started, "first_fit_s": tra
 
 
 def probe(env: dict) -> dict:
-    completed = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
-                               env={**os.environ, "PYTHONPATH": str(ROOT), **env})
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+    )
     for line in completed.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
@@ -56,9 +60,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as cache:
             rows["numba, cold cache"].append(probe({"GLASSNET_KERNELS": "numba", "NUMBA_CACHE_DIR": cache}))
             rows["numba, warm cache"].append(probe({"GLASSNET_KERNELS": "numba", "NUMBA_CACHE_DIR": cache}))
-    summary = {name: {key: statistics.median(r[key] for r in results)
-                      for key in ("import_s", "first_fit_s", "first_predict_s")}
-               for name, results in rows.items()}
+    summary = {
+        name: {
+            key: statistics.median(r[key] for r in results) for key in ("import_s", "first_fit_s", "first_predict_s")
+        }
+        for name, results in rows.items()
+    }
     out = ROOT / "benchmarks" / "results" / "kernel_startup.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"repeats": repeats, "median": summary, "raw": rows}, indent=2))

@@ -31,14 +31,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 CONFIGS = {
-    "A": {"sizes": [784, 256, 256, 10], "batch": 128, "activation": "relu", "batch_norm": False,
-          "label": "784-256-256-10 ReLU, batch 128"},
-    "B": {"sizes": [784, 1024, 1024, 10], "batch": 256, "activation": "relu", "batch_norm": False,
-          "label": "784-1024-1024-10 ReLU, batch 256 (GEMM-bound)"},
-    "C": {"sizes": [64, 32, 32, 10], "batch": 32, "activation": "relu", "batch_norm": False,
-          "label": "64-32-32-10 ReLU, batch 32 (overhead-bound)"},
-    "D": {"sizes": [784, 100, 100, 100, 10], "batch": 60, "activation": "sigmoid", "batch_norm": True,
-          "label": "784-100-100-100-10 sigmoid + batch norm, batch 60 (BN paper)"},
+    "A": {
+        "sizes": [784, 256, 256, 10],
+        "batch": 128,
+        "activation": "relu",
+        "batch_norm": False,
+        "label": "784-256-256-10 ReLU, batch 128",
+    },
+    "B": {
+        "sizes": [784, 1024, 1024, 10],
+        "batch": 256,
+        "activation": "relu",
+        "batch_norm": False,
+        "label": "784-1024-1024-10 ReLU, batch 256 (GEMM-bound)",
+    },
+    "C": {
+        "sizes": [64, 32, 32, 10],
+        "batch": 32,
+        "activation": "relu",
+        "batch_norm": False,
+        "label": "64-32-32-10 ReLU, batch 32 (overhead-bound)",
+    },
+    "D": {
+        "sizes": [784, 100, 100, 100, 10],
+        "batch": 60,
+        "activation": "sigmoid",
+        "batch_norm": True,
+        "label": "784-100-100-100-10 sigmoid + batch norm, batch 60 (BN paper)",
+    },
 }
 N_SAMPLES = 60_000
 CONTENDERS = ("glassnet", "glassnet_nodiag", "glassnet_numpy", "torch", "torch_compile", "sklearn")
@@ -68,25 +88,34 @@ def blas_info() -> str:
     try:
         from threadpoolctl import threadpool_info
 
-        return "; ".join(f"{i['internal_api']} {i.get('version', '')} {i.get('architecture', '')} "
-                         f"{i['num_threads']} threads" for i in threadpool_info())
+        return "; ".join(
+            f"{i['internal_api']} {i.get('version', '')} {i.get('architecture', '')} {i['num_threads']} threads"
+            for i in threadpool_info()
+        )
     except ImportError:
         return "threadpoolctl not installed"
 
 
-def worker_glassnet(config: dict, epochs: int, threads: int, diagnostics: bool = True,
-                    kernels: str = "auto") -> dict:
+def worker_glassnet(config: dict, epochs: int, threads: int, diagnostics: bool = True, kernels: str = "auto") -> dict:
     import glassnet as gn
 
     gn.kernels.set_backend(kernels)
 
     x, y = make_data(config)
     sizes = config["sizes"]
-    net = gn.mlp(sizes[1:-1], sizes[-1], activation=config["activation"], batch_norm=config["batch_norm"],
-                 output_activation="softmax", input_dim=sizes[0], seed=0)
+    net = gn.mlp(
+        sizes[1:-1],
+        sizes[-1],
+        activation=config["activation"],
+        batch_norm=config["batch_norm"],
+        output_activation="softmax",
+        input_dim=sizes[0],
+        seed=0,
+    )
     optimizer = gn.SGD(net.parameters(), lr=0.01, momentum=0.9)
-    gn.fit(net, x[:5000], y[:5000], epochs=1, batch_size=config["batch"], optimizer=optimizer,
-           diagnostics=diagnostics)  # warm-up
+    gn.fit(
+        net, x[:5000], y[:5000], epochs=1, batch_size=config["batch"], optimizer=optimizer, diagnostics=diagnostics
+    )  # warm-up
 
     class EpochClock(gn.Callback):
         """Wall time from one epoch's start to the next: every step, the epoch-end diagnostics
@@ -103,8 +132,17 @@ def worker_glassnet(config: dict, epochs: int, threads: int, diagnostics: bool =
             self.marks.append(time.perf_counter())
 
     clock = EpochClock()
-    gn.fit(net, x, y, epochs=epochs, batch_size=config["batch"], optimizer=optimizer, seed=0,
-           diagnostics=diagnostics, callbacks=[clock])
+    gn.fit(
+        net,
+        x,
+        y,
+        epochs=epochs,
+        batch_size=config["batch"],
+        optimizer=optimizer,
+        seed=0,
+        diagnostics=diagnostics,
+        callbacks=[clock],
+    )
     times = [b - a for a, b in zip(clock.marks[:-1], clock.marks[1:])]
     result = {"epoch_seconds": times, "kernels": gn.kernels.name()}
     result.update(predict_latency(lambda rows: net.predict(rows), x))
@@ -158,7 +196,7 @@ def worker_torch(config: dict, epochs: int, threads: int, compiled: bool = False
         model.train()
         order = torch.randperm(n)
         for start in range(0, n, batch):
-            index = order[start:start + batch]
+            index = order[start : start + batch]
             optimizer.zero_grad(set_to_none=True)
             loss = torch.nn.functional.cross_entropy(step_model(x_t[index]), y_t[index])
             loss.backward()
@@ -193,9 +231,16 @@ def worker_sklearn(config: dict, epochs: int, threads: int) -> dict:
 
     x, y = make_data(config)
     sizes = config["sizes"]
-    model = MLPClassifier(hidden_layer_sizes=tuple(sizes[1:-1]), activation="relu" if config["activation"] == "relu"
-                          else "logistic", solver="sgd", momentum=0.9, nesterovs_momentum=False,
-                          learning_rate_init=0.01, batch_size=config["batch"], random_state=0)
+    model = MLPClassifier(
+        hidden_layer_sizes=tuple(sizes[1:-1]),
+        activation="relu" if config["activation"] == "relu" else "logistic",
+        solver="sgd",
+        momentum=0.9,
+        nesterovs_momentum=False,
+        learning_rate_init=0.01,
+        batch_size=config["batch"],
+        random_state=0,
+    )
     classes = np.arange(sizes[-1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -222,7 +267,7 @@ def worker_gemm(threads: int) -> dict:
         started = time.perf_counter()
         np.matmul(a, b, out=out)
         best = min(best, time.perf_counter() - started)
-    return {"gflops": 2 * 2048 ** 3 / best / 1e9}
+    return {"gflops": 2 * 2048**3 / best / 1e9}
 
 
 def worker_gemm_shapes(config: dict) -> dict:
@@ -288,8 +333,14 @@ def run_worker(args) -> None:
 # ------------------------------------------------------------------------------------- orchestrator
 def available(contender: str) -> str | None:
     """None when the contender can run, else the reason it is skipped."""
-    module = {"glassnet": "glassnet", "glassnet_nodiag": "glassnet", "glassnet_numpy": "glassnet", "torch": "torch",
-              "torch_compile": "torch", "sklearn": "sklearn"}[contender]
+    module = {
+        "glassnet": "glassnet",
+        "glassnet_nodiag": "glassnet",
+        "glassnet_numpy": "glassnet",
+        "torch": "torch",
+        "torch_compile": "torch",
+        "sklearn": "sklearn",
+    }[contender]
     probe = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True)
     return None if probe.returncode == 0 else f"{module} is not installed"
 
@@ -314,11 +365,19 @@ def spawn(worker: str, config: str | None, epochs: int, threads: int, timeout: f
 
 
 def versions() -> dict:
-    out = {"python": platform.python_version(), "machine": platform.machine(), "cpu_count": os.cpu_count(),
-           "processor": _cpu_name()}
+    out = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "processor": _cpu_name(),
+    }
     for module in ("numpy", "torch", "sklearn", "glassnet"):
-        probe = subprocess.run([sys.executable, "-c", f"import {module}; print({module}.__version__)"],
-                               capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        probe = subprocess.run(
+            [sys.executable, "-c", f"import {module}; print({module}.__version__)"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         out[module] = probe.stdout.strip() if probe.returncode == 0 else "not installed"
     return out
 
@@ -396,28 +455,48 @@ def main() -> None:
                 print(f"  round {round_index + 1} {key}: {rate:,.0f} samples/s", flush=True)
 
     command = " ".join(["python", "benchmarks/train_speed.py"] + sys.argv[1:])
-    report = {"command": command, "threads": args.threads, "rounds": args.rounds, "gemm_peak_gflops": peak,
-              "versions": versions(), "skipped": skipped, "failures": failures, "configs": {}}
+    report = {
+        "command": command,
+        "threads": args.threads,
+        "rounds": args.rounds,
+        "gemm_peak_gflops": peak,
+        "versions": versions(),
+        "skipped": skipped,
+        "failures": failures,
+        "configs": {},
+    }
     for config in configs:
         weights = weights_of(CONFIGS[config]["sizes"])
-        entry = {"label": CONFIGS[config]["label"], "weights": weights, "contenders": {},
-                 "gemm_only_samples_per_s": max(gemm_only[config]) if gemm_only[config] else None}
+        entry = {
+            "label": CONFIGS[config]["label"],
+            "weights": weights,
+            "contenders": {},
+            "gemm_only_samples_per_s": max(gemm_only[config]) if gemm_only[config] else None,
+        }
         torch_rounds = raw[config].get("torch", [])
         for contender, results in raw[config].items():
             if not results:
                 continue
             rates = [N_SAMPLES / min(r["epoch_seconds"]) for r in results]
-            info = {"samples_per_s": statistics.median(rates), "min": min(rates), "max": max(rates),
-                    "gemm_share": statistics.median(rates) * 6 * weights / (peak * 1e9),
-                    "peak_rss_mb": max(r["peak_rss_mb"] for r in results), "blas": results[0]["blas"]}
+            info = {
+                "samples_per_s": statistics.median(rates),
+                "min": min(rates),
+                "max": max(rates),
+                "gemm_share": statistics.median(rates) * 6 * weights / (peak * 1e9),
+                "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
+                "blas": results[0]["blas"],
+            }
             if torch_rounds and contender != "torch":
-                ratios = [N_SAMPLES / min(r["epoch_seconds"]) / (N_SAMPLES / min(t["epoch_seconds"]))
-                          for r, t in zip(results, torch_rounds)]
+                ratios = [
+                    N_SAMPLES / min(r["epoch_seconds"]) / (N_SAMPLES / min(t["epoch_seconds"]))
+                    for r, t in zip(results, torch_rounds)
+                ]
                 info["ratio_to_torch"] = statistics.median(ratios)
                 info["ratio_min"], info["ratio_max"] = min(ratios), max(ratios)
                 if "predict_1_us" in results[0]:
                     info["predict_1_vs_torch"] = statistics.median(
-                        r["predict_1_us"] / t["predict_1_us"] for r, t in zip(results, torch_rounds))
+                        r["predict_1_us"] / t["predict_1_us"] for r, t in zip(results, torch_rounds)
+                    )
             sklearn_rounds = raw[config].get("sklearn", [])
             if sklearn_rounds and contender.startswith("glassnet"):
                 ratios = [min(s["epoch_seconds"]) / min(r["epoch_seconds"]) for r, s in zip(results, sklearn_rounds)]
@@ -429,7 +508,8 @@ def main() -> None:
             if contender == "glassnet" and nodiag:
                 info["diagnostics_cost"] = 1 - statistics.median(
                     (N_SAMPLES / min(r["epoch_seconds"])) / (N_SAMPLES / min(b["epoch_seconds"]))
-                    for r, b in zip(results, nodiag))
+                    for r, b in zip(results, nodiag)
+                )
             if "predict_1_us" in results[0]:
                 info["predict_1_us"] = statistics.median(r["predict_1_us"] for r in results)
                 info["predict_1000_us"] = statistics.median(r["predict_1000_us"] for r in results)
@@ -474,43 +554,68 @@ def render_markdown(report: dict, command: str) -> str:
     ]
     for name, entry in report["configs"].items():
         for contender, info in entry["contenders"].items():
-            ratio = (f"{info['ratio_to_torch']:.2f} ({info['ratio_min']:.2f}–{info['ratio_max']:.2f})"
-                     if "ratio_to_torch" in info else ("1.00" if contender == "torch" else "–"))
-            versus_sklearn = (f"{info['ratio_to_sklearn']:.2f} ({info['sklearn_min']:.2f}–{info['sklearn_max']:.2f})"
-                              if "ratio_to_sklearn" in info else "–")
+            ratio = (
+                f"{info['ratio_to_torch']:.2f} ({info['ratio_min']:.2f}–{info['ratio_max']:.2f})"
+                if "ratio_to_torch" in info
+                else ("1.00" if contender == "torch" else "–")
+            )
+            versus_sklearn = (
+                f"{info['ratio_to_sklearn']:.2f} ({info['sklearn_min']:.2f}–{info['sklearn_max']:.2f})"
+                if "ratio_to_sklearn" in info
+                else "–"
+            )
             p1 = f"{info['predict_1_us']:.1f}" if "predict_1_us" in info else "–"
             p1000 = f"{info['predict_1000_us']:.0f}" if "predict_1000_us" in info else "–"
             label = contender + (f" ({info['kernels']})" if "kernels" in info else "")
-            lines.append(f"| {name}: {entry['label']} | {label} | {info['samples_per_s']:,.0f} "
-                         f"({info['min']:,.0f}–{info['max']:,.0f}) | {ratio} | {versus_sklearn} | "
-                         f"{info['gemm_share']:.0%} | {p1} | {p1000} | {info['peak_rss_mb']:.0f} |")
-    costs = [(name, e["contenders"]["glassnet"]["diagnostics_cost"]) for name, e in report["configs"].items()
-             if "diagnostics_cost" in e["contenders"].get("glassnet", {})]
+            lines.append(
+                f"| {name}: {entry['label']} | {label} | {info['samples_per_s']:,.0f} "
+                f"({info['min']:,.0f}–{info['max']:,.0f}) | {ratio} | {versus_sklearn} | "
+                f"{info['gemm_share']:.0%} | {p1} | {p1000} | {info['peak_rss_mb']:.0f} |"
+            )
+    costs = [
+        (name, e["contenders"]["glassnet"]["diagnostics_cost"])
+        for name, e in report["configs"].items()
+        if "diagnostics_cost" in e["contenders"].get("glassnet", {})
+    ]
     if costs:
-        lines += ["", "Cost of the default diagnostics (per-step gradient norms, per-epoch probe): "
-                  + ", ".join(f"{name} {cost:+.1%}" for name, cost in costs)
-                  + " of glassnet's throughput (`glassnet` vs `glassnet_nodiag`, median of per-round ratios)."]
-    lines += ["", "Against the targets (glassnet with its defaults; medians of per-round ratios):", "",
-              "| config | × PyTorch eager | × scikit-learn | share of GEMM peak | predict 1 row ÷ PyTorch's |",
-              "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "Cost of the default diagnostics (per-step gradient norms, per-epoch probe): "
+            + ", ".join(f"{name} {cost:+.1%}" for name, cost in costs)
+            + " of glassnet's throughput (`glassnet` vs `glassnet_nodiag`, median of per-round ratios).",
+        ]
+    lines += [
+        "",
+        "Against the targets (glassnet with its defaults; medians of per-round ratios):",
+        "",
+        "| config | × PyTorch eager | × scikit-learn | share of GEMM peak | predict 1 row ÷ PyTorch's |",
+        "|---|---|---|---|---|",
+    ]
     for name, entry in report["configs"].items():
         info = entry["contenders"].get("glassnet")
         if not info:
             continue
-        cells = [f"{info['ratio_to_torch']:.2f}" if "ratio_to_torch" in info else "–",
-                 f"{info['ratio_to_sklearn']:.2f}" if "ratio_to_sklearn" in info else "–",
-                 f"{info['gemm_share']:.0%}",
-                 f"{info['predict_1_vs_torch']:.2f}" if "predict_1_vs_torch" in info else "–"]
+        cells = [
+            f"{info['ratio_to_torch']:.2f}" if "ratio_to_torch" in info else "–",
+            f"{info['ratio_to_sklearn']:.2f}" if "ratio_to_sklearn" in info else "–",
+            f"{info['gemm_share']:.0%}",
+            f"{info['predict_1_vs_torch']:.2f}" if "predict_1_vs_torch" in info else "–",
+        ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     peak = report["gemm_peak_gflops"] * 1e9
-    lines += ["", "Ceilings: the GEMM work of one training sample is 6 × weights FLOPs as counted above, or "
-              "6 × weights − 2 × (first layer's weights) without the input gradient nobody needs (what "
-              "glassnet computes). At 100% of the measured peak, with zero time for everything else; and "
-              "the *GEMM-only* rate: the matrix products of one training step at this config's shapes, "
-              "timed alone (best of 140 repetitions, the fastest round):", "",
-              "| config | samples/s at the peak (true FLOPs) | glassnet's share of that | "
-              "× scikit-learn at the peak | GEMM-only samples/s | glassnet's share of GEMM-only | "
-              "× scikit-learn at the GEMM-only rate | glassnet × scikit-learn |", "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "Ceilings: the GEMM work of one training sample is 6 × weights FLOPs as counted above, or "
+        "6 × weights − 2 × (first layer's weights) without the input gradient nobody needs (what "
+        "glassnet computes). At 100% of the measured peak, with zero time for everything else; and "
+        "the *GEMM-only* rate: the matrix products of one training step at this config's shapes, "
+        "timed alone (best of 140 repetitions, the fastest round):",
+        "",
+        "| config | samples/s at the peak (true FLOPs) | glassnet's share of that | "
+        "× scikit-learn at the peak | GEMM-only samples/s | glassnet's share of GEMM-only | "
+        "× scikit-learn at the GEMM-only rate | glassnet × scikit-learn |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, entry in report["configs"].items():
         sizes = CONFIGS[name]["sizes"] if name in CONFIGS else None
         info = entry["contenders"].get("glassnet")
@@ -524,8 +629,10 @@ def render_markdown(report: dict, command: str) -> str:
         only = entry.get("gemm_only_samples_per_s")
         only_cells = f"{only:,.0f} | {info['samples_per_s'] / only:.0%}" if only else "– | –"
         only_sklearn = f"{only / sklearn['samples_per_s']:.2f}" if only and sklearn else "–"
-        lines.append(f"| {name} | {limit:,.0f} | {info['samples_per_s'] / limit:.0%} | {best} | {only_cells} | "
-                     f"{only_sklearn} | {actual} |")
+        lines.append(
+            f"| {name} | {limit:,.0f} | {info['samples_per_s'] / limit:.0%} | {best} | {only_cells} | "
+            f"{only_sklearn} | {actual} |"
+        )
     blas = {c: i["blas"] for e in report["configs"].values() for c, i in e["contenders"].items()}
     lines += ["", "BLAS as each contender's process reported it:", ""]
     lines += [f"- {c}: {b}" for c, b in blas.items()]

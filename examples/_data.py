@@ -29,8 +29,9 @@ def mnist_10k(path: str | None = None, test_size: int = 2000, seed: int = 0):
             order = np.random.default_rng(seed).permutation(len(data.x))
             test, train = order[:test_size], order[test_size:]
             return data.x[train], data.y[train], data.x[test], data.y[test]
-    raise SystemExit("mnist-10k not found: pass --mnist FOLDER (images-idx3-ubyte.gz, labels-idx1-ubyte.gz) "
-                     "or set GLASSNET_DATA.")
+    raise SystemExit(
+        "mnist-10k not found: pass --mnist FOLDER (images-idx3-ubyte.gz, labels-idx1-ubyte.gz) or set GLASSNET_DATA."
+    )
 
 
 def fashion(path: str | None = None):

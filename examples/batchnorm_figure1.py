@@ -4,7 +4,8 @@
 
 Three fully connected hidden layers of 100 sigmoid units, weights from a small random Gaussian
 (N(0, 0.1²) here; the paper does not give the scale), mini-batches of 60, cross-entropy, plain SGD
-(learning rate 0.5 for both networks by default, ``--lr`` to change it; the paper does not give it), with and without batch normalization before each
+(learning rate 0.5 for both networks by default, ``--lr`` to change it; the paper does not give it),
+with and without batch normalization before each
 sigmoid. On the real MNIST digits (10,000-image subset, 2,000 held out for testing) and on
 Fashion-MNIST (its own test set). Records (a) test accuracy over training steps and (b, c) the
 15th/50th/85th percentiles of one last-hidden-layer sigmoid's input over training.
@@ -50,22 +51,50 @@ class TestAccuracyEvery(gn.Callback):
 
 
 def train(x, y, x_test, y_test, batch_norm: bool, steps: int, seed: int = 0, lr: float = 0.5) -> dict:
-    network = gn.mlp([100, 100, 100], 10, activation="sigmoid", batch_norm=batch_norm, output_activation="softmax",
-                     init="normal", init_scale=0.1, input_dim=x.shape[1], seed=seed)
+    network = gn.mlp(
+        [100, 100, 100],
+        10,
+        activation="sigmoid",
+        batch_norm=batch_norm,
+        output_activation="softmax",
+        init="normal",
+        init_scale=0.1,
+        input_dim=x.shape[1],
+        seed=seed,
+    )
     epochs = int(np.ceil(steps * 60 / len(x)))
     every = max(steps // 100, 1)
     accuracy = TestAccuracyEvery(x_test[:2000], y_test[:2000], every)
     probe = Diagnostics(every_steps=every, probe_size=512, track_unit=0, seed=seed)
     started = time.perf_counter()
-    history = gn.fit(network, x, y, epochs=epochs, batch_size=60, optimizer="sgd", lr=lr, seed=seed,
-                     callbacks=[accuracy, probe], diagnostics=True)
+    history = gn.fit(
+        network,
+        x,
+        y,
+        epochs=epochs,
+        batch_size=60,
+        optimizer="sgd",
+        lr=lr,
+        seed=seed,
+        callbacks=[accuracy, probe],
+        diagnostics=True,
+    )
     seconds = time.perf_counter() - started
     last = [name for name in history.diagnostics["activations"]][-1]
     entry = history.diagnostics["activations"][last]
     final = float(np.mean(network.predict(x_test).argmax(axis=1) == y_test))
-    return {"steps": accuracy.steps, "test_accuracy": accuracy.accuracy, "final_test_accuracy": final,
-            "probe_steps": history.diagnostics["step"], "p15": entry["unit_p15"], "p50": entry["unit_p50"],
-            "p85": entry["unit_p85"], "layer": last, "seconds": seconds, "epochs": epochs}
+    return {
+        "steps": accuracy.steps,
+        "test_accuracy": accuracy.accuracy,
+        "final_test_accuracy": final,
+        "probe_steps": history.diagnostics["step"],
+        "p15": entry["unit_p15"],
+        "p50": entry["unit_p50"],
+        "p85": entry["unit_p85"],
+        "layer": last,
+        "seconds": seconds,
+        "epochs": epochs,
+    }
 
 
 def steps_to(curve: dict, level: float) -> int | None:
@@ -116,23 +145,30 @@ def main() -> None:
     datasets["fashion"] = (fm.x, fm.y, fm.x_test, fm.y_test)
     summary = {}
     for name, (x, y, x_test, y_test) in datasets.items():
-        results = {"plain": train(x, y, x_test, y_test, False, args.steps, args.seed, args.lr),
-                   "bn": train(x, y, x_test, y_test, True, args.steps, args.seed, args.lr)}
+        results = {
+            "plain": train(x, y, x_test, y_test, False, args.steps, args.seed, args.lr),
+            "bn": train(x, y, x_test, y_test, True, args.steps, args.seed, args.lr),
+        }
         path = ROOT / "docs" / "images" / "results" / f"bn_figure1_{name}{tag}.png"
         gn.plots.save_figure(figure(results, f"Batch normalization, Figure 1 — {name}, SGD lr {args.lr:g}"), path)
         row = {}
         for key, r in results.items():
             drift = max(float(np.max(np.abs(np.asarray(r[p]) - r[p][0]))) for p in ("p15", "p50", "p85"))
-            row[key] = {"final_test_accuracy": r["final_test_accuracy"], "seconds": r["seconds"],
-                        "steps_to_90": steps_to(r, 0.90), "steps_to_95": steps_to(r, 0.95),
-                        "percentile_drift": drift,
-                        "p15_p50_p85_start": [r["p15"][0], r["p50"][0], r["p85"][0]],
-                        "p15_p50_p85_end": [r["p15"][-1], r["p50"][-1], r["p85"][-1]]}
+            row[key] = {
+                "final_test_accuracy": r["final_test_accuracy"],
+                "seconds": r["seconds"],
+                "steps_to_90": steps_to(r, 0.90),
+                "steps_to_95": steps_to(r, 0.95),
+                "percentile_drift": drift,
+                "p15_p50_p85_start": [r["p15"][0], r["p50"][0], r["p85"][0]],
+                "p15_p50_p85_end": [r["p15"][-1], r["p50"][-1], r["p85"][-1]],
+            }
         summary[name] = row
         print(name, json.dumps(row, indent=1))
     (ROOT / "benchmarks" / "results").mkdir(parents=True, exist_ok=True)
     (ROOT / "benchmarks" / "results" / f"bn_figure1{tag}.json").write_text(
-        json.dumps({"steps": args.steps, "lr": args.lr, **summary}, indent=2))
+        json.dumps({"steps": args.steps, "lr": args.lr, **summary}, indent=2)
+    )
 
 
 if __name__ == "__main__":

@@ -55,9 +55,14 @@ def part_collapse() -> dict:
     collapsed = linear3.collapse(logits=True)
     logits = linear3.logits(x_test)
     difference = float(np.max(np.abs(collapsed.forward(x_test.astype(np.float32)) - logits)))
-    result = {"linear_3_layer_accuracy": accuracy(linear3), "single_linear_accuracy": accuracy(single),
-              "relu_same_size_accuracy": accuracy(relu), "collapsed_vs_network_max_abs_difference": difference,
-              "linear_3_layer_parameters": linear3.n_parameters, "collapsed_parameters": collapsed.W.size + collapsed.b.size}
+    result = {
+        "linear_3_layer_accuracy": accuracy(linear3),
+        "single_linear_accuracy": accuracy(single),
+        "relu_same_size_accuracy": accuracy(relu),
+        "collapsed_vs_network_max_abs_difference": difference,
+        "linear_3_layer_parameters": linear3.n_parameters,
+        "collapsed_parameters": collapsed.W.size + collapsed.b.size,
+    }
     print("linear collapse:", json.dumps(result, indent=1))
     return result
 
@@ -78,8 +83,9 @@ def part_overfitting() -> dict:
     settings = dict(epochs=300, batch_size=32, optimizer="adam", lr=1e-4, validation_data=(x_val, y_val), seed=0)
 
     def large(**kwargs):
-        return gn.mlp([512, 512, 512], 2, activation="relu", output_activation="softmax", input_dim=20, seed=0,
-                      **kwargs)
+        return gn.mlp(
+            [512, 512, 512], 2, activation="relu", output_activation="softmax", input_dim=20, seed=0, **kwargs
+        )
 
     runs = {}
     plain = large()
@@ -90,24 +96,34 @@ def part_overfitting() -> dict:
     runs["weight decay"] = (decayed, gn.fit(decayed, x, y, **{**settings, "optimizer": "adamw"}, weight_decay=1.0))
     dropped = large(dropout=0.5)
     runs["dropout 0.5"] = (dropped, gn.fit(dropped, x, y, **settings))
-    grown = gn.grow(x, y, task="classification", validation_data=(x_val, y_val), epochs=300, patience=20,
-                    lr=1e-3, seed=0)
+    grown = gn.grow(
+        x, y, task="classification", validation_data=(x_val, y_val), epochs=300, patience=20, lr=1e-3, seed=0
+    )
     runs["start small and grow"] = (grown.network, grown.history)
     loss = gn.SoftmaxCrossEntropy()
     result = {}
     for name, (network, history) in runs.items():
         logs = gn.training.loop.evaluate(network, x_val.astype(np.float32), y_val, loss)
-        result[name] = {"validation_log_loss": logs["loss"], "validation_accuracy": logs["accuracy"],
-                        "final_train_loss": history["loss"][-1], "epochs": len(history),
-                        "overfitting_onset": history.overfitting_onset_for(20),
-                        "parameters": network.n_parameters, "summary": history.summary()}
+        result[name] = {
+            "validation_log_loss": logs["loss"],
+            "validation_accuracy": logs["accuracy"],
+            "final_train_loss": history["loss"][-1],
+            "epochs": len(history),
+            "overfitting_onset": history.overfitting_onset_for(20),
+            "parameters": network.n_parameters,
+            "summary": history.summary(),
+        }
         figure = gn.plots.plot_learning_curves(history)
         figure.suptitle(f"300 noisy rows: {name}")
         gn.plots.save_figure(figure, ROOT / "docs" / "images" / "results" / f"overfitting_{name.replace(' ', '_')}.png")
     result["start small and grow"]["architecture"] = list(grown.architecture)
     result["start small and grow"]["trail"] = [[list(r["hidden"]), r["val_score"]] for r in grown.trail]
-    print("overfitting:", json.dumps({k: {kk: vv for kk, vv in v.items() if kk not in ("trail", "summary")}
-                                      for k, v in result.items()}, indent=1))
+    print(
+        "overfitting:",
+        json.dumps(
+            {k: {kk: vv for kk, vv in v.items() if kk not in ("trail", "summary")} for k, v in result.items()}, indent=1
+        ),
+    )
     return result
 
 

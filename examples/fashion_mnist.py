@@ -27,12 +27,27 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def build(seed: int) -> gn.Sequential:
-    return gn.mlp([1024, 512, 256], 10, activation="relu", batch_norm=True, dropout=0.3,
-                  output_activation="softmax", input_dim=784, seed=seed)
+    return gn.mlp(
+        [1024, 512, 256],
+        10,
+        activation="relu",
+        batch_norm=True,
+        dropout=0.3,
+        output_activation="softmax",
+        input_dim=784,
+        seed=seed,
+    )
 
 
-def run(path=None, epochs: int = 60, subset: int | None = None, seed: int = 0, baselines: bool = False,
-        verbose: int = 2, write: bool = True) -> dict:
+def run(
+    path=None,
+    epochs: int = 60,
+    subset: int | None = None,
+    seed: int = 0,
+    baselines: bool = False,
+    verbose: int = 2,
+    write: bool = True,
+) -> dict:
     data = gn.datasets.load_fashion_mnist(path)
     order = np.random.default_rng(seed).permutation(len(data.x))
     if subset:
@@ -47,23 +62,43 @@ def run(path=None, epochs: int = 60, subset: int | None = None, seed: int = 0, b
     network = build(seed)
     optimizer = gn.AdamW(network.parameters(), lr=1e-3, weight_decay=1e-4)
     started = time.perf_counter()
-    history = gn.fit(network, x_train, y_train, epochs=epochs, batch_size=256, optimizer=optimizer,
-                     validation_data=(x_val, y_val), seed=seed, verbose=verbose,
-                     callbacks=[gn.EarlyStopping(monitor="val_accuracy", patience=epochs), gn.CosineDecay(epochs)])
+    history = gn.fit(
+        network,
+        x_train,
+        y_train,
+        epochs=epochs,
+        batch_size=256,
+        optimizer=optimizer,
+        validation_data=(x_val, y_val),
+        seed=seed,
+        verbose=verbose,
+        callbacks=[gn.EarlyStopping(monitor="val_accuracy", patience=epochs), gn.CosineDecay(epochs)],
+    )
     train_seconds = time.perf_counter() - started
     test_accuracy = float(np.mean(network.predict(x_test).argmax(axis=1) == y_test))
-    result = {"test_accuracy": test_accuracy, "train_seconds": train_seconds, "epochs": len(history),
-              "best_epoch": history.best_epoch, "validation_accuracy": max(history["val_accuracy"]),
-              "train_rows": int(len(x_train)), "architecture": "784-1024-512-256-10, batch norm, ReLU, dropout 0.3",
-              "optimizer": "AdamW lr 1e-3 wd 1e-4, cosine, batch 256", "summary": history.summary()}
-    print(f"test accuracy {test_accuracy:.4f}; training {train_seconds:.0f} s over {len(history)} epochs "
-          f"(best epoch {history.best_epoch})")
+    result = {
+        "test_accuracy": test_accuracy,
+        "train_seconds": train_seconds,
+        "epochs": len(history),
+        "best_epoch": history.best_epoch,
+        "validation_accuracy": max(history["val_accuracy"]),
+        "train_rows": int(len(x_train)),
+        "architecture": "784-1024-512-256-10, batch norm, ReLU, dropout 0.3",
+        "optimizer": "AdamW lr 1e-3 wd 1e-4, cosine, batch 256",
+        "summary": history.summary(),
+    }
+    print(
+        f"test accuracy {test_accuracy:.4f}; training {train_seconds:.0f} s over {len(history)} epochs "
+        f"(best epoch {history.best_epoch})"
+    )
     if baselines:
         from sklearn.ensemble import HistGradientBoostingClassifier
         from sklearn.linear_model import LogisticRegression
 
-        for name, model in (("logistic regression", LogisticRegression(max_iter=300)),
-                            ("gradient boosting", HistGradientBoostingClassifier(max_iter=200, random_state=seed))):
+        for name, model in (
+            ("logistic regression", LogisticRegression(max_iter=300)),
+            ("gradient boosting", HistGradientBoostingClassifier(max_iter=200, random_state=seed)),
+        ):
             begun = time.perf_counter()
             model.fit(x_train, y_train)
             result[name] = {"test_accuracy": float(model.score(x_test, y_test)), "seconds": time.perf_counter() - begun}

@@ -14,16 +14,32 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
 import glassnet as gn
 from glassnet.diagnostics import Diagnostics, gradient_verdict
 
 
 def train(batch_norm: bool, x, y, seed: int = 0):
-    network = gn.mlp([100] * 5, 10, activation="sigmoid", batch_norm=batch_norm, output_activation="softmax",
-                     init="normal", init_scale=0.1, seed=seed)
-    history = gn.fit(network, x, y, epochs=30, batch_size=60, lr=0.5, validation_split=0.2, seed=seed,
-                     callbacks=[Diagnostics(every_steps=5)])
+    network = gn.mlp(
+        [100] * 5,
+        10,
+        activation="sigmoid",
+        batch_norm=batch_norm,
+        output_activation="softmax",
+        init="normal",
+        init_scale=0.1,
+        seed=seed,
+    )
+    history = gn.fit(
+        network,
+        x,
+        y,
+        epochs=30,
+        batch_size=60,
+        lr=0.5,
+        validation_split=0.2,
+        seed=seed,
+        callbacks=[Diagnostics(every_steps=5)],
+    )
     return network, history
 
 

@@ -50,19 +50,38 @@ def main() -> None:
     results = {}
     for name, settings in VARIANTS.items():
         network = gn.mlp([256] * 5, 10, output_activation="softmax", input_dim=784, seed=args.seed, **settings)
-        history = gn.fit(network, x, y, epochs=args.epochs, batch_size=32, optimizer="sgd", lr=0.05, momentum=0.9,
-                         validation_split=0.1, seed=args.seed)
+        history = gn.fit(
+            network,
+            x,
+            y,
+            epochs=args.epochs,
+            batch_size=32,
+            optimizer="sgd",
+            lr=0.05,
+            momentum=0.9,
+            validation_split=0.1,
+            seed=args.seed,
+        )
         verdict = gradient_verdict(history, network)
         accuracy = float(np.mean(network.predict(x_test).argmax(axis=1) == y_test))
-        saturation = {layer: entry["saturated_fraction"][-1]
-                      for layer, entry in history.diagnostics["activations"].items() if entry["kind"] != "relu"}
-        results[name] = {"test_accuracy": accuracy, "vanishing_detected": verdict.vanishing,
-                         "first_to_last_ratio_epoch1": verdict.first_to_last_ratio[0],
-                         "first_to_last_ratio_final": verdict.first_to_last_ratio[-1],
-                         "grad_norms_epoch1": {k: v[0] for k, v in history.grad_norms.items()},
-                         "saturated_fraction_final": saturation, "verdict": verdict.summary()}
-        print(f"{name:<22} test accuracy {accuracy:.4f}  first/last ratio {verdict.first_to_last_ratio[0]:.3g} → "
-              f"{verdict.first_to_last_ratio[-1]:.3g}  vanishing: {verdict.vanishing}")
+        saturation = {
+            layer: entry["saturated_fraction"][-1]
+            for layer, entry in history.diagnostics["activations"].items()
+            if entry["kind"] != "relu"
+        }
+        results[name] = {
+            "test_accuracy": accuracy,
+            "vanishing_detected": verdict.vanishing,
+            "first_to_last_ratio_epoch1": verdict.first_to_last_ratio[0],
+            "first_to_last_ratio_final": verdict.first_to_last_ratio[-1],
+            "grad_norms_epoch1": {k: v[0] for k, v in history.grad_norms.items()},
+            "saturated_fraction_final": saturation,
+            "verdict": verdict.summary(),
+        }
+        print(
+            f"{name:<22} test accuracy {accuracy:.4f}  first/last ratio {verdict.first_to_last_ratio[0]:.3g} → "
+            f"{verdict.first_to_last_ratio[-1]:.3g}  vanishing: {verdict.vanishing}"
+        )
         figure = gn.plots.plot_gradient_flow(history)
         figure.suptitle(name.replace("_", " "))
         gn.plots.save_figure(figure, ROOT / "docs" / "images" / "results" / f"vanishing_{name}.png")

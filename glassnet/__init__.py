@@ -18,8 +18,7 @@ from typing import Any
 from ._version import __version__
 from .exceptions import DivergenceError, DivergenceWarning, LinearCollapseWarning, NotFittedError
 from .gradcheck import GradcheckResult, gradcheck
-from .layers import (BatchNorm, Dense, Dropout, Layer, LeakyReLU, Linear, ReLU, Sigmoid, Softmax,
-                     Tanh)
+from .layers import BatchNorm, Dense, Dropout, Layer, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from .losses import BinaryCrossEntropy, Loss, MeanSquaredError, SoftmaxCrossEntropy
 from .network import Sequential, mlp
 from .optim import SGD, Adam, AdamW, Optimizer
@@ -49,8 +48,12 @@ _LAZY = {
     "DNNRegressor": "glassnet.sklearn",
 }
 # Sub-modules exposed as attributes.
-_LAZY_MODULES = {"datasets": "glassnet.datasets", "callbacks": "glassnet.training.callbacks",
-                 "diagnostics": "glassnet.diagnostics", "plots": "glassnet.plots"}
+_LAZY_MODULES = {
+    "datasets": "glassnet.datasets",
+    "callbacks": "glassnet.training.callbacks",
+    "diagnostics": "glassnet.diagnostics",
+    "plots": "glassnet.plots",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -64,8 +67,35 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["__version__", "Layer", "Dense", "BatchNorm", "Dropout", "ReLU", "LeakyReLU", "Sigmoid",
-           "Tanh", "Linear", "Softmax", "Loss", "MeanSquaredError", "BinaryCrossEntropy",
-           "SoftmaxCrossEntropy", "Sequential", "mlp", "Optimizer", "SGD", "Adam", "AdamW",
-           "Parameter", "gradcheck", "GradcheckResult", "NotFittedError", "LinearCollapseWarning",
-           "DivergenceError", "DivergenceWarning", *_LAZY, *_LAZY_MODULES]
+__all__ = [
+    "__version__",
+    "Layer",
+    "Dense",
+    "BatchNorm",
+    "Dropout",
+    "ReLU",
+    "LeakyReLU",
+    "Sigmoid",
+    "Tanh",
+    "Linear",
+    "Softmax",
+    "Loss",
+    "MeanSquaredError",
+    "BinaryCrossEntropy",
+    "SoftmaxCrossEntropy",
+    "Sequential",
+    "mlp",
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "Parameter",
+    "gradcheck",
+    "GradcheckResult",
+    "NotFittedError",
+    "LinearCollapseWarning",
+    "DivergenceError",
+    "DivergenceWarning",
+    *_LAZY,
+    *_LAZY_MODULES,
+]

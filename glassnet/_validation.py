@@ -70,8 +70,7 @@ def all_finite(array: np.ndarray) -> bool:
     return bool(np.isfinite(array).all())
 
 
-def check_features(x: Any, name: str = "x", dtype: Any = np.float32,
-                   n_features: int | None = None) -> np.ndarray:
+def check_features(x: Any, name: str = "x", dtype: Any = np.float32, n_features: int | None = None) -> np.ndarray:
     """Return ``x`` as a finite 2-D C-contiguous array of ``dtype``.
 
     A float array already of ``dtype`` and C-contiguous is returned without a copy.
@@ -86,7 +85,8 @@ def check_features(x: Any, name: str = "x", dtype: Any = np.float32,
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise TypeError(
             f"{name} must be numeric; got an array of dtype {array.dtype}. "
-            "Encode text columns first (glassnet train does this for tables).")
+            "Encode text columns first (glassnet train does this for tables)."
+        )
     if array.ndim != 2:
         hint = " Use x.reshape(-1, 1) for a single feature." if array.ndim == 1 else ""
         raise ValueError(f"{name} must be 2-D (n_samples, n_features); got shape {array.shape}.{hint}")
@@ -96,8 +96,8 @@ def check_features(x: Any, name: str = "x", dtype: Any = np.float32,
         raise ValueError(f"{name} has no features: got shape {array.shape}.")
     if n_features is not None and array.shape[1] != n_features:
         raise ValueError(
-            f"{name} has {array.shape[1]} features, but the network expects {n_features}; "
-            f"got shape {array.shape}.")
+            f"{name} has {array.shape[1]} features, but the network expects {n_features}; got shape {array.shape}."
+        )
     array = np.ascontiguousarray(array, dtype=dtype)
     if not all_finite(array):
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
@@ -134,23 +134,27 @@ def check_class_labels(y: Any, n_classes: int, name: str = "y") -> np.ndarray:
     if array.shape[0] == 0:
         raise ValueError(f"{name} is empty.")
     if not np.issubdtype(array.dtype, np.number) and array.dtype != bool:
-        raise TypeError(f"{name} must hold integer class indices; got dtype {array.dtype}. "
-                        "Use DNNClassifier for string labels.")
+        raise TypeError(
+            f"{name} must hold integer class indices; got dtype {array.dtype}. Use DNNClassifier for string labels."
+        )
     if np.issubdtype(array.dtype, np.floating):
         if not np.isfinite(array).all():
             raise ValueError(f"{name} contains NaN or infinite values.")
         if not np.all(array == np.round(array)):
-            raise ValueError(f"{name} must hold integer class indices; got non-integer values "
-                             f"such as {array[array != np.round(array)][0]!r}.")
+            raise ValueError(
+                f"{name} must hold integer class indices; got non-integer values "
+                f"such as {array[array != np.round(array)][0]!r}."
+            )
     labels = array.astype(np.int64)
     low, high = int(labels.min()), int(labels.max())
     if low < 0 or high >= n_classes:
-        raise ValueError(f"{name} holds class indices in [{low}, {high}], but the network has "
-                         f"{n_classes} outputs, so labels must be in [0, {n_classes - 1}].")
+        raise ValueError(
+            f"{name} holds class indices in [{low}, {high}], but the network has "
+            f"{n_classes} outputs, so labels must be in [0, {n_classes - 1}]."
+        )
     return labels
 
 
 def check_consistent_length(x: np.ndarray, y: np.ndarray, x_name: str = "x", y_name: str = "y") -> None:
     if len(x) != len(y):
-        raise ValueError(f"{x_name} and {y_name} must have the same number of samples; "
-                         f"got {len(x)} and {len(y)}.")
+        raise ValueError(f"{x_name} and {y_name} must have the same number of samples; got {len(x)} and {len(y)}.")

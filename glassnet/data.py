@@ -16,8 +16,9 @@ def epoch_order(n_samples: int, rng: np.random.Generator | None, shuffle: bool =
     return np.arange(n_samples)
 
 
-def minibatch_indices(n_samples: int, batch_size: int, rng: np.random.Generator | None,
-                      shuffle: bool = True) -> Iterator[np.ndarray]:
+def minibatch_indices(
+    n_samples: int, batch_size: int, rng: np.random.Generator | None, shuffle: bool = True
+) -> Iterator[np.ndarray]:
     """Yield index arrays covering every sample once (the last batch may be shorter).
 
     Examples
@@ -28,7 +29,7 @@ def minibatch_indices(n_samples: int, batch_size: int, rng: np.random.Generator 
     """
     order = epoch_order(n_samples, rng, shuffle)
     for start in range(0, n_samples, batch_size):
-        yield order[start:start + batch_size]
+        yield order[start : start + batch_size]
 
 
 class BatchGatherer:
@@ -36,8 +37,7 @@ class BatchGatherer:
 
     def __init__(self, *arrays: np.ndarray | None, batch_size: int) -> None:
         self.arrays = arrays
-        self.buffers = [None if a is None else np.empty((batch_size,) + a.shape[1:], dtype=a.dtype)
-                        for a in arrays]
+        self.buffers = [None if a is None else np.empty((batch_size,) + a.shape[1:], dtype=a.dtype) for a in arrays]
 
     def gather(self, indices: np.ndarray) -> list[np.ndarray | None]:
         n = len(indices)

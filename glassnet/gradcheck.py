@@ -32,7 +32,7 @@ class GradcheckResult:
         return max(self.errors.values()) if self.errors else 0.0
 
     def passed(self, tol: float = 1e-6) -> bool:
-        return self.max_error < tol
+        return bool(self.max_error < tol)
 
     def __str__(self) -> str:
         rows = [f"  {name:<24}{error:.2e}" for name, error in self.errors.items()]
@@ -50,9 +50,17 @@ def _relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     return difference if scale < ABSOLUTE_BELOW else difference / scale
 
 
-def gradcheck(model: Layer | Sequential, x: np.ndarray, y: np.ndarray | None = None,
-              loss: str | Loss | None = None, *, eps: float = 1e-6, training: bool = True,
-              check_input: bool = True, seed: int = 0) -> GradcheckResult:
+def gradcheck(
+    model: Layer | Sequential,
+    x: np.ndarray,
+    y: np.ndarray | None = None,
+    loss: str | Loss | None = None,
+    *,
+    eps: float = 1e-6,
+    training: bool = True,
+    check_input: bool = True,
+    seed: int = 0,
+) -> GradcheckResult:
     """Compare the hand-written backward pass with central finite differences, in float64.
 
     ``∂L/∂θ ≈ (L(θ + ε) − L(θ − ε)) / 2ε`` for every entry θ of every parameter (and of the input).
@@ -84,8 +92,9 @@ def gradcheck(model: Layer | Sequential, x: np.ndarray, y: np.ndarray | None = N
     x = np.array(x, dtype=np.float64)
     if isinstance(model, Sequential):
         if model.dtype != np.float64:
-            raise ValueError(f"gradcheck needs a float64 network; got dtype={model.dtype}. "
-                             "Build it with dtype=np.float64.")
+            raise ValueError(
+                f"gradcheck needs a float64 network; got dtype={model.dtype}. Build it with dtype=np.float64."
+            )
         model._ensure_built(x)
         layers, params = model.layers, model.parameters()
     elif isinstance(model, Layer):

@@ -47,8 +47,9 @@ def image_pixels(image, mode: str, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(converted, dtype=np.float32).reshape(-1) / 255.0
 
 
-def load_image_folder(folder: str | Path, size: tuple[int, int] | None = None,
-                      mode: str | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+def load_image_folder(
+    folder: str | Path, size: tuple[int, int] | None = None, mode: str | None = None
+) -> tuple[np.ndarray, np.ndarray, dict]:
     """Read ``folder/<class>/*.png|jpg`` into pixels in [0, 1].
 
     Parameters
@@ -69,8 +70,10 @@ def load_image_folder(folder: str | Path, size: tuple[int, int] | None = None,
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     files = [(c, p) for c in classes for p in sorted((folder / c).iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
     if not files:
-        raise DataError(f"{folder} holds no images: expected one sub-folder per class with PNG/JPEG files "
-                        "(folder/cat/1.png, folder/dog/2.jpg, ...).")
+        raise DataError(
+            f"{folder} holds no images: expected one sub-folder per class with PNG/JPEG files "
+            "(folder/cat/1.png, folder/dog/2.jpg, ...)."
+        )
     images = [(label, path, open_image(path)) for label, path in files]
     if mode is None:
         grayscale = ("L", "1", "LA", "I", "I;16")
@@ -78,15 +81,23 @@ def load_image_folder(folder: str | Path, size: tuple[int, int] | None = None,
     if size is None:
         sizes = {image.size for _, _, image in images}
         if len(sizes) > 1:
-            (_, first_path, first), (_, other_path, other) = images[0], next(
-                item for item in images if item[2].size != images[0][2].size)
-            raise DataError(f"images have different sizes ({first.size[0]}x{first.size[1]} in {first_path}, "
-                            f"{other.size[0]}x{other.size[1]} in {other_path}); pass --image-size WxH to resize "
-                            "them all.")
+            (_, first_path, first), (_, other_path, other) = (
+                images[0],
+                next(item for item in images if item[2].size != images[0][2].size),
+            )
+            raise DataError(
+                f"images have different sizes ({first.size[0]}x{first.size[1]} in {first_path}, "
+                f"{other.size[0]}x{other.size[1]} in {other_path}); pass --image-size WxH to resize "
+                "them all."
+            )
         size = images[0][2].size
     pixels = [image_pixels(image, mode, size) for _, _, image in images]
     labels = np.array([label for label, _, _ in images], dtype=object)
     channels = 1 if mode == "L" else 3
-    info = {"image_shape": [size[1], size[0]] + ([] if channels == 1 else [3]), "mode": mode,
-            "classes": classes, "files": len(files)}
+    info = {
+        "image_shape": [size[1], size[0]] + ([] if channels == 1 else [3]),
+        "mode": mode,
+        "classes": classes,
+        "files": len(files),
+    }
     return np.stack(pixels), labels, info

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-INITIALIZERS = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lecun_uniform",
-                "normal", "uniform")
+INITIALIZERS = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lecun_uniform", "normal", "uniform")
 
 #: Default scheme for the activation that follows a Dense layer: He for the ReLU family
 #: (keeps the variance of ReLU outputs), Glorot/Xavier for symmetric saturating or linear ones.
@@ -19,8 +18,9 @@ DEFAULT_FOR_ACTIVATION = {
 }
 
 
-def initialize(shape: tuple[int, int], scheme: str, rng: np.random.Generator, dtype: np.dtype,
-               scale: float | None = None) -> np.ndarray:
+def initialize(
+    shape: tuple[int, int], scheme: str, rng: np.random.Generator, dtype: np.dtype, scale: float | None = None
+) -> np.ndarray:
     """Draw a (fan_in, fan_out) weight matrix.
 
     Parameters

@@ -70,7 +70,7 @@ class Prepared:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    task: str                      # multiclass, binary, multilabel, regression
+    task: str  # multiclass, binary, multilabel, regression
     classes: list | None
     preprocessing: dict
     preprocessing_arrays: dict
@@ -119,8 +119,11 @@ def load_frame_or_images(path: str, options: JobOptions):
         except DatasetError as exc:
             raise DataError(str(exc)) from None
         labels = data.y.astype(str).astype(object)
-        return "images", (data.x, labels, {"image_shape": list(data.image_shape), "mode": "L",
-                                           "classes": sorted(set(labels)), "files": 1})
+        return "images", (
+            data.x,
+            labels,
+            {"image_shape": list(data.image_shape), "mode": "L", "classes": sorted(set(labels)), "files": 1},
+        )
     return "table", read_table(source, options.delimiter)
 
 
@@ -135,13 +138,25 @@ def prepare(options: JobOptions) -> Prepared:
             raise DataError(f"the images hold a single class ({classes[0]!r}); classification needs at least two.")
         y = np.searchsorted(np.array(classes, dtype=object), labels).astype(np.int64)
         features = [f"pixel_{i}" for i in range(x.shape[1])]
-        preprocessing = {"kind": "image", "image_shape": info["image_shape"], "mode": info["mode"],
-                         "size": options.image_size and list(options.image_size)}
+        preprocessing = {
+            "kind": "image",
+            "image_shape": info["image_shape"],
+            "mode": info["mode"],
+            "size": options.image_size and list(options.image_size),
+        }
         arrays: dict = {}
-        description = {"kind": "image folder", "source": str(options.data), "rows": int(len(x)),
-                       "features": int(x.shape[1]), "image_shape": info["image_shape"], "mode": info["mode"],
-                       "preprocessing": ["pixels scaled to [0, 1]" + (f", resized to {options.image_size[0]}x"
-                                                                     f"{options.image_size[1]}" if options.image_size else "")]}
+        description = {
+            "kind": "image folder",
+            "source": str(options.data),
+            "rows": int(len(x)),
+            "features": int(x.shape[1]),
+            "image_shape": info["image_shape"],
+            "mode": info["mode"],
+            "preprocessing": [
+                "pixels scaled to [0, 1]"
+                + (f", resized to {options.image_size[0]}x{options.image_size[1]}" if options.image_size else "")
+            ],
+        }
         task, sources = "multiclass", features
         x_test = y_test = None
         if options.test_data:
@@ -153,8 +168,9 @@ def prepare(options: JobOptions) -> Prepared:
             if unknown:
                 raise DataError(f"--test-data holds classes not in the training data: {unknown[:5]}.")
             y_test = np.searchsorted(np.array(classes, dtype=object), test_labels).astype(np.int64)
-        return _finish_split(x, y, x_test, y_test, task, classes, preprocessing, arrays, features, sources,
-                             description, options, rng)
+        return _finish_split(
+            x, y, x_test, y_test, task, classes, preprocessing, arrays, features, sources, description, options, rng
+        )
 
     frame = loaded
     if frame.empty or len(frame) < 10:
@@ -181,8 +197,10 @@ def prepare(options: JobOptions) -> Prepared:
         if len(options.target) > 1:
             values = target.to_numpy()
             if not set(np.unique(values.astype(float))) <= {0.0, 1.0}:
-                raise DataError("several classification targets must each be 0/1 (multilabel); "
-                                "train one model per target otherwise.")
+                raise DataError(
+                    "several classification targets must each be 0/1 (multilabel); "
+                    "train one model per target otherwise."
+                )
             y = values.astype(np.float32)
             classes = list(options.target)
             task = "multilabel"
@@ -190,8 +208,10 @@ def prepare(options: JobOptions) -> Prepared:
             column = target[options.target[0]]
             classes = sorted(column.unique().tolist(), key=lambda v: (str(type(v)), v))
             if len(classes) < 2:
-                raise DataError(f"target {options.target[0]!r} has a single class ({classes[0]!r}); "
-                                "classification needs at least two.")
+                raise DataError(
+                    f"target {options.target[0]!r} has a single class ({classes[0]!r}); "
+                    "classification needs at least two."
+                )
             lookup = {value: index for index, value in enumerate(classes)}
             y = column.map(lookup).to_numpy().astype(np.int64)
             task = "binary" if len(classes) == 2 else "multiclass"
@@ -224,8 +244,10 @@ def prepare(options: JobOptions) -> Prepared:
             lookup = {value: index for index, value in enumerate(classes)}
             mapped = test_frame[options.target[0]].map(lookup)
             if mapped.isna().any():
-                raise DataError(f"--test-data holds classes not seen in training: "
-                                f"{sorted(set(test_frame[options.target[0]][mapped.isna()].astype(str)))[:5]}.")
+                raise DataError(
+                    f"--test-data holds classes not seen in training: "
+                    f"{sorted(set(test_frame[options.target[0]][mapped.isna()].astype(str)))[:5]}."
+                )
             y_test = mapped.to_numpy().astype(np.int64)
         else:
             y_test = test_frame[options.target].to_numpy().astype(y.dtype)
@@ -237,15 +259,36 @@ def prepare(options: JobOptions) -> Prepared:
         y_mean, y_scale = y_rest.mean(axis=0), y_rest.std(axis=0)
         y_scale = np.where(y_scale > 0, y_scale, 1.0)
         arrays = {"target_mean": y_mean.astype(np.float64), "target_scale": y_scale.astype(np.float64)}
-    description = {"kind": "table", "source": str(options.data), "rows": int(len(frame) + dropped_rows),
-                   "columns": int(frame.shape[1]), "features": int(x.shape[1]), "target": list(options.target),
-                   "rows_dropped_missing_target": dropped_rows, "preprocessing": pre.describe()}
-    return _finish_split(x_rest, y_rest, x_test, y_test, task, classes, preprocessing, arrays, pre.feature_names,
-                         pre.source_columns(), description, options, rng)
+    description = {
+        "kind": "table",
+        "source": str(options.data),
+        "rows": int(len(frame) + dropped_rows),
+        "columns": int(frame.shape[1]),
+        "features": int(x.shape[1]),
+        "target": list(options.target),
+        "rows_dropped_missing_target": dropped_rows,
+        "preprocessing": pre.describe(),
+    }
+    return _finish_split(
+        x_rest,
+        y_rest,
+        x_test,
+        y_test,
+        task,
+        classes,
+        preprocessing,
+        arrays,
+        pre.feature_names,
+        pre.source_columns(),
+        description,
+        options,
+        rng,
+    )
 
 
-def _finish_split(x, y, x_test, y_test, task, classes, preprocessing, arrays, features, sources, description,
-                  options, rng) -> Prepared:
+def _finish_split(
+    x, y, x_test, y_test, task, classes, preprocessing, arrays, features, sources, description, options, rng
+) -> Prepared:
     stratify = y if task in ("binary", "multiclass") else None
     if x_test is None:
         train_idx, test_idx = _split(len(x), options.test_fraction, rng, stratify)
@@ -256,19 +299,39 @@ def _finish_split(x, y, x_test, y_test, task, classes, preprocessing, arrays, fe
         test_source = options.test_data
     else:
         test_source = "held out (seeded, stratified)" if stratify is not None else "held out (seeded)"
-    description = {**description, "task": task, "classes": None if classes is None else _labels_to_json(classes),
-                   "train_rows": int(len(train_idx)), "validation_rows": int(len(val_idx)),
-                   "test_rows": int(len(x_test)), "test_source": test_source}
-    return Prepared(x[train_idx], y[train_idx], x[val_idx], y[val_idx], x_test, y_test, task,
-                    None if classes is None else _labels_to_json(classes), preprocessing, arrays, features,
-                    sources, description)
+    description = {
+        **description,
+        "task": task,
+        "classes": None if classes is None else _labels_to_json(classes),
+        "train_rows": int(len(train_idx)),
+        "validation_rows": int(len(val_idx)),
+        "test_rows": int(len(x_test)),
+        "test_source": test_source,
+    }
+    return Prepared(
+        x[train_idx],
+        y[train_idx],
+        x[val_idx],
+        y[val_idx],
+        x_test,
+        y_test,
+        task,
+        None if classes is None else _labels_to_json(classes),
+        preprocessing,
+        arrays,
+        features,
+        sources,
+        description,
+    )
 
 
 # --------------------------------------------------------------------------------------- training
 def _targets_for_network(prepared: Prepared, y: np.ndarray) -> np.ndarray:
     if prepared.task == "regression":
         y2 = y.reshape(len(y), -1)
-        return ((y2 - prepared.preprocessing_arrays["target_mean"]) / prepared.preprocessing_arrays["target_scale"]).astype(np.float32)
+        return (
+            (y2 - prepared.preprocessing_arrays["target_mean"]) / prepared.preprocessing_arrays["target_scale"]
+        ).astype(np.float32)
     return y
 
 
@@ -288,13 +351,18 @@ def run_training(options: JobOptions, log=print) -> JobResult:
 
     started = time.perf_counter()
     prepared = prepare(options)
-    n_outputs = len(prepared.classes) if prepared.task in ("binary", "multiclass", "multilabel") else \
-        prepared.y_train.reshape(len(prepared.y_train), -1).shape[1]
+    n_outputs = (
+        len(prepared.classes)
+        if prepared.task in ("binary", "multiclass", "multilabel")
+        else prepared.y_train.reshape(len(prepared.y_train), -1).shape[1]
+    )
     output_dim, output_activation = output_spec(prepared.task, n_outputs)
     y_train = _targets_for_network(prepared, prepared.y_train)
     y_val = _targets_for_network(prepared, prepared.y_val)
-    log(f"data: {prepared.description['rows']} rows → {prepared.x_train.shape[1]} features; task {prepared.task}; "
-        f"{len(prepared.x_train)} train / {len(prepared.x_val)} validation / {len(prepared.x_test)} test")
+    log(
+        f"data: {prepared.description['rows']} rows → {prepared.x_train.shape[1]} features; task {prepared.task}; "
+        f"{len(prepared.x_train)} train / {len(prepared.x_val)} validation / {len(prepared.x_test)} test"
+    )
     for line in prepared.description.get("preprocessing", []):
         log(f"  {line}")
     if prepared.description.get("rows_dropped_missing_target"):
@@ -306,17 +374,33 @@ def run_training(options: JobOptions, log=print) -> JobResult:
         if prepared.task == "multilabel":
             raise DataError("--grow supports classification and regression targets, not multilabel.")
         log("growing: start small, widen or deepen while validation improves ...")
-        growth = grow(prepared.x_train, y_train,
-                      task="classification" if prepared.task in ("binary", "multiclass") else "regression",
-                      validation_data=(prepared.x_val, y_val), activation=options.activation,
-                      batch_norm=options.batch_norm, dropout=options.dropout, epochs=options.epochs,
-                      batch_size=options.batch_size, patience=options.patience, lr=options.lr, seed=options.seed)
+        growth = grow(
+            prepared.x_train,
+            y_train,
+            task="classification" if prepared.task in ("binary", "multiclass") else "regression",
+            validation_data=(prepared.x_val, y_val),
+            activation=options.activation,
+            batch_norm=options.batch_norm,
+            dropout=options.dropout,
+            epochs=options.epochs,
+            batch_size=options.batch_size,
+            patience=options.patience,
+            lr=options.lr,
+            seed=options.seed,
+        )
         network, history = growth.network, growth.history
         log(growth.summary())
     else:
-        network = mlp(list(options.hidden), output_dim, activation=options.activation,
-                      output_activation=output_activation, batch_norm=options.batch_norm, dropout=options.dropout,
-                      input_dim=prepared.x_train.shape[1], seed=options.seed)
+        network = mlp(
+            list(options.hidden),
+            output_dim,
+            activation=options.activation,
+            output_activation=output_activation,
+            batch_norm=options.batch_norm,
+            dropout=options.dropout,
+            input_dim=prepared.x_train.shape[1],
+            seed=options.seed,
+        )
         log(network.summary())
         callbacks = [EarlyStopping(patience=options.patience)] if options.early_stopping else []
         if options.schedule == "cosine":
@@ -333,12 +417,29 @@ def run_training(options: JobOptions, log=print) -> JobResult:
         if optimizer == "sgd":
             from .optim import SGD
 
-            optimizer = SGD(network.parameters(), lr=options.lr or 0.01, momentum=options.momentum,
-                            nesterov=options.momentum > 0, weight_decay=options.weight_decay)
-        trainer = Trainer(network, prepared.x_train, y_train, optimizer=optimizer, lr=options.lr,
-                          epochs=options.epochs, batch_size=options.batch_size, validation_data=(prepared.x_val, y_val),
-                          callbacks=callbacks, seed=options.seed, verbose=options.verbose,
-                          weight_decay=options.weight_decay, checkpoint=options.checkpoint, resume=options.resume)
+            optimizer = SGD(
+                network.parameters(),
+                lr=options.lr or 0.01,
+                momentum=options.momentum,
+                nesterov=options.momentum > 0,
+                weight_decay=options.weight_decay,
+            )
+        trainer = Trainer(
+            network,
+            prepared.x_train,
+            y_train,
+            optimizer=optimizer,
+            lr=options.lr,
+            epochs=options.epochs,
+            batch_size=options.batch_size,
+            validation_data=(prepared.x_val, y_val),
+            callbacks=callbacks,
+            seed=options.seed,
+            verbose=options.verbose,
+            weight_decay=options.weight_decay,
+            checkpoint=options.checkpoint,
+            resume=options.resume,
+        )
         history = trainer.run()
         if history.interrupted:
             from .exceptions import TrainingInterrupted
@@ -391,13 +492,19 @@ def evaluate_network(network, prepared_or_task, x, y, arrays=None, classes=None)
         probability = np.clip(outputs[np.arange(len(y)), y], 1e-15, 1.0)
         matrix = np.zeros((len(classes), len(classes)), dtype=int)
         np.add.at(matrix, (y, predicted), 1)
-        return {"accuracy": accuracy(y, predicted), "balanced_accuracy": balanced_accuracy(y, predicted),
-                "log_loss": float(-np.mean(np.log(probability))), "confusion_matrix": matrix.tolist()}
+        return {
+            "accuracy": accuracy(y, predicted),
+            "balanced_accuracy": balanced_accuracy(y, predicted),
+            "log_loss": float(-np.mean(np.log(probability))),
+            "confusion_matrix": matrix.tolist(),
+        }
     if task == "multilabel":
         predicted = outputs > 0.5
         truth = y > 0.5
-        return {"subset_accuracy": float(np.mean(np.all(predicted == truth, axis=1))),
-                "label_accuracy": float(np.mean(predicted == truth))}
+        return {
+            "subset_accuracy": float(np.mean(np.all(predicted == truth, axis=1))),
+            "label_accuracy": float(np.mean(predicted == truth)),
+        }
     return regression_metrics(y.reshape(outputs.shape), outputs)
 
 
@@ -423,19 +530,29 @@ def run_baselines(prepared: Prepared) -> dict:
     from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
 
     x_train = np.vstack([prepared.x_train, prepared.x_val])
-    y_train = np.concatenate([prepared.y_train, prepared.y_val]) if prepared.y_train.ndim == 1 else \
-        np.vstack([prepared.y_train, prepared.y_val])
+    y_train = (
+        np.concatenate([prepared.y_train, prepared.y_val])
+        if prepared.y_train.ndim == 1
+        else np.vstack([prepared.y_train, prepared.y_val])
+    )
     if prepared.task in ("binary", "multiclass"):
-        models = {"logistic regression": LogisticRegression(max_iter=2000),
-                  "gradient boosting": HistGradientBoostingClassifier(random_state=0)}
+        models = {
+            "logistic regression": LogisticRegression(max_iter=2000),
+            "gradient boosting": HistGradientBoostingClassifier(random_state=0),
+        }
     elif prepared.task == "multilabel":
-        models = {"logistic regression": MultiOutputClassifier(LogisticRegression(max_iter=2000)),
-                  "gradient boosting": MultiOutputClassifier(HistGradientBoostingClassifier(random_state=0))}
+        models = {
+            "logistic regression": MultiOutputClassifier(LogisticRegression(max_iter=2000)),
+            "gradient boosting": MultiOutputClassifier(HistGradientBoostingClassifier(random_state=0)),
+        }
     else:
         multi = y_train.ndim == 2 and y_train.shape[1] > 1
-        models = {"linear regression": LinearRegression(),
-                  "gradient boosting": MultiOutputRegressor(HistGradientBoostingRegressor(random_state=0))
-                  if multi else HistGradientBoostingRegressor(random_state=0)}
+        models = {
+            "linear regression": LinearRegression(),
+            "gradient boosting": MultiOutputRegressor(HistGradientBoostingRegressor(random_state=0))
+            if multi
+            else HistGradientBoostingRegressor(random_state=0),
+        }
         if not multi:
             y_train = y_train.ravel()
     results = {}
@@ -449,13 +566,18 @@ def run_baselines(prepared: Prepared) -> dict:
         if prepared.task in ("binary", "multiclass"):
             results[name] = {"accuracy": float(accuracy_score(prepared.y_test, predicted)), "seconds": seconds}
         elif prepared.task == "multilabel":
-            results[name] = {"subset_accuracy": float(np.mean(np.all(predicted == (prepared.y_test > 0.5), axis=1))),
-                             "seconds": seconds}
+            results[name] = {
+                "subset_accuracy": float(np.mean(np.all(predicted == (prepared.y_test > 0.5), axis=1))),
+                "seconds": seconds,
+            }
         else:
             truth = prepared.y_test.reshape(len(prepared.y_test), -1)
             predicted = np.asarray(predicted).reshape(truth.shape)
-            results[name] = {"r2": float(r2_score(truth, predicted)),
-                             "rmse": float(np.sqrt(mean_squared_error(truth, predicted))), "seconds": seconds}
+            results[name] = {
+                "r2": float(r2_score(truth, predicted)),
+                "rmse": float(np.sqrt(mean_squared_error(truth, predicted))),
+                "seconds": seconds,
+            }
     return results
 
 
@@ -479,10 +601,13 @@ def compute_importance(network, prepared: Prepared, max_rows: int = 2000) -> dic
     if prepared.preprocessing.get("kind") == "image":
         rows = prepared.x_test[:200]
         explained = attributions(rows, "zeros")
-        return {"kind": "image", "image_shape": prepared.preprocessing["image_shape"],
-                "saliency": np.abs(saliency(network, rows)).mean(axis=0).tolist(),
-                "integrated_gradients": np.abs(explained.attributions).mean(axis=0).tolist(),
-                "completeness": explained.describe()}
+        return {
+            "kind": "image",
+            "image_shape": prepared.preprocessing["image_shape"],
+            "saliency": np.abs(saliency(network, rows)).mean(axis=0).tolist(),
+            "integrated_gradients": np.abs(explained.attributions).mean(axis=0).tolist(),
+            "completeness": explained.describe(),
+        }
     sources = prepared.source_columns
     columns = list(dict.fromkeys(sources))
     saliency_values = np.abs(saliency(network, x)).mean(axis=0)
@@ -497,12 +622,19 @@ def compute_importance(network, prepared: Prepared, max_rows: int = 2000) -> dic
             return float(np.mean((outputs > 0.5) == (truth > 0.5)))
         return pooled_r2(truth, outputs)
 
-    drops, _ = permutation_importance(network, x, y, score=score, n_repeats=3, seed=0,
-                                      groups=[groups[c] for c in columns])
+    drops, _ = permutation_importance(
+        network, x, y, score=score, n_repeats=3, seed=0, groups=[groups[c] for c in columns]
+    )
     permutation = {column: float(drop) for column, drop in zip(columns, drops)}
-    table = [{"feature": c, "permutation": permutation[c],
-              "saliency": float(saliency_values[groups[c]].sum()),
-              "integrated_gradients": float(ig_values[groups[c]].sum())} for c in columns]
+    table = [
+        {
+            "feature": c,
+            "permutation": permutation[c],
+            "saliency": float(saliency_values[groups[c]].sum()),
+            "integrated_gradients": float(ig_values[groups[c]].sum()),
+        }
+        for c in columns
+    ]
     table.sort(key=lambda row: -row["permutation"])
     return {"kind": "table", "rows": table, "completeness": explained.describe()}
 
@@ -519,13 +651,21 @@ def sample_predictions(network, prepared: Prepared, limit: int = 2000) -> dict:
 # ---------------------------------------------------------------------------------------- outputs
 def metrics_document(result: JobResult) -> dict:
     meta = result.metadata
-    return {"task": result.prepared.task, "test": result.metrics, "validation": meta["validation_metrics"],
-            "baselines": meta["baselines"], "overfitting_onset": meta["overfitting_onset"],
-            "overfitting": meta["overfitting"], "gradient_verdict": meta["gradient_verdict"],
-            "epochs": len(result.history), "best_epoch": result.history.best_epoch,
-            "train_seconds": meta["train_seconds"], "parameters": result.network.n_parameters,
-            "architecture": [f"{type(l).__name__}({l.output_dim})" for l in result.network.layers],
-            "data": result.prepared.description}
+    return {
+        "task": result.prepared.task,
+        "test": result.metrics,
+        "validation": meta["validation_metrics"],
+        "baselines": meta["baselines"],
+        "overfitting_onset": meta["overfitting_onset"],
+        "overfitting": meta["overfitting"],
+        "gradient_verdict": meta["gradient_verdict"],
+        "epochs": len(result.history),
+        "best_epoch": result.history.best_epoch,
+        "train_seconds": meta["train_seconds"],
+        "parameters": result.network.n_parameters,
+        "architecture": [f"{type(layer).__name__}({layer.output_dim})" for layer in result.network.layers],
+        "data": result.prepared.description,
+    }
 
 
 #: Every name glassnet writes into an output folder; ``--overwrite`` replaces a folder holding only these.
@@ -557,10 +697,16 @@ def write_outputs(result: JobResult, out: Path, overwrite: bool, extra_files: di
     backup = None
     try:
         os.chmod(staging, 0o777 & ~current_umask())
-        save_model(result.network, staging / MODEL_FILE, task=result.prepared.task, classes=result.prepared.classes,
-                   preprocessing=result.prepared.preprocessing,
-                   preprocessing_arrays=result.prepared.preprocessing_arrays, history=result.history,
-                   metadata=result.metadata)
+        save_model(
+            result.network,
+            staging / MODEL_FILE,
+            task=result.prepared.task,
+            classes=result.prepared.classes,
+            preprocessing=result.prepared.preprocessing,
+            preprocessing_arrays=result.prepared.preprocessing_arrays,
+            history=result.history,
+            metadata=result.metadata,
+        )
         (staging / METRICS_FILE).write_text(json.dumps(jsonable(metrics_document(result)), indent=2))
         (staging / REPORT_FILE).write_text(render_report(load_model(staging / MODEL_FILE)), encoding="utf-8")
         for name, text in (extra_files or {}).items():
@@ -640,8 +786,10 @@ def features_for_model(model, data: str, options: JobOptions | None = None, requ
             mapped = frame[targets[0]].map(lambda v: lookup.get(v, lookup.get(_coerce(v, model.classes), -1)))
             y = mapped.to_numpy().astype(np.int64)
             if require_target and (y < 0).any():
-                raise DataError(f"{data} holds target classes the model does not know: "
-                                f"{sorted(set(frame[targets[0]][y < 0].astype(str)))[:5]}.")
+                raise DataError(
+                    f"{data} holds target classes the model does not know: "
+                    f"{sorted(set(frame[targets[0]][y < 0].astype(str)))[:5]}."
+                )
         else:
             y = frame[targets].to_numpy().astype(np.float64)
             if model.task == "regression" and y.shape[1] == 1:

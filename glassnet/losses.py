@@ -22,8 +22,7 @@ class Loss:
         self._ready = False
         self._grad: np.ndarray | None = None
 
-    def forward(self, y_pred: np.ndarray, y_true: np.ndarray,
-                sample_weight: np.ndarray | None = None) -> float:
+    def forward(self, y_pred: np.ndarray, y_true: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
         raise NotImplementedError
 
     def backward(self) -> np.ndarray:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence as SequenceABC
+from collections.abc import Iterable
+from collections.abc import Sequence as SequenceABC
 
 import numpy as np
 
 from . import kernels
 from ._validation import all_finite, check_dtype, check_features, check_positive_int
 from .exceptions import LinearCollapseWarning
-from .kernels.plan import MAX_ROWS as MAX_PLAN_ROWS, InferencePlan
 from .init import DEFAULT_FOR_ACTIVATION
-from .layers import (Activation, BatchNorm, Dense, Dropout, Layer, Linear, Sigmoid, Softmax,
-                     get_activation)
+from .kernels.plan import MAX_ROWS as MAX_PLAN_ROWS
+from .kernels.plan import InferencePlan
+from .layers import Activation, BatchNorm, Dense, Dropout, Layer, Linear, Sigmoid, Softmax, get_activation
 from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy
 from .parameter import FlatStore, Parameter
 
@@ -47,8 +48,13 @@ class Sequential:
     (2, 3)
     """
 
-    def __init__(self, layers: SequenceABC[Layer], input_dim: int | None = None,
-                 dtype: type | str | np.dtype = np.float32, seed: int | None = 0) -> None:
+    def __init__(
+        self,
+        layers: SequenceABC[Layer],
+        input_dim: int | None = None,
+        dtype: type | str | np.dtype = np.float32,
+        seed: int | None = 0,
+    ) -> None:
         layers = list(layers)
         if not layers:
             raise ValueError("layers must hold at least one layer; got an empty list.")
@@ -101,7 +107,7 @@ class Sequential:
 
     def _activation_after(self, position: int) -> str:
         """Name of the first activation after layer ``position`` (before the next Dense)."""
-        for layer in self.layers[position + 1:]:
+        for layer in self.layers[position + 1 :]:
             if isinstance(layer, Dense):
                 break
             if isinstance(layer, Activation):
@@ -123,7 +129,10 @@ class Sequential:
                     f"these {len(dense)} Dense layers compute exactly what one Dense layer of the same "
                     "input and output width computes, with more parameters and no more expressive "
                     "power. Put a non-linear activation (relu, tanh, sigmoid) between them, or see "
-                    "Sequential.collapse().", LinearCollapseWarning, stacklevel=3)
+                    "Sequential.collapse().",
+                    LinearCollapseWarning,
+                    stacklevel=3,
+                )
 
     def linear_blocks(self) -> list[list[int]]:
         """Runs of consecutive layer positions with no non-linearity among them (inference mode)."""
@@ -188,7 +197,7 @@ class Sequential:
 
     # -- the two flows --------------------------------------------------------------------
     def _forward(self, x: np.ndarray, training: bool, stop: int | None = None) -> np.ndarray:
-        for layer in (self.layers if stop is None else self.layers[:stop]):
+        for layer in self.layers if stop is None else self.layers[:stop]:
             x = layer.forward(x, training=training)
         return x
 
@@ -234,17 +243,22 @@ class Sequential:
         (stable, and the gradient is simply ``(p − t)/n``).
         """
         last = self.layers[-1]
-        if (isinstance(loss, SoftmaxCrossEntropy) and isinstance(last, Softmax)) or \
-                (isinstance(loss, BinaryCrossEntropy) and isinstance(last, Sigmoid)):
+        if (isinstance(loss, SoftmaxCrossEntropy) and isinstance(last, Softmax)) or (
+            isinstance(loss, BinaryCrossEntropy) and isinstance(last, Sigmoid)
+        ):
             return len(self.layers) - 1
-        if isinstance(loss, (SoftmaxCrossEntropy, BinaryCrossEntropy)) and isinstance(last, Activation) \
-                and not isinstance(last, Linear):
-            raise ValueError(f"{type(loss).__name__} takes logits; the network ends with "
-                             f"{type(last).__name__}. End it with {loss.output_activation!r} or a Dense layer.")
+        if (
+            isinstance(loss, (SoftmaxCrossEntropy, BinaryCrossEntropy))
+            and isinstance(last, Activation)
+            and not isinstance(last, Linear)
+        ):
+            raise ValueError(
+                f"{type(loss).__name__} takes logits; the network ends with "
+                f"{type(last).__name__}. End it with {loss.output_activation!r} or a Dense layer."
+            )
         return None
 
-    def train_step(self, x: np.ndarray, y: np.ndarray, loss: Loss,
-                   sample_weight: np.ndarray | None = None) -> float:
+    def train_step(self, x: np.ndarray, y: np.ndarray, loss: Loss, sample_weight: np.ndarray | None = None) -> float:
         """Forward (training mode), loss, backward: fills every parameter's ``grad``.
 
         Gradients are *written* (the step clears them first). Returns the batch loss.
@@ -282,16 +296,23 @@ class Sequential:
         width = layers[-1].output_dim
         out = np.empty((len(x), width), dtype=self.dtype)
         for start in range(0, len(x), batch_size):
-            chunk = x[start:start + batch_size]
+            chunk = x[start : start + batch_size]
             for layer in layers:
                 chunk = layer.infer(chunk)
-            out[start:start + batch_size] = chunk
+            out[start : start + batch_size] = chunk
         return out
 
     def _checked_input(self, x) -> np.ndarray:
         # Fast path for what predict usually receives: a finite C-contiguous array of our dtype.
-        if (self.built and type(x) is np.ndarray and x.dtype == self.dtype and x.ndim == 2
-                and x.shape[1] == self.input_dim and x.shape[0] > 0 and x.flags.c_contiguous):
+        if (
+            self.built
+            and type(x) is np.ndarray
+            and x.dtype == self.dtype
+            and x.ndim == 2
+            and x.shape[1] == self.input_dim
+            and x.shape[0] > 0
+            and x.flags.c_contiguous
+        ):
             if not all_finite(x):
                 raise ValueError("x contains NaN or infinite values; impute or drop them first.")
             return x
@@ -343,12 +364,16 @@ class Sequential:
             layers = layers[:-1]
         for layer in layers:
             if not layer.is_linear:
-                hint = " Pass logits=True to collapse everything before a final softmax/sigmoid." \
-                    if layer is self.layers[-1] and isinstance(layer, (Softmax, Sigmoid)) else ""
+                hint = (
+                    " Pass logits=True to collapse everything before a final softmax/sigmoid."
+                    if layer is self.layers[-1] and isinstance(layer, (Softmax, Sigmoid))
+                    else ""
+                )
                 raise ValueError(
                     f"cannot collapse: layer {layer.name} ({type(layer).__name__}) is non-linear, so "
                     "the network is not a single affine map. Only networks made of Dense, Linear, "
-                    f"BatchNorm and Dropout layers collapse; see linear_blocks() for the linear parts.{hint}")
+                    f"BatchNorm and Dropout layers collapse; see linear_blocks() for the linear parts.{hint}"
+                )
         weights, bias = collapse_affine(layers, self.input_dim)
         dense = Dense(weights.shape[1], input_dim=self.input_dim, name="collapsed")
         dense.build(self.input_dim, self.dtype, np.random.default_rng(0))
@@ -369,12 +394,15 @@ class Sequential:
 
     def config(self) -> dict:
         """Everything needed to rebuild the architecture (not the weights)."""
-        return {"input_dim": self.input_dim, "dtype": str(self.dtype), "seed": self.seed,
-                "layers": [{"type": type(layer).__name__, "name": layer.name, **layer.config()}
-                           for layer in self.layers]}
+        return {
+            "input_dim": self.input_dim,
+            "dtype": str(self.dtype),
+            "seed": self.seed,
+            "layers": [{"type": type(layer).__name__, "name": layer.name, **layer.config()} for layer in self.layers],
+        }
 
     @classmethod
-    def from_config(cls, config: dict) -> "Sequential":
+    def from_config(cls, config: dict) -> Sequential:
         """Rebuild the architecture described by :meth:`config` (fresh weights)."""
         from .layers import LAYER_TYPES
 
@@ -389,7 +417,7 @@ class Sequential:
             warnings.simplefilter("ignore", LinearCollapseWarning)  # the user was warned when building it
             return cls(layers, input_dim=config["input_dim"], dtype=config["dtype"], seed=config["seed"])
 
-    def astype(self, dtype) -> "Sequential":
+    def astype(self, dtype) -> Sequential:
         """A copy of this network (weights and batch-norm statistics) in another float dtype."""
         config = {**self.config(), "dtype": str(check_dtype(dtype))}
         copy = Sequential.from_config(config)
@@ -430,10 +458,20 @@ def collapse_affine(layers: Iterable[Layer], input_dim: int) -> tuple[np.ndarray
     return weights, bias
 
 
-def mlp(hidden: SequenceABC[int], output_dim: int, *, activation: str = "relu",
-        output_activation: str = "linear", batch_norm: bool = False, dropout: float = 0.0,
-        input_dim: int | None = None, init: str | None = None, init_scale: float | None = None,
-        dtype=np.float32, seed: int | None = 0) -> Sequential:
+def mlp(
+    hidden: SequenceABC[int],
+    output_dim: int,
+    *,
+    activation: str = "relu",
+    output_activation: str = "linear",
+    batch_norm: bool = False,
+    dropout: float = 0.0,
+    input_dim: int | None = None,
+    init: str | None = None,
+    init_scale: float | None = None,
+    dtype=np.float32,
+    seed: int | None = 0,
+) -> Sequential:
     """Build a multi-layer perceptron: ``[Dense → (BatchNorm) → activation → (Dropout)] × hidden → Dense``.
 
     Parameters

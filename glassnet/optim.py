@@ -30,8 +30,11 @@ class _Segment:
 def _segments(params: list[Parameter]) -> list[_Segment]:
     """One flat segment when ``params`` are exactly the parameters of one flat store, else one each."""
     store = getattr(params[0], "store", None)
-    if store is not None and len(params) == len(store.parameters) and \
-            {id(p) for p in params} == {id(p) for p in store.parameters}:
+    if (
+        store is not None
+        and len(params) == len(store.parameters)
+        and {id(p) for p in params} == {id(p) for p in store.parameters}
+    ):
         return [_Segment(store.values, store.grads, store.n_regularized)]
     return [_Segment(p.value.reshape(-1), p.grad.reshape(-1), p.size if p.regularize else 0) for p in params]
 
@@ -77,16 +80,18 @@ class Optimizer:
 
     def state_dict(self) -> dict:
         """Optimizer state (moments, step count) for checkpoints."""
-        return {"iterations": self.iterations, "lr": self.lr,
-                "state": [{k: v.copy() for k, v in s.items()} for s in self._state]}
+        return {
+            "iterations": self.iterations,
+            "lr": self.lr,
+            "state": [{k: v.copy() for k, v in s.items()} for s in self._state],
+        }
 
     def load_state_dict(self, state: dict) -> None:
         if len(state["state"]) != len(self._state):
             raise ValueError("optimizer state does not match these parameters.")
         self.iterations = int(state["iterations"])
         self.lr = float(state["lr"])
-        self._state = [{k: np.array(v, dtype=self.params[0].value.dtype) for k, v in s.items()}
-                       for s in state["state"]]
+        self._state = [{k: np.array(v, dtype=self.params[0].value.dtype) for k, v in s.items()} for s in state["state"]]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr})"
@@ -106,8 +111,14 @@ class SGD(Optimizer):
     >>> opt = gn.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True)
     """
 
-    def __init__(self, params: Sequence[Parameter], lr: float = 0.01, momentum: float = 0.0,
-                 nesterov: bool = False, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        params: Sequence[Parameter],
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(params, lr)
         self.momentum = check_fraction(momentum, "momentum")
         self.nesterov = bool(nesterov)
@@ -121,8 +132,16 @@ class SGD(Optimizer):
         if compiled is not None:  # the same update in one pass (kernels/_compiled.py)
             velocity = self._buffer(state, "velocity", grad) if self.momentum else grad
             cast = segment.value.dtype.type
-            compiled.sgd_step(segment.value, grad, velocity, cast(self.lr), cast(self.momentum), self.nesterov,
-                              cast(self.weight_decay), segment.n_regularized)
+            compiled.sgd_step(
+                segment.value,
+                grad,
+                velocity,
+                cast(self.lr),
+                cast(self.momentum),
+                self.nesterov,
+                cast(self.weight_decay),
+                segment.n_regularized,
+            )
             return
         if self.weight_decay and segment.n_regularized:
             reg = slice(0, segment.n_regularized)
@@ -158,8 +177,15 @@ class Adam(Optimizer):
 
     decoupled = False
 
-    def __init__(self, params: Sequence[Parameter], lr: float = 0.001, beta1: float = 0.9,
-                 beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        params: Sequence[Parameter],
+        lr: float = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(params, lr)
         self.beta1 = check_fraction(beta1, "beta1")
         self.beta2 = check_fraction(beta2, "beta2")
@@ -175,12 +201,22 @@ class Adam(Optimizer):
             cast = value.dtype.type
             t = self.iterations
             decay = self.weight_decay if segment.n_regularized else 0.0
-            compiled.adam_step(value, grad, m, v, cast(self.beta1), cast(1.0 - self.beta1), cast(self.beta2),
-                               cast(1.0 - self.beta2), cast(1.0 / math.sqrt(1.0 - self.beta2 ** t)),
-                               cast(self.eps), cast(self.lr / (1.0 - self.beta1 ** t)),
-                               cast(0.0 if self.decoupled else decay),
-                               cast(1.0 - self.lr * decay if self.decoupled and decay else 1.0),
-                               segment.n_regularized)
+            compiled.adam_step(
+                value,
+                grad,
+                m,
+                v,
+                cast(self.beta1),
+                cast(1.0 - self.beta1),
+                cast(self.beta2),
+                cast(1.0 - self.beta2),
+                cast(1.0 / math.sqrt(1.0 - self.beta2**t)),
+                cast(self.eps),
+                cast(self.lr / (1.0 - self.beta1**t)),
+                cast(0.0 if self.decoupled else decay),
+                cast(1.0 - self.lr * decay if self.decoupled and decay else 1.0),
+                segment.n_regularized,
+            )
             return
         scratch = self._buffer(state, "scratch", grad)  # every temporary goes through it
         if self.weight_decay and segment.n_regularized:
@@ -198,8 +234,8 @@ class Adam(Optimizer):
         scratch *= 1.0 - self.beta2
         v += scratch
         t = self.iterations
-        bias1 = 1.0 - self.beta1 ** t
-        bias2 = 1.0 - self.beta2 ** t
+        bias1 = 1.0 - self.beta1**t
+        bias2 = 1.0 - self.beta2**t
         # w -= lr/bias1 · m / (sqrt(v)/sqrt(bias2) + eps)
         np.sqrt(v, out=scratch)
         scratch *= 1.0 / math.sqrt(bias2)  # a Python float: a NumPy float64 scalar would force a buffered cast
@@ -214,8 +250,15 @@ class AdamW(Adam):
 
     decoupled = True
 
-    def __init__(self, params: Sequence[Parameter], lr: float = 0.001, beta1: float = 0.9,
-                 beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.01) -> None:
+    def __init__(
+        self,
+        params: Sequence[Parameter],
+        lr: float = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
         super().__init__(params, lr, beta1, beta2, eps, weight_decay)
 
 

@@ -85,9 +85,9 @@ class FlatStore:
         self.n_regularized = sum(p.size for p in ordered if p.regularize)
         offset = 0
         for p in ordered:
-            view = self.values[offset:offset + p.size].reshape(p.shape)
+            view = self.values[offset : offset + p.size].reshape(p.shape)
             view[...] = p.value
             p.value = view
-            p.grad = self.grads[offset:offset + p.size].reshape(p.shape)
+            p.grad = self.grads[offset : offset + p.size].reshape(p.shape)
             p.store = self
             offset += p.size

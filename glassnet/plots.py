@@ -41,8 +41,13 @@ def plot_learning_curves(history, metric: str = "loss"):
         axes.axvline(onset, color="#7f7f7f", linestyle="--", label=f"overfitting onset (epoch {onset})")
     restored = data.get("restored_epoch")
     if restored is not None and f"val_{metric}" in curves:
-        axes.scatter([restored], [curves[f"val_{metric}"][epochs.index(restored)]], color="black", zorder=3,
-                     label=f"restored weights (epoch {restored})")
+        axes.scatter(
+            [restored],
+            [curves[f"val_{metric}"][epochs.index(restored)]],
+            color="black",
+            zorder=3,
+            label=f"restored weights (epoch {restored})",
+        )
     axes.set_xlabel("epoch")
     axes.set_ylabel(metric)
     axes.set_title(f"Learning curves: {metric}")
@@ -55,7 +60,7 @@ def plot_gradient_flow(history):
     data = _history_dict(history)
     figure, axes = _figure()
     for name, values in data["grad_norms"].items():
-        axes.plot(data["epochs"][:len(values)], values, marker="o", markersize=3, label=name)
+        axes.plot(data["epochs"][: len(values)], values, marker="o", markersize=3, label=name)
     axes.set_yscale("log")
     axes.set_xlabel("epoch")
     axes.set_ylabel("mean gradient norm ‖dL/dW‖")
@@ -141,8 +146,15 @@ def plot_confusion_counts(matrix, classes):
     axes.set_yticks(range(len(classes)), labels)
     for (row, column), count in np.ndenumerate(matrix):
         if count:
-            axes.text(column, row, str(count), ha="center", va="center",
-                      color="white" if count > matrix.max() / 2 else "black", fontsize="small")
+            axes.text(
+                column,
+                row,
+                str(count),
+                ha="center",
+                va="center",
+                color="white" if count > matrix.max() / 2 else "black",
+                fontsize="small",
+            )
     axes.set_xlabel("predicted")
     axes.set_ylabel("true")
     axes.set_title("Confusion matrix")

@@ -53,30 +53,45 @@ def render_report(model) -> str:
     network = model.network
     data = meta.get("data", {})
     task = model.task
-    parts = [f"<h1>glassnet report</h1><p class='muted'>glassnet {html.escape(model.glassnet_version)} · "
-             f"task: {html.escape(task or 'unknown')} · {network.n_parameters:,} parameters</p>"]
+    parts = [
+        f"<h1>glassnet report</h1><p class='muted'>glassnet {html.escape(model.glassnet_version)} · "
+        f"task: {html.escape(task or 'unknown')} · {network.n_parameters:,} parameters</p>"
+    ]
 
     # Data
-    rows = [["source", data.get("source", "")], ["kind", data.get("kind", "")], ["rows", data.get("rows", "")],
-            ["features after preprocessing", data.get("features", "")],
-            ["train / validation / test rows", f"{data.get('train_rows')} / {data.get('validation_rows')} / {data.get('test_rows')}"],
-            ["test set", data.get("test_source", "")]]
+    rows = [
+        ["source", data.get("source", "")],
+        ["kind", data.get("kind", "")],
+        ["rows", data.get("rows", "")],
+        ["features after preprocessing", data.get("features", "")],
+        [
+            "train / validation / test rows",
+            f"{data.get('train_rows')} / {data.get('validation_rows')} / {data.get('test_rows')}",
+        ],
+        ["test set", data.get("test_source", "")],
+    ]
     if data.get("target"):
         rows.insert(2, ["target", ", ".join(data["target"])])
     if model.classes is not None:
-        rows.append(["classes", ", ".join(str(c) for c in model.classes[:30]) + (" …" if len(model.classes) > 30 else "")])
+        rows.append(
+            ["classes", ", ".join(str(c) for c in model.classes[:30]) + (" …" if len(model.classes) > 30 else "")]
+        )
     if data.get("rows_dropped_missing_target"):
         rows.append(["rows dropped (missing target)", data["rows_dropped_missing_target"]])
     pre = "".join(f"<li>{html.escape(line)}</li>" for line in data.get("preprocessing", []))
     parts.append(f"<section><h2>Data</h2>{_table(['', ''], rows)}<ul>{pre}</ul></section>")
 
     # Architecture
-    arch_rows = [[layer.name, type(layer).__name__, layer.output_dim, sum(p.size for p in layer.parameters())]
-                 for layer in network.layers]
+    arch_rows = [
+        [layer.name, type(layer).__name__, layer.output_dim, sum(p.size for p in layer.parameters())]
+        for layer in network.layers
+    ]
     linear = "".join(f"<p class='verdict warn'>{html.escape(s)}</p>" for s in meta.get("linear_blocks", []))
-    parts.append(f"<section><h2>Architecture</h2><p>input width {network.input_dim} → output {network.output_dim}; "
-                 f"{network.n_parameters:,} trainable parameters; {network.dtype}.</p>"
-                 f"{_table(['layer', 'type', 'units', 'parameters'], arch_rows)}{linear}</section>")
+    parts.append(
+        f"<section><h2>Architecture</h2><p>input width {network.input_dim} → output {network.output_dim}; "
+        f"{network.n_parameters:,} trainable parameters; {network.dtype}.</p>"
+        f"{_table(['layer', 'type', 'units', 'parameters'], arch_rows)}{linear}</section>"
+    )
 
     # Results
     test = meta.get("test_metrics", {})
@@ -86,14 +101,20 @@ def render_report(model) -> str:
     comparison = [["glassnet DNN", test.get(key), f"{meta.get('train_seconds', 0):.1f} s"]]
     comparison += [[name, result.get(key), f"{result.get('seconds', 0):.1f} s"] for name, result in baselines.items()]
     best = max(comparison, key=lambda row: -np.inf if row[1] is None else row[1])
-    claim = ("the DNN scores best on this split" if best[0] == "glassnet DNN"
-             else f"{best[0]} scores best on this split: here the DNN does not beat classical ML")
-    result_html = (f"<section><h2>Test results</h2>{_table(['metric', 'value'], metric_rows)}"
-                   f"<h2>Against classical baselines (same split, same features)</h2>"
-                   f"{_table(['model', 'test ' + key, 'fit time'], comparison)}<p class='verdict'>{html.escape(claim)}.</p>")
+    claim = (
+        "the DNN scores best on this split"
+        if best[0] == "glassnet DNN"
+        else f"{best[0]} scores best on this split: here the DNN does not beat classical ML"
+    )
+    result_html = (
+        f"<section><h2>Test results</h2>{_table(['metric', 'value'], metric_rows)}"
+        f"<h2>Against classical baselines (same split, same features)</h2>"
+        f"{_table(['model', 'test ' + key, 'fit time'], comparison)}<p class='verdict'>{html.escape(claim)}.</p>"
+    )
     if task in ("binary", "multiclass") and test.get("confusion_matrix"):
-        result_html += _image(plots.plot_confusion_counts(np.asarray(test["confusion_matrix"]), model.classes),
-                              "confusion matrix")
+        result_html += _image(
+            plots.plot_confusion_counts(np.asarray(test["confusion_matrix"]), model.classes), "confusion matrix"
+        )
     sample = meta.get("test_sample") or {}
     if task == "regression" and sample.get("truth"):
         result_html += _image(plots.plot_residuals(sample["truth"], sample["prediction"]), "residuals")
@@ -102,9 +123,11 @@ def render_report(model) -> str:
     # Training
     if history.get("epochs"):
         onset_class = "verdict warn" if meta.get("overfitting_onset") else "verdict"
-        training = (f"<section><h2>Training: train vs validation</h2><p class='{onset_class}'>"
-                    f"{html.escape(meta.get('overfitting', ''))}</p><div class='grid'>"
-                    f"{_image(plots.plot_learning_curves(history), 'learning curves (loss)')}")
+        training = (
+            f"<section><h2>Training: train vs validation</h2><p class='{onset_class}'>"
+            f"{html.escape(meta.get('overfitting', ''))}</p><div class='grid'>"
+            f"{_image(plots.plot_learning_curves(history), 'learning curves (loss)')}"
+        )
         if "accuracy" in history.get("history", {}):
             training += _image(plots.plot_learning_curves(history, "accuracy"), "learning curves (accuracy)")
         training += "</div>"
@@ -112,19 +135,27 @@ def render_report(model) -> str:
         if trail:
             training += "<h2>Start small and grow</h2>" + _table(
                 ["step", "hidden", "parameters", "train loss", "validation score", "epochs"],
-                [[r["step"], tuple(r["hidden"]), r["n_parameters"], r["train_loss"], r["val_score"], r["epochs"]]
-                 for r in trail])
+                [
+                    [r["step"], tuple(r["hidden"]), r["n_parameters"], r["train_loss"], r["val_score"], r["epochs"]]
+                    for r in trail
+                ],
+            )
         parts.append(training + "</section>")
         verdict_class = "verdict warn" if meta.get("vanishing") or meta.get("exploding") else "verdict"
-        inside = (f"<section><h2>Gradient flow</h2><p class='{verdict_class}'>{html.escape(meta.get('gradient_verdict', ''))}</p>"
-                  f"{_image(plots.plot_gradient_flow(history), 'gradient flow per layer')}")
+        inside = (
+            "<section><h2>Gradient flow</h2>"
+            f"<p class='{verdict_class}'>{html.escape(meta.get('gradient_verdict', ''))}</p>"
+            f"{_image(plots.plot_gradient_flow(history), 'gradient flow per layer')}"
+        )
         diagnostics = history.get("diagnostics") or {}
         if diagnostics.get("activations"):
-            inside += ("<h2>Inside the layers</h2><p class='muted'>Percentiles (15/50/85) of each activation's input "
-                       "over training, and the fraction of dead or saturated units, measured on a fixed probe of "
-                       "training rows.</p><div class='grid'>"
-                       f"{_image(plots.plot_percentiles(history), 'activation input percentiles')}"
-                       f"{_image(plots.plot_saturation(history), 'dead and saturated units')}</div>")
+            inside += (
+                "<h2>Inside the layers</h2><p class='muted'>Percentiles (15/50/85) of each activation's input "
+                "over training, and the fraction of dead or saturated units, measured on a fixed probe of "
+                "training rows.</p><div class='grid'>"
+                f"{_image(plots.plot_percentiles(history), 'activation input percentiles')}"
+                f"{_image(plots.plot_saturation(history), 'dead and saturated units')}</div>"
+            )
         if diagnostics.get("batch_norm"):
             inside += _image(plots.plot_batch_norm(history), "batch normalization parameters")
         parts.append(inside + "</section>")
@@ -132,25 +163,38 @@ def render_report(model) -> str:
     # Importance
     importance = meta.get("importance")
     if importance and importance.get("kind") == "table":
-        table = {k: [row[k] for row in importance["rows"]] for k in ("feature", "permutation", "saliency",
-                                                                       "integrated_gradients")}
-        parts.append("<section><h2>Which inputs the network relies on</h2><p class='muted'>Permutation importance "
-                     "(drop in validation score when a column is shuffled), input-gradient saliency and integrated "
-                     "gradients, by input column.</p>"
-                     f"<p class='muted'>Completeness check: {html.escape(importance.get('completeness', 'not recorded'))}.</p>"
-                     f"{_image(plots.plot_feature_importance(table, 'permutation'), 'feature importance')}"
-                     f"{_table(['column', 'permutation', 'saliency', 'integrated gradients'], [[r['feature'], r['permutation'], r['saliency'], r['integrated_gradients']] for r in importance['rows'][:30]])}"
-                     "</section>")
+        importance_rows = [
+            [r["feature"], r["permutation"], r["saliency"], r["integrated_gradients"]] for r in importance["rows"][:30]
+        ]
+        table = {
+            k: [row[k] for row in importance["rows"]]
+            for k in ("feature", "permutation", "saliency", "integrated_gradients")
+        }
+        parts.append(
+            "<section><h2>Which inputs the network relies on</h2><p class='muted'>Permutation importance "
+            "(drop in validation score when a column is shuffled), input-gradient saliency and integrated "
+            "gradients, by input column.</p>"
+            f"<p class='muted'>Completeness check: {html.escape(importance.get('completeness', 'not recorded'))}.</p>"
+            f"{_image(plots.plot_feature_importance(table, 'permutation'), 'feature importance')}"
+            f"{_table(['column', 'permutation', 'saliency', 'integrated gradients'], importance_rows)}"
+            "</section>"
+        )
     elif importance and importance.get("kind") == "image":
+        ig_alt = "integrated gradients map"
         shape = tuple(importance["image_shape"])
-        parts.append("<section><h2>Which pixels the network relies on</h2>"
-                     f"<p class='muted'>Completeness check: {html.escape(importance.get('completeness', 'not recorded'))}.</p>"
-                     "<div class='grid'>"
-                     f"{_image(plots.plot_importance_map(np.asarray(importance['saliency']), shape), 'saliency map')}"
-                     f"{_image(plots.plot_importance_map(np.asarray(importance['integrated_gradients']), shape), 'integrated gradients map')}"
-                     "</div></section>")
+        parts.append(
+            "<section><h2>Which pixels the network relies on</h2>"
+            f"<p class='muted'>Completeness check: {html.escape(importance.get('completeness', 'not recorded'))}.</p>"
+            "<div class='grid'>"
+            f"{_image(plots.plot_importance_map(np.asarray(importance['saliency']), shape), 'saliency map')}"
+            f"{_image(plots.plot_importance_map(np.asarray(importance['integrated_gradients']), shape), ig_alt)}"
+            "</div></section>"
+        )
 
     body = "\n".join(parts)
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>" + REPORT_GENERATOR +
-            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>glassnet report</title><style>{CSS}</style></head><body><main>{body}</main></body></html>")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        + REPORT_GENERATOR
+        + "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>glassnet report</title><style>{CSS}</style></head><body><main>{body}</main></body></html>"
+    )

@@ -29,13 +29,15 @@ from .training.loop import Trainer
 #: Checks of scikit-learn's suite that these estimators are expected to fail, with the reason.
 #: Passed to ``check_estimator(..., expected_failed_checks=...)`` by the test suite.
 EXPECTED_FAILED_CHECKS: dict[str, str] = {
-    "check_sample_weight_equivalence_on_dense_data":
+    "check_sample_weight_equivalence_on_dense_data": (
         "float32 arithmetic (the default dtype): the weighted and the repeated fit sum the same single "
         "batch in different row orders, so their predictions agree to about 1e-6 to 1e-5 relative, not "
         "reliably within the check's rtol of 1e-7 (some runs happen to pass). With dtype='float64' the "
-        "check passes (tests/test_estimator_weights_and_files.py).",
-    "check_sample_weight_equivalence_on_sparse_data":
-        "sparse input is not accepted (dense networks); see also the dense variant.",
+        "check passes (tests/test_estimator_weights_and_files.py)."
+    ),
+    "check_sample_weight_equivalence_on_sparse_data": (
+        "sparse input is not accepted (dense networks); see also the dense variant."
+    ),
 }
 
 
@@ -63,11 +65,30 @@ class _BaseDNN(BaseEstimator):
         "dtype": [StrOptions({"float32", "float64"}), type],
     }
 
-    def __init__(self, hidden_layer_sizes=(64, 64), activation="relu", *, solver="adam", alpha=1e-4,
-                 batch_size="auto", learning_rate_init=1e-3, max_iter=200, shuffle=True, random_state=None,
-                 tol=1e-4, verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, batch_norm=False,
-                 dropout=0.0, dtype="float32"):
+    def __init__(
+        self,
+        hidden_layer_sizes=(64, 64),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        batch_norm=False,
+        dropout=0.0,
+        dtype="float32",
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -120,17 +141,30 @@ class _BaseDNN(BaseEstimator):
     def _make_optimizer(self, network, decay: float):
         params = network.parameters()
         if self.solver == "sgd":
-            return SGD(params, lr=self.learning_rate_init, momentum=self.momentum,
-                       nesterov=self.nesterovs_momentum and self.momentum > 0, weight_decay=decay)
+            return SGD(
+                params,
+                lr=self.learning_rate_init,
+                momentum=self.momentum,
+                nesterov=self.nesterovs_momentum and self.momentum > 0,
+                weight_decay=decay,
+            )
         if self.solver == "adamw":
             return AdamW(params, lr=self.learning_rate_init, weight_decay=decay)
         return Adam(params, lr=self.learning_rate_init, weight_decay=decay)
 
     def _build(self, n_features: int, n_outputs: int, output_activation: str, seed: int):
         activation = {"logistic": "sigmoid", "identity": "linear"}.get(self.activation, self.activation)
-        return mlp(self._hidden(), n_outputs, activation=activation, output_activation=output_activation,
-                   batch_norm=self.batch_norm, dropout=self.dropout, input_dim=n_features,
-                   dtype=self._np_dtype(), seed=seed)
+        return mlp(
+            self._hidden(),
+            n_outputs,
+            activation=activation,
+            output_activation=output_activation,
+            batch_norm=self.batch_norm,
+            dropout=self.dropout,
+            input_dim=n_features,
+            dtype=self._np_dtype(),
+            seed=seed,
+        )
 
     def _train(self, x, targets, sample_weight, epochs: int, incremental: bool) -> None:
         """Train ``network_`` (building it when needed) and update the fitted attributes."""
@@ -138,8 +172,7 @@ class _BaseDNN(BaseEstimator):
         batch_size = self._batch(len(x))
         if fresh:
             self._random_seed = self._seed()
-            self.network_ = self._build(x.shape[1], self._n_network_outputs, self._output_activation,
-                                        self._random_seed)
+            self.network_ = self._build(x.shape[1], self._n_network_outputs, self._output_activation, self._random_seed)
             self._optimizer = None
             self.loss_curve_, self.validation_loss_curve_, self.validation_scores_ = [], [], []
             self.n_iter_ = 0
@@ -152,14 +185,30 @@ class _BaseDNN(BaseEstimator):
         use_validation = self.early_stopping and not incremental
         if not incremental:
             monitor = "val_loss" if use_validation else "loss"
-            callbacks.append(EarlyStopping(monitor=monitor, patience=self.n_iter_no_change, min_delta=self.tol,
-                                           restore_best_weights=use_validation))
+            callbacks.append(
+                EarlyStopping(
+                    monitor=monitor,
+                    patience=self.n_iter_no_change,
+                    min_delta=self.tol,
+                    restore_best_weights=use_validation,
+                )
+            )
         if self.verbose:
             callbacks.append(EpochPrinter())
-        trainer = Trainer(self.network_, x, targets, optimizer=self._optimizer, epochs=epochs,
-                          batch_size=batch_size, validation_split=self.validation_fraction if use_validation else None,
-                          callbacks=callbacks, shuffle=self.shuffle, seed=self._random_seed + self.n_iter_,
-                          sample_weight=sample_weight, on_divergence="raise")
+        trainer = Trainer(
+            self.network_,
+            x,
+            targets,
+            optimizer=self._optimizer,
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_split=self.validation_fraction if use_validation else None,
+            callbacks=callbacks,
+            shuffle=self.shuffle,
+            seed=self._random_seed + self.n_iter_,
+            sample_weight=sample_weight,
+            on_divergence="raise",
+        )
         history = trainer.run()
         self.history_ = history
         self.n_iter_ += len(history)
@@ -176,9 +225,12 @@ class _BaseDNN(BaseEstimator):
         self._predictor = self.network_.astype(np.float64)
         stopped = history.stopped_epoch is not None
         if not incremental and not stopped and epochs > 1:
-            warnings.warn(f"{type(self).__name__} reached max_iter={self.max_iter} before the "
-                          f"{'validation' if use_validation else 'training'} loss stopped improving; "
-                          "raise max_iter or learning_rate_init.", ConvergenceWarning)
+            warnings.warn(
+                f"{type(self).__name__} reached max_iter={self.max_iter} before the "
+                f"{'validation' if use_validation else 'training'} loss stopped improving; "
+                "raise max_iter or learning_rate_init.",
+                ConvergenceWarning,
+            )
 
     _y_numeric = False
 
@@ -187,13 +239,25 @@ class _BaseDNN(BaseEstimator):
         first = not hasattr(self, "network_") if incremental else not (self.warm_start and hasattr(self, "network_"))
         if first or not incremental:
             self._validate_params()
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=self._y_numeric,
-                             dtype=[np.float64, np.float32], reset=first or not incremental)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=self._y_numeric,
+            dtype=[np.float64, np.float32],
+            reset=first or not incremental,
+        )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
         targets = self._prepare_y(y, first=first, sample_weight=sample_weight, **prepare_kwargs)
-        self._train(np.ascontiguousarray(X, dtype=self._np_dtype()), targets, sample_weight,
-                    1 if incremental else self.max_iter, incremental=incremental)
+        self._train(
+            np.ascontiguousarray(X, dtype=self._np_dtype()),
+            targets,
+            sample_weight,
+            1 if incremental else self.max_iter,
+            incremental=incremental,
+        )
         return self
 
     def _check_x(self, X, reset: bool):
@@ -226,20 +290,30 @@ class _BaseDNN(BaseEstimator):
 
         check_is_fitted(self, "network_")
         params = {key: _json_param(key, value) for key, value in self.get_params(deep=False).items()}
-        fitted = {"n_features_in_": int(self.n_features_in_), "n_iter_": int(self.n_iter_), "t_": int(self.t_),
-                  "loss_curve_": [float(v) for v in self.loss_curve_],
-                  "validation_loss_curve_": [float(v) for v in self.validation_loss_curve_],
-                  "validation_scores_": [float(v) for v in self.validation_scores_],
-                  "random_seed": int(self._random_seed)}
+        fitted = {
+            "n_features_in_": int(self.n_features_in_),
+            "n_iter_": int(self.n_iter_),
+            "t_": int(self.t_),
+            "loss_curve_": [float(v) for v in self.loss_curve_],
+            "validation_loss_curve_": [float(v) for v in self.validation_loss_curve_],
+            "validation_scores_": [float(v) for v in self.validation_scores_],
+            "random_seed": int(self._random_seed),
+        }
         if hasattr(self, "feature_names_in_"):
             fitted["feature_names_in_"] = [str(name) for name in self.feature_names_in_]
         fitted.update(self._fitted_for_file())
         arrays = self._arrays_for_file()
-        return save_model(self.network_, path, task=self._task_name(), classes=self._classes_for_file(),
-                          preprocessing=None, preprocessing_arrays=arrays, history=self.history_,
-                          metadata={"estimator": {"class": type(self).__name__, "params": params,
-                                                  "fitted": fitted}},
-                          overwrite=overwrite)
+        return save_model(
+            self.network_,
+            path,
+            task=self._task_name(),
+            classes=self._classes_for_file(),
+            preprocessing=None,
+            preprocessing_arrays=arrays,
+            history=self.history_,
+            metadata={"estimator": {"class": type(self).__name__, "params": params, "fitted": fitted}},
+            overwrite=overwrite,
+        )
 
     @classmethod
     def load(cls, path):
@@ -251,8 +325,9 @@ class _BaseDNN(BaseEstimator):
         spec = (model.metadata or {}).get("estimator")
         if not isinstance(spec, dict) or spec.get("class") != cls.__name__:
             found = spec.get("class") if isinstance(spec, dict) else "no estimator"
-            raise ModelFileError(f"{path} holds {found!r}, not a saved {cls.__name__}; use "
-                                 f"{found}.load or glassnet.load_model.")
+            raise ModelFileError(
+                f"{path} holds {found!r}, not a saved {cls.__name__}; use {found}.load or glassnet.load_model."
+            )
         try:
             params = dict(spec["params"])
             if isinstance(params.get("hidden_layer_sizes"), list):
@@ -276,11 +351,14 @@ class _BaseDNN(BaseEstimator):
             estimator.history_ = History.from_dict(model.history) if model.history else History()
             estimator._restore_fitted(fitted, model)
         except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{path}: the saved {cls.__name__} is incomplete or invalid: "
-                                 f"{type(exc).__name__}: {exc}") from None
+            raise ModelFileError(
+                f"{path}: the saved {cls.__name__} is incomplete or invalid: {type(exc).__name__}: {exc}"
+            ) from None
         if estimator.network_.input_dim != estimator.n_features_in_:
-            raise ModelFileError(f"{path}: the network takes {estimator.network_.input_dim} features but the "
-                                 f"estimator was fitted on {estimator.n_features_in_}.")
+            raise ModelFileError(
+                f"{path}: the network takes {estimator.network_.input_dim} features but the "
+                f"estimator was fitted on {estimator.n_features_in_}."
+            )
         return estimator
 
     def export_onnx(self, path, *, fold_batch_norm: bool = True, opset: int = 17):
@@ -297,8 +375,9 @@ class _BaseDNN(BaseEstimator):
 
         check_is_fitted(self, "network_")
         scale, shift = self._output_affine()
-        return export_onnx(self.network_, path, fold_batch_norm=fold_batch_norm, opset=opset,
-                           output_scale=scale, output_shift=shift)
+        return export_onnx(
+            self.network_, path, fold_batch_norm=fold_batch_norm, opset=opset, output_scale=scale, output_shift=shift
+        )
 
     def _output_affine(self):
         return None, None
@@ -379,9 +458,11 @@ class DNNClassifier(ClassifierMixin, _BaseDNN):
     def _prepare_y(self, y, first: bool, sample_weight=None, classes=None):
         target_type = type_of_target(y, input_name="y")
         if target_type not in ("binary", "multiclass", "multilabel-indicator"):
-            raise ValueError(f"Unknown label type: {target_type!r}. DNNClassifier needs class labels "
-                             "(binary, multiclass or a multilabel indicator matrix); use DNNRegressor "
-                             "for continuous targets.")
+            raise ValueError(
+                f"Unknown label type: {target_type!r}. DNNClassifier needs class labels "
+                "(binary, multiclass or a multilabel indicator matrix); use DNNRegressor "
+                "for continuous targets."
+            )
         if target_type == "multilabel-indicator":
             y = np.asarray(y)
             if first:
@@ -395,9 +476,12 @@ class DNNClassifier(ClassifierMixin, _BaseDNN):
         if y.ndim == 2 and y.shape[1] == 1:
             from sklearn.exceptions import DataConversionWarning
 
-            warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
-                          "the shape of y to (n_samples,), for example using ravel().",
-                          DataConversionWarning, stacklevel=3)
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please change "
+                "the shape of y to (n_samples,), for example using ravel().",
+                DataConversionWarning,
+                stacklevel=3,
+            )
             y = y.ravel()
         if first:
             self._multilabel = False
@@ -506,17 +590,53 @@ class DNNRegressor(MultiOutputMixin, RegressorMixin, _BaseDNN):
     _y_numeric = True
     _parameter_constraints = {**_BaseDNN._parameter_constraints, "scale_target": ["boolean"]}
 
-    def __init__(self, hidden_layer_sizes=(64, 64), activation="relu", *, solver="adam", alpha=1e-4,
-                 batch_size="auto", learning_rate_init=1e-3, max_iter=200, shuffle=True, random_state=None,
-                 tol=1e-4, verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, batch_norm=False,
-                 dropout=0.0, dtype="float32", scale_target=True):
-        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
-                         learning_rate_init=learning_rate_init, max_iter=max_iter, shuffle=shuffle,
-                         random_state=random_state, tol=tol, verbose=verbose, warm_start=warm_start,
-                         momentum=momentum, nesterovs_momentum=nesterovs_momentum,
-                         early_stopping=early_stopping, validation_fraction=validation_fraction,
-                         n_iter_no_change=n_iter_no_change, batch_norm=batch_norm, dropout=dropout, dtype=dtype)
+    def __init__(
+        self,
+        hidden_layer_sizes=(64, 64),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        batch_norm=False,
+        dropout=0.0,
+        dtype="float32",
+        scale_target=True,
+    ):
+        super().__init__(
+            hidden_layer_sizes,
+            activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            batch_norm=batch_norm,
+            dropout=dropout,
+            dtype=dtype,
+        )
         self.scale_target = scale_target
 
     def _prepare_y(self, y, first: bool, sample_weight=None):
@@ -548,16 +668,21 @@ class DNNRegressor(MultiOutputMixin, RegressorMixin, _BaseDNN):
         return {"y_1d": bool(self._y_1d), "n_outputs_": int(self.n_outputs_)}
 
     def _arrays_for_file(self) -> dict:
-        return {"target_mean": np.asarray(self._y_mean, dtype=np.float64),
-                "target_scale": np.asarray(self._y_scale, dtype=np.float64)}
+        return {
+            "target_mean": np.asarray(self._y_mean, dtype=np.float64),
+            "target_scale": np.asarray(self._y_scale, dtype=np.float64),
+        }
 
     def _restore_fitted(self, fitted: dict, model) -> None:
         self._y_1d, self.n_outputs_ = bool(fitted["y_1d"]), int(fitted["n_outputs_"])
         self._y_mean = np.asarray(model.preprocessing_arrays["target_mean"], dtype=np.float64)
         self._y_scale = np.asarray(model.preprocessing_arrays["target_scale"], dtype=np.float64)
         self._n_network_outputs, self._output_activation = self.n_outputs_, "linear"
-        if self._y_mean.shape != (self.n_outputs_,) or self._y_scale.shape != (self.n_outputs_,) or \
-                model.network.output_dim != self.n_outputs_:
+        if (
+            self._y_mean.shape != (self.n_outputs_,)
+            or self._y_scale.shape != (self.n_outputs_,)
+            or model.network.output_dim != self.n_outputs_
+        ):
             raise ValueError("the target scaling does not match the network's outputs")
 
     def _output_affine(self):

@@ -38,8 +38,9 @@ def read_table(path: str | Path, delimiter: str | None = None):
     if not path.exists():
         raise DataError(f"no such file: {path}")
     if path.is_dir():
-        raise DataError(f"{path} is a folder; this needs a CSV/Parquet/npz file (image folders are for "
-                        "models trained on images).")
+        raise DataError(
+            f"{path} is a folder; this needs a CSV/Parquet/npz file (image folders are for models trained on images)."
+        )
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
@@ -87,7 +88,7 @@ def read_table(path: str | Path, delimiter: str | None = None):
 
 
 def infer_task(target) -> str:
-    """"classification" for text/boolean/few-integer targets, "regression" for real numbers."""
+    """ "classification" for text/boolean/few-integer targets, "regression" for real numbers."""
     import pandas as pd
 
     values = target.dropna()
@@ -129,7 +130,7 @@ class TablePreprocessor:
 
     @staticmethod
     def column_kind(values, name: str) -> str:
-        """"numeric" or "categorical"; raises for an empty column or text in a numeric column."""
+        """ "numeric" or "categorical"; raises for an empty column or text in a numeric column."""
         import pandas as pd
 
         if values.isna().all():
@@ -140,8 +141,10 @@ class TablePreprocessor:
         as_numbers = pd.to_numeric(present, errors="coerce")
         bad = as_numbers.isna().to_numpy()
         if len(as_numbers) and bad.mean() <= 0.05 and bad.any():
-            raise DataError(f"column {name!r} is numeric but holds text such as {present[bad].iloc[0]!r} "
-                            f"(row {present.index[bad][0]}); fix or remove those values.")
+            raise DataError(
+                f"column {name!r} is numeric but holds text such as {present[bad].iloc[0]!r} "
+                f"(row {present.index[bad][0]}); fix or remove those values."
+            )
         return "numeric" if len(as_numbers) and not bad.any() else "categorical"
 
     @classmethod
@@ -151,7 +154,7 @@ class TablePreprocessor:
             cls.column_kind(frame[column], str(column))
 
     @classmethod
-    def fit(cls, frame) -> "TablePreprocessor":
+    def fit(cls, frame) -> TablePreprocessor:
         import pandas as pd
 
         if frame.shape[1] == 0:
@@ -225,23 +228,33 @@ class TablePreprocessor:
         return np.ascontiguousarray(np.hstack(parts), dtype=np.float32)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "table", "numeric": self.numeric, "categorical": self.categorical, "dropped": self.dropped,
-                "medians": self.medians, "means": self.means, "scales": self.scales,
-                "categories": self.categories, "imputed": self.imputed}
+        return {
+            "kind": "table",
+            "numeric": self.numeric,
+            "categorical": self.categorical,
+            "dropped": self.dropped,
+            "medians": self.medians,
+            "means": self.means,
+            "scales": self.scales,
+            "categories": self.categories,
+            "imputed": self.imputed,
+        }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TablePreprocessor":
+    def from_dict(cls, data: dict) -> TablePreprocessor:
         if not isinstance(data, dict) or data.get("kind") != "table":
             raise DataError("the model's preprocessing is not for tables.")
         fields = ("numeric", "categorical", "dropped", "medians", "means", "scales", "categories", "imputed")
         return cls(**{k: data.get(k) or type(getattr(cls(), k))() for k in fields})
 
     def describe(self) -> list[str]:
-        lines = [f"{len(self.numeric)} numeric column(s) standardized (training mean and std; missing "
-                 "values imputed with the training median)",
-                 f"{len(self.categorical)} categorical column(s) one-hot encoded "
-                 f"({sum(len(v) for v in self.categories.values())} indicator features; missing values are "
-                 f"their own category, unseen categories encode as all zeros)"]
+        lines = [
+            f"{len(self.numeric)} numeric column(s) standardized (training mean and std; missing "
+            "values imputed with the training median)",
+            f"{len(self.categorical)} categorical column(s) one-hot encoded "
+            f"({sum(len(v) for v in self.categories.values())} indicator features; missing values are "
+            f"their own category, unseen categories encode as all zeros)",
+        ]
         for column, reason in self.dropped.items():
             lines.append(f"dropped column {column!r}: {reason}")
         for column, count in self.imputed.items():

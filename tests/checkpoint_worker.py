@@ -23,9 +23,20 @@ def main(mode: str, checkpoint: str, out: str, epochs: int) -> None:
     y = (x[:, :5].sum(axis=1) + rng.normal(size=6000) > 0).astype(int) + (x[:, 5] > 1)
     net = gn.mlp([64, 64, 64], 3, batch_norm=True, dropout=0.1, output_activation="softmax", seed=1)
     callbacks = [gn.EarlyStopping(patience=50), gn.CosineDecay(epochs), Slow()]
-    history = gn.fit(net, x, y, epochs=epochs, batch_size=16, optimizer="adam", lr=1e-3, validation_split=0.2,
-                     seed=2, callbacks=callbacks, checkpoint=None if mode == "plain" else checkpoint,
-                     resume=(mode == "resume"))
+    history = gn.fit(
+        net,
+        x,
+        y,
+        epochs=epochs,
+        batch_size=16,
+        optimizer="adam",
+        lr=1e-3,
+        validation_split=0.2,
+        seed=2,
+        callbacks=callbacks,
+        checkpoint=None if mode == "plain" else checkpoint,
+        resume=(mode == "resume"),
+    )
     if history.interrupted:
         print("INTERRUPTED", flush=True)
         return

@@ -77,22 +77,25 @@ def test_text_features(net):
         net.predict(np.array([["a"] * 5]))
 
 
-@pytest.mark.parametrize("factory, message", [
-    (lambda: gn.Dense(0), "units must be a positive integer; got units=0"),
-    (lambda: gn.Dense(-3), "units=-3"),
-    (lambda: gn.Dense(2.5), "units=2.5"),
-    (lambda: gn.mlp([4], 2, activation="swish"), "activation must be one of .* got activation='swish'"),
-    (lambda: gn.fit(gn.mlp([4], 1, input_dim=1), [[0.0]], [0.0], loss="hinge"), "loss must be one of"),
-    (lambda: gn.fit(gn.mlp([4], 1, input_dim=1), [[0.0]], [0.0], optimizer="rmsprop"), "optimizer must be one of"),
-    (lambda: gn.SGD(gn.mlp([4], 1, input_dim=1).parameters(), lr=0), "lr must be a positive"),
-    (lambda: gn.SGD(gn.mlp([4], 1, input_dim=1).parameters(), lr=-1.0), "lr=-1.0"),
-    (lambda: gn.Dropout(1.0), r"rate must be in \[0, 1\)"),
-    (lambda: gn.fit(gn.mlp([4], 1, input_dim=1), [[0.0]], [0.0], epochs=0), "epochs must be a positive integer"),
-    (lambda: gn.fit(gn.mlp([4], 1, input_dim=1), [[0.0]], [0.0], batch_size=-2), "batch_size"),
-    (lambda: gn.Sequential([]), "at least one layer"),
-    (lambda: gn.Sequential([gn.Dense(2), "relu"]), r"layers\[1\] must be a glassnet Layer"),
-    (lambda: gn.mlp([4], 2, dtype=np.int32), "dtype must be float32 or float64"),
-])
+@pytest.mark.parametrize(
+    "factory, message",
+    [
+        (lambda: gn.Dense(0), "units must be a positive integer; got units=0"),
+        (lambda: gn.Dense(-3), "units=-3"),
+        (lambda: gn.Dense(2.5), "units=2.5"),
+        (lambda: gn.mlp([4], 2, activation="swish"), "activation must be one of .* got activation='swish'"),
+        (lambda: gn.fit(gn.mlp([4], 1, input_dim=1), [[0.0]], [0.0], loss="hinge"), "loss must be one of"),
+        (lambda: gn.fit(gn.mlp([4], 1, input_dim=1), [[0.0]], [0.0], optimizer="rmsprop"), "optimizer must be one of"),
+        (lambda: gn.SGD(gn.mlp([4], 1, input_dim=1).parameters(), lr=0), "lr must be a positive"),
+        (lambda: gn.SGD(gn.mlp([4], 1, input_dim=1).parameters(), lr=-1.0), "lr=-1.0"),
+        (lambda: gn.Dropout(1.0), r"rate must be in \[0, 1\)"),
+        (lambda: gn.fit(gn.mlp([4], 1, input_dim=1), [[0.0]], [0.0], epochs=0), "epochs must be a positive integer"),
+        (lambda: gn.fit(gn.mlp([4], 1, input_dim=1), [[0.0]], [0.0], batch_size=-2), "batch_size"),
+        (lambda: gn.Sequential([]), "at least one layer"),
+        (lambda: gn.Sequential([gn.Dense(2), "relu"]), r"layers\[1\] must be a glassnet Layer"),
+        (lambda: gn.mlp([4], 2, dtype=np.int32), "dtype must be float32 or float64"),
+    ],
+)
 def test_invalid_arguments(factory, message):
     with pytest.raises((ValueError, TypeError), match=message):
         factory()

@@ -26,16 +26,27 @@ def _run(epochs, checkpoint=None, resume=False, stop_after=None):
     x, y = _data()
     net = gn.mlp([16, 16], 2, batch_norm=True, dropout=0.2, output_activation="softmax", seed=3)
     callbacks = [gn.EarlyStopping(patience=100), gn.ReduceLROnPlateau(patience=2, factor=0.5)]
-    history = gn.fit(net, x, y, epochs=epochs if stop_after is None else stop_after, batch_size=16,
-                     optimizer="adam", lr=3e-3, validation_split=0.2, seed=4, callbacks=callbacks,
-                     checkpoint=checkpoint, resume=resume)
+    history = gn.fit(
+        net,
+        x,
+        y,
+        epochs=epochs if stop_after is None else stop_after,
+        batch_size=16,
+        optimizer="adam",
+        lr=3e-3,
+        validation_split=0.2,
+        seed=4,
+        callbacks=callbacks,
+        checkpoint=checkpoint,
+        resume=resume,
+    )
     return net, history
 
 
 def test_resume_in_process_gives_identical_weights(tmp_path):
     reference, reference_history = _run(8)
     path = tmp_path / "run.ckpt"
-    _run(8, checkpoint=path, stop_after=3)           # "crash" after 3 epochs
+    _run(8, checkpoint=path, stop_after=3)  # "crash" after 3 epochs
     assert read_checkpoint(path)["epoch"] == 3
     resumed, history = _run(8, checkpoint=path, resume=True)
     assert history.epochs == list(range(1, 9))
@@ -52,13 +63,27 @@ def test_resume_refuses_a_checkpoint_from_another_run(tmp_path):
     x, y = _data()
     net = gn.mlp([16, 16], 2, batch_norm=True, dropout=0.2, output_activation="softmax", seed=3)
     with pytest.raises(ModelFileError, match="different run"):
-        gn.fit(net, x[:200], y[:200], epochs=4, batch_size=16, optimizer="adam", checkpoint=path, resume=True,
-               validation_split=0.2, callbacks=[gn.EarlyStopping(), gn.ReduceLROnPlateau()])
+        gn.fit(
+            net,
+            x[:200],
+            y[:200],
+            epochs=4,
+            batch_size=16,
+            optimizer="adam",
+            checkpoint=path,
+            resume=True,
+            validation_split=0.2,
+            callbacks=[gn.EarlyStopping(), gn.ReduceLROnPlateau()],
+        )
 
 
 def _subprocess(mode, checkpoint, out, epochs=6):
-    return subprocess.Popen([sys.executable, str(WORKER), mode, str(checkpoint), str(out), str(epochs)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), mode, str(checkpoint), str(out), str(epochs)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _final_weights(path):
@@ -86,8 +111,8 @@ def _wait_for(path, process):
 def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tmp_path, uninterrupted):
     checkpoint = tmp_path / "run.ckpt"
     process = _subprocess("train", checkpoint, tmp_path / "never.glassnet")
-    _wait_for(checkpoint, process)                      # first epoch written...
-    time.sleep(0.5)                            # ...and now somewhere inside a later epoch
+    _wait_for(checkpoint, process)  # first epoch written...
+    time.sleep(0.5)  # ...and now somewhere inside a later epoch
     process.send_signal(signal.SIGKILL)
     process.communicate()
     assert process.returncode == -signal.SIGKILL

@@ -14,8 +14,7 @@ FAST = ["--epochs", "40", "--hidden", "16,16", "--lr", "0.01", "--quiet"]
 
 
 def glassnet(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "glassnet", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "glassnet", *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
 
 def assert_clean_error(completed, code, *fragments):
@@ -32,13 +31,15 @@ def table(tmp_path_factory):
     folder = tmp_path_factory.mktemp("table")
     rng = np.random.default_rng(0)
     n = 400
-    frame = pd.DataFrame({
-        "customer_id": np.arange(10_000, 10_000 + n),
-        "age": rng.normal(40, 10, n).round(1),
-        "income": rng.lognormal(10, 0.5, n).round(0),
-        "city": rng.choice(["paris", "lyon", "nice"], n),
-        "constant": 1,
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.arange(10_000, 10_000 + n),
+            "age": rng.normal(40, 10, n).round(1),
+            "income": rng.lognormal(10, 0.5, n).round(0),
+            "city": rng.choice(["paris", "lyon", "nice"], n),
+            "constant": 1,
+        }
+    )
     frame.loc[::17, "income"] = np.nan
     score = (frame["age"] - 40) / 10 + (frame["city"] == "lyon") * 1.5
     frame["churn"] = np.where(score + rng.normal(0, 0.3, n) > 0.3, "yes", "no")
@@ -72,8 +73,9 @@ def images(tmp_path_factory):
 def test_train_csv_classification_then_predict_evaluate_inspect_report_export(table, tmp_path):
     _, csv_path, _, frame = table
     out = tmp_path / "churn-model"
-    completed = glassnet("train", csv_path, "--target", "churn", "--out", out, "--batch-norm",
-                         *[a for a in FAST if a != "--quiet"])
+    completed = glassnet(
+        "train", csv_path, "--target", "churn", "--out", out, "--batch-norm", *[a for a in FAST if a != "--quiet"]
+    )
     assert completed.returncode == 0, completed.stderr
     assert "dropped column 'customer_id': ID-like" in completed.stdout
     assert "dropped column 'constant': constant" in completed.stdout
@@ -88,7 +90,7 @@ def test_train_csv_classification_then_predict_evaluate_inspect_report_export(ta
     assert any("imputed" in line for line in metrics["data"]["preprocessing"])
 
     new_rows = frame.drop(columns=["churn"]).head(20).copy()
-    new_rows.loc[new_rows.index[0], "city"] = "marseille"          # unseen category
+    new_rows.loc[new_rows.index[0], "city"] = "marseille"  # unseen category
     new_path = tmp_path / "new.csv"
     new_rows.to_csv(new_path, index=False)
     predictions = tmp_path / "predictions.csv"
@@ -159,8 +161,9 @@ def test_train_idx_files_with_labels(tmp_path):
     (tmp_path / "images-idx3-ubyte.gz").write_bytes(gzip.compress(idx(images)))
     (tmp_path / "labels-idx1-ubyte").write_bytes(idx(labels))
     out = tmp_path / "idx-model"
-    completed = glassnet("train", tmp_path / "images-idx3-ubyte.gz", "--labels", tmp_path / "labels-idx1-ubyte",
-                         "--out", out, *FAST)
+    completed = glassnet(
+        "train", tmp_path / "images-idx3-ubyte.gz", "--labels", tmp_path / "labels-idx1-ubyte", "--out", out, *FAST
+    )
     assert completed.returncode == 0, completed.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["data"]["image_shape"] == [8, 8] and metrics["test"]["accuracy"] >= 0.9
@@ -170,25 +173,31 @@ def test_train_idx_files_with_labels(tmp_path):
 
 def test_grow_and_checkpoint_flags(table, tmp_path):
     _, csv_path, _, _ = table
-    completed = glassnet("train", csv_path, "--target", "churn", "--out", tmp_path / "g", "--grow", "--epochs", "5",
-                         "--quiet")
+    completed = glassnet(
+        "train", csv_path, "--target", "churn", "--out", tmp_path / "g", "--grow", "--epochs", "5", "--quiet"
+    )
     assert completed.returncode == 0, completed.stderr
     assert "<- chosen" in completed.stdout
     checkpoint = tmp_path / "run.ckpt"
-    completed = glassnet("train", csv_path, "--target", "churn", "--out", tmp_path / "c", "--checkpoint", checkpoint,
-                         *FAST)
+    completed = glassnet(
+        "train", csv_path, "--target", "churn", "--out", tmp_path / "c", "--checkpoint", checkpoint, *FAST
+    )
     assert completed.returncode == 0 and checkpoint.exists()
-    resumed = glassnet("train", csv_path, "--target", "churn", "--out", tmp_path / "c2", "--checkpoint", checkpoint,
-                       "--resume", *FAST)
+    resumed = glassnet(
+        "train", csv_path, "--target", "churn", "--out", tmp_path / "c2", "--checkpoint", checkpoint, "--resume", *FAST
+    )
     assert resumed.returncode == 0, resumed.stderr
-    assert json.loads((tmp_path / "c" / "metrics.json").read_text())["test"] == \
-        json.loads((tmp_path / "c2" / "metrics.json").read_text())["test"]
+    assert (
+        json.loads((tmp_path / "c" / "metrics.json").read_text())["test"]
+        == json.loads((tmp_path / "c2" / "metrics.json").read_text())["test"]
+    )
 
 
 # ------------------------------------------------------------------------------------------ bad input
 def test_missing_file(tmp_path):
-    assert_clean_error(glassnet("train", tmp_path / "nope.csv", "--target", "y", "--out", tmp_path / "o"), 2,
-                       "no such file")
+    assert_clean_error(
+        glassnet("train", tmp_path / "nope.csv", "--target", "y", "--out", tmp_path / "o"), 2, "no such file"
+    )
 
 
 def test_unreadable_file(tmp_path):
@@ -198,22 +207,30 @@ def test_unreadable_file(tmp_path):
 
 
 def test_missing_target_column(table, tmp_path):
-    assert_clean_error(glassnet("train", table[1], "--target", "price", "--out", tmp_path / "o"), 2,
-                       "target column(s) ['price'] not found", "churn")
+    assert_clean_error(
+        glassnet("train", table[1], "--target", "price", "--out", tmp_path / "o"),
+        2,
+        "target column(s) ['price'] not found",
+        "churn",
+    )
 
 
 def test_target_with_one_class(tmp_path):
     frame = pd.DataFrame({"x": np.arange(30.0), "y": ["same"] * 30})
     frame.to_csv(tmp_path / "one.csv", index=False)
-    assert_clean_error(glassnet("train", tmp_path / "one.csv", "--target", "y", "--out", tmp_path / "o"), 2,
-                       "single class")
+    assert_clean_error(
+        glassnet("train", tmp_path / "one.csv", "--target", "y", "--out", tmp_path / "o"), 2, "single class"
+    )
 
 
 def test_all_nan_column(tmp_path):
     frame = pd.DataFrame({"x": np.arange(30.0), "empty": [np.nan] * 30, "y": [0, 1] * 15})
     frame.to_csv(tmp_path / "nan.csv", index=False)
-    assert_clean_error(glassnet("train", tmp_path / "nan.csv", "--target", "y", "--out", tmp_path / "o"), 2,
-                       "column 'empty' is entirely empty")
+    assert_clean_error(
+        glassnet("train", tmp_path / "nan.csv", "--target", "y", "--out", tmp_path / "o"),
+        2,
+        "column 'empty' is entirely empty",
+    )
 
 
 def test_text_in_numeric_column(tmp_path):
@@ -221,8 +238,11 @@ def test_text_in_numeric_column(tmp_path):
     values[17] = "abc"
     frame = pd.DataFrame({"x": values, "y": [0, 1] * 30})
     frame.to_csv(tmp_path / "text.csv", index=False)
-    assert_clean_error(glassnet("train", tmp_path / "text.csv", "--target", "y", "--out", tmp_path / "o"), 2,
-                       "column 'x' is numeric but holds text such as 'abc'")
+    assert_clean_error(
+        glassnet("train", tmp_path / "text.csv", "--target", "y", "--out", tmp_path / "o"),
+        2,
+        "column 'x' is numeric but holds text such as 'abc'",
+    )
 
 
 def test_mixed_image_sizes(tmp_path):
@@ -234,8 +254,9 @@ def test_mixed_image_sizes(tmp_path):
             Image.new("L", (size, size), color=i * 40).save(tmp_path / "imgs" / label / f"{i}.png")
     completed = glassnet("train", tmp_path / "imgs", "--out", tmp_path / "o")
     assert_clean_error(completed, 2, "different sizes", "--image-size")
-    resized = glassnet("train", tmp_path / "imgs", "--image-size", "8x8", "--out", tmp_path / "o", "--epochs", "2",
-                       "--quiet")
+    resized = glassnet(
+        "train", tmp_path / "imgs", "--image-size", "8x8", "--out", tmp_path / "o", "--epochs", "2", "--quiet"
+    )
     assert resized.returncode == 0, resized.stderr
 
 
@@ -296,9 +317,17 @@ def _chrome():
     if not chromium or not driver:
         pytest.skip("Debian's chromium and chromium-driver are not installed (.ci/run installs them)")
     options = webdriver.ChromeOptions()
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--window-size=1000,1000"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1000,1000",
+    ):
         options.add_argument(argument)
     options.binary_location = chromium
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -316,7 +345,8 @@ def test_demo_report_renders_in_headless_chromium(tmp_path):
     try:
         browser.get((out / "report.html").as_uri())
         images = browser.execute_script(
-            "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])")
+            "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])"
+        )
         errors = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
         browser.set_window_size(390, 844)  # a phone: nothing wider than the screen
         overflow = browser.execute_script("return document.documentElement.scrollWidth")

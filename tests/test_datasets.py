@@ -22,10 +22,12 @@ def idx_bytes(array: np.ndarray) -> bytes:
 def tiny_fashion(monkeypatch):
     """Small stand-in files with their own checksums (the real table is for the real files)."""
     rng = np.random.default_rng(0)
-    arrays = {"train-images-idx3-ubyte": rng.integers(0, 256, (20, 28, 28)),
-              "train-labels-idx1-ubyte": rng.integers(0, 10, 20),
-              "t10k-images-idx3-ubyte": rng.integers(0, 256, (5, 28, 28)),
-              "t10k-labels-idx1-ubyte": rng.integers(0, 10, 5)}
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (20, 28, 28)),
+        "train-labels-idx1-ubyte": rng.integers(0, 10, 20),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (5, 28, 28)),
+        "t10k-labels-idx1-ubyte": rng.integers(0, 10, 5),
+    }
     raw = {stem: idx_bytes(a) for stem, a in arrays.items()}
     monkeypatch.setattr(datasets, "FASHION_MNIST_FILES", {s: hashlib.sha256(r).hexdigest() for s, r in raw.items()})
     monkeypatch.setattr(datasets, "STANDARD_LOCATIONS", ())

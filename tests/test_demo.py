@@ -6,8 +6,7 @@ import sys
 
 
 def test_demo_trains_a_deep_batchnorm_network_to_high_accuracy(tmp_path):
-    completed = subprocess.run([sys.executable, "-m", "glassnet", "demo"], capture_output=True,
-                               text=True, cwd=tmp_path)
+    completed = subprocess.run([sys.executable, "-m", "glassnet", "demo"], capture_output=True, text=True, cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
     out = completed.stdout
     assert "BatchNorm" in out and "ReLU" in out
@@ -15,8 +14,9 @@ def test_demo_trains_a_deep_batchnorm_network_to_high_accuracy(tmp_path):
     accuracy = float(re.search(r"test accuracy: ([\d.]+)", out).group(1))
     assert accuracy >= 0.97
     assert {p.name for p in (tmp_path / "glassnet-demo").iterdir()} >= {"model.glassnet", "report.html", "metrics.json"}
-    again = subprocess.run([sys.executable, "-m", "glassnet", "demo", "--epochs", "2"], capture_output=True, text=True,
-                           cwd=tmp_path)
+    again = subprocess.run(
+        [sys.executable, "-m", "glassnet", "demo", "--epochs", "2"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert again.returncode == 0  # the demo replaces its own output
 
 

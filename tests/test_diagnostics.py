@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet.diagnostics import (Diagnostics, feature_importance, gradient_verdict, integrated_gradients,
-                                  linear_block_report, permutation_importance, saliency)
+from glassnet.diagnostics import (
+    Diagnostics,
+    feature_importance,
+    gradient_verdict,
+    integrated_gradients,
+    linear_block_report,
+    permutation_importance,
+    saliency,
+)
 
 
 @pytest.fixture(scope="module")
@@ -16,8 +23,9 @@ def digits():
 
 def test_vanishing_gradient_detector_fires_on_deep_sigmoid_with_small_gaussian_init(digits):
     x, y = digits
-    net = gn.mlp([100] * 6, 10, activation="sigmoid", output_activation="softmax", init="normal",
-                 init_scale=0.01, seed=0)
+    net = gn.mlp(
+        [100] * 6, 10, activation="sigmoid", output_activation="softmax", init="normal", init_scale=0.01, seed=0
+    )
     history = gn.fit(net, x, y, epochs=5, lr=0.1, momentum=0.9, validation_split=0.2)
     verdict = gradient_verdict(history, net)
     assert verdict.vanishing and not verdict.exploding
@@ -48,8 +56,16 @@ def test_exploding_gradient_detector(digits):
 
 
 def _sigmoid_input_drift(x, y, batch_norm):
-    net = gn.mlp([100] * 3, 10, activation="sigmoid", batch_norm=batch_norm, output_activation="softmax",
-                 init="normal", init_scale=0.1, seed=0)
+    net = gn.mlp(
+        [100] * 3,
+        10,
+        activation="sigmoid",
+        batch_norm=batch_norm,
+        output_activation="softmax",
+        init="normal",
+        init_scale=0.1,
+        seed=0,
+    )
     history = gn.fit(net, x, y, epochs=20, batch_size=60, lr=0.5, callbacks=[Diagnostics(every_steps=10)])
     entry = history.diagnostics["activations"]["sigmoid_3"]
     assert len(entry["p50"]) == len(history.diagnostics["step"]) > 50  # every 10 of 600 steps
@@ -67,8 +83,8 @@ def test_percentile_bands_drift_without_batch_norm_and_stay_with_it(digits):
 def test_dead_relu_and_saturation_fractions():
     net = gn.Sequential([gn.Dense(4), gn.ReLU(), gn.Dense(3), gn.Sigmoid(), gn.Dense(1)], input_dim=2)
     net.layers[0].W.value[:] = [[1, -1, 0, 1], [1, -1, 0, 1]]
-    net.layers[0].b.value[:] = [0, -5, -1, 0]      # unit 1 and 2 can never be positive for x ≥ 0
-    net.layers[2].W.value[:] = 100.0                # pushes the sigmoid far into saturation
+    net.layers[0].b.value[:] = [0, -5, -1, 0]  # unit 1 and 2 can never be positive for x ≥ 0
+    net.layers[2].W.value[:] = 100.0  # pushes the sigmoid far into saturation
     x = np.random.default_rng(0).uniform(0, 1, size=(64, 2)).astype(np.float32)
     history = gn.fit(net, x, np.zeros(64), epochs=1, lr=1e-9, callbacks=[Diagnostics()])
     acts = history.diagnostics["activations"]
@@ -87,7 +103,9 @@ def test_batch_norm_statistics_recorded(digits):
 
 def test_linear_block_report():
     with pytest.warns(gn.LinearCollapseWarning):
-        net = gn.Sequential([gn.Dense(8), gn.Dense(8), gn.BatchNorm(), gn.Dense(4), gn.ReLU(), gn.Dense(2)], input_dim=5)
+        net = gn.Sequential(
+            [gn.Dense(8), gn.Dense(8), gn.BatchNorm(), gn.Dense(4), gn.ReLU(), gn.Dense(2)], input_dim=5
+        )
     blocks = linear_block_report(net)
     assert [b.redundant for b in blocks] == [True, False]
     assert blocks[0].dense_layers == ["dense_1", "dense_2", "dense_3"]

@@ -10,8 +10,12 @@ import glassnet as gn
 
 def test_three_layer_linear_network_equals_its_collapsed_affine_map(rng):
     with pytest.warns(gn.LinearCollapseWarning, match="no more expressive power"):
-        net = gn.Sequential([gn.Dense(6), gn.Linear(), gn.Dense(5), gn.BatchNorm(), gn.Dropout(0.3),
-                             gn.Dense(3)], input_dim=4, dtype=np.float64, seed=1)
+        net = gn.Sequential(
+            [gn.Dense(6), gn.Linear(), gn.Dense(5), gn.BatchNorm(), gn.Dropout(0.3), gn.Dense(3)],
+            input_dim=4,
+            dtype=np.float64,
+            seed=1,
+        )
     bn = net.layers[3]
     bn.running_mean[:] = rng.normal(size=5)
     bn.running_var[:] = rng.uniform(0.5, 2.0, size=5)
@@ -29,7 +33,7 @@ def test_collapse_of_scalar_stack_is_c_cubed():
         net = gn.Sequential(layers, input_dim=1, dtype=np.float64)
     for layer in layers:
         layer.W.value[:] = 1.7
-    assert net.collapse().W.value[0, 0] == pytest.approx(1.7 ** 3)
+    assert net.collapse().W.value[0, 0] == pytest.approx(1.7**3)
 
 
 def test_collapse_of_a_linear_classifier_gives_its_logits(rng):
@@ -100,8 +104,7 @@ def test_batchnorm_batch_of_one_row_is_finite_and_documented(rng):
     net = gn.mlp([4, 4], 2, batch_norm=True, output_activation="softmax", input_dim=3)
     before = {k: v.copy() for k, v in net.buffers().items()}
     with pytest.warns(RuntimeWarning, match="batch of 1 row"):
-        loss = net.train_step(rng.normal(size=(1, 3)).astype(np.float32), np.array([1]),
-                              gn.SoftmaxCrossEntropy())
+        loss = net.train_step(rng.normal(size=(1, 3)).astype(np.float32), np.array([1]), gn.SoftmaxCrossEntropy())
     assert np.isfinite(loss)
     assert all(np.isfinite(p.grad).all() for p in net.parameters())
     assert any(np.abs(p.grad).sum() > 0 for p in net.parameters() if p.name.endswith(".W"))
@@ -139,8 +142,7 @@ def test_softmax_cross_entropy_is_stable_and_reduces_over_batch():
     assert value == pytest.approx((0.0 + np.log(3)) / 2)
     assert np.all(np.isfinite(loss.backward()))
     # mean over the batch: duplicating rows does not change the loss
-    assert gn.SoftmaxCrossEntropy().forward(np.vstack([logits, logits]), np.array([0, 2, 0, 2])) == \
-        pytest.approx(value)
+    assert gn.SoftmaxCrossEntropy().forward(np.vstack([logits, logits]), np.array([0, 2, 0, 2])) == pytest.approx(value)
 
 
 def test_mse_reduction():
@@ -151,8 +153,16 @@ def test_mse_reduction():
 def test_parameters_are_exposed_with_names_values_and_grads(rng):
     net = gn.mlp([5, 4], 3, batch_norm=True, input_dim=2, output_activation="softmax")
     names = [p.name for p in net.parameters()]
-    assert names == ["dense_1.W", "batch_norm_1.gamma", "batch_norm_1.beta", "dense_2.W",
-                     "batch_norm_2.gamma", "batch_norm_2.beta", "dense_3.W", "dense_3.b"]
+    assert names == [
+        "dense_1.W",
+        "batch_norm_1.gamma",
+        "batch_norm_1.beta",
+        "dense_2.W",
+        "batch_norm_2.gamma",
+        "batch_norm_2.beta",
+        "dense_3.W",
+        "dense_3.b",
+    ]
     net.train_step(rng.normal(size=(4, 2)).astype(np.float32), np.array([0, 1, 2, 0]), gn.SoftmaxCrossEntropy())
     assert all(p.grad.shape == p.value.shape and np.any(p.grad != 0) for p in net.parameters())
 
@@ -162,8 +172,9 @@ def test_optimizer_updates_in_place_and_keeps_references(rng):
     weights = net.layers[0].W.value
     optimizer = gn.SGD(net.parameters(), lr=0.1, momentum=0.9)
     before = weights.copy()
-    net.train_step(rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(4, 2)).astype(np.float32),
-                   gn.MeanSquaredError())
+    net.train_step(
+        rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(4, 2)).astype(np.float32), gn.MeanSquaredError()
+    )
     optimizer.step()
     assert net.layers[0].W.value is weights and not np.array_equal(weights, before)
 

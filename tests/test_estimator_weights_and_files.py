@@ -34,8 +34,9 @@ def test_a_weight_of_two_is_a_duplicated_row_for_the_regressor(alpha):
     y = 100 + 30 * x[:, 0] + rng.normal(size=40)
     weights = np.ones(40)
     weights[:10] = 2
-    settings = dict(hidden_layer_sizes=(8, 8), alpha=alpha, dtype="float64", random_state=0, max_iter=80,
-                    batch_size=100)
+    settings = dict(
+        hidden_layer_sizes=(8, 8), alpha=alpha, dtype="float64", random_state=0, max_iter=80, batch_size=100
+    )
     weighted = gn.DNNRegressor(**settings).fit(x, y, sample_weight=weights)
     repeated = gn.DNNRegressor(**settings).fit(np.vstack([x, x[:10]]), np.concatenate([y, y[:10]]))
     np.testing.assert_allclose(weighted.predict(x), repeated.predict(x), rtol=1e-9, atol=1e-9)
@@ -77,8 +78,9 @@ def test_save_and_load_give_an_estimator_that_predicts_identically(tmp_path, kin
     path = estimator.save(tmp_path / "est.glassnet")
     loaded = type(estimator).load(path)
     assert loaded.get_params() == estimator.get_params()
-    methods = ["predict"] + (["predict_proba", "decision_function"] if kind != "regression" and
-                             not kind.startswith("multi-output") else [])
+    methods = ["predict"] + (
+        ["predict_proba", "decision_function"] if kind != "regression" and not kind.startswith("multi-output") else []
+    )
     for method in methods:
         np.testing.assert_array_equal(getattr(loaded, method)(x), getattr(estimator, method)(x))
     assert loaded.loss_curve_ == estimator.loss_curve_ and loaded.n_iter_ == estimator.n_iter_

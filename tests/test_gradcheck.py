@@ -37,12 +37,15 @@ def test_each_layer_matches_finite_differences(make_layer, training, rng):
     assert "input" in result.errors
 
 
-@pytest.mark.parametrize("loss, make_target", [
-    ("mse", lambda rng, n: rng.normal(size=(n, 3))),
-    ("binary_cross_entropy", lambda rng, n: (rng.random((n, 3)) > 0.5).astype(float)),
-    ("cross_entropy", lambda rng, n: rng.integers(0, 3, size=n)),
-    ("cross_entropy", lambda rng, n: rng.dirichlet(np.ones(3), size=n)),  # soft targets
-])
+@pytest.mark.parametrize(
+    "loss, make_target",
+    [
+        ("mse", lambda rng, n: rng.normal(size=(n, 3))),
+        ("binary_cross_entropy", lambda rng, n: (rng.random((n, 3)) > 0.5).astype(float)),
+        ("cross_entropy", lambda rng, n: rng.integers(0, 3, size=n)),
+        ("cross_entropy", lambda rng, n: rng.dirichlet(np.ones(3), size=n)),  # soft targets
+    ],
+)
 def test_each_loss_matches_finite_differences(loss, make_target, rng):
     net = gn.Sequential([gn.Dense(3)], input_dim=4, dtype=np.float64)
     x = rng.normal(size=(6, 4))
@@ -53,9 +56,11 @@ def test_each_loss_matches_finite_differences(loss, make_target, rng):
 def test_losses_with_sample_weight_match_finite_differences(rng):
     x = rng.normal(size=(6, 3))
     weights = rng.uniform(0.1, 2.0, size=6)
-    for loss_cls, target in [(gn.MeanSquaredError, rng.normal(size=(6, 2))),
-                             (gn.BinaryCrossEntropy, (rng.random((6, 2)) > 0.5).astype(float)),
-                             (gn.SoftmaxCrossEntropy, rng.integers(0, 2, size=6))]:
+    for loss_cls, target in [
+        (gn.MeanSquaredError, rng.normal(size=(6, 2))),
+        (gn.BinaryCrossEntropy, (rng.random((6, 2)) > 0.5).astype(float)),
+        (gn.SoftmaxCrossEntropy, rng.integers(0, 2, size=6)),
+    ]:
         z = x[:, :2].copy()
         loss = loss_cls()
         loss.forward(z, target, weights)
@@ -71,8 +76,17 @@ def test_losses_with_sample_weight_match_finite_differences(rng):
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "leaky_relu"])
 def test_deep_mixed_network_with_batchnorm_and_dropout(activation, rng):
-    net = gn.mlp([8, 7, 6, 5], 4, activation=activation, batch_norm=True, dropout=0.25,
-                 output_activation="softmax", input_dim=5, dtype=np.float64, seed=3)
+    net = gn.mlp(
+        [8, 7, 6, 5],
+        4,
+        activation=activation,
+        batch_norm=True,
+        dropout=0.25,
+        output_activation="softmax",
+        input_dim=5,
+        dtype=np.float64,
+        seed=3,
+    )
     x = rng.normal(size=(10, 5))
     y = rng.integers(0, 4, size=10)
     result = gn.gradcheck(net, x, y, "cross_entropy", training=True)
@@ -82,8 +96,11 @@ def test_deep_mixed_network_with_batchnorm_and_dropout(activation, rng):
 
 def test_network_with_standalone_softmax_backward_and_mse(rng):
     # Softmax not fused (MSE on probabilities) exercises the full softmax Jacobian.
-    net = gn.Sequential([gn.Dense(6), gn.Tanh(), gn.Dense(6), gn.BatchNorm(), gn.ReLU(),
-                         gn.Dense(3), gn.Softmax()], input_dim=4, dtype=np.float64)
+    net = gn.Sequential(
+        [gn.Dense(6), gn.Tanh(), gn.Dense(6), gn.BatchNorm(), gn.ReLU(), gn.Dense(3), gn.Softmax()],
+        input_dim=4,
+        dtype=np.float64,
+    )
     x = rng.normal(size=(8, 4))
     result = gn.gradcheck(net, x, rng.dirichlet(np.ones(3), size=8), "mse")
     assert result.passed(TOL), str(result)

@@ -26,10 +26,10 @@ def test_grow_picks_a_moderate_model_within_tolerance_of_the_best(sequential_res
     result = sequential_result
     sizes = [row["n_parameters"] for row in result.trail]
     chosen = next(row for row in result.trail if row["hidden"] == result.architecture)
-    assert result.architecture != (8,)                         # not the smallest
-    assert chosen["n_parameters"] < max(sizes)                 # not the largest
+    assert result.architecture != (8,)  # not the smallest
+    assert chosen["n_parameters"] < max(sizes)  # not the largest
     best = min(row["val_score"] for row in result.trail)
-    assert chosen["val_score"] <= best * 1.01                  # within 1% of the best
+    assert chosen["val_score"] <= best * 1.01  # within 1% of the best
     assert result.network.n_parameters == chosen["n_parameters"]
     assert len({row["step"] for row in result.trail}) >= 2
     for row in result.trail:
@@ -55,8 +55,10 @@ def _comparable(trail):
 def test_dask_executor_gives_the_same_trail(sequential_result):
     distributed = pytest.importorskip("dask.distributed")
     x, y = moderate_task()
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         result = gn.grow(x, y, executor=client, **SETTINGS)
     assert _comparable(result.trail) == _comparable(sequential_result.trail)
     assert result.architecture == sequential_result.architecture

@@ -15,11 +15,15 @@ from glassnet.cli import main
 from glassnet.io.checkpoint import write_checkpoint
 from glassnet.io.modelfile import FORMAT_VERSION, ModelFileError, to_bytes
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers(-10 ** 12, 10 ** 12) | st.floats(allow_nan=False,
-                    allow_infinity=False) | st.text(max_size=8),
-                    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children,
-                                                                                       max_size=4),
-                    max_leaves=12)
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=12,
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +36,24 @@ def saved(tmp_path_factory):
     frame = pd.DataFrame({"amount": rng.normal(size=80), "city": rng.choice(["paris", "lyon"], 80)})
     frame["y"] = np.where(frame["amount"] > 0, "yes", "no")
     frame.to_csv(folder / "t.csv", index=False)
-    assert main(["train", str(folder / "t.csv"), "--target", "y", "--out", str(folder / "m"), "--epochs", "3",
-                 "--hidden", "8,8", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(folder / "t.csv"),
+                "--target",
+                "y",
+                "--out",
+                str(folder / "m"),
+                "--epochs",
+                "3",
+                "--hidden",
+                "8,8",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     from safetensors import safe_open
 
     path = folder / "m" / "model.glassnet"
@@ -50,9 +70,9 @@ def _write(path, meta, tensors):
 
 @pytest.mark.parametrize("meta", [None, [], [1, 2], 5, "glassnet-model", True])
 def test_metadata_that_is_not_an_object_is_a_model_file_error(tmp_path, saved, meta, capsys):
-    from safetensors.numpy import save
-
     import hashlib
+
+    from safetensors.numpy import save
 
     meta_json = json.dumps(meta)
     hasher = hashlib.sha256(meta_json.encode())
@@ -97,8 +117,9 @@ def _use_everything(model):
     render_report(model)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                   HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(data=st.data())
 def test_any_metadata_loads_and_works_or_is_refused_as_a_model_file_error(tmp_path_factory, saved, data):
     meta, tensors = saved
@@ -122,8 +143,17 @@ def test_any_checkpoint_metadata_resumes_or_is_refused_as_a_model_file_error(tmp
 
     def run(resume):
         net = gn.mlp([4], 2, output_activation="softmax", seed=0)
-        return gn.fit(net, x, y, epochs=2, batch_size=16, validation_split=0.25, checkpoint=folder / "c.ckpt",
-                      resume=resume, callbacks=[gn.EarlyStopping(), gn.ReduceLROnPlateau()])
+        return gn.fit(
+            net,
+            x,
+            y,
+            epochs=2,
+            batch_size=16,
+            validation_split=0.25,
+            checkpoint=folder / "c.ckpt",
+            resume=resume,
+            callbacks=[gn.EarlyStopping(), gn.ReduceLROnPlateau()],
+        )
 
     run(False)
     from safetensors import safe_open
@@ -144,8 +174,11 @@ def test_a_small_file_declaring_a_huge_layer_is_refused_before_allocating(tmp_pa
     state = net.state_dict()
     config = net.config()
     config["layers"][0]["units"] = 5_000_000  # 4 × 5M + 5M × 2 values: 120 MB in float32
-    path = _write(tmp_path / "huge.glassnet", {"format": "glassnet-model", "format_version": FORMAT_VERSION,
-                                               "architecture": config}, state)
+    path = _write(
+        tmp_path / "huge.glassnet",
+        {"format": "glassnet-model", "format_version": FORMAT_VERSION, "architecture": config},
+        state,
+    )
     size = path.stat().st_size
     tracemalloc.start()
     try:
@@ -161,5 +194,10 @@ def test_a_checkpoint_with_foreign_metadata_types_is_refused(tmp_path):
     write_checkpoint(tmp_path / "c.ckpt", {"fingerprint": None, "epoch": "one"})
     x = np.zeros((8, 2))
     with pytest.raises(ModelFileError, match="invalid metadata"):
-        gn.fit(gn.mlp([4], 2, output_activation="softmax"), x, np.arange(8) % 2, checkpoint=tmp_path / "c.ckpt",
-               resume=True)
+        gn.fit(
+            gn.mlp([4], 2, output_activation="softmax"),
+            x,
+            np.arange(8) % 2,
+            checkpoint=tmp_path / "c.ckpt",
+            resume=True,
+        )

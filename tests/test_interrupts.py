@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 import glassnet as gn
 from glassnet.cli import INTERRUPTED, main
 from glassnet.diagnostics import Diagnostics
-from glassnet.training.callbacks import EpochPrinter, ProgressBar
 from glassnet.io.checkpoint import read_checkpoint, write_checkpoint
+from glassnet.training.callbacks import EpochPrinter, ProgressBar
 
 EPOCHS, BATCHES = 4, 3  # 60 rows, 20% validation, batch 16: batches of 16, 16 and 16
 
@@ -43,8 +43,13 @@ class InterruptAt(gn.Callback):
 
 
 def _callbacks(csv_path):
-    return [gn.EarlyStopping(patience=100), gn.ReduceLROnPlateau(patience=1, factor=0.5), gn.CosineDecay(EPOCHS),
-            gn.CSVLogger(csv_path), Diagnostics()]
+    return [
+        gn.EarlyStopping(patience=100),
+        gn.ReduceLROnPlateau(patience=1, factor=0.5),
+        gn.CosineDecay(EPOCHS),
+        gn.CSVLogger(csv_path),
+        Diagnostics(),
+    ]
 
 
 def _fit(csv_path, checkpoint=None, resume=False, extra=()):
@@ -55,9 +60,20 @@ def _fit(csv_path, checkpoint=None, resume=False, extra=()):
     callbacks = _callbacks(csv_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        history = gn.fit(net, x, y, epochs=EPOCHS, batch_size=16, optimizer="adam", lr=1e-2,
-                         validation_split=0.2, seed=4, callbacks=[*callbacks, *extra], checkpoint=checkpoint,
-                         resume=resume)
+        history = gn.fit(
+            net,
+            x,
+            y,
+            epochs=EPOCHS,
+            batch_size=16,
+            optimizer="adam",
+            lr=1e-2,
+            validation_split=0.2,
+            seed=4,
+            callbacks=[*callbacks, *extra],
+            checkpoint=checkpoint,
+            resume=resume,
+        )
     return net, history, callbacks
 
 
@@ -101,9 +117,19 @@ def _interrupt_and_resume(tmp_path, reference, epoch, step):
     assert len(pd.read_csv(log)) == EPOCHS  # the CSV log has each epoch once
 
 
-@pytest.mark.parametrize("epoch, step", [(1, 1), (1, 2), (1, BATCHES), (1, None), (2, 2), (3, BATCHES), (3, None)],
-                         ids=["first-batch", "mid-first-epoch", "first-epochs-last-batch", "first-epochs-end",
-                              "mid-epoch", "last-batch", "epoch-end"])
+@pytest.mark.parametrize(
+    "epoch, step",
+    [(1, 1), (1, 2), (1, BATCHES), (1, None), (2, 2), (3, BATCHES), (3, None)],
+    ids=[
+        "first-batch",
+        "mid-first-epoch",
+        "first-epochs-last-batch",
+        "first-epochs-end",
+        "mid-epoch",
+        "last-batch",
+        "epoch-end",
+    ],
+)
 def test_interrupt_then_resume_is_bit_identical(tmp_path, reference, epoch, step):
     _interrupt_and_resume(tmp_path, reference, epoch, step)
 
@@ -119,8 +145,7 @@ def test_interrupt_on_the_only_batch_of_an_epoch_is_not_swallowed():
     x = np.random.default_rng(0).normal(size=(20, 3))
     net = gn.mlp([4], 2, output_activation="softmax")
     with pytest.warns(RuntimeWarning, match="interrupted in epoch 2 after 1 of 1 batches"):
-        history = gn.fit(net, x, (x[:, 0] > 0).astype(int), epochs=10, batch_size=64,
-                         callbacks=[InterruptAt(2, 1)])
+        history = gn.fit(net, x, (x[:, 0] > 0).astype(int), epochs=10, batch_size=64, callbacks=[InterruptAt(2, 1)])
     assert history.interrupted and len(history) == 1
     assert "checkpoint=PATH" in str(history.interrupt_message) or "no checkpoint" in history.interrupt_message
 
@@ -132,9 +157,10 @@ FLOATS = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-
 def _read_state(path):
     import json
 
+    from safetensors import safe_open
+
     from glassnet.io.checkpoint import unflatten_state
     from glassnet.io.modelfile import _META_KEY
-    from safetensors import safe_open
 
     with safe_open(str(path), "numpy") as handle:
         meta = json.loads(handle.metadata()[_META_KEY])
@@ -143,25 +169,50 @@ def _read_state(path):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(best=FLOATS, wait=st.integers(0, 1000), epoch=st.one_of(st.none(), st.integers(1, 10 ** 6)),
-       lr0=st.one_of(st.none(), st.floats(min_value=1e-12, max_value=1e6)))
+@given(
+    best=FLOATS,
+    wait=st.integers(0, 1000),
+    epoch=st.one_of(st.none(), st.integers(1, 10**6)),
+    lr0=st.one_of(st.none(), st.floats(min_value=1e-12, max_value=1e6)),
+)
 def test_every_callback_state_round_trips_exactly_through_a_checkpoint(tmp_path_factory, best, wait, epoch, lr0):
     """Non-finite values included: early stopping and plateau schedules start at ±inf."""
     folder = tmp_path_factory.mktemp("cb")
     stopper = gn.EarlyStopping()
-    stopper.load_state_dict({"best": float(best), "wait": wait, "best_epoch": epoch,
-                             "best_state": {"w": np.arange(3.0)}, "stopped_epoch": epoch})
+    stopper.load_state_dict(
+        {
+            "best": float(best),
+            "wait": wait,
+            "best_epoch": epoch,
+            "best_state": {"w": np.arange(3.0)},
+            "stopped_epoch": epoch,
+        }
+    )
     plateau = gn.ReduceLROnPlateau()
     plateau.load_state_dict({"best": float(best), "wait": wait})
     schedule = gn.CosineDecay(10)
     schedule.load_state_dict({"initial_lr": lr0})
-    for callback in (stopper, plateau, schedule, Diagnostics(), gn.CSVLogger(folder / "x.csv"),
-                     ProgressBar(), EpochPrinter()):
+    for callback in (
+        stopper,
+        plateau,
+        schedule,
+        Diagnostics(),
+        gn.CSVLogger(folder / "x.csv"),
+        ProgressBar(),
+        EpochPrinter(),
+    ):
         state = callback.state_dict()
         read = _read_state_after_write(folder, state)
         assert _same_state(read, state), (type(callback).__name__, state, read)
-        clone = type(callback)(*([10] if isinstance(callback, gn.CosineDecay) else
-                                 [folder / "y.csv"] if isinstance(callback, gn.CSVLogger) else []))
+        clone = type(callback)(
+            *(
+                [10]
+                if isinstance(callback, gn.CosineDecay)
+                else [folder / "y.csv"]
+                if isinstance(callback, gn.CSVLogger)
+                else []
+            )
+        )
         clone.load_state_dict(read)
         assert _same_state(clone.state_dict(), state), type(callback).__name__
 
@@ -175,8 +226,7 @@ def _read_state_after_write(folder, state):
 def test_checkpoints_that_stored_infinity_as_text_still_resume():
     """Files written before the fix stored ±inf as the strings "inf"/"-inf"."""
     stopper, plateau = gn.EarlyStopping(), gn.ReduceLROnPlateau(mode="max", monitor="val_accuracy")
-    stopper.load_state_dict({"best": "inf", "wait": 0, "best_epoch": None, "best_state": None,
-                             "stopped_epoch": None})
+    stopper.load_state_dict({"best": "inf", "wait": 0, "best_epoch": None, "best_state": None, "stopped_epoch": None})
     plateau.load_state_dict({"best": "-inf", "wait": 0})
     assert stopper.best == math.inf and plateau.state_dict()["best"] == -math.inf
 
@@ -206,11 +256,25 @@ def _interrupting_train_step(monkeypatch, at_call):
 
 
 @pytest.mark.parametrize("with_checkpoint", [True, False])
-def test_cli_ctrl_c_prints_one_line_in_the_clis_terms_and_exits_130(tmp_path, csv_table, capsys, monkeypatch,
-                                                                   recwarn, with_checkpoint):
+def test_cli_ctrl_c_prints_one_line_in_the_clis_terms_and_exits_130(
+    tmp_path, csv_table, capsys, monkeypatch, recwarn, with_checkpoint
+):
     checkpoint = tmp_path / "run.ckpt"
-    args = ["train", str(csv_table), "--target", "y", "--out", str(tmp_path / "out"), "--epochs", "6",
-            "--hidden", "8,8", "--batch-size", "128", "--quiet"]  # one batch per epoch
+    args = [
+        "train",
+        str(csv_table),
+        "--target",
+        "y",
+        "--out",
+        str(tmp_path / "out"),
+        "--epochs",
+        "6",
+        "--hidden",
+        "8,8",
+        "--batch-size",
+        "128",
+        "--quiet",
+    ]  # one batch per epoch
     _interrupting_train_step(monkeypatch, at_call=3)
     code = main(args + (["--checkpoint", str(checkpoint)] if with_checkpoint else []))
     err = capsys.readouterr().err
@@ -231,3 +295,15 @@ def test_cli_ctrl_c_prints_one_line_in_the_clis_terms_and_exits_130(tmp_path, cs
     plain = gn.load_model(tmp_path / "plain" / "model.glassnet")
     for name, value in plain.network.state_dict().items():
         assert np.array_equal(resumed.network.state_dict()[name], value), name
+
+
+def test_ctrl_c_stops_the_whole_growth_search(monkeypatch):
+    """An interrupted candidate must not be scored as if it had finished, nor the search go on."""
+    from glassnet.exceptions import TrainingInterrupted
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 3))
+    y = (x[:, 0] > 0).astype(int)
+    _interrupting_train_step(monkeypatch, at_call=7)
+    with pytest.raises(TrainingInterrupted, match="while growing"):
+        gn.grow(x, y, task="classification", epochs=5, batch_size=16, seed=0)

@@ -109,10 +109,19 @@ def test_relu_kernel_matches_numpy():
 ARCHITECTURES = {
     "relu-softmax": lambda: gn.mlp([16, 8], 4, output_activation="softmax", input_dim=12, seed=1),
     "tanh-regression": lambda: gn.mlp([16, 16], 2, activation="tanh", input_dim=12, seed=1),
-    "sigmoid-bn-dropout": lambda: gn.mlp([16, 8], 1, activation="sigmoid", batch_norm=True, dropout=0.3,
-                                         output_activation="sigmoid", input_dim=12, seed=1),
-    "leaky-no-bias": lambda: gn.Sequential([gn.Dense(9, use_bias=False), gn.LeakyReLU(0.2), gn.Dense(3)],
-                                           input_dim=12, seed=1),
+    "sigmoid-bn-dropout": lambda: gn.mlp(
+        [16, 8],
+        1,
+        activation="sigmoid",
+        batch_norm=True,
+        dropout=0.3,
+        output_activation="sigmoid",
+        input_dim=12,
+        seed=1,
+    ),
+    "leaky-no-bias": lambda: gn.Sequential(
+        [gn.Dense(9, use_bias=False), gn.LeakyReLU(0.2), gn.Dense(3)], input_dim=12, seed=1
+    ),
     "float64": lambda: gn.mlp([16], 3, output_activation="softmax", input_dim=12, dtype=np.float64, seed=1),
 }
 
@@ -163,7 +172,7 @@ def test_compiled_inference_is_thread_safe():
     with kernels.use("numba"):
         net.predict(rows[:1])  # compile first
         with ThreadPoolExecutor(4) as pool:  # the kernel releases the GIL: calls really overlap
-            got = list(pool.map(lambda i: net.predict(rows[i:i + 1]), range(len(rows))))
+            got = list(pool.map(lambda i: net.predict(rows[i : i + 1]), range(len(rows))))
     np.testing.assert_allclose(np.vstack(got), expected, rtol=1e-5, atol=1e-6)
 
 
@@ -201,26 +210,34 @@ def test_backend_choice_and_errors():
     with pytest.raises(ValueError, match="kernels must be one of"):
         kernels.set_backend("fortran")
     env = {**os.environ, "GLASSNET_KERNELS": "fortran"}
-    completed = subprocess.run([sys.executable, "-c", "import glassnet.kernels as k; k.active()"],
-                               capture_output=True, text=True, env=env)
+    completed = subprocess.run(
+        [sys.executable, "-c", "import glassnet.kernels as k; k.active()"], capture_output=True, text=True, env=env
+    )
     assert completed.returncode != 0 and "GLASSNET_KERNELS must be one of" in completed.stderr
     env["GLASSNET_KERNELS"] = "numpy"
-    completed = subprocess.run([sys.executable, "-c", "import glassnet, glassnet.kernels as k, sys; "
-                                "print(k.name(), 'numba' in sys.modules)"], capture_output=True, text=True, env=env)
+    completed = subprocess.run(
+        [sys.executable, "-c", "import glassnet, glassnet.kernels as k, sys; print(k.name(), 'numba' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert completed.stdout.split() == ["numpy", "False"]
 
 
 def test_kernels_work_without_a_writable_cache():
     env = {**os.environ, "GLASSNET_KERNELS": "numba", "NUMBA_CACHE_LOCATOR_CLASSES": "IPythonCacheLocator"}
-    code = ("import numpy as np, glassnet as gn; net = gn.mlp([4], 2, input_dim=3, output_activation='softmax'); "
-            "gn.fit(net, np.ones((8, 3)), np.arange(8) % 2, epochs=1); print(gn.kernels.name(), "
-            "net.predict(np.ones((1, 3))).shape)")
+    code = (
+        "import numpy as np, glassnet as gn; net = gn.mlp([4], 2, input_dim=3, output_activation='softmax'); "
+        "gn.fit(net, np.ones((8, 3)), np.arange(8) % 2, epochs=1); print(gn.kernels.name(), "
+        "net.predict(np.ones((1, 3))).shape)"
+    )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.split() == ["numba", "(1,", "2)"]
 
 
 def test_importing_glassnet_does_not_import_numba():
-    completed = subprocess.run([sys.executable, "-c", "import glassnet, sys; print('numba' in sys.modules)"],
-                               capture_output=True, text=True)
+    completed = subprocess.run(
+        [sys.executable, "-c", "import glassnet, sys; print('numba' in sys.modules)"], capture_output=True, text=True
+    )
     assert completed.stdout.strip() == "False"

@@ -26,9 +26,16 @@ def trained():
 def model_bytes(trained, tmp_path_factory):
     net, _, history = trained
     path = tmp_path_factory.mktemp("m") / "model.glassnet"
-    gn.save_model(net, path, task="multiclass", classes=["a", "b", "c"], history=history,
-                  preprocessing={"kind": "standardize"}, preprocessing_arrays={"mean": np.zeros(5)},
-                  metadata={"note": "test"})
+    gn.save_model(
+        net,
+        path,
+        task="multiclass",
+        classes=["a", "b", "c"],
+        history=history,
+        preprocessing={"kind": "standardize"},
+        preprocessing_arrays={"mean": np.zeros(5)},
+        metadata={"note": "test"},
+    )
     return path.read_bytes()
 
 
@@ -44,8 +51,9 @@ def test_round_trip_keeps_everything(trained, tmp_path):
 
 
 def test_no_pickle_in_the_load_path():
-    import glassnet.io.modelfile as modelfile
     import inspect
+
+    import glassnet.io.modelfile as modelfile
 
     source = inspect.getsource(modelfile)
     assert "pickle.load" not in source and "import pickle" not in source
@@ -153,7 +161,7 @@ def test_mutated_files_load_identically_or_raise_the_documented_error(tmp_path, 
     raw = bytearray(model_bytes)
     mutation = data.draw(st.sampled_from(["truncate", "flip", "json"]))
     if mutation == "truncate":
-        raw = raw[:data.draw(st.integers(0, len(raw) - 1))]
+        raw = raw[: data.draw(st.integers(0, len(raw) - 1))]
     elif mutation == "flip":
         for _ in range(data.draw(st.integers(1, 4))):
             raw[data.draw(st.integers(0, len(raw) - 1))] ^= data.draw(st.integers(1, 255))
@@ -190,8 +198,22 @@ def test_save_is_atomic_and_refuses_to_overwrite_when_asked(tmp_path, trained, m
 @pytest.mark.parametrize("fold", [True, False])
 def test_onnx_export_matches_glassnet(tmp_path, fold):
     ort = pytest.importorskip("onnxruntime", reason="onnxruntime not installed (optional export extra)")
-    net = gn.Sequential([gn.Dense(16), gn.BatchNorm(), gn.LeakyReLU(0.1), gn.Dropout(0.2), gn.Dense(8, use_bias=False),
-                         gn.BatchNorm(), gn.Tanh(), gn.Dense(8), gn.Sigmoid(), gn.Dense(3), gn.Softmax()], input_dim=5)
+    net = gn.Sequential(
+        [
+            gn.Dense(16),
+            gn.BatchNorm(),
+            gn.LeakyReLU(0.1),
+            gn.Dropout(0.2),
+            gn.Dense(8, use_bias=False),
+            gn.BatchNorm(),
+            gn.Tanh(),
+            gn.Dense(8),
+            gn.Sigmoid(),
+            gn.Dense(3),
+            gn.Softmax(),
+        ],
+        input_dim=5,
+    )
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 5)).astype(np.float32)
     gn.fit(net, x, np.arange(300) % 3, epochs=3)

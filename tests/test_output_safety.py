@@ -25,8 +25,7 @@ def trained(tmp_path_factory):
     """A small table and a model trained on it by the command line."""
     folder = tmp_path_factory.mktemp("safety")
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"a": rng.normal(size=120), "b": rng.normal(size=120),
-                          "city": rng.choice(["x", "y"], 120)})
+    frame = pd.DataFrame({"a": rng.normal(size=120), "b": rng.normal(size=120), "city": rng.choice(["x", "y"], 120)})
     frame["y"] = np.where(frame["a"] + (frame["city"] == "x") > 0.5, "yes", "no")
     data = folder / "data.csv"
     frame.to_csv(data, index=False)
@@ -85,16 +84,19 @@ def test_demo_never_deletes_files_added_to_its_folder(tmp_path, capsys, monkeypa
 def test_single_file_outputs_replace_only_glassnet_files(trained, tmp_path, capsys, command):
     data, model = trained
     target = tmp_path / {"predict": "out.csv", "report": "out.html", "export": "out.onnx"}[command]
-    args = {"predict": ["predict", model, data, "-o", target], "report": ["report", model, "-o", target],
-            "export": ["export", model, "--onnx", target]}[command]
+    args = {
+        "predict": ["predict", model, data, "-o", target],
+        "report": ["report", model, "-o", target],
+        "export": ["export", model, "--onnx", target],
+    }[command]
     target.write_text("a user's file")
     code, _, err = run(capsys, *args, "--overwrite")
     assert_refused(code, err, "was not written by glassnet")
     assert target.read_text() == "a user's file"
     target.unlink()
-    assert run(capsys, *args)[0] == 0                       # first write
+    assert run(capsys, *args)[0] == 0  # first write
     assert_refused(*run(capsys, *args)[::2], "--overwrite")  # exists: refused without the flag
-    assert run(capsys, *args, "--overwrite")[0] == 0        # glassnet's own file: replaced
+    assert run(capsys, *args, "--overwrite")[0] == 0  # glassnet's own file: replaced
 
 
 def test_outputs_never_replace_an_input(trained, capsys):
@@ -113,34 +115,57 @@ def test_checkpoint_path_is_never_a_users_file(trained, tmp_path, capsys):
     notes = tmp_path / "notes.txt"
     notes.write_text("mine")
     for extra in ([], ["--resume"], ["--overwrite"]):
-        code, _, err = run(capsys, "train", data, "--target", "y", "--out", tmp_path / "o", "--checkpoint", notes,
-                           *extra, *TINY)
+        code, _, err = run(
+            capsys, "train", data, "--target", "y", "--out", tmp_path / "o", "--checkpoint", notes, *extra, *TINY
+        )
         assert_refused(code, err, "not written by glassnet")
         assert notes.read_text() == "mine"
     # The API refuses it too, before training.
     with pytest.raises(OutputError, match="not a glassnet checkpoint"):
-        gn.fit(gn.mlp([4], 2, output_activation="softmax"), np.zeros((8, 2)), np.arange(8) % 2,
-               checkpoint=notes)
+        gn.fit(gn.mlp([4], 2, output_activation="softmax"), np.zeros((8, 2)), np.arange(8) % 2, checkpoint=notes)
     assert notes.read_text() == "mine"
 
 
 def test_an_existing_checkpoint_needs_resume_or_overwrite(trained, tmp_path, capsys):
     data, _ = trained
     checkpoint = tmp_path / "run.ckpt"
-    assert run(capsys, "train", data, "--target", "y", "--out", tmp_path / "a", "--checkpoint", checkpoint,
-               *TINY)[0] == 0
-    code, _, err = run(capsys, "train", data, "--target", "y", "--out", tmp_path / "b", "--checkpoint", checkpoint,
-                       *TINY)
+    assert (
+        run(capsys, "train", data, "--target", "y", "--out", tmp_path / "a", "--checkpoint", checkpoint, *TINY)[0] == 0
+    )
+    code, _, err = run(
+        capsys, "train", data, "--target", "y", "--out", tmp_path / "b", "--checkpoint", checkpoint, *TINY
+    )
     assert_refused(code, err, "--resume", "--overwrite")
-    assert run(capsys, "train", data, "--target", "y", "--out", tmp_path / "b", "--checkpoint", checkpoint,
-               "--overwrite", *TINY)[0] == 0
+    assert (
+        run(
+            capsys,
+            "train",
+            data,
+            "--target",
+            "y",
+            "--out",
+            tmp_path / "b",
+            "--checkpoint",
+            checkpoint,
+            "--overwrite",
+            *TINY,
+        )[0]
+        == 0
+    )
 
 
 # ----------------------------------------------------------- 2. unusable outputs fail before work
-@pytest.mark.parametrize("out, reason", [(".", "current folder"), ("..", "one of its parents"),
-                                         ("/proc/glassnet-cannot-write-here", "cannot write"),
-                                         ("missing-parent/out", "does not exist"), ("a-file.txt", "not a folder"),
-                                         ("data.csv", "holds the input")])
+@pytest.mark.parametrize(
+    "out, reason",
+    [
+        (".", "current folder"),
+        ("..", "one of its parents"),
+        ("/proc/glassnet-cannot-write-here", "cannot write"),
+        ("missing-parent/out", "does not exist"),
+        ("a-file.txt", "not a folder"),
+        ("data.csv", "holds the input"),
+    ],
+)
 def test_unusable_output_folder_is_refused_before_training(trained, tmp_path, capsys, monkeypatch, out, reason):
     data, _ = trained
     monkeypatch.chdir(data.parent)
@@ -153,10 +178,16 @@ def test_unusable_output_folder_is_refused_before_training(trained, tmp_path, ca
 @pytest.mark.parametrize("command", ["predict", "report", "export"])
 def test_unusable_output_file_is_refused_before_loading(trained, capsys, command, tmp_path):
     data, model = trained
-    for target, reason in (("/proc/glassnet-cannot-write-here.out", "cannot write"),
-                           (tmp_path / "no-such-folder" / "x.out", "does not exist"), (tmp_path, "is a folder")):
-        args = {"predict": ["predict", model, data, "-o", target], "report": ["report", model, "-o", target],
-                "export": ["export", model, "--onnx", target]}[command]
+    for target, reason in (
+        ("/proc/glassnet-cannot-write-here.out", "cannot write"),
+        (tmp_path / "no-such-folder" / "x.out", "does not exist"),
+        (tmp_path, "is a folder"),
+    ):
+        args = {
+            "predict": ["predict", model, data, "-o", target],
+            "report": ["report", model, "-o", target],
+            "export": ["export", model, "--onnx", target],
+        }[command]
         code, stdout, err = run(capsys, *args)
         assert_refused(code, err, reason)
         assert stdout == ""

@@ -10,8 +10,15 @@ import glassnet as gn
 from glassnet import kernels
 
 #: Both kernel backends: NumPy always, the compiled one where numba (the [fast] extra) is installed.
-BACKENDS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
-    importlib.util.find_spec("numba") is None, reason="numba (the optional [fast] extra) is not installed"))]
+BACKENDS = [
+    "numpy",
+    pytest.param(
+        "numba",
+        marks=pytest.mark.skipif(
+            importlib.util.find_spec("numba") is None, reason="numba (the optional [fast] extra) is not installed"
+        ),
+    ),
+]
 
 
 class AllocationProbe(gn.Callback):
@@ -43,14 +50,22 @@ def _check_allocations(optimizer):
     probe = AllocationProbe()
     tracemalloc.start()
     try:
-        gn.fit(net, x, y, epochs=1, batch_size=128, optimizer=optimizer, momentum=0.9 if optimizer == "sgd" else None,
-               callbacks=[probe])
+        gn.fit(
+            net,
+            x,
+            y,
+            epochs=1,
+            batch_size=128,
+            optimizer=optimizer,
+            momentum=0.9 if optimizer == "sgd" else None,
+            callbacks=[probe],
+        )
     finally:
         tracemalloc.stop()
     # One activation of this network is 128 × 512 × 4 bytes = 256 KiB; over 100 steps the peak must
     # not rise by even a quarter of that, and nothing may accumulate.
-    assert probe.peak - probe.baseline < 64 * 1024, (probe.peak - probe.baseline)
-    assert probe.current - probe.baseline < 16 * 1024, (probe.current - probe.baseline)
+    assert probe.peak - probe.baseline < 64 * 1024, probe.peak - probe.baseline
+    assert probe.current - probe.baseline < 16 * 1024, probe.current - probe.baseline
 
 
 def reference_training(weights, biases, x, y, lr, momentum, steps, batch):
@@ -60,7 +75,7 @@ def reference_training(weights, biases, x, y, lr, momentum, steps, batch):
     velocity_w = [np.zeros_like(w) for w in weights]
     velocity_b = [np.zeros_like(b) for b in biases]
     for step in range(steps):
-        xb, yb = x[step * batch:(step + 1) * batch].astype(np.float64), y[step * batch:(step + 1) * batch]
+        xb, yb = x[step * batch : (step + 1) * batch].astype(np.float64), y[step * batch : (step + 1) * batch]
         activations, pre = [xb], []
         for i, (w, b) in enumerate(zip(weights, biases)):
             z = activations[-1] @ w + b

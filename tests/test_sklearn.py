@@ -19,8 +19,10 @@ import glassnet as gn
 from glassnet.sklearn import EXPECTED_FAILED_CHECKS
 
 
-@parametrize_with_checks([gn.DNNClassifier(max_iter=100), gn.DNNRegressor(max_iter=100)],
-                         expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS)
+@parametrize_with_checks(
+    [gn.DNNClassifier(max_iter=100), gn.DNNRegressor(max_iter=100)],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
+)
 def test_sklearn_compatible_estimator(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=Warning)
@@ -33,18 +35,29 @@ def test_every_expected_failure_has_a_written_reason():
 
 def mixed_frame(n=300, seed=0):
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({"age": rng.normal(40, 10, n), "income": rng.lognormal(10, 1, n),
-                          "city": rng.choice(["paris", "lyon", "nice"], n), "plan": rng.choice(["a", "b"], n)})
+    frame = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n),
+            "income": rng.lognormal(10, 1, n),
+            "city": rng.choice(["paris", "lyon", "nice"], n),
+            "plan": rng.choice(["a", "b"], n),
+        }
+    )
     score = (frame["age"] - 40) / 10 + (frame["city"] == "lyon") * 1.5 - (frame["plan"] == "b")
     return frame, np.where(score + rng.normal(0, 0.3, n) > 0, "yes", "no")
 
 
 def test_pipeline_with_column_transformer_and_string_labels():
     frame, labels = mixed_frame()
-    pre = ColumnTransformer([("num", StandardScaler(), ["age", "income"]),
-                             ("cat", OneHotEncoder(handle_unknown="ignore"), ["city", "plan"])])
-    model = Pipeline([("pre", pre), ("dnn", gn.DNNClassifier(hidden_layer_sizes=(16, 16), max_iter=100,
-                                                             random_state=0))])
+    pre = ColumnTransformer(
+        [
+            ("num", StandardScaler(), ["age", "income"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["city", "plan"]),
+        ]
+    )
+    model = Pipeline(
+        [("pre", pre), ("dnn", gn.DNNClassifier(hidden_layer_sizes=(16, 16), max_iter=100, random_state=0))]
+    )
     model.fit(frame, labels)
     assert set(model.classes_) == {"no", "yes"}
     assert model.score(frame, labels) > 0.9
@@ -63,9 +76,12 @@ def test_dataframe_feature_names_are_kept():
 
 def test_grid_search_with_two_jobs():
     X, y = load_digits(return_X_y=True)
-    search = GridSearchCV(make_pipeline(StandardScaler(), gn.DNNClassifier(max_iter=30, random_state=0)),
-                          {"dnnclassifier__hidden_layer_sizes": [(16, 16), (32, 32)],
-                           "dnnclassifier__batch_norm": [False, True]}, cv=3, n_jobs=2)
+    search = GridSearchCV(
+        make_pipeline(StandardScaler(), gn.DNNClassifier(max_iter=30, random_state=0)),
+        {"dnnclassifier__hidden_layer_sizes": [(16, 16), (32, 32)], "dnnclassifier__batch_norm": [False, True]},
+        cv=3,
+        n_jobs=2,
+    )
     search.fit(X, y)
     assert search.best_score_ > 0.85
     assert len(search.cv_results_["params"]) == 4
@@ -73,8 +89,15 @@ def test_grid_search_with_two_jobs():
 
 def test_fitted_attributes_curves_and_early_stopping():
     X, y = load_digits(return_X_y=True)
-    clf = gn.DNNClassifier(hidden_layer_sizes=(32, 32), max_iter=300, early_stopping=True, n_iter_no_change=5,
-                           batch_norm=True, dropout=0.1, random_state=0).fit(X / 16, y)
+    clf = gn.DNNClassifier(
+        hidden_layer_sizes=(32, 32),
+        max_iter=300,
+        early_stopping=True,
+        n_iter_no_change=5,
+        batch_norm=True,
+        dropout=0.1,
+        random_state=0,
+    ).fit(X / 16, y)
     assert clf.n_iter_ < 300 and len(clf.loss_curve_) == clf.n_iter_
     assert len(clf.validation_loss_curve_) == len(clf.validation_scores_) == clf.n_iter_
     assert clf.history_.restored_epoch is not None
@@ -107,7 +130,9 @@ def test_partial_fit_warm_start_sample_weight_clone_and_pickle():
         clf.partial_fit(X / 16, y, classes=np.arange(10))
     assert clf.n_iter_ == 3
     weights = np.where(y == 3, 10.0, 1.0)
-    weighted = gn.DNNClassifier(hidden_layer_sizes=(16, 16), max_iter=100, random_state=0).fit(X / 16, y, sample_weight=weights)
+    weighted = gn.DNNClassifier(hidden_layer_sizes=(16, 16), max_iter=100, random_state=0).fit(
+        X / 16, y, sample_weight=weights
+    )
     assert weighted.score(X / 16, y) > 0.8
     copy = clone(weighted)
     assert copy.get_params() == weighted.get_params() and not hasattr(copy, "network_")
@@ -125,11 +150,14 @@ def _compare(loader, ours, theirs, classification):
     our_scores, their_scores = [], []
     for split in SPLITS:
         X_train, X_test, y_train, y_test = train_test_split(
-            X, y, test_size=0.25, random_state=split, stratify=y if classification else None)
+            X, y, test_size=0.25, random_state=split, stratify=y if classification else None
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             our_scores.append(make_pipeline(StandardScaler(), clone(ours)).fit(X_train, y_train).score(X_test, y_test))
-            their_scores.append(make_pipeline(StandardScaler(), clone(theirs)).fit(X_train, y_train).score(X_test, y_test))
+            their_scores.append(
+                make_pipeline(StandardScaler(), clone(theirs)).fit(X_train, y_train).score(X_test, y_test)
+            )
     return float(np.mean(our_scores)), float(np.mean(their_scores)), len(X_test)
 
 

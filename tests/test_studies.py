@@ -16,8 +16,10 @@ def _fashion_folder():
         gn.datasets.load_fashion_mnist(download=False)
         return None  # found in a standard location or $GLASSNET_DATA
     except gn.datasets.DatasetError:
-        pytest.skip("Fashion-MNIST not found locally (set GLASSNET_DATA; .ci/run points it at shared/datasets); "
-                    "the study downloads it when run by hand")
+        pytest.skip(
+            "Fashion-MNIST not found locally (set GLASSNET_DATA; .ci/run points it at shared/datasets); "
+            "the study downloads it when run by hand"
+        )
 
 
 def test_fashion_mnist_small_version_learns_well_above_chance():

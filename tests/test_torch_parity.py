@@ -5,27 +5,29 @@ import pytest
 
 import glassnet as gn
 
-torch = pytest.importorskip("torch", reason="PyTorch not installed (optional parity extra: "
-                                            "pip install torch==2.13.0)")
+torch = pytest.importorskip("torch", reason="PyTorch not installed (optional parity extra: pip install torch==2.13.0)")
 TOL = 1e-5
 
-TORCH_ACTIVATIONS = {gn.ReLU: torch.nn.ReLU, gn.Sigmoid: torch.nn.Sigmoid, gn.Tanh: torch.nn.Tanh,
-                     gn.Softmax: lambda: torch.nn.Softmax(dim=1), gn.Linear: torch.nn.Identity}
+TORCH_ACTIVATIONS = {
+    gn.ReLU: torch.nn.ReLU,
+    gn.Sigmoid: torch.nn.Sigmoid,
+    gn.Tanh: torch.nn.Tanh,
+    gn.Softmax: lambda: torch.nn.Softmax(dim=1),
+    gn.Linear: torch.nn.Identity,
+}
 
 
 def to_torch(net: gn.Sequential) -> torch.nn.Sequential:
     modules = []
     for layer in net.layers:
         if isinstance(layer, gn.Dense):
-            module = torch.nn.Linear(layer.input_dim, layer.units, bias=layer.b is not None,
-                                     dtype=torch.float64)
+            module = torch.nn.Linear(layer.input_dim, layer.units, bias=layer.b is not None, dtype=torch.float64)
             with torch.no_grad():
                 module.weight.copy_(torch.from_numpy(layer.W.value.T.copy()))
                 if layer.b is not None:
                     module.bias.copy_(torch.from_numpy(layer.b.value.copy()))
         elif isinstance(layer, gn.BatchNorm):
-            module = torch.nn.BatchNorm1d(layer.input_dim, eps=layer.eps, momentum=layer.momentum,
-                                          dtype=torch.float64)
+            module = torch.nn.BatchNorm1d(layer.input_dim, eps=layer.eps, momentum=layer.momentum, dtype=torch.float64)
             with torch.no_grad():
                 module.weight.copy_(torch.from_numpy(layer.gamma.value.copy()))
                 module.bias.copy_(torch.from_numpy(layer.beta.value.copy()))
@@ -52,8 +54,16 @@ def torch_grads(net: gn.Sequential, model: torch.nn.Sequential) -> list[tuple[np
 
 
 def random_network(seed: int, activation: str, batch_norm: bool, output: str):
-    return gn.mlp([7, 6, 5], 4, activation=activation, batch_norm=batch_norm,
-                  output_activation=output, input_dim=5, dtype=np.float64, seed=seed)
+    return gn.mlp(
+        [7, 6, 5],
+        4,
+        activation=activation,
+        batch_norm=batch_norm,
+        output_activation=output,
+        input_dim=5,
+        dtype=np.float64,
+        seed=seed,
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -101,7 +111,8 @@ def test_regression_and_binary_losses_match_torch(loss_name):
         y = (rng.random((12, 4)) > 0.5).astype(np.float64)
         loss_value = net.train_step(x, y, gn.BinaryCrossEntropy())
         torch_loss = torch.nn.functional.binary_cross_entropy_with_logits(
-            model[:-1](torch.from_numpy(x)), torch.from_numpy(y))
+            model[:-1](torch.from_numpy(x)), torch.from_numpy(y)
+        )
     torch_loss.backward()
     assert abs(loss_value - torch_loss.item()) < TOL
     for ours, theirs in torch_grads(net, model):
@@ -119,8 +130,7 @@ def _one_step(optimizer_name: str):
     # glassnet applies weight decay to weights only; mirror that with parameter groups.
     decayed = [tp for p, tp in zip(params, torch_params) if p.regularize]
     plain = [tp for p, tp in zip(params, torch_params) if not p.regularize]
-    assert [tuple(p.shape) for p in params] == [tuple(tp.T.shape if tp.ndim == 2 else tp.shape)
-                                                for tp in torch_params]
+    assert [tuple(p.shape) for p in params] == [tuple(tp.T.shape if tp.ndim == 2 else tp.shape) for tp in torch_params]
     groups = [{"params": decayed, "weight_decay": 0.01}, {"params": plain, "weight_decay": 0.0}]
     if optimizer_name == "sgd_nesterov":
         ours = gn.SGD(params, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)

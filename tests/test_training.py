@@ -127,7 +127,7 @@ def _batches(seed):
     x = np.arange(40, dtype=np.float32).reshape(-1, 1)
     net = gn.Sequential([recorder, gn.Dense(1)], input_dim=1)
     gn.fit(net, x, np.zeros(40), epochs=3, batch_size=8, seed=seed)
-    return [np.concatenate(recorder.seen[i * 5:(i + 1) * 5]).ravel() for i in range(3)]
+    return [np.concatenate(recorder.seen[i * 5 : (i + 1) * 5]).ravel() for i in range(3)]
 
 
 def test_fit_reshuffles_every_epoch_reproducibly():
@@ -147,16 +147,16 @@ def test_divergence_stops_with_finite_weights_and_clear_message():
     assert all(np.isfinite(p.value).all() for p in net.parameters())
     assert "diverged" in history.summary()
     with pytest.raises(gn.DivergenceError):
-        gn.fit(gn.mlp([32, 32], 1, input_dim=10), x, y * 1e3, epochs=20, lr=1e3, momentum=0.9,
-               on_divergence="raise")
+        gn.fit(gn.mlp([32, 32], 1, input_dim=10), x, y * 1e3, epochs=20, lr=1e3, momentum=0.9, on_divergence="raise")
 
 
 def test_learning_rate_schedules():
     x, y = noisy_small_data()
 
     def lrs(callback, epochs=6):
-        history = gn.fit(gn.mlp([8], 1, input_dim=10), x, y, epochs=epochs, lr=0.1, callbacks=[callback],
-                         validation_split=0.2)
+        history = gn.fit(
+            gn.mlp([8], 1, input_dim=10), x, y, epochs=epochs, lr=0.1, callbacks=[callback], validation_split=0.2
+        )
         return history["lr"]
 
     assert lrs(gn.StepDecay(step_size=2, gamma=0.5)) == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025, 0.025])
@@ -198,7 +198,10 @@ def test_weight_decay_and_dropout_regularize():
     gn.fit(plain, x, y, epochs=30, optimizer="adam", lr=1e-3)
     decayed = wide_net()
     gn.fit(decayed, x, y, epochs=30, optimizer="adamw", lr=1e-3, weight_decay=0.5)
-    norm = lambda net: sum(float(np.sum(p.value ** 2)) for p in net.parameters() if p.regularize)
+
+    def norm(net):
+        return sum(float(np.sum(p.value**2)) for p in net.parameters() if p.regularize)
+
     assert norm(decayed) < norm(plain)
     dropped = gn.mlp([64, 64], 1, dropout=0.5, input_dim=10)
     history = gn.fit(dropped, x, y, epochs=5, validation_split=0.2)

@@ -63,8 +63,17 @@ def test_onset_does_not_depend_on_early_stoppings_patience():
     x_val = rng.normal(size=(300, 10))
     y_val = (x_val[:, 0] > 0).astype(int)
     net = gn.mlp([128, 128], 2, output_activation="softmax", seed=0)
-    history = gn.fit(net, x, y, epochs=60, batch_size=16, optimizer="adam", lr=3e-3,
-                     validation_data=(x_val, y_val), callbacks=[gn.EarlyStopping(patience=100)])
+    history = gn.fit(
+        net,
+        x,
+        y,
+        epochs=60,
+        batch_size=16,
+        optimizer="adam",
+        lr=3e-3,
+        validation_data=(x_val, y_val),
+        callbacks=[gn.EarlyStopping(patience=100)],
+    )
     assert history.stopped_epoch is None and len(history) == 60
     onset = history.overfitting_onset
     assert onset is not None and onset == history.best_epoch == history.restored_epoch
@@ -90,8 +99,14 @@ def test_report_states_the_onset_criterion(tmp_path):
 
     history = _history([0.5, 0.4, 0.3], [0.5, 0.4, 0.3])
     net = gn.mlp([4], 2, output_activation="softmax", input_dim=3)
-    path = gn.save_model(net, tmp_path / "m.glassnet", task="multiclass", classes=["a", "b"], history=history,
-                         metadata={"overfitting": history.summary()})
+    path = gn.save_model(
+        net,
+        tmp_path / "m.glassnet",
+        task="multiclass",
+        classes=["a", "b"],
+        history=history,
+        metadata={"overfitting": history.summary()},
+    )
     assert "Criterion: an overfitting onset is" in render_report(gn.load_model(path))
 
 
@@ -126,8 +141,17 @@ def test_divergence_after_improving_restores_the_best_weights():
     net = gn.mlp([16, 16], 2, output_activation="softmax", seed=0)
     stopper = gn.EarlyStopping(patience=50)
     with pytest.warns(DivergenceWarning, match=r"best weights seen \(epoch \d+, by val_loss\)"):
-        history = gn.fit(net, x, y, epochs=30, batch_size=32, optimizer="sgd", lr=0.1, validation_split=0.25,
-                         callbacks=[stopper, _ExplodeFrom(6)])
+        history = gn.fit(
+            net,
+            x,
+            y,
+            epochs=30,
+            batch_size=32,
+            optimizer="sgd",
+            lr=0.1,
+            validation_split=0.25,
+            callbacks=[stopper, _ExplodeFrom(6)],
+        )
     assert history.diverged and history.restored_epoch == stopper.best_epoch <= 5
     for name, value in stopper.best_state.items():
         assert np.array_equal(net.state_dict()[name], value), name
@@ -177,7 +201,21 @@ def test_the_report_shows_the_completeness_gap_beside_the_attributions(tmp_path)
     frame.to_csv(tmp_path / "t.csv", index=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error", CompletenessWarning)  # reported in the report, never as a raw warning
-        assert main(["train", str(tmp_path / "t.csv"), "--target", "y", "--out", str(tmp_path / "o"), "--epochs",
-                     "5", "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    str(tmp_path / "t.csv"),
+                    "--target",
+                    "y",
+                    "--out",
+                    str(tmp_path / "o"),
+                    "--epochs",
+                    "5",
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
     html = (tmp_path / "o" / "report.html").read_text()
     assert "Completeness check: integrated gradients with" in html

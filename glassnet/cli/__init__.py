@@ -12,7 +12,6 @@ import sys
 from .._version import __version__
 from ..exceptions import TrainingInterrupted
 
-
 #: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
 INTERRUPTED = 130
 
@@ -26,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="glassnet",
         description="Deep feed-forward neural networks you can see through.",
         epilog="Examples:\n  glassnet demo\n  glassnet demo --epochs 20 --seed 1",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -59,8 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError as exc:
         if args.debug:
             raise
-        print(f"glassnet: error: {exc.name or exc} is needed for this command; install it with "
-              "pip install 'glassnet[app]'", file=sys.stderr)
+        print(
+            f"glassnet: error: {exc.name or exc} is needed for this command; install it with "
+            "pip install 'glassnet[app]'",
+            file=sys.stderr,
+        )
         return 1
     except (ValueError, TypeError, FileNotFoundError) as exc:
         if args.debug:
@@ -86,8 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # anything else is a failure during work, still without traceback
         if args.debug:
             raise
-        print(f"glassnet: failed: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
-              file=sys.stderr)
+        print(f"glassnet: failed: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
         return 1
 
 

@@ -13,7 +13,9 @@ def hidden_sizes(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--hidden takes comma-separated unit counts like 128,64; got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"--hidden takes comma-separated unit counts like 128,64; got {text!r}"
+        ) from None
     if not sizes or any(size <= 0 for size in sizes):
         raise argparse.ArgumentTypeError(f"--hidden needs positive unit counts like 128,64; got {text!r}")
     return sizes
@@ -50,12 +52,15 @@ def check_output(path, overwrite: bool, kind: str, inputs=()):
     from ..exceptions import OutputError
     from ..io import outputs
 
-    owned = {"predictions": outputs.is_glassnet_predictions, "report": outputs.is_glassnet_report,
-             "onnx": outputs.is_glassnet_onnx, "model": outputs.is_glassnet_model,
-             "checkpoint": outputs.is_glassnet_checkpoint}[kind]
+    owned = {
+        "predictions": outputs.is_glassnet_predictions,
+        "report": outputs.is_glassnet_report,
+        "onnx": outputs.is_glassnet_onnx,
+        "model": outputs.is_glassnet_model,
+        "checkpoint": outputs.is_glassnet_checkpoint,
+    }[kind]
     try:
-        return outputs.check_output_file(path, overwrite=overwrite, owned=owned, what=f"the {kind} file",
-                                         inputs=inputs)
+        return outputs.check_output_file(path, overwrite=overwrite, owned=owned, what=f"the {kind} file", inputs=inputs)
     except OutputError as exc:
         raise UsageError(str(exc)) from None
 
@@ -72,4 +77,3 @@ def load(path: str):
         return load_model(path)
     except ModelFileError as exc:
         raise UsageError(str(exc)) from None
-

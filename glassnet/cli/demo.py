@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+
 def add_parser(commands) -> None:
     parser = commands.add_parser(
-        "demo", help="train a deep network on the embedded digits and write a model and report",
+        "demo",
+        help="train a deep network on the embedded digits and write a model and report",
         description="Train a 2-hidden-layer (256, 128) ReLU network with batch normalization on the 1,797 "
-                    "embedded 8x8 digits (seeded 75/25 split), printing train and validation loss per epoch, "
-                    "then write model.glassnet, metrics.json and report.html (default folder glassnet-demo, "
-                    "replaced on each demo run).",
+        "embedded 8x8 digits (seeded 75/25 split), printing train and validation loss per epoch, "
+        "then write model.glassnet, metrics.json and report.html (default folder glassnet-demo, "
+        "replaced on each demo run).",
         epilog="examples:\n  glassnet demo\n  glassnet demo --out /tmp/demo --seed 3",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--epochs", type=int, default=60, help="maximum epochs (default 60)")
     parser.add_argument("--seed", type=int, default=0, help="seed for split, weights and shuffles")
     parser.add_argument("--out", default="glassnet-demo", help="output folder (default glassnet-demo)")
@@ -37,15 +40,32 @@ def run(args) -> int:
     data = load_digits()
     frame = pd.DataFrame(data.x, columns=[f"pixel_{i}" for i in range(data.x.shape[1])])
     frame["digit"] = data.y
-    options = JobOptions(data="embedded digits (8x8, 1,797 images)", target=["digit"], task="classification",
-                         hidden=(256, 128), activation="relu", batch_norm=True, epochs=args.epochs, batch_size=32,
-                         optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4, schedule="cosine",
-                         patience=args.epochs, seed=args.seed, test_fraction=0.25, validation_fraction=0.15,
-                         verbose=0 if args.json else 2, frame=frame)
+    options = JobOptions(
+        data="embedded digits (8x8, 1,797 images)",
+        target=["digit"],
+        task="classification",
+        hidden=(256, 128),
+        activation="relu",
+        batch_norm=True,
+        epochs=args.epochs,
+        batch_size=32,
+        optimizer="sgd",
+        lr=0.05,
+        momentum=0.9,
+        weight_decay=5e-4,
+        schedule="cosine",
+        patience=args.epochs,
+        seed=args.seed,
+        test_fraction=0.25,
+        validation_fraction=0.15,
+        verbose=0 if args.json else 2,
+        frame=frame,
+    )
     if not args.json:
         print("glassnet demo: a deep network (64 → 256 → 128 → 10, batch norm, ReLU) on the embedded digits")
-    code = train_and_report(options, out, overwrite=True, as_json=args.json,
-                            extra_files={DEMO_MARKER: "written by glassnet demo\n"})
+    code = train_and_report(
+        options, out, overwrite=True, as_json=args.json, extra_files={DEMO_MARKER: "written by glassnet demo\n"}
+    )
     if not args.json:
         print(f"open {out / REPORT_FILE} in a browser to see inside the network.")
     return code

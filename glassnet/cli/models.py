@@ -11,15 +11,25 @@ from .common import check_output, emit_json, load
 
 
 def _parser(commands, name, help_text, description, examples):
-    return commands.add_parser(name, help=help_text, description=description, epilog="examples:\n" + examples,
-                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    return commands.add_parser(
+        name,
+        help=help_text,
+        description=description,
+        epilog="examples:\n" + examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 # ------------------------------------------------------------------------------------------ predict
 def add_predict(commands) -> None:
-    parser = _parser(commands, "predict", "predict with a saved model", "Write predictions for new data as CSV.",
-                     "  glassnet predict model/model.glassnet new.csv -o predictions.csv\n"
-                     "  glassnet predict model/model.glassnet photos/ -o labels.csv --proba\n")
+    parser = _parser(
+        commands,
+        "predict",
+        "predict with a saved model",
+        "Write predictions for new data as CSV.",
+        "  glassnet predict model/model.glassnet new.csv -o predictions.csv\n"
+        "  glassnet predict model/model.glassnet photos/ -o labels.csv --proba\n",
+    )
     parser.add_argument("model")
     parser.add_argument("data", help="a table (target column optional) or an image folder")
     parser.add_argument("-o", "--output", required=True, help="CSV file to write")
@@ -66,9 +76,13 @@ def run_predict(args) -> int:
 
 # ----------------------------------------------------------------------------------------- evaluate
 def add_evaluate(commands) -> None:
-    parser = _parser(commands, "evaluate", "evaluate a saved model on labelled data",
-                     "Print test metrics of a saved model on data that includes the target.",
-                     "  glassnet evaluate model/model.glassnet test.csv\n  glassnet evaluate model/model.glassnet test.csv --json\n")
+    parser = _parser(
+        commands,
+        "evaluate",
+        "evaluate a saved model on labelled data",
+        "Print test metrics of a saved model on data that includes the target.",
+        "  glassnet evaluate model/model.glassnet test.csv\n  glassnet evaluate model/model.glassnet test.csv --json\n",
+    )
     parser.add_argument("model")
     parser.add_argument("data")
     parser.add_argument("--json", action="store_true")
@@ -93,9 +107,13 @@ def run_evaluate(args) -> int:
 
 # ------------------------------------------------------------------------------------------ inspect
 def add_inspect(commands) -> None:
-    parser = _parser(commands, "inspect", "show a saved model's architecture and training facts",
-                     "Architecture table with parameter counts (like Keras' summary) and training facts.",
-                     "  glassnet inspect model/model.glassnet\n")
+    parser = _parser(
+        commands,
+        "inspect",
+        "show a saved model's architecture and training facts",
+        "Architecture table with parameter counts (like Keras' summary) and training facts.",
+        "  glassnet inspect model/model.glassnet\n",
+    )
     parser.add_argument("model")
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(handler=run_inspect)
@@ -104,22 +122,40 @@ def add_inspect(commands) -> None:
 def run_inspect(args) -> int:
     model = load(args.model)
     network, meta, history = model.network, model.metadata or {}, model.history or {}
-    facts = {"task": model.task, "classes": model.classes, "glassnet_version": model.glassnet_version,
-             "parameters": network.n_parameters, "input_dim": network.input_dim, "output_dim": network.output_dim,
-             "layers": [{"name": l.name, "type": type(l).__name__, "units": l.output_dim,
-                         "parameters": sum(p.size for p in l.parameters())} for l in network.layers],
-             "epochs": len(history.get("epochs", [])), "best_epoch": history.get("best_epoch"),
-             "restored_epoch": history.get("restored_epoch"), "overfitting_onset": history.get("overfitting_onset"),
-             "test_metrics": {k: v for k, v in (meta.get("test_metrics") or {}).items() if k != "confusion_matrix"},
-             "gradient_verdict": meta.get("gradient_verdict"), "data": meta.get("data", {}).get("source")}
+    facts = {
+        "task": model.task,
+        "classes": model.classes,
+        "glassnet_version": model.glassnet_version,
+        "parameters": network.n_parameters,
+        "input_dim": network.input_dim,
+        "output_dim": network.output_dim,
+        "layers": [
+            {
+                "name": layer.name,
+                "type": type(layer).__name__,
+                "units": layer.output_dim,
+                "parameters": sum(p.size for p in layer.parameters()),
+            }
+            for layer in network.layers
+        ],
+        "epochs": len(history.get("epochs", [])),
+        "best_epoch": history.get("best_epoch"),
+        "restored_epoch": history.get("restored_epoch"),
+        "overfitting_onset": history.get("overfitting_onset"),
+        "test_metrics": {k: v for k, v in (meta.get("test_metrics") or {}).items() if k != "confusion_matrix"},
+        "gradient_verdict": meta.get("gradient_verdict"),
+        "data": meta.get("data", {}).get("source"),
+    }
     if args.json:
         emit_json(facts)
         return 0
     print(network.summary())
     print(f"task: {model.task or 'unknown'}" + (f"; classes: {model.classes}" if model.classes else ""))
     if facts["epochs"]:
-        print(f"trained {facts['epochs']} epochs on {facts['data']}; best epoch {facts['best_epoch']}; "
-              f"overfitting onset {facts['overfitting_onset']}")
+        print(
+            f"trained {facts['epochs']} epochs on {facts['data']}; best epoch {facts['best_epoch']}; "
+            f"overfitting onset {facts['overfitting_onset']}"
+        )
     for name, value in facts["test_metrics"].items():
         print(f"test {name}: {value:.4f}")
     if facts["gradient_verdict"]:
@@ -130,9 +166,13 @@ def run_inspect(args) -> int:
 
 # ------------------------------------------------------------------------------------------- report
 def add_report(commands) -> None:
-    parser = _parser(commands, "report", "re-render report.html from a saved model",
-                     "Re-render the self-contained HTML report from a model file written by glassnet train.",
-                     "  glassnet report model/model.glassnet -o report.html\n")
+    parser = _parser(
+        commands,
+        "report",
+        "re-render report.html from a saved model",
+        "Re-render the self-contained HTML report from a model file written by glassnet train.",
+        "  glassnet report model/model.glassnet -o report.html\n",
+    )
     parser.add_argument("model")
     parser.add_argument("-o", "--output", default="report.html")
     parser.add_argument("--overwrite", action="store_true")
@@ -152,10 +192,14 @@ def run_report(args) -> int:
 
 # ------------------------------------------------------------------------------------------- export
 def add_export(commands) -> None:
-    parser = _parser(commands, "export", "export a saved model to ONNX",
-                     "Write the inference network (with numeric standardization when the model has no "
-                     "categorical columns) as an ONNX graph.",
-                     "  glassnet export model/model.glassnet --onnx model.onnx\n")
+    parser = _parser(
+        commands,
+        "export",
+        "export a saved model to ONNX",
+        "Write the inference network (with numeric standardization when the model has no "
+        "categorical columns) as an ONNX graph.",
+        "  glassnet export model/model.glassnet --onnx model.onnx\n",
+    )
     parser.add_argument("model")
     parser.add_argument("--onnx", required=True, help="ONNX file to write")
     parser.add_argument("--no-fold", action="store_true", help="keep BatchNormalization nodes")
@@ -178,7 +222,14 @@ def run_export(args) -> int:
     elif pre.get("kind") == "image":
         note = "the graph takes pixels scaled to [0, 1], flattened row by row"
     export_onnx(model.network, output, mean=mean, scale=scale, fold_batch_norm=not args.no_fold)
-    print(f"wrote {output}: {note}; outputs are "
-          + ("probabilities" if model.task in ("binary", "multiclass", "multilabel") else "standardized targets"
-             if model.task == "regression" else "network outputs"))
+    print(
+        f"wrote {output}: {note}; outputs are "
+        + (
+            "probabilities"
+            if model.task in ("binary", "multiclass", "multilabel")
+            else "standardized targets"
+            if model.task == "regression"
+            else "network outputs"
+        )
+    )
     return 0

@@ -18,12 +18,19 @@ EXAMPLES = """examples:
 
 
 def add_parser(commands) -> None:
-    parser = commands.add_parser("train", help="train a deep network on a table or an image folder",
-                                 description="Train a deep feed-forward network and write the model, "
-                                             "metrics.json and a self-contained report.html.",
-                                 epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("data", help="CSV, Parquet or .npz table; a folder with one sub-folder per class of "
-                                     "PNG/JPEG images; or an idx image file (with --labels)")
+    parser = commands.add_parser(
+        "train",
+        help="train a deep network on a table or an image folder",
+        description="Train a deep feed-forward network and write the model, "
+        "metrics.json and a self-contained report.html.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "data",
+        help="CSV, Parquet or .npz table; a folder with one sub-folder per class of "
+        "PNG/JPEG images; or an idx image file (with --labels)",
+    )
     parser.add_argument("--target", help="target column (comma-separated for several)")
     parser.add_argument("--task", choices=["classification", "regression"], help="override the inferred task")
     parser.add_argument("--labels", help="idx labels file for idx image data")
@@ -42,7 +49,9 @@ def add_parser(commands) -> None:
     parser.add_argument("--schedule", choices=["cosine", "plateau"], help="learning-rate schedule")
     parser.add_argument("--patience", type=positive_int, default=10, help="early-stopping patience in epochs")
     parser.add_argument("--no-early-stopping", action="store_true", help="train all epochs (best weights not restored)")
-    parser.add_argument("--grow", action="store_true", help="start small and grow the network while validation improves")
+    parser.add_argument(
+        "--grow", action="store_true", help="start small and grow the network while validation improves"
+    )
     parser.add_argument("--test-fraction", type=fraction, default=0.2)
     parser.add_argument("--validation-fraction", type=fraction, default=0.15)
     parser.add_argument("--image-size", help="resize images to WxH, e.g. 28x28")
@@ -70,38 +79,67 @@ def run(args) -> int:
     if args.checkpoint:
         check_checkpoint_path(args.checkpoint, out, resume=args.resume, overwrite=args.overwrite, inputs=inputs)
     options = JobOptions(
-        data=args.data, target=[t.strip() for t in args.target.split(",")] if args.target else [],
-        task=args.task, labels=args.labels, test_data=args.test_data, hidden=args.hidden,
-        activation=args.activation, batch_norm=args.batch_norm, dropout=args.dropout, epochs=args.epochs,
-        batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
-        weight_decay=args.weight_decay, schedule=args.schedule, early_stopping=not args.no_early_stopping,
-        patience=args.patience, grow=args.grow, seed=args.seed, test_fraction=args.test_fraction,
-        validation_fraction=args.validation_fraction, image_size=parse_size(args.image_size),
-        image_mode="L" if args.grayscale else None, delimiter=args.delimiter, checkpoint=args.checkpoint,
-        resume=args.resume, verbose=0 if (args.quiet or args.json) else 1)
+        data=args.data,
+        target=[t.strip() for t in args.target.split(",")] if args.target else [],
+        task=args.task,
+        labels=args.labels,
+        test_data=args.test_data,
+        hidden=args.hidden,
+        activation=args.activation,
+        batch_norm=args.batch_norm,
+        dropout=args.dropout,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        momentum=args.momentum,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        early_stopping=not args.no_early_stopping,
+        patience=args.patience,
+        grow=args.grow,
+        seed=args.seed,
+        test_fraction=args.test_fraction,
+        validation_fraction=args.validation_fraction,
+        image_size=parse_size(args.image_size),
+        image_mode="L" if args.grayscale else None,
+        delimiter=args.delimiter,
+        checkpoint=args.checkpoint,
+        resume=args.resume,
+        verbose=0 if (args.quiet or args.json) else 1,
+    )
     return train_and_report(options, out, args.overwrite, args.json)
 
 
 def check_checkpoint_path(checkpoint: str, out: Path, *, resume: bool, overwrite: bool, inputs) -> None:
-    """--checkpoint: outside the output folder, never a file glassnet did not write, resumed or replaced only when asked."""
+    """--checkpoint: outside the output folder, never a file glassnet did not write, resumed or replaced
+    only when asked."""
     from ..exceptions import OutputError
     from ..io.outputs import check_output_file, is_glassnet_checkpoint
     from . import UsageError
 
     path = Path(checkpoint)
     if out.resolve() in path.resolve().parents:
-        raise UsageError(f"--checkpoint {checkpoint} is inside the output folder {out}, which is replaced as a "
-                         "whole at the end; put the checkpoint elsewhere.")
+        raise UsageError(
+            f"--checkpoint {checkpoint} is inside the output folder {out}, which is replaced as a "
+            "whole at the end; put the checkpoint elsewhere."
+        )
     try:
-        check_output_file(path, overwrite=resume or overwrite, owned=is_glassnet_checkpoint,
-                          what="the checkpoint", inputs=inputs,
-                          flag="--resume to continue from it or --overwrite to start over")
+        check_output_file(
+            path,
+            overwrite=resume or overwrite,
+            owned=is_glassnet_checkpoint,
+            what="the checkpoint",
+            inputs=inputs,
+            flag="--resume to continue from it or --overwrite to start over",
+        )
     except OutputError as exc:
         raise UsageError(str(exc)) from None
 
 
-def train_and_report(options, out: Path, overwrite: bool, as_json: bool,
-                     extra_files: dict[str, str] | None = None) -> int:
+def train_and_report(
+    options, out: Path, overwrite: bool, as_json: bool, extra_files: dict[str, str] | None = None
+) -> int:
     from ..job import METRICS_FILE, MODEL_FILE, REPORT_FILE, headline, metrics_document, run_training, write_outputs
 
     log = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if as_json else print
@@ -113,7 +151,9 @@ def train_and_report(options, out: Path, overwrite: bool, as_json: bool,
         return 0
     meta = result.metadata
     name, value = headline(result.prepared.task, result.metrics)
-    print(f"\ntest {name}: {value:.4f}   ({len(result.prepared.x_test)} rows, trained in {meta['train_seconds']:.1f} s)")
+    print(
+        f"\ntest {name}: {value:.4f}   ({len(result.prepared.x_test)} rows, trained in {meta['train_seconds']:.1f} s)"
+    )
     for metric, number in result.metrics.items():
         if metric not in (name, "confusion_matrix"):
             print(f"  {metric}: {number:.4f}")
@@ -121,9 +161,13 @@ def train_and_report(options, out: Path, overwrite: bool, as_json: bool,
     print(f"gradients: {meta['gradient_verdict']}")
     for statement in meta["linear_blocks"]:
         print(f"warning: {statement}")
-    baseline_text = ", ".join(f"{model} {scores.get(name, float('nan')):.4f}" for model, scores in meta["baselines"].items())
-    best = max([("glassnet", value)] + [(m, s.get(name, float("-inf"))) for m, s in meta["baselines"].items()],
-               key=lambda item: item[1])
+    baseline_text = ", ".join(
+        f"{model} {scores.get(name, float('nan')):.4f}" for model, scores in meta["baselines"].items()
+    )
+    best = max(
+        [("glassnet", value)] + [(m, s.get(name, float("-inf"))) for m, s in meta["baselines"].items()],
+        key=lambda item: item[1],
+    )
     print(f"baselines ({name}): {baseline_text} → best: {best[0]}")
     print(f"wrote {out / MODEL_FILE}, {out / METRICS_FILE}, {out / REPORT_FILE}")
     return 0

@@ -31,8 +31,18 @@ FASHION_MNIST_FILES = {
     "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 }
 
-FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                         "Sneaker", "Bag", "Ankle boot")
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 CACHE_DIR = Path.home() / ".cache" / "glassnet" / "fashion-mnist"
 STANDARD_LOCATIONS = (Path("/usr/share/datasets/fashion-mnist"), CACHE_DIR)
@@ -64,8 +74,13 @@ def load_digits() -> Dataset:
         data = np.load(handle)
         images, target = data["images"], data["target"]
     x = (images.reshape(len(images), -1) / 16.0).astype(np.float32)
-    return Dataset(x, target.astype(np.int64), tuple(str(i) for i in range(10)), (8, 8),
-                   description="UCI optical digits, 8x8 grayscale, 1,797 samples, 10 classes")
+    return Dataset(
+        x,
+        target.astype(np.int64),
+        tuple(str(i) for i in range(10)),
+        (8, 8),
+        description="UCI optical digits, 8x8 grayscale, 1,797 samples, 10 classes",
+    )
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -101,12 +116,14 @@ def parse_idx(raw: bytes, name: str = "idx data") -> np.ndarray:
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise DatasetError(f"{name}: truncated header.")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_IDX_TYPES[raw[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise DatasetError(f"{name}: header says shape {shape} ({expected} bytes of data) but the file "
-                           f"holds {len(raw) - header} bytes; it is truncated or corrupted.")
+        raise DatasetError(
+            f"{name}: header says shape {shape} ({expected} bytes of data) but the file "
+            f"holds {len(raw) - header} bytes; it is truncated or corrupted."
+        )
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
 
 
@@ -122,8 +139,10 @@ def _verified(path: Path, stem: str) -> np.ndarray:
     raw = _read_maybe_gzip(path)
     digest = hashlib.sha256(raw).hexdigest()
     if digest != FASHION_MNIST_FILES[stem]:
-        raise DatasetError(f"{path} fails its checksum (sha256 of content {digest[:16]}…, expected "
-                           f"{FASHION_MNIST_FILES[stem][:16]}…); delete it and try again.")
+        raise DatasetError(
+            f"{path} fails its checksum (sha256 of content {digest[:16]}…, expected "
+            f"{FASHION_MNIST_FILES[stem][:16]}…); delete it and try again."
+        )
     return parse_idx(raw, str(path))
 
 
@@ -142,8 +161,13 @@ def _download(stem: str, folder: Path, base_url: str) -> Path:
     return target
 
 
-def load_fashion_mnist(path: str | Path | None = None, *, download: bool = True,
-                       base_url: str = FASHION_MNIST_URL, cache_dir: str | Path | None = None) -> Dataset:
+def load_fashion_mnist(
+    path: str | Path | None = None,
+    *,
+    download: bool = True,
+    base_url: str = FASHION_MNIST_URL,
+    cache_dir: str | Path | None = None,
+) -> Dataset:
     """Fashion-MNIST: 60,000 training and 10,000 test images of 28×28, 10 classes.
 
     Parameters
@@ -177,23 +201,32 @@ def load_fashion_mnist(path: str | Path | None = None, *, download: bool = True,
         found = _find_file(stem, folders)
         if found is None:
             if not download:
-                raise DatasetError(f"Fashion-MNIST file {stem} not found in {[str(f) for f in folders]}; "
-                                   "pass path=..., set GLASSNET_DATA, or allow download=True.")
+                raise DatasetError(
+                    f"Fashion-MNIST file {stem} not found in {[str(f) for f in folders]}; "
+                    "pass path=..., set GLASSNET_DATA, or allow download=True."
+                )
             found = _download(stem, download_to, base_url)
         arrays[stem] = _verified(found, stem)
     x = arrays["train-images-idx3-ubyte"].reshape(-1, 784).astype(np.float32) / 255.0
     x_test = arrays["t10k-images-idx3-ubyte"].reshape(-1, 784).astype(np.float32) / 255.0
-    return Dataset(x, arrays["train-labels-idx1-ubyte"].astype(np.int64), FASHION_MNIST_CLASSES,
-                   (28, 28), x_test, arrays["t10k-labels-idx1-ubyte"].astype(np.int64),
-                   "Fashion-MNIST (Zalando Research, MIT licence)")
+    return Dataset(
+        x,
+        arrays["train-labels-idx1-ubyte"].astype(np.int64),
+        FASHION_MNIST_CLASSES,
+        (28, 28),
+        x_test,
+        arrays["t10k-labels-idx1-ubyte"].astype(np.int64),
+        "Fashion-MNIST (Zalando Research, MIT licence)",
+    )
 
 
 def load_mnist_idx(images: str | Path, labels: str | Path) -> Dataset:
     """Any MNIST-format pair of idx files (images (n, h, w), labels (n,)); uint8 pixels scaled to [0, 1]."""
     image_array, label_array = read_idx(images), read_idx(labels)
     if image_array.ndim != 3 or label_array.ndim != 1 or len(image_array) != len(label_array):
-        raise DatasetError(f"expected images (n, h, w) and labels (n,); got {image_array.shape} and "
-                           f"{label_array.shape}.")
+        raise DatasetError(
+            f"expected images (n, h, w) and labels (n,); got {image_array.shape} and {label_array.shape}."
+        )
     n, height, width = image_array.shape
     x = image_array.reshape(n, -1).astype(np.float32)
     if image_array.dtype == np.uint8:
@@ -202,5 +235,14 @@ def load_mnist_idx(images: str | Path, labels: str | Path) -> Dataset:
     return Dataset(x, label_array.astype(np.int64), classes, (height, width))
 
 
-__all__ = ["Dataset", "DatasetError", "load_digits", "load_fashion_mnist", "load_mnist_idx", "read_idx",
-           "parse_idx", "FASHION_MNIST_FILES", "FASHION_MNIST_CLASSES"]
+__all__ = [
+    "Dataset",
+    "DatasetError",
+    "load_digits",
+    "load_fashion_mnist",
+    "load_mnist_idx",
+    "read_idx",
+    "parse_idx",
+    "FASHION_MNIST_FILES",
+    "FASHION_MNIST_CLASSES",
+]

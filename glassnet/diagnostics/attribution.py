@@ -85,9 +85,11 @@ class IntegratedGradients:
 
     def describe(self) -> str:
         verdict = "within" if self.converged else "NOT within"
-        return (f"integrated gradients with {self.steps} steps: attributions sum to f(x) − f(baseline) within "
-                f"{100 * self.gap:.2f}% over the batch (worst row {100 * self.worst_row_gap:.2f}% of the mean change), "
-                f"{verdict} the tolerance")
+        return (
+            f"integrated gradients with {self.steps} steps: attributions sum to f(x) − f(baseline) within "
+            f"{100 * self.gap:.2f}% over the batch (worst row {100 * self.worst_row_gap:.2f}% of the mean change), "
+            f"{verdict} the tolerance"
+        )
 
 
 def _explained_output(network, x: np.ndarray, target: np.ndarray | None) -> np.ndarray:
@@ -100,8 +102,16 @@ def _explained_output(network, x: np.ndarray, target: np.ndarray | None) -> np.n
     return outputs[np.arange(len(x)), classes]
 
 
-def explain_integrated_gradients(network, x, target=None, baseline: np.ndarray | str = "zeros", steps: int = 32,
-                                 *, tolerance: float = IG_TOLERANCE, max_steps: int = IG_MAX_STEPS) -> IntegratedGradients:
+def explain_integrated_gradients(
+    network,
+    x,
+    target=None,
+    baseline: np.ndarray | str = "zeros",
+    steps: int = 32,
+    *,
+    tolerance: float = IG_TOLERANCE,
+    max_steps: int = IG_MAX_STEPS,
+) -> IntegratedGradients:
     """Integrated gradients (Sundararajan et al., 2017) with their completeness check.
 
     ``(x − x′) ⊙ mean_α ∂f(x′ + α(x − x′))/∂x`` by the midpoint rule, where ``baseline`` x′ is
@@ -118,15 +128,17 @@ def explain_integrated_gradients(network, x, target=None, baseline: np.ndarray |
     else:
         reference = np.asarray(baseline, dtype=x.dtype).reshape(-1)
     if not isinstance(steps, int) or steps < 1 or not isinstance(max_steps, int) or max_steps < steps:
-        raise ValueError(f"steps must be a positive integer no larger than max_steps; got steps={steps!r}, "
-                         f"max_steps={max_steps!r}.")
+        raise ValueError(
+            f"steps must be a positive integer no larger than max_steps; got steps={steps!r}, max_steps={max_steps!r}."
+        )
     if target is None:
         stop = _logit_stop(network)
         target = network._forward(x, False, stop).argmax(axis=1) if stop is not None else None
     target = None if target is None else np.asarray(target, dtype=np.intp)
     delta = x - reference
     change = _explained_output(network, x, target) - _explained_output(
-        network, np.ascontiguousarray(np.broadcast_to(reference, x.shape), dtype=x.dtype), target)
+        network, np.ascontiguousarray(np.broadcast_to(reference, x.shape), dtype=x.dtype), target
+    )
     scale = max(float(np.abs(change).sum()), np.finfo(np.float64).tiny)
     while True:
         total = np.zeros_like(x, dtype=np.float64)
@@ -142,25 +154,41 @@ def explain_integrated_gradients(network, x, target=None, baseline: np.ndarray |
     worst = float(misses.max() / (scale / len(x))) if len(x) else 0.0
     result = IntegratedGradients(attributions.astype(x.dtype), gap, worst, steps, gap <= tolerance)
     if not result.converged:
-        warnings.warn(result.describe() + f" ({100 * tolerance:g}%); raise max_steps.", CompletenessWarning,
-                      stacklevel=2)
+        warnings.warn(
+            result.describe() + f" ({100 * tolerance:g}%); raise max_steps.", CompletenessWarning, stacklevel=2
+        )
     return result
 
 
-def integrated_gradients(network, x, target=None, baseline: np.ndarray | str = "zeros", steps: int = 32,
-                         *, tolerance: float = IG_TOLERANCE, max_steps: int = IG_MAX_STEPS) -> np.ndarray:
+def integrated_gradients(
+    network,
+    x,
+    target=None,
+    baseline: np.ndarray | str = "zeros",
+    steps: int = 32,
+    *,
+    tolerance: float = IG_TOLERANCE,
+    max_steps: int = IG_MAX_STEPS,
+) -> np.ndarray:
     """Integrated-gradient attributions (n_samples, n_features); see :func:`explain_integrated_gradients`.
 
     The attributions of the batch add up to ``f(x) − f(x′)`` within ``tolerance`` (completeness),
     or a :class:`CompletenessWarning` says by how much they miss it.
     """
-    return explain_integrated_gradients(network, x, target, baseline, steps, tolerance=tolerance,
-                                        max_steps=max_steps).attributions
+    return explain_integrated_gradients(
+        network, x, target, baseline, steps, tolerance=tolerance, max_steps=max_steps
+    ).attributions
 
 
-def permutation_importance(network, x, y, score: Callable[[np.ndarray, np.ndarray], float] | None = None,
-                           n_repeats: int = 5, seed: int = 0,
-                           groups: Sequence[Sequence[int]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def permutation_importance(
+    network,
+    x,
+    y,
+    score: Callable[[np.ndarray, np.ndarray], float] | None = None,
+    n_repeats: int = 5,
+    seed: int = 0,
+    groups: Sequence[Sequence[int]] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Drop in score when one feature's column is shuffled (mean and std over ``n_repeats``).
 
     ``score(y, predictions)`` defaults to accuracy for a softmax output and to R² otherwise
@@ -172,6 +200,7 @@ def permutation_importance(network, x, y, score: Callable[[np.ndarray, np.ndarra
     y = np.asarray(y)
     if score is None:
         if isinstance(network.layers[-1], Softmax):
+
             def score(truth, predicted):
                 return float(np.mean(predicted.argmax(axis=1) == truth))
         else:
@@ -198,11 +227,17 @@ def feature_importance(network, x, y=None, feature_names=None, n_repeats: int = 
     """
     x = check_features(x, "x", network.dtype, network.input_dim)
     names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(x.shape[1])]
-    table = {"feature": names,
-             "saliency": np.abs(saliency(network, x)).mean(axis=0),
-             "integrated_gradients": np.abs(integrated_gradients(network, x, baseline="mean")).mean(axis=0)}
+    table = {
+        "feature": names,
+        "saliency": np.abs(saliency(network, x)).mean(axis=0),
+        "integrated_gradients": np.abs(integrated_gradients(network, x, baseline="mean")).mean(axis=0),
+    }
     if y is not None:
-        table["permutation"], table["permutation_std"] = permutation_importance(network, x, y, n_repeats=n_repeats, seed=seed)
+        table["permutation"], table["permutation_std"] = permutation_importance(
+            network, x, y, n_repeats=n_repeats, seed=seed
+        )
     order = np.argsort(-table["integrated_gradients"])
-    return {key: [values[i] for i in order] if isinstance(values, list) else np.asarray(values)[order]
-            for key, values in table.items()}
+    return {
+        key: [values[i] for i in order] if isinstance(values, list) else np.asarray(values)[order]
+        for key, values in table.items()
+    }

@@ -48,12 +48,16 @@ class GradientVerdict:
             return "gradient flow: not measured (needs two or more Dense layers)."
         ratio = self.first_to_last_ratio[-1]
         if self.vanishing:
-            return (f"vanishing gradients since epoch {self.since_epoch}: the first hidden layer's gradient is "
-                    f"{ratio:.2g}× the last hidden layer's; affected layers: {', '.join(self.affected_layers)}. "
-                    "Try: " + "; ".join(self.advice) + ".")
+            return (
+                f"vanishing gradients since epoch {self.since_epoch}: the first hidden layer's gradient is "
+                f"{ratio:.2g}× the last hidden layer's; affected layers: {', '.join(self.affected_layers)}. "
+                "Try: " + "; ".join(self.advice) + "."
+            )
         if self.exploding:
-            return (f"exploding gradients since epoch {self.since_epoch} (first-to-last ratio {ratio:.3g}); "
-                    f"affected layers: {', '.join(self.affected_layers)}. Try: " + "; ".join(self.advice) + ".")
+            return (
+                f"exploding gradients since epoch {self.since_epoch} (first-to-last ratio {ratio:.3g}); "
+                f"affected layers: {', '.join(self.affected_layers)}. Try: " + "; ".join(self.advice) + "."
+            )
         return f"gradient flow is healthy: first-to-last hidden-layer gradient ratio {ratio:.3g}."
 
 
@@ -83,7 +87,7 @@ def gradient_verdict(history, network=None) -> GradientVerdict:
     updates = (getattr(history, "diagnostics", None) or {}).get("update_ratio", {})
     big_update = [False] * len(epochs)
     for values in updates.values():
-        for i, value in enumerate(values[-len(epochs):]):  # the last probe of each epoch (or all)
+        for i, value in enumerate(values[-len(epochs) :]):  # the last probe of each epoch (or all)
             if value > EXPLODING_UPDATE:
                 big_update[i] = True
     exploding = [bool(r > EXPLODING_RATIO) or b for r, b in zip(ratio, big_update)]
@@ -97,8 +101,9 @@ def gradient_verdict(history, network=None) -> GradientVerdict:
     elif verdict.exploding:
         verdict.since_epoch = _since(exploding, epochs)
         smallest = min(norms[name][-1] for name in hidden)
-        verdict.affected_layers = [name for name in hidden if norms[name][-1] > EXPLODING_RATIO * smallest] or \
-            [name for name, values in updates.items() if values and values[-1] > EXPLODING_UPDATE]
+        verdict.affected_layers = [name for name in hidden if norms[name][-1] > EXPLODING_RATIO * smallest] or [
+            name for name, values in updates.items() if values and values[-1] > EXPLODING_UPDATE
+        ]
         verdict.advice = _advice(network, exploding=True)
     return verdict
 
@@ -112,8 +117,10 @@ def _advice(network, exploding: bool) -> list[str]:
     if exploding:
         advice.append("a lower learning rate")
     if any(isinstance(layer, (Sigmoid, Tanh)) for layer in network.layers[:-1]) and not exploding:
-        advice.append("ReLU instead of sigmoid/tanh in the hidden layers (their derivative is at most 1/4 "
-                      "resp. 1 and near 0 when saturated, and it multiplies once per layer)")
+        advice.append(
+            "ReLU instead of sigmoid/tanh in the hidden layers (their derivative is at most 1/4 "
+            "resp. 1 and near 0 when saturated, and it multiplies once per layer)"
+        )
     if any(isinstance(layer, Dense) and layer.resolved_init in ("normal", "uniform") for layer in network.layers):
         advice.append("He (ReLU) or Xavier/Glorot (sigmoid, tanh) initialisation instead of a fixed small scale")
     if not any(isinstance(layer, BatchNorm) for layer in network.layers):

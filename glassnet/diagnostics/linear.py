@@ -24,9 +24,11 @@ class LinearBlock:
     def statement(self) -> str:
         equivalent = self.input_dim * self.output_dim + self.output_dim
         if self.redundant:
-            return (f"these {len(self.dense_layers)} layers add no expressive power: "
-                    f"{' → '.join(self.layers)} is one affine map {self.input_dim} → {self.output_dim} "
-                    f"({equivalent:,} parameters would do what {self.parameters:,} do).")
+            return (
+                f"these {len(self.dense_layers)} layers add no expressive power: "
+                f"{' → '.join(self.layers)} is one affine map {self.input_dim} → {self.output_dim} "
+                f"({equivalent:,} parameters would do what {self.parameters:,} do)."
+            )
         return f"{' → '.join(self.layers)}: one affine map {self.input_dim} → {self.output_dim}."
 
 
@@ -38,7 +40,13 @@ def linear_block_report(network) -> list[LinearBlock]:
         dense = [layer for layer in layers if isinstance(layer, Dense)]
         if not dense:
             continue
-        blocks.append(LinearBlock([layer.name for layer in layers], [layer.name for layer in dense],
-                                  layers[0].input_dim, layers[-1].output_dim,
-                                  sum(p.size for layer in layers for p in layer.parameters())))
+        blocks.append(
+            LinearBlock(
+                [layer.name for layer in layers],
+                [layer.name for layer in dense],
+                layers[0].input_dim,
+                layers[-1].output_dim,
+                sum(p.size for layer in layers for p in layer.parameters()),
+            )
+        )
     return blocks

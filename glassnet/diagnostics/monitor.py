@@ -48,8 +48,9 @@ class Diagnostics(Callback):
         Written to ``history.diagnostics`` at the end of training (see the module docstring).
     """
 
-    def __init__(self, probe_size: int = 512, every_steps: int | None = None, track_unit: int = 0,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, probe_size: int = 512, every_steps: int | None = None, track_unit: int = 0, seed: int = 0
+    ) -> None:
         self.probe_size = probe_size
         self.every_steps = every_steps
         self.track_unit = track_unit
@@ -66,8 +67,9 @@ class Diagnostics(Callback):
         self._previous = {layer.name: layer.W.value.copy() for layer in self._dense}
         self._steps = 0
         existing = getattr(trainer.history, "diagnostics", None) or {}
-        self.records = existing if existing else {"step": [], "epoch": [], "update_ratio": {}, "activations": {},
-                                                  "batch_norm": {}}
+        self.records = (
+            existing if existing else {"step": [], "epoch": [], "update_ratio": {}, "activations": {}, "batch_norm": {}}
+        )
         if not existing:
             self._measure(epoch=0)  # the state before training
 
@@ -104,8 +106,9 @@ class Diagnostics(Callback):
             if isinstance(layer, Activation) and not isinstance(layer, Softmax):
                 self._activation_stats(layer, x)
             elif isinstance(layer, BatchNorm):
-                entry = records["batch_norm"].setdefault(layer.name, {"gamma": [], "beta": [], "running_mean": [],
-                                                                      "running_var": []})
+                entry = records["batch_norm"].setdefault(
+                    layer.name, {"gamma": [], "beta": [], "running_mean": [], "running_var": []}
+                )
                 entry["gamma"].append(layer.gamma.value.astype(float).tolist())
                 entry["beta"].append(layer.beta.value.astype(float).tolist())
                 entry["running_mean"].append(layer.running_mean.astype(float).tolist())
@@ -119,12 +122,25 @@ class Diagnostics(Callback):
 
     def _activation_stats(self, layer: Activation, pre: np.ndarray) -> None:
         entry = self.records["activations"].setdefault(
-            layer.name, {"kind": layer.kind, "p15": [], "p50": [], "p85": [], "unit_p15": [], "unit_p50": [],
-                         "unit_p85": [], "dead_fraction": [], "saturated_fraction": []})
+            layer.name,
+            {
+                "kind": layer.kind,
+                "p15": [],
+                "p50": [],
+                "p85": [],
+                "unit_p15": [],
+                "unit_p50": [],
+                "unit_p85": [],
+                "dead_fraction": [],
+                "saturated_fraction": [],
+            },
+        )
         p15, p50, p85 = np.percentile(pre, [15, 50, 85])
         unit = pre[:, min(self.track_unit, pre.shape[1] - 1)]
         u15, u50, u85 = np.percentile(unit, [15, 50, 85])
-        for key, value in zip(("p15", "p50", "p85", "unit_p15", "unit_p50", "unit_p85"), (p15, p50, p85, u15, u50, u85)):
+        for key, value in zip(
+            ("p15", "p50", "p85", "unit_p15", "unit_p50", "unit_p85"), (p15, p50, p85, u15, u50, u85)
+        ):
             entry[key].append(float(value))
         if isinstance(layer, (ReLU, LeakyReLU)):
             entry["dead_fraction"].append(float(np.mean(~np.any(pre > 0, axis=0))))

@@ -55,7 +55,7 @@ def remove_stale_partials(path: str | Path) -> list[Path]:
     except OSError:
         return removed
     for candidate in candidates:
-        middle = candidate.name[len(path.name) + 2:-len(PARTIAL_SUFFIX)]
+        middle = candidate.name[len(path.name) + 2 : -len(PARTIAL_SUFFIX)]
         owner = middle.split(".", 1)[0]
         owner_host, _, pid_text = owner.rpartition("-")
         if owner_host != host or not pid_text.isdigit() or _process_alive(int(pid_text)):

@@ -28,7 +28,7 @@ _DIGEST_KEY = "glassnet_sha256"
 _ALLOWED_DTYPES = {"float32", "float64", "int64", "uint8"}
 #: Parameter values an architecture may declare beyond the tensors its file holds before loading refuses
 #: to build it (so the missing ones can be named); beyond it, a small file could reserve a huge network.
-_ALLOCATION_SLACK = 2 ** 20
+_ALLOCATION_SLACK = 2**20
 
 #: Constructor arguments each layer type may take in a file, with their allowed Python types.
 _LAYER_ARGUMENTS: dict[str, dict[str, tuple]] = {
@@ -36,7 +36,11 @@ _LAYER_ARGUMENTS: dict[str, dict[str, tuple]] = {
     "BatchNorm": {"momentum": (float, int), "eps": (float, int)},
     "Dropout": {"rate": (float, int)},
     "LeakyReLU": {"negative_slope": (float, int)},
-    "ReLU": {}, "Sigmoid": {}, "Tanh": {}, "Linear": {}, "Softmax": {},
+    "ReLU": {},
+    "Sigmoid": {},
+    "Tanh": {},
+    "Linear": {},
+    "Softmax": {},
 }
 
 
@@ -81,7 +85,7 @@ def _digest(meta_json: str, tensors: dict[str, np.ndarray]) -> str:
     hasher = hashlib.sha256(meta_json.encode("utf-8"))
     for name in sorted(tensors):
         array = np.ascontiguousarray(tensors[name])
-        hasher.update(f"\0{name}\0{array.dtype.str}\0{array.shape}\0".encode("utf-8"))
+        hasher.update(f"\0{name}\0{array.dtype.str}\0{array.shape}\0".encode())
         hasher.update(array.tobytes())
     return hasher.hexdigest()
 
@@ -128,12 +132,16 @@ def from_bytes(raw: bytes, source: str, expected_format: str) -> tuple[dict, dic
     header_length = int.from_bytes(raw[:8], "little")
     if header_length > len(raw) - 8:
         if (raw[0] == 0x80 and 2 <= raw[1] <= 5) or raw[:4] == b"PK\x03\x04":
-            raise ModelFileError(f"{source} looks like a pickle/zip file; glassnet never unpickles. "
-                                 "Only glassnet model files (safetensors) can be loaded.")
-        raise ModelFileError(f"{source} is truncated or not a glassnet file (header of {header_length} "
-                             f"bytes announced, {len(raw) - 8} present).")
+            raise ModelFileError(
+                f"{source} looks like a pickle/zip file; glassnet never unpickles. "
+                "Only glassnet model files (safetensors) can be loaded."
+            )
+        raise ModelFileError(
+            f"{source} is truncated or not a glassnet file (header of {header_length} "
+            f"bytes announced, {len(raw) - 8} present)."
+        )
     try:
-        header = json.loads(raw[8:8 + header_length])
+        header = json.loads(raw[8 : 8 + header_length])
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{source} has a damaged header: {exc}") from None
     if not isinstance(header, dict) or not isinstance(header.get("__metadata__"), dict):
@@ -147,23 +155,28 @@ def from_bytes(raw: bytes, source: str, expected_format: str) -> tuple[dict, dic
     except (SafetensorError, ValueError, OverflowError, TypeError) as exc:
         raise ModelFileError(f"{source} has damaged tensor data: {exc}") from None
     if _digest(meta_json, tensors) != digest:
-        raise ModelFileError(f"{source} fails its integrity check (SHA-256 digest mismatch): the file was "
-                             "modified or corrupted after it was written.")
+        raise ModelFileError(
+            f"{source} fails its integrity check (SHA-256 digest mismatch): the file was "
+            "modified or corrupted after it was written."
+        )
     try:
         meta = json.loads(meta_json)
     except json.JSONDecodeError as exc:  # pragma: no cover - guarded by the digest
         raise ModelFileError(f"{source} has damaged metadata: {exc}") from None
     if not isinstance(meta, dict):
-        raise ModelFileError(f"{source} has invalid metadata: a JSON {type(meta).__name__} where an object "
-                             "is required.")
+        raise ModelFileError(
+            f"{source} has invalid metadata: a JSON {type(meta).__name__} where an object is required."
+        )
     if meta.get("format") != expected_format:
         raise ModelFileError(f"{source} is not a {expected_format} file (format {meta.get('format')!r}).")
     version = meta.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise ModelFileError(f"{source} has no valid format_version.")
     if version > FORMAT_VERSION:
-        raise ModelFileError(f"{source} uses file format version {version}, newer than this glassnet "
-                             f"{__version__} reads (up to {FORMAT_VERSION}); upgrade glassnet to load it.")
+        raise ModelFileError(
+            f"{source} uses file format version {version}, newer than this glassnet "
+            f"{__version__} reads (up to {FORMAT_VERSION}); upgrade glassnet to load it."
+        )
     from . import schema
 
     schema.validate(meta, schema.MODEL if expected_format == FORMAT_NAME else schema.CHECKPOINT, source)
@@ -174,7 +187,7 @@ def _checked_architecture(config: Any, source: str) -> Sequential:
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list) or not config["layers"]:
         raise ModelFileError(f"{source}: the architecture is missing or empty.")
     input_dim, dtype = config.get("input_dim"), config.get("dtype")
-    if not isinstance(input_dim, int) or isinstance(input_dim, bool) or not 0 < input_dim < 10 ** 8:
+    if not isinstance(input_dim, int) or isinstance(input_dim, bool) or not 0 < input_dim < 10**8:
         raise ModelFileError(f"{source}: invalid input_dim {input_dim!r}.")
     if dtype not in ("float32", "float64"):
         raise ModelFileError(f"{source}: invalid dtype {dtype!r}.")
@@ -182,22 +195,25 @@ def _checked_architecture(config: Any, source: str) -> Sequential:
     for position, spec in enumerate(config["layers"]):
         if not isinstance(spec, dict) or spec.get("type") not in _LAYER_ARGUMENTS:
             kind = spec.get("type") if isinstance(spec, dict) else spec
-            raise ModelFileError(f"{source}: layer {position} has unknown type {kind!r}; "
-                                 f"allowed: {sorted(_LAYER_ARGUMENTS)}.")
+            raise ModelFileError(
+                f"{source}: layer {position} has unknown type {kind!r}; allowed: {sorted(_LAYER_ARGUMENTS)}."
+            )
         allowed = _LAYER_ARGUMENTS[spec["type"]]
         arguments = {k: v for k, v in spec.items() if k not in ("type", "name")}
         for key, value in arguments.items():
             if key not in allowed or not isinstance(value, allowed[key]):
-                raise ModelFileError(f"{source}: layer {position} ({spec['type']}) has invalid argument "
-                                     f"{key}={value!r}.")
+                raise ModelFileError(
+                    f"{source}: layer {position} ({spec['type']}) has invalid argument {key}={value!r}."
+                )
         name = spec.get("name")
         if name is not None and (not isinstance(name, str) or not name.replace("_", "").isalnum()):
             raise ModelFileError(f"{source}: layer {position} has an invalid name {name!r}.")
         layers.append({**arguments, "type": spec["type"], "name": name})
     seed = config.get("seed")
     try:
-        return Sequential.from_config({"input_dim": input_dim, "dtype": dtype,
-                                       "seed": seed if isinstance(seed, int) else 0, "layers": layers})
+        return Sequential.from_config(
+            {"input_dim": input_dim, "dtype": dtype, "seed": seed if isinstance(seed, int) else 0, "layers": layers}
+        )
     except (ValueError, TypeError) as exc:
         raise ModelFileError(f"{source}: the architecture cannot be built: {exc}") from None
 
@@ -222,13 +238,18 @@ def network_from(meta: dict, tensors: dict[str, np.ndarray], source: str) -> Seq
     anything is allocated, so that a small file cannot make the loader reserve a huge network.
     """
     config = meta.get("architecture")
-    if isinstance(config, dict) and isinstance(config.get("layers"), list) and \
-            isinstance(config.get("input_dim"), int) and \
-            all(isinstance(spec, dict) and isinstance(spec.get("units", 1), int) for spec in config["layers"]):
+    if (
+        isinstance(config, dict)
+        and isinstance(config.get("layers"), list)
+        and isinstance(config.get("input_dim"), int)
+        and all(isinstance(spec, dict) and isinstance(spec.get("units", 1), int) for spec in config["layers"])
+    ):
         declared, present = declared_parameter_count(config), sum(int(t.size) for t in tensors.values())
         if declared > present + _ALLOCATION_SLACK:  # within the slack, the name check below says what is missing
-            raise ModelFileError(f"{source}: the architecture declares {declared:,} parameter values but the file "
-                                 f"holds only {present:,}; refusing to build it.")
+            raise ModelFileError(
+                f"{source}: the architecture declares {declared:,} parameter values but the file "
+                f"holds only {present:,}; refusing to build it."
+            )
     network = _checked_architecture(config, source)
     expected = {p.name: p.value for p in network.parameters()}
     expected.update(network.buffers())
@@ -238,15 +259,26 @@ def network_from(meta: dict, tensors: dict[str, np.ndarray], source: str) -> Seq
     for name, target in expected.items():
         array = tensors[name]
         if array.shape != target.shape or array.dtype != target.dtype:
-            raise ModelFileError(f"{source}: tensor {name!r} has shape {array.shape} and dtype {array.dtype}; "
-                                 f"the architecture needs {target.shape} {target.dtype}.")
+            raise ModelFileError(
+                f"{source}: tensor {name!r} has shape {array.shape} and dtype {array.dtype}; "
+                f"the architecture needs {target.shape} {target.dtype}."
+            )
     network.load_state_dict(tensors)
     return network
 
 
-def save_model(network: Sequential, path: str | Path, *, task: str = "", classes: list | None = None,
-               preprocessing: dict | None = None, preprocessing_arrays: dict[str, np.ndarray] | None = None,
-               history: Any = None, metadata: dict | None = None, overwrite: bool = True) -> Path:
+def save_model(
+    network: Sequential,
+    path: str | Path,
+    *,
+    task: str = "",
+    classes: list | None = None,
+    preprocessing: dict | None = None,
+    preprocessing_arrays: dict[str, np.ndarray] | None = None,
+    history: Any = None,
+    metadata: dict | None = None,
+    overwrite: bool = True,
+) -> Path:
     """Write a trained network and everything needed to use it to one file, atomically.
 
     Parameters
@@ -274,9 +306,17 @@ def save_model(network: Sequential, path: str | Path, *, task: str = "", classes
         tensors[f"preprocessing.{name}"] = np.asarray(array)
     if history is not None and hasattr(history, "to_dict"):
         history = history.to_dict()
-    meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "glassnet_version": __version__,
-            "architecture": network.config(), "task": task, "classes": classes,
-            "preprocessing": preprocessing, "history": history, "metadata": metadata or {}}
+    meta = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "glassnet_version": __version__,
+        "architecture": network.config(),
+        "task": task,
+        "classes": classes,
+        "preprocessing": preprocessing,
+        "history": history,
+        "metadata": metadata or {},
+    }
     atomic_write_bytes(path, to_bytes(meta, tensors))
     return path
 
@@ -300,21 +340,29 @@ def load_model(path: str | Path) -> SavedModel:
         raise ModelFileError(f"cannot read {path}: {exc.strerror or exc}") from None
     meta, tensors = from_bytes(raw, source, FORMAT_NAME)
     try:
-        network = network_from(meta, {k: v for k, v in tensors.items() if not k.startswith("preprocessing.")},
-                               source)
+        network = network_from(meta, {k: v for k, v in tensors.items() if not k.startswith("preprocessing.")}, source)
         classes = meta.get("classes")
-        if classes is not None and (not isinstance(classes, list) or len(classes) != network.output_dim and
-                                    meta.get("task") in ("multiclass", "binary", "multilabel")):
+        if classes is not None and (
+            not isinstance(classes, list)
+            or len(classes) != network.output_dim
+            and meta.get("task") in ("multiclass", "binary", "multilabel")
+        ):
             raise ModelFileError(f"{source}: class labels do not match the network's outputs.")
         preprocessing = meta.get("preprocessing")
         if preprocessing is not None and not isinstance(preprocessing, dict):
             raise ModelFileError(f"{source}: invalid preprocessing description.")
         return SavedModel(
-            network=network, task=str(meta.get("task") or ""), classes=classes, preprocessing=preprocessing,
-            preprocessing_arrays={k[len("preprocessing."):]: v for k, v in tensors.items() if k.startswith("preprocessing.")},
+            network=network,
+            task=str(meta.get("task") or ""),
+            classes=classes,
+            preprocessing=preprocessing,
+            preprocessing_arrays={
+                k[len("preprocessing.") :]: v for k, v in tensors.items() if k.startswith("preprocessing.")
+            },
             history=meta.get("history") if isinstance(meta.get("history"), dict) else None,
             metadata=meta.get("metadata") if isinstance(meta.get("metadata"), dict) else {},
-            glassnet_version=str(meta.get("glassnet_version")))
+            glassnet_version=str(meta.get("glassnet_version")),
+        )
     except ModelFileError:
         raise
     except Exception as exc:  # anything unforeseen in a hostile file is still a file error

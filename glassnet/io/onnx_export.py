@@ -11,10 +11,19 @@ from ..network import Sequential
 from .atomic import atomic_write_bytes
 
 
-def export_onnx(network: Sequential, path: str | Path, *, mean: np.ndarray | None = None,
-                scale: np.ndarray | None = None, fold_batch_norm: bool = True, opset: int = 17,
-                input_name: str = "input", output_name: str = "output", output_scale: np.ndarray | None = None,
-                output_shift: np.ndarray | None = None) -> Path:
+def export_onnx(
+    network: Sequential,
+    path: str | Path,
+    *,
+    mean: np.ndarray | None = None,
+    scale: np.ndarray | None = None,
+    fold_batch_norm: bool = True,
+    opset: int = 17,
+    input_name: str = "input",
+    output_name: str = "output",
+    output_scale: np.ndarray | None = None,
+    output_shift: np.ndarray | None = None,
+) -> Path:
     """Write an ONNX graph computing ``network.predict`` (inference mode).
 
     Parameters
@@ -74,10 +83,18 @@ def export_onnx(network: Sequential, path: str | Path, *, mean: np.ndarray | Non
                 position += 1
             current = emit("Gemm", [current, constant(f"{name}.W", weights), constant(f"{name}.b", bias)], name)
         elif isinstance(layer, BatchNorm):
-            current = emit("BatchNormalization",
-                           [current, constant(f"{name}.gamma", layer.gamma.value), constant(f"{name}.beta", layer.beta.value),
-                            constant(f"{name}.running_mean", layer.running_mean),
-                            constant(f"{name}.running_var", layer.running_var)], name, epsilon=float(layer.eps))
+            current = emit(
+                "BatchNormalization",
+                [
+                    current,
+                    constant(f"{name}.gamma", layer.gamma.value),
+                    constant(f"{name}.beta", layer.beta.value),
+                    constant(f"{name}.running_mean", layer.running_mean),
+                    constant(f"{name}.running_var", layer.running_var),
+                ],
+                name,
+                epsilon=float(layer.eps),
+            )
         elif isinstance(layer, ReLU):
             current = emit("Relu", [current], name)
         elif isinstance(layer, LeakyReLU):
@@ -99,12 +116,13 @@ def export_onnx(network: Sequential, path: str | Path, *, mean: np.ndarray | Non
         current = emit("Add", [current, constant("target_shift", np.asarray(output_shift))], "unstandardize_add")
     nodes.append(helper.make_node("Identity", [current], [output_name], name="output_identity"))
     graph = helper.make_graph(
-        nodes, "glassnet",
+        nodes,
+        "glassnet",
         [helper.make_tensor_value_info(input_name, element, ["batch", network.input_dim])],
         [helper.make_tensor_value_info(output_name, element, ["batch", network.output_dim])],
-        initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
-                              producer_name="glassnet")
+        initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="glassnet")
     model.ir_version = min(model.ir_version, 10)  # readable by onnxruntime releases of the last years
     onnx.checker.check_model(model)
     path = Path(path)

@@ -98,8 +98,15 @@ def check_writable_folder(folder: Path, what: str) -> None:
         raise OutputError(f"cannot write {what} in {folder}: {exc.strerror or exc}.") from None
 
 
-def check_output_file(path: str | Path, *, overwrite: bool, owned: Callable[[Path], bool], what: str,
-                      inputs: Iterable[str | Path | None] = (), flag: str = "--overwrite to replace it") -> Path:
+def check_output_file(
+    path: str | Path,
+    *,
+    overwrite: bool,
+    owned: Callable[[Path], bool],
+    what: str,
+    inputs: Iterable[str | Path | None] = (),
+    flag: str = "--overwrite to replace it",
+) -> Path:
     """Check that ``path`` may receive ``what`` before any work is done; return it as a Path.
 
     Refused: a folder; one of ``inputs`` (the data or model being read); an existing file that
@@ -112,12 +119,16 @@ def check_output_file(path: str | Path, *, overwrite: bool, owned: Callable[[Pat
         raise OutputError(f"{path} is a folder; {what} needs a file path.")
     for source in inputs:
         if source is not None and _same_file(path, Path(source)):
-            raise OutputError(f"{path} is an input of this command; writing {what} there would destroy it. "
-                              "Choose another output path.")
+            raise OutputError(
+                f"{path} is an input of this command; writing {what} there would destroy it. "
+                "Choose another output path."
+            )
     if path.exists() or path.is_symlink():
         if path.is_symlink() or not owned(path):
-            raise OutputError(f"{path} exists and was not written by glassnet ({what}); glassnet replaces "
-                              "only its own files. Move it away or choose another path.")
+            raise OutputError(
+                f"{path} exists and was not written by glassnet ({what}); glassnet replaces "
+                "only its own files. Move it away or choose another path."
+            )
         if not overwrite:
             raise OutputError(f"{path} exists; pass {flag}, or choose another path.")
     check_writable_folder(path.parent if str(path.parent) else Path("."), what)
@@ -130,8 +141,14 @@ def foreign_entries(folder: Path, known: Iterable[str]) -> list[str]:
     return sorted(entry.name for entry in folder.iterdir() if entry.name not in allowed)
 
 
-def check_output_folder(folder: str | Path, *, overwrite: bool, known: Iterable[str],
-                        inputs: Iterable[str | Path | None] = (), what: str = "the outputs") -> Path:
+def check_output_folder(
+    folder: str | Path,
+    *,
+    overwrite: bool,
+    known: Iterable[str],
+    inputs: Iterable[str | Path | None] = (),
+    what: str = "the outputs",
+) -> Path:
     """Check that ``folder`` may be (re)created with glassnet's outputs before any work is done.
 
     Refused: the current folder or one of its parents; a folder holding one of ``inputs``; an
@@ -143,8 +160,10 @@ def check_output_folder(folder: str | Path, *, overwrite: bool, known: Iterable[
     resolved = folder.resolve()
     here = Path.cwd().resolve()
     if resolved == here or resolved in here.parents:
-        raise OutputError(f"--out {folder} is the current folder or one of its parents; glassnet writes its "
-                          "outputs to a folder of their own. Choose a new folder name, e.g. --out results.")
+        raise OutputError(
+            f"--out {folder} is the current folder or one of its parents; glassnet writes its "
+            "outputs to a folder of their own. Choose a new folder name, e.g. --out results."
+        )
     for source in inputs:
         if source is None:
             continue
@@ -155,12 +174,16 @@ def check_output_folder(folder: str | Path, *, overwrite: bool, known: Iterable[
         if folder.is_symlink() or not folder.is_dir():
             raise OutputError(f"{folder} exists and is not a folder; choose another --out.")
         if not overwrite:
-            raise OutputError(f"output folder {folder} exists; pass --overwrite to replace glassnet's outputs "
-                              "in it, or choose another --out.")
+            raise OutputError(
+                f"output folder {folder} exists; pass --overwrite to replace glassnet's outputs "
+                "in it, or choose another --out."
+            )
         foreign = foreign_entries(folder, known)
         if foreign:
             shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-            raise OutputError(f"output folder {folder} holds files glassnet did not write ({shown}); glassnet "
-                              "replaces only its own outputs. Move them away or choose another --out.")
+            raise OutputError(
+                f"output folder {folder} holds files glassnet did not write ({shown}); glassnet "
+                "replaces only its own outputs. Move them away or choose another --out."
+            )
     check_writable_folder(folder.parent if str(folder.parent) else Path("."), what)
     return folder

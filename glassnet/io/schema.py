@@ -18,30 +18,43 @@ STRINGS = {"type": "array", "items": {"type": "string"}}
 LABEL = {"type": ["string", "number", "boolean", "null"]}
 NAMED_NUMBERS = {"type": "object", "additionalProperties": NUMBER}
 CURVES = {"type": "object", "additionalProperties": NUMBERS}
-TENSOR = {"type": "object", "required": ["__tensor__"], "additionalProperties": False,
-          "properties": {"__tensor__": {"type": "string"}}}
-TAGGED_FLOAT = {"type": "object", "required": ["__float__"], "additionalProperties": False,
-                "properties": {"__float__": {"enum": ["inf", "-inf", "nan"]}}}
+TENSOR = {
+    "type": "object",
+    "required": ["__tensor__"],
+    "additionalProperties": False,
+    "properties": {"__tensor__": {"type": "string"}},
+}
+TAGGED_FLOAT = {
+    "type": "object",
+    "required": ["__float__"],
+    "additionalProperties": False,
+    "properties": {"__float__": {"enum": ["inf", "-inf", "nan"]}},
+}
 
 LAYER = {
-    "type": "object", "required": ["type"],
+    "type": "object",
+    "required": ["type"],
     "properties": {
-        "type": {"enum": ["Dense", "BatchNorm", "Dropout", "LeakyReLU", "ReLU", "Sigmoid", "Tanh", "Linear",
-                          "Softmax"]},
+        "type": {
+            "enum": ["Dense", "BatchNorm", "Dropout", "LeakyReLU", "ReLU", "Sigmoid", "Tanh", "Linear", "Softmax"]
+        },
         "name": {"anyOf": [{"type": "null"}, {"type": "string", "pattern": "^[A-Za-z0-9_]{1,64}$"}]},
         "units": {"type": "integer", "minimum": 1},
         "use_bias": {"type": "boolean"},
         "init": {"type": ["string", "null"]},
         "init_scale": {"type": ["number", "null"]},
-        "momentum": {"type": "number"}, "eps": {"type": "number"}, "rate": {"type": "number"},
+        "momentum": {"type": "number"},
+        "eps": {"type": "number"},
+        "rate": {"type": "number"},
         "negative_slope": {"type": "number"},
     },
 }
 
 ARCHITECTURE = {
-    "type": "object", "required": ["input_dim", "dtype", "layers"],
+    "type": "object",
+    "required": ["input_dim", "dtype", "layers"],
     "properties": {
-        "input_dim": {"type": "integer", "minimum": 1, "maximum": 10 ** 8},
+        "input_dim": {"type": "integer", "minimum": 1, "maximum": 10**8},
         "dtype": {"enum": ["float32", "float64"]},
         "seed": OPTIONAL_INT,
         "layers": {"type": "array", "minItems": 1, "maxItems": 4096, "items": LAYER},
@@ -49,15 +62,23 @@ ARCHITECTURE = {
 }
 
 ACTIVATION_RECORD = {
-    "type": "object", "required": ["kind", "p15", "p50", "p85", "dead_fraction", "saturated_fraction"],
-    "properties": {"kind": {"type": "string"},
-                   **{key: NUMBERS for key in ("p15", "p50", "p85", "unit_p15", "unit_p50", "unit_p85",
-                                               "dead_fraction", "saturated_fraction")}},
+    "type": "object",
+    "required": ["kind", "p15", "p50", "p85", "dead_fraction", "saturated_fraction"],
+    "properties": {
+        "kind": {"type": "string"},
+        **{
+            key: NUMBERS
+            for key in ("p15", "p50", "p85", "unit_p15", "unit_p50", "unit_p85", "dead_fraction", "saturated_fraction")
+        },
+    },
 }
 BATCH_NORM_RECORD = {
-    "type": "object", "required": ["gamma", "beta", "running_mean", "running_var"],
-    "properties": {key: {"type": "array", "items": {"type": "array", "minItems": 1, "items": NUMBER}}
-                   for key in ("gamma", "beta", "running_mean", "running_var")},
+    "type": "object",
+    "required": ["gamma", "beta", "running_mean", "running_var"],
+    "properties": {
+        key: {"type": "array", "items": {"type": "array", "minItems": 1, "items": NUMBER}}
+        for key in ("gamma", "beta", "running_mean", "running_var")
+    },
 }
 DIAGNOSTICS = {
     "type": "object",
@@ -72,42 +93,62 @@ DIAGNOSTICS = {
 }
 
 HISTORY = {
-    "type": "object", "required": ["epochs", "history"],
+    "type": "object",
+    "required": ["epochs", "history"],
     "properties": {
         "epochs": {"type": "array", "items": {"type": "integer"}},
-        "history": CURVES, "grad_norms": CURVES,
+        "history": CURVES,
+        "grad_norms": CURVES,
         "task": {"type": "string"},
         "patience": {"type": "integer"},  # written by glassnet before 0.5; ignored
-        "best_epoch": OPTIONAL_INT, "restored_epoch": OPTIONAL_INT, "stopped_epoch": OPTIONAL_INT,
+        "best_epoch": OPTIONAL_INT,
+        "restored_epoch": OPTIONAL_INT,
+        "stopped_epoch": OPTIONAL_INT,
         "overfitting_onset": OPTIONAL_INT,
-        "diverged": {"type": "boolean"}, "divergence_message": {"type": "string"},
-        "interrupted": {"type": "boolean"}, "interrupt_message": {"type": "string"},
+        "diverged": {"type": "boolean"},
+        "divergence_message": {"type": "string"},
+        "interrupted": {"type": "boolean"},
+        "interrupt_message": {"type": "string"},
         "interrupt_checkpoint": {"type": ["string", "null"]},
         "diagnostics": DIAGNOSTICS,
     },
 }
 
 TABLE_PREPROCESSING = {
-    "type": "object", "required": ["kind"],
+    "type": "object",
+    "required": ["kind"],
     "properties": {
         "kind": {"const": "table"},
-        "numeric": STRINGS, "categorical": STRINGS, "target": STRINGS,
+        "numeric": STRINGS,
+        "categorical": STRINGS,
+        "target": STRINGS,
         "dropped": {"type": "object", "additionalProperties": {"type": "string"}},
-        "medians": NAMED_NUMBERS, "means": NAMED_NUMBERS, "scales": NAMED_NUMBERS,
+        "medians": NAMED_NUMBERS,
+        "means": NAMED_NUMBERS,
+        "scales": NAMED_NUMBERS,
         "categories": {"type": "object", "additionalProperties": {"type": "array", "items": LABEL}},
         "imputed": {"type": "object", "additionalProperties": {"type": "integer"}},
     },
 }
 
 IMAGE_PREPROCESSING = {
-    "type": "object", "required": ["kind", "image_shape", "mode"],
+    "type": "object",
+    "required": ["kind", "image_shape", "mode"],
     "properties": {
         "kind": {"const": "image"},
-        "image_shape": {"type": "array", "minItems": 2, "maxItems": 3,
-                        "items": {"type": "integer", "minimum": 1, "maximum": 100000}},
+        "image_shape": {
+            "type": "array",
+            "minItems": 2,
+            "maxItems": 3,
+            "items": {"type": "integer", "minimum": 1, "maximum": 100000},
+        },
         "mode": {"enum": ["L", "RGB", "RGBA"]},
-        "size": {"anyOf": [{"type": "null"}, {"type": "array", "minItems": 2, "maxItems": 2,
-                                              "items": {"type": "integer", "minimum": 1}}]},
+        "size": {
+            "anyOf": [
+                {"type": "null"},
+                {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "integer", "minimum": 1}},
+            ]
+        },
     },
 }
 
@@ -115,44 +156,112 @@ IMAGE_PREPROCESSING = {
 METADATA = {
     "type": "object",
     "properties": {
-        "data": {"type": "object", "properties": {
-            "source": {"type": "string"}, "kind": {"type": "string"}, "test_source": {"type": "string"},
-            "rows": COUNT, "features": COUNT, "columns": COUNT, "train_rows": COUNT, "validation_rows": COUNT,
-            "test_rows": COUNT, "rows_dropped_missing_target": COUNT, "target": STRINGS,
-            "preprocessing": STRINGS, "classes": {"type": ["array", "null"], "items": LABEL}}},
+        "data": {
+            "type": "object",
+            "properties": {
+                "source": {"type": "string"},
+                "kind": {"type": "string"},
+                "test_source": {"type": "string"},
+                "rows": COUNT,
+                "features": COUNT,
+                "columns": COUNT,
+                "train_rows": COUNT,
+                "validation_rows": COUNT,
+                "test_rows": COUNT,
+                "rows_dropped_missing_target": COUNT,
+                "target": STRINGS,
+                "preprocessing": STRINGS,
+                "classes": {"type": ["array", "null"], "items": LABEL},
+            },
+        },
         "options": {"type": "object"},
-        "test_metrics": {"type": "object", "additionalProperties": NUMBER, "properties": {
-            "confusion_matrix": {"type": "array", "items": {"type": "array", "items": COUNT}}}},
-        "validation_metrics": {"type": "object", "additionalProperties": NUMBER, "properties": {
-            "confusion_matrix": {"type": "array", "items": {"type": "array", "items": COUNT}}}},
-        "baselines": {"type": "object", "additionalProperties": {
-            "type": "object", "additionalProperties": NUMBER, "properties": {"seconds": {"type": "number"}}}},
-        "overfitting": {"type": "string"}, "overfitting_onset": OPTIONAL_INT,
+        "test_metrics": {
+            "type": "object",
+            "additionalProperties": NUMBER,
+            "properties": {"confusion_matrix": {"type": "array", "items": {"type": "array", "items": COUNT}}},
+        },
+        "validation_metrics": {
+            "type": "object",
+            "additionalProperties": NUMBER,
+            "properties": {"confusion_matrix": {"type": "array", "items": {"type": "array", "items": COUNT}}},
+        },
+        "baselines": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": NUMBER,
+                "properties": {"seconds": {"type": "number"}},
+            },
+        },
+        "overfitting": {"type": "string"},
+        "overfitting_onset": OPTIONAL_INT,
         "gradient_verdict": {"type": "string"},
-        "vanishing": {"type": "boolean"}, "exploding": {"type": "boolean"},
+        "vanishing": {"type": "boolean"},
+        "exploding": {"type": "boolean"},
         "linear_blocks": STRINGS,
-        "importance": {"anyOf": [{"type": "null"}, {"type": "object", "required": ["kind"], "properties": {
-            "kind": {"enum": ["table", "image"]},
-            "rows": {"type": "array", "items": {
-                "type": "object", "required": ["feature", "permutation", "saliency", "integrated_gradients"],
-                "properties": {"feature": {"type": "string"}, "permutation": NUMBER, "saliency": NUMBER,
-                               "integrated_gradients": NUMBER}}},
-            "image_shape": {"type": "array", "minItems": 2, "maxItems": 3, "items": {"type": "integer", "minimum": 1}},
-            "saliency": NUMBERS, "integrated_gradients": NUMBERS,
-            "completeness": {"type": "string"}}}]},
+        "importance": {
+            "anyOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["kind"],
+                    "properties": {
+                        "kind": {"enum": ["table", "image"]},
+                        "rows": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["feature", "permutation", "saliency", "integrated_gradients"],
+                                "properties": {
+                                    "feature": {"type": "string"},
+                                    "permutation": NUMBER,
+                                    "saliency": NUMBER,
+                                    "integrated_gradients": NUMBER,
+                                },
+                            },
+                        },
+                        "image_shape": {
+                            "type": "array",
+                            "minItems": 2,
+                            "maxItems": 3,
+                            "items": {"type": "integer", "minimum": 1},
+                        },
+                        "saliency": NUMBERS,
+                        "integrated_gradients": NUMBERS,
+                        "completeness": {"type": "string"},
+                    },
+                },
+            ]
+        },
         "train_seconds": {"type": "number"},
-        "growth_trail": {"anyOf": [{"type": "null"}, {"type": "array", "items": {
-            "type": "object", "required": ["step", "hidden", "n_parameters", "train_loss", "val_score", "epochs"],
-            "properties": {"step": {"type": "integer"}, "hidden": {"type": "array", "items": COUNT},
-                           "n_parameters": COUNT, "train_loss": NUMBER, "val_score": NUMBER,
-                           "epochs": COUNT}}}]},
+        "growth_trail": {
+            "anyOf": [
+                {"type": "null"},
+                {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["step", "hidden", "n_parameters", "train_loss", "val_score", "epochs"],
+                        "properties": {
+                            "step": {"type": "integer"},
+                            "hidden": {"type": "array", "items": COUNT},
+                            "n_parameters": COUNT,
+                            "train_loss": NUMBER,
+                            "val_score": NUMBER,
+                            "epochs": COUNT,
+                        },
+                    },
+                },
+            ]
+        },
         "test_sample": {"type": "object", "properties": {"truth": NUMBERS, "prediction": NUMBERS}},
         "estimator": {"type": "object"},
     },
 }
 
 MODEL = {
-    "type": "object", "required": ["format", "format_version", "architecture"],
+    "type": "object",
+    "required": ["format", "format_version", "architecture"],
     "properties": {
         "format": {"const": "glassnet-model"},
         "format_version": {"type": "integer", "minimum": 1},
@@ -161,11 +270,19 @@ MODEL = {
         "task": {"enum": ["", "multiclass", "binary", "multilabel", "regression"]},
         "classes": {"type": ["array", "null"], "items": LABEL, "maxItems": 1000000},
         # glassnet's own kinds are checked in full; other kinds (written through the Python API) are free.
-        "preprocessing": {"type": ["object", "null"], "allOf": [
-            {"if": {"type": "object", "required": ["kind"], "properties": {"kind": {"const": "table"}}},
-             "then": TABLE_PREPROCESSING},
-            {"if": {"type": "object", "required": ["kind"], "properties": {"kind": {"const": "image"}}},
-             "then": IMAGE_PREPROCESSING}]},
+        "preprocessing": {
+            "type": ["object", "null"],
+            "allOf": [
+                {
+                    "if": {"type": "object", "required": ["kind"], "properties": {"kind": {"const": "table"}}},
+                    "then": TABLE_PREPROCESSING,
+                },
+                {
+                    "if": {"type": "object", "required": ["kind"], "properties": {"kind": {"const": "image"}}},
+                    "then": IMAGE_PREPROCESSING,
+                },
+            ],
+        },
         "history": {"anyOf": [{"type": "null"}, HISTORY]},
         "metadata": METADATA,
     },
@@ -174,36 +291,72 @@ MODEL = {
 _STATE_VALUE: dict = {}  # anything nested: tensors, tagged floats, plain JSON
 
 CHECKPOINT = {
-    "type": "object", "required": ["format", "format_version", "state"],
+    "type": "object",
+    "required": ["format", "format_version", "state"],
     "properties": {
         "format": {"const": "glassnet-checkpoint"},
         "format_version": {"type": "integer", "minimum": 1},
         "state": {
             "type": "object",
-            "required": ["fingerprint", "epoch", "position", "network", "optimizer", "rng", "noise_rng",
-                         "history", "callbacks"],
+            "required": [
+                "fingerprint",
+                "epoch",
+                "position",
+                "network",
+                "optimizer",
+                "rng",
+                "noise_rng",
+                "history",
+                "callbacks",
+            ],
             "properties": {
-                "fingerprint": {"type": "object", "required": ["data_sha256", "n_samples", "architecture"],
-                                "properties": {"data_sha256": {"type": "string"},
-                                               "n_samples": {"type": "integer"},
-                                               "batch_size": {"type": "integer"},
-                                               "architecture": ARCHITECTURE}},
-                "epoch": {"type": "integer", "minimum": 0},
-                "position": {"anyOf": [{"type": "null"}, {
+                "fingerprint": {
                     "type": "object",
-                    "required": ["order", "next_start", "grad_norm_sums", "total_loss", "correct", "steps", "elapsed"],
-                    "properties": {"order": TENSOR, "grad_norm_sums": TENSOR,
-                                   "next_start": {"type": "integer", "minimum": 0},
-                                   "total_loss": {"anyOf": [NUMBER, TAGGED_FLOAT]},
-                                   "correct": {"type": "integer", "minimum": 0},
-                                   "steps": {"type": "integer", "minimum": 0},
-                                   "elapsed": {"type": "number"}}}]},
+                    "required": ["data_sha256", "n_samples", "architecture"],
+                    "properties": {
+                        "data_sha256": {"type": "string"},
+                        "n_samples": {"type": "integer"},
+                        "batch_size": {"type": "integer"},
+                        "architecture": ARCHITECTURE,
+                    },
+                },
+                "epoch": {"type": "integer", "minimum": 0},
+                "position": {
+                    "anyOf": [
+                        {"type": "null"},
+                        {
+                            "type": "object",
+                            "required": [
+                                "order",
+                                "next_start",
+                                "grad_norm_sums",
+                                "total_loss",
+                                "correct",
+                                "steps",
+                                "elapsed",
+                            ],
+                            "properties": {
+                                "order": TENSOR,
+                                "grad_norm_sums": TENSOR,
+                                "next_start": {"type": "integer", "minimum": 0},
+                                "total_loss": {"anyOf": [NUMBER, TAGGED_FLOAT]},
+                                "correct": {"type": "integer", "minimum": 0},
+                                "steps": {"type": "integer", "minimum": 0},
+                                "elapsed": {"type": "number"},
+                            },
+                        },
+                    ]
+                },
                 "network": {"type": "object", "additionalProperties": TENSOR},
-                "optimizer": {"type": "object", "required": ["iterations", "lr", "state"],
-                              "properties": {"iterations": {"type": "integer", "minimum": 0},
-                                             "lr": {"type": "number"},
-                                             "state": {"type": "array", "items": {
-                                                 "type": "object", "additionalProperties": TENSOR}}}},
+                "optimizer": {
+                    "type": "object",
+                    "required": ["iterations", "lr", "state"],
+                    "properties": {
+                        "iterations": {"type": "integer", "minimum": 0},
+                        "lr": {"type": "number"},
+                        "state": {"type": "array", "items": {"type": "object", "additionalProperties": TENSOR}},
+                    },
+                },
                 "rng": {"type": "object", "required": ["bit_generator", "state"]},
                 "noise_rng": {"type": "object", "required": ["bit_generator", "state"]},
                 "history": HISTORY,
@@ -242,8 +395,11 @@ def _lengths_agree(meta: dict) -> str | None:
         return f"a {meta['task']} model has no class labels"
     metadata = meta.get("metadata") or {}
     matrix = (metadata.get("test_metrics") or {}).get("confusion_matrix")
-    if matrix is not None and (any(len(row) != len(matrix) for row in matrix) or
-                               meta.get("classes") is not None and len(matrix) != len(meta["classes"])):
+    if matrix is not None and (
+        any(len(row) != len(matrix) for row in matrix)
+        or meta.get("classes") is not None
+        and len(matrix) != len(meta["classes"])
+    ):
         return "metadata/test_metrics/confusion_matrix is not square over the classes"
     sample = metadata.get("test_sample") or {}
     if len(sample.get("truth", [])) != len(sample.get("prediction", [])):

@@ -37,8 +37,10 @@ def _resolve() -> ModuleType | None:
             from . import _compiled as module
         except ImportError as error:
             if choice == "numba":
-                raise ImportError("GLASSNET_KERNELS=numba but numba cannot be imported "
-                                  f"({error}); install it with: pip install 'glassnet[fast]'.") from error
+                raise ImportError(
+                    "GLASSNET_KERNELS=numba but numba cannot be imported "
+                    f"({error}); install it with: pip install 'glassnet[fast]'."
+                ) from error
             module = None
     _state["module"], _state["resolved"] = module, True
     return module

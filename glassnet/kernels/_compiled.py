@@ -75,8 +75,9 @@ def sgd_step(value, grad, velocity, lr, momentum, nesterov, weight_decay, n_regu
 
 
 @_jit
-def _adam_range(value, grad, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, inv_sqrt_bias2, eps,
-                step_size, decay):  # pragma: no cover - compiled
+def _adam_range(
+    value, grad, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, inv_sqrt_bias2, eps, step_size, decay
+):  # pragma: no cover - compiled
     if decay != 0:
         for i in range(value.shape[0]):
             g = grad[i] + value[i] * decay
@@ -96,18 +97,56 @@ def _adam_range(value, grad, m, v, beta1, one_minus_beta1, beta2, one_minus_beta
 
 
 @_jit
-def adam_step(value, grad, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, inv_sqrt_bias2, eps,
-              step_size, weight_decay, decoupled_factor, n_regularized):  # pragma: no cover - compiled
+def adam_step(
+    value,
+    grad,
+    m,
+    v,
+    beta1,
+    one_minus_beta1,
+    beta2,
+    one_minus_beta2,
+    inv_sqrt_bias2,
+    eps,
+    step_size,
+    weight_decay,
+    decoupled_factor,
+    n_regularized,
+):  # pragma: no cover - compiled
     """One Adam/AdamW update; ``decoupled_factor`` (1 − lr·λ, or 1) scales the weights first."""
     zero = weight_decay - weight_decay  # a zero of the same type: `* 0` would make it float64
     if decoupled_factor != 1:
         for i in range(n_regularized):
             value[i] = value[i] * decoupled_factor
     k = n_regularized
-    _adam_range(value[:k], grad[:k], m[:k], v[:k], beta1, one_minus_beta1, beta2, one_minus_beta2,
-                inv_sqrt_bias2, eps, step_size, weight_decay)
-    _adam_range(value[k:], grad[k:], m[k:], v[k:], beta1, one_minus_beta1, beta2, one_minus_beta2,
-                inv_sqrt_bias2, eps, step_size, zero)
+    _adam_range(
+        value[:k],
+        grad[:k],
+        m[:k],
+        v[:k],
+        beta1,
+        one_minus_beta1,
+        beta2,
+        one_minus_beta2,
+        inv_sqrt_bias2,
+        eps,
+        step_size,
+        weight_decay,
+    )
+    _adam_range(
+        value[k:],
+        grad[k:],
+        m[k:],
+        v[k:],
+        beta1,
+        one_minus_beta1,
+        beta2,
+        one_minus_beta2,
+        inv_sqrt_bias2,
+        eps,
+        step_size,
+        zero,
+    )
 
 
 # -- loss and activations -------------------------------------------------------------------
@@ -194,8 +233,16 @@ def mlp_infer(x, arrays, spec, fspec, out, work):  # pragma: no cover - compiled
         src = 0  # row of `work` holding the current activations; -1 means x itself
         for blk in range(blocks):
             w_i, b_i, mean_i, var_i, gamma_i, beta_i, fan_in, fan_out, act = (
-                spec[blk, 0], spec[blk, 1], spec[blk, 2], spec[blk, 3], spec[blk, 4], spec[blk, 5],
-                spec[blk, 6], spec[blk, 7], spec[blk, 8])
+                spec[blk, 0],
+                spec[blk, 1],
+                spec[blk, 2],
+                spec[blk, 3],
+                spec[blk, 4],
+                spec[blk, 5],
+                spec[blk, 6],
+                spec[blk, 7],
+                spec[blk, 8],
+            )
             dst = 1 - src if blk > 0 else 0
             acc = work[dst]
             if b_i >= 0:

@@ -21,8 +21,16 @@ MAX_WORK = 400_000
 class InferencePlan:
     """A compiled inference route through ``layers``; build with :meth:`build` (None if unsupported)."""
 
-    def __init__(self, arrays: tuple, spec: np.ndarray, fspec: np.ndarray, width: int, out_dim: int,
-                 n_weights: int, watched: list) -> None:
+    def __init__(
+        self,
+        arrays: tuple,
+        spec: np.ndarray,
+        fspec: np.ndarray,
+        width: int,
+        out_dim: int,
+        n_weights: int,
+        watched: list,
+    ) -> None:
         self.arrays, self.spec, self.fspec = arrays, spec, fspec
         self.width, self.out_dim, self.n_weights = width, out_dim, n_weights
         self._watched = watched  # (owner, attribute, array): a reassigned array invalidates the plan
@@ -48,8 +56,14 @@ class InferencePlan:
         from ..layers import BatchNorm, Dense, Dropout
         from ..layers.activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 
-        codes = {ReLU: compiled.RELU, LeakyReLU: compiled.LEAKY_RELU, Sigmoid: compiled.SIGMOID,
-                 Tanh: compiled.TANH, Softmax: compiled.SOFTMAX, Linear: compiled.IDENTITY}
+        codes = {
+            ReLU: compiled.RELU,
+            LeakyReLU: compiled.LEAKY_RELU,
+            Sigmoid: compiled.SIGMOID,
+            Tanh: compiled.TANH,
+            Softmax: compiled.SOFTMAX,
+            Linear: compiled.IDENTITY,
+        }
         arrays: list[np.ndarray] = []
         watched: list = []
         rows, frows = [], []
@@ -73,10 +87,12 @@ class InferencePlan:
                     frows.append([0.0, 0.0])
                     state = "dense"
                 elif isinstance(layer, BatchNorm) and rows and state == "dense":
-                    rows[-1][2:6] = [add(layer, "running_mean", layer.running_mean),
-                                     add(layer, "running_var", layer.running_var),
-                                     add(layer.gamma, "value", layer.gamma.value),
-                                     add(layer.beta, "value", layer.beta.value)]
+                    rows[-1][2:6] = [
+                        add(layer, "running_mean", layer.running_mean),
+                        add(layer, "running_var", layer.running_var),
+                        add(layer.gamma, "value", layer.gamma.value),
+                        add(layer.beta, "value", layer.beta.value),
+                    ]
                     frows[-1][0] = layer.eps
                     state = "normalized"
                 elif type(layer) in codes and rows and state in ("dense", "normalized"):
@@ -91,8 +107,15 @@ class InferencePlan:
         if not rows:
             return None
         spec = np.array(rows, dtype=np.int64)
-        return cls(tuple(arrays), spec, np.array(frows, dtype=np.float64), int(spec[:, 7].max()),
-                   int(spec[-1, 7]), int((spec[:, 6] * spec[:, 7]).sum()), watched)
+        return cls(
+            tuple(arrays),
+            spec,
+            np.array(frows, dtype=np.float64),
+            int(spec[:, 7].max()),
+            int(spec[-1, 7]),
+            int((spec[:, 6] * spec[:, 7]).sum()),
+            watched,
+        )
 
 
 class _Unsupported(Exception):

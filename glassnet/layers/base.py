@@ -78,22 +78,26 @@ class Layer:
 
     def _check_backward_ready(self, grad_output: np.ndarray) -> None:
         if not self._forward_done:
-            raise RuntimeError(f"{self.describe()}: backward() was called before forward(); "
-                               "run forward(x, training=True) first.")
+            raise RuntimeError(
+                f"{self.describe()}: backward() was called before forward(); run forward(x, training=True) first."
+            )
         shape = grad_output.shape
         if len(shape) != 2 or shape[0] != self._batch_rows or shape[1] != self.output_dim:
-            raise ValueError(f"{self.describe()}: grad_output must have shape "
-                             f"{(self._batch_rows, self.output_dim)} (the shape of the last forward "
-                             f"output); got {grad_output.shape}.")
+            raise ValueError(
+                f"{self.describe()}: grad_output must have shape "
+                f"{(self._batch_rows, self.output_dim)} (the shape of the last forward "
+                f"output); got {grad_output.shape}."
+            )
 
     def _check_input(self, x: np.ndarray) -> None:
         if x.ndim != 2 or x.shape[1] != self.input_dim:
-            raise ValueError(f"{self.describe()}: expected input of shape (n, {self.input_dim}); "
-                             f"got {x.shape}.")
+            raise ValueError(f"{self.describe()}: expected input of shape (n, {self.input_dim}); got {x.shape}.")
         if x.dtype != self.dtype:
-            raise TypeError(f"{self.describe()}: expected {self.dtype} input, got {x.dtype}; "
-                            "glassnet never casts silently. Build the network with the input's "
-                            "dtype or cast the input.")
+            raise TypeError(
+                f"{self.describe()}: expected {self.dtype} input, got {x.dtype}; "
+                "glassnet never casts silently. Build the network with the input's "
+                "dtype or cast the input."
+            )
 
     def _mark_forward(self, x: np.ndarray) -> None:
         self._batch_rows = x.shape[0]

@@ -85,9 +85,13 @@ class BatchNorm(Layer):
         x_hat = self._workspace("x_hat", n, self.input_dim)
         self._batch_statistics = training and n > 1
         if training and n == 1 and not self._warned_single_row:
-            warnings.warn(f"{self.describe()}: a training batch of 1 row has no variance; it is "
-                          "normalized with the running statistics (as at inference), which are "
-                          "not updated.", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"{self.describe()}: a training batch of 1 row has no variance; it is "
+                "normalized with the running statistics (as at inference), which are "
+                "not updated.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             self._warned_single_row = True
         if self._batch_statistics:
             mean = x.mean(axis=0)

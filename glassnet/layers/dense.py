@@ -46,9 +46,16 @@ class Dense(Layer):
     kind = "dense"
     is_linear = True
 
-    def __init__(self, units: int, input_dim: int | None = None, *, use_bias: bool = True,
-                 init: str | None = None, init_scale: float | None = None,
-                 name: str | None = None) -> None:
+    def __init__(
+        self,
+        units: int,
+        input_dim: int | None = None,
+        *,
+        use_bias: bool = True,
+        init: str | None = None,
+        init_scale: float | None = None,
+        name: str | None = None,
+    ) -> None:
         super().__init__(name)
         self.units = check_positive_int(units, "units")
         if input_dim is not None:
@@ -67,8 +74,10 @@ class Dense(Layer):
 
     def build(self, input_dim: int, dtype: np.dtype, rng: np.random.Generator) -> None:
         if self.declared_input_dim is not None and self.declared_input_dim != input_dim:
-            raise ValueError(f"{self.describe()}: declared input_dim={self.declared_input_dim} but "
-                             f"receives inputs of width {input_dim}.")
+            raise ValueError(
+                f"{self.describe()}: declared input_dim={self.declared_input_dim} but "
+                f"receives inputs of width {input_dim}."
+            )
         super().build(input_dim, dtype, rng)
         self.output_dim = self.units
         prefix = self.name or "dense"
@@ -76,8 +85,11 @@ class Dense(Layer):
             self.resolved_init = "glorot_uniform"
         weights = initialize((input_dim, self.units), self.resolved_init, rng, self.dtype, self.init_scale)
         self.W = Parameter(weights, f"{prefix}.W", regularize=True)
-        self.b = (Parameter(np.zeros(self.units, dtype=self.dtype), f"{prefix}.b", regularize=False)
-                  if self.use_bias else None)
+        self.b = (
+            Parameter(np.zeros(self.units, dtype=self.dtype), f"{prefix}.b", regularize=False)
+            if self.use_bias
+            else None
+        )
 
     def parameters(self) -> list[Parameter]:
         return [self.W] if self.b is None else [self.W, self.b]
@@ -124,5 +136,4 @@ class Dense(Layer):
         return grad_input
 
     def config(self) -> dict:
-        return {"units": self.units, "use_bias": self.use_bias, "init": self.init,
-                "init_scale": self.init_scale}
+        return {"units": self.units, "use_bias": self.use_bias, "init": self.init, "init_scale": self.init_scale}

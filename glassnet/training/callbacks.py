@@ -26,14 +26,14 @@ if TYPE_CHECKING:
 class Callback:
     """Base class; override the hooks you need."""
 
-    trainer: "Trainer"
+    trainer: Trainer
 
     @property
     def wants_batch_end(self) -> bool:
         """Whether the loop must call ``on_batch_end`` (skipped when not overridden: it is hot)."""
         return type(self).on_batch_end is not Callback.on_batch_end
 
-    def set_trainer(self, trainer: "Trainer") -> None:
+    def set_trainer(self, trainer: Trainer) -> None:
         self.trainer = trainer
 
     def on_train_begin(self, logs: dict | None = None) -> None: ...
@@ -69,8 +69,10 @@ class _Monitor:
 
     def value(self, logs: dict) -> float:
         if self.monitor not in logs:
-            raise ValueError(f"monitor={self.monitor!r} is not logged; available: {sorted(logs)}. "
-                             "Monitoring a 'val_' quantity needs validation_split or validation_data.")
+            raise ValueError(
+                f"monitor={self.monitor!r} is not logged; available: {sorted(logs)}. "
+                "Monitoring a 'val_' quantity needs validation_split or validation_data."
+            )
         return float(logs[self.monitor])
 
     def improved(self, current: float) -> bool:
@@ -103,8 +105,14 @@ class EarlyStopping(Callback):
     >>> stop = gn.EarlyStopping(patience=5)
     """
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 10, min_delta: float = 0.0,
-                 restore_best_weights: bool = True, mode: str = "auto") -> None:
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 10,
+        min_delta: float = 0.0,
+        restore_best_weights: bool = True,
+        mode: str = "auto",
+    ) -> None:
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise ValueError(f"patience must be a non-negative integer; got patience={patience!r}.")
         self.patience = patience
@@ -148,8 +156,13 @@ class EarlyStopping(Callback):
         return self._monitor.best
 
     def state_dict(self) -> dict:
-        return {"best": self._monitor.best, "wait": self.wait, "best_epoch": self.best_epoch,
-                "best_state": self.best_state, "stopped_epoch": self.stopped_epoch}
+        return {
+            "best": self._monitor.best,
+            "wait": self.wait,
+            "best_epoch": self.best_epoch,
+            "best_state": self.best_state,
+            "stopped_epoch": self.stopped_epoch,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self._monitor.best = float(state["best"])  # float("inf") also reads checkpoints that stored "inf"
@@ -160,8 +173,11 @@ class EarlyStopping(Callback):
         trainer = getattr(self, "trainer", None)
         if best_state is not None and trainer is not None:  # checked now, not when it is restored at the end
             expected = trainer.network.state_dict()
-            if not isinstance(best_state, dict) or set(best_state) != set(expected) or any(
-                    np.shape(best_state[name]) != value.shape for name, value in expected.items()):
+            if (
+                not isinstance(best_state, dict)
+                or set(best_state) != set(expected)
+                or any(np.shape(best_state[name]) != value.shape for name, value in expected.items())
+            ):
                 raise ValueError("the saved best weights do not match this network")
         self.best_state = best_state
 
@@ -226,8 +242,15 @@ class CosineDecay(LearningRateScheduler):
 class ReduceLROnPlateau(Callback):
     """Multiply the learning rate by ``factor`` after ``patience`` epochs without improvement."""
 
-    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 5,
-                 min_delta: float = 0.0, min_lr: float = 0.0, mode: str = "auto") -> None:
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 5,
+        min_delta: float = 0.0,
+        min_lr: float = 0.0,
+        mode: str = "auto",
+    ) -> None:
         self.factor = check_fraction(factor, "factor", low_open=True)
         self.patience = patience
         self.min_lr = min_lr
@@ -275,13 +298,22 @@ class ProgressBar(Callback):
         if self.verbose and interactive:
             from tqdm.auto import tqdm  # imported lazily: the core import stays light
 
-            self._bar = tqdm(total=self.trainer.epochs, initial=self.trainer.start_epoch - 1,
-                             unit="epoch", file=self.stream, leave=True, dynamic_ncols=True)
+            self._bar = tqdm(
+                total=self.trainer.epochs,
+                initial=self.trainer.start_epoch - 1,
+                unit="epoch",
+                file=self.stream,
+                leave=True,
+                dynamic_ncols=True,
+            )
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         if self._bar is not None:
-            shown = {k: f"{v:.4g}" for k, v in logs.items() if k in
-                     ("loss", "val_loss", "accuracy", "val_accuracy", "val_rmse")}
+            shown = {
+                k: f"{v:.4g}"
+                for k, v in logs.items()
+                if k in ("loss", "val_loss", "accuracy", "val_accuracy", "val_rmse")
+            }
             self._bar.set_postfix(shown, refresh=False)
             self._bar.update(1)
 
@@ -320,8 +352,10 @@ class CSVLogger(Callback):
         self._has_header = append and self.path.stat().st_size > 0
 
     def on_epoch_end(self, epoch, logs=None) -> None:
-        row = {"epoch": epoch, **{k: (float(v) if isinstance(v, (int, float, np.floating)) else v)
-                                  for k, v in logs.items()}}
+        row = {
+            "epoch": epoch,
+            **{k: (float(v) if isinstance(v, (int, float, np.floating)) else v) for k, v in logs.items()},
+        }
         if self._writer is None:
             self._writer = csv.DictWriter(self._file, fieldnames=list(row), extrasaction="ignore")
             if not self._has_header:

@@ -75,5 +75,7 @@ def get_executor(spec: Any = None) -> Any:
         return DaskExecutor(spec)
     if hasattr(spec, "map") and callable(spec.map):
         return spec
-    raise ValueError("executor must be None, 'sequential', 'joblib', a Dask Client, a scheduler "
-                     f"address 'tcp://host:port', or an object with map(function, items, shared); got {spec!r}.")
+    raise ValueError(
+        "executor must be None, 'sequential', 'joblib', a Dask Client, a scheduler "
+        f"address 'tcp://host:port', or an object with map(function, items, shared); got {spec!r}."
+    )

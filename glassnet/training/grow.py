@@ -53,8 +53,10 @@ class GrowthResult:
         lines = [f"{'step':>4} {'hidden':<22}{'params':>9} {'train loss':>11} {self.monitor:>11} {'epochs':>7}"]
         for row in self.trail:
             mark = " <- chosen" if tuple(row["hidden"]) == self.architecture else ""
-            lines.append(f"{row['step']:>4} {str(tuple(row['hidden'])):<22}{row['n_parameters']:>9,} "
-                         f"{row['train_loss']:>11.4g} {row['val_score']:>11.4g} {row['epochs']:>7}{mark}")
+            lines.append(
+                f"{row['step']:>4} {str(tuple(row['hidden'])):<22}{row['n_parameters']:>9,} "
+                f"{row['train_loss']:>11.4g} {row['val_score']:>11.4g} {row['epochs']:>7}{mark}"
+            )
         return "\n".join(lines)
 
 
@@ -80,36 +82,82 @@ def _train_candidate(job: dict, shared: dict) -> dict:
         pass
     try:
         started = time.perf_counter()
-        network = mlp(job["hidden"], shared["output_dim"], activation=job["activation"],
-                      output_activation=shared["output_activation"], batch_norm=job["batch_norm"],
-                      dropout=job["dropout"], input_dim=shared["x"].shape[1], dtype=shared["x"].dtype,
-                      seed=job["seed"])
+        network = mlp(
+            job["hidden"],
+            shared["output_dim"],
+            activation=job["activation"],
+            output_activation=shared["output_activation"],
+            batch_norm=job["batch_norm"],
+            dropout=job["dropout"],
+            input_dim=shared["x"].shape[1],
+            dtype=shared["x"].dtype,
+            seed=job["seed"],
+        )
         stopper = EarlyStopping(monitor=job["monitor"], patience=job["patience"])
-        history = Trainer(network, shared["x"], shared["y"], loss=shared["loss"], optimizer=job["optimizer"],
-                          lr=job["lr"], epochs=job["epochs"], batch_size=job["batch_size"],
-                          validation_data=(shared["x_val"], shared["y_val"]), callbacks=[stopper],
-                          seed=job["seed"], weight_decay=job["weight_decay"]).run()
+        history = Trainer(
+            network,
+            shared["x"],
+            shared["y"],
+            loss=shared["loss"],
+            optimizer=job["optimizer"],
+            lr=job["lr"],
+            epochs=job["epochs"],
+            batch_size=job["batch_size"],
+            validation_data=(shared["x_val"], shared["y_val"]),
+            callbacks=[stopper],
+            seed=job["seed"],
+            weight_decay=job["weight_decay"],
+        ).run()
         if history.interrupted:  # Ctrl-C stops the whole search, not just this candidate
-            raise TrainingInterrupted(f"{history.interrupt_message.rstrip('.')} (while growing: candidate "
-                                      f"{tuple(job['hidden'])}); nothing was saved.")
+            raise TrainingInterrupted(
+                f"{history.interrupt_message.rstrip('.')} (while growing: candidate "
+                f"{tuple(job['hidden'])}); nothing was saved."
+            )
         best = history.best_epoch or history.epochs[-1]
         index = history.epochs.index(best)
-        return {"hidden": tuple(job["hidden"]), "n_parameters": network.n_parameters,
-                "train_loss": history.history["loss"][index], "val_score": history.history[job["monitor"]][index],
-                "epochs": len(history), "seconds": time.perf_counter() - started,
-                "state": network.state_dict(), "history": history.to_dict()}
+        return {
+            "hidden": tuple(job["hidden"]),
+            "n_parameters": network.n_parameters,
+            "train_loss": history.history["loss"][index],
+            "val_score": history.history[job["monitor"]][index],
+            "epochs": len(history),
+            "seconds": time.perf_counter() - started,
+            "state": network.state_dict(),
+            "history": history.to_dict(),
+        }
     finally:
         if limiter is not None:
             limiter.unregister()
 
 
-def grow(x, y, *, task: str | None = None, start: Sequence[int] = (8,), width_factor: float = 2.0,
-         max_units: int = 512, max_layers: int = 4, max_steps: int = 8, tolerance: float = 0.01,
-         activation: str = "relu", batch_norm: bool = False, dropout: float = 0.0,
-         optimizer: str = "adam", lr: float | None = None, weight_decay: float = 0.0,
-         epochs: int = 200, batch_size: int = 32, patience: int = 15, monitor: str = "val_loss",
-         validation_split: float = 0.2, validation_data: tuple | None = None,
-         dtype=np.float32, seed: int = 0, executor: Any = None, threads_per_candidate: int = 1) -> GrowthResult:
+def grow(
+    x,
+    y,
+    *,
+    task: str | None = None,
+    start: Sequence[int] = (8,),
+    width_factor: float = 2.0,
+    max_units: int = 512,
+    max_layers: int = 4,
+    max_steps: int = 8,
+    tolerance: float = 0.01,
+    activation: str = "relu",
+    batch_norm: bool = False,
+    dropout: float = 0.0,
+    optimizer: str = "adam",
+    lr: float | None = None,
+    weight_decay: float = 0.0,
+    epochs: int = 200,
+    batch_size: int = 32,
+    patience: int = 15,
+    monitor: str = "val_loss",
+    validation_split: float = 0.2,
+    validation_data: tuple | None = None,
+    dtype=np.float32,
+    seed: int = 0,
+    executor: Any = None,
+    threads_per_candidate: int = 1,
+) -> GrowthResult:
     """Find a network size by starting small and growing while validation improves.
 
     Each step trains the candidates one size up from the current network: every hidden layer
@@ -174,8 +222,9 @@ def grow(x, y, *, task: str | None = None, start: Sequence[int] = (8,), width_fa
         output_dim, output_activation, loss = y_prepared.shape[1], "linear", "mse"
     if validation_data is None:
         fraction = check_fraction(validation_split, "validation_split", low_open=True)
-        train_idx, val_idx = split_validation(len(x), fraction, np.random.default_rng(seed),
-                                              y_prepared if task == "classification" else None)
+        train_idx, val_idx = split_validation(
+            len(x), fraction, np.random.default_rng(seed), y_prepared if task == "classification" else None
+        )
         x_train, y_train, x_val, y_val = x[train_idx], y_prepared[train_idx], x[val_idx], y_prepared[val_idx]
     else:
         x_train, y_train = x, y_prepared
@@ -183,12 +232,29 @@ def grow(x, y, *, task: str | None = None, start: Sequence[int] = (8,), width_fa
         y_val = np.asarray(validation_data[1])
         y_val = y_val.astype(np.int64) if task == "classification" else y_val.astype(dtype).reshape(len(y_val), -1)
 
-    shared = {"x": x_train, "y": y_train, "x_val": x_val, "y_val": y_val, "output_dim": output_dim,
-              "output_activation": output_activation, "loss": loss}
-    settings = {"activation": activation, "batch_norm": batch_norm, "dropout": dropout,
-                "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay, "epochs": epochs,
-                "batch_size": batch_size, "patience": patience, "monitor": monitor, "seed": seed,
-                "threads": threads_per_candidate}
+    shared = {
+        "x": x_train,
+        "y": y_train,
+        "x_val": x_val,
+        "y_val": y_val,
+        "output_dim": output_dim,
+        "output_activation": output_activation,
+        "loss": loss,
+    }
+    settings = {
+        "activation": activation,
+        "batch_norm": batch_norm,
+        "dropout": dropout,
+        "optimizer": optimizer,
+        "lr": lr,
+        "weight_decay": weight_decay,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "patience": patience,
+        "monitor": monitor,
+        "seed": seed,
+        "threads": threads_per_candidate,
+    }
     run = get_executor(executor)
 
     def better(a: float, b: float, slack: float) -> bool:
@@ -212,7 +278,11 @@ def grow(x, y, *, task: str | None = None, start: Sequence[int] = (8,), width_fa
         for outcome in outcomes:
             results[outcome["hidden"]] = outcome
             trail.append(_row(step, outcome, accepted=False))
-        pick = min(outcomes, key=lambda o: o["val_score"]) if mode == "min" else max(outcomes, key=lambda o: o["val_score"])
+        pick = (
+            min(outcomes, key=lambda o: o["val_score"])
+            if mode == "min"
+            else max(outcomes, key=lambda o: o["val_score"])
+        )
         if not better(pick["val_score"], best_score, tolerance):
             break
         best_score = pick["val_score"]
@@ -226,13 +296,29 @@ def grow(x, y, *, task: str | None = None, start: Sequence[int] = (8,), width_fa
     acceptable = [o for o in finite if not better(overall, o["val_score"], tolerance)]
     chosen = min(acceptable, key=lambda o: (o["n_parameters"], o["hidden"]))
 
-    network = mlp(chosen["hidden"], output_dim, activation=activation, output_activation=output_activation,
-                  batch_norm=batch_norm, dropout=dropout, input_dim=x.shape[1], dtype=dtype, seed=seed)
+    network = mlp(
+        chosen["hidden"],
+        output_dim,
+        activation=activation,
+        output_activation=output_activation,
+        batch_norm=batch_norm,
+        dropout=dropout,
+        input_dim=x.shape[1],
+        dtype=dtype,
+        seed=seed,
+    )
     network.load_state_dict(chosen["state"])
     return GrowthResult(chosen["hidden"], network, History.from_dict(chosen["history"]), trail, monitor)
 
 
 def _row(step: int, outcome: dict, accepted: bool) -> dict:
-    return {"step": step, "hidden": tuple(outcome["hidden"]), "n_parameters": outcome["n_parameters"],
-            "train_loss": outcome["train_loss"], "val_score": outcome["val_score"],
-            "epochs": outcome["epochs"], "seconds": outcome["seconds"], "accepted": accepted}
+    return {
+        "step": step,
+        "hidden": tuple(outcome["hidden"]),
+        "n_parameters": outcome["n_parameters"],
+        "train_loss": outcome["train_loss"],
+        "val_score": outcome["val_score"],
+        "epochs": outcome["epochs"],
+        "seconds": outcome["seconds"],
+        "accepted": accepted,
+    }

@@ -11,11 +11,13 @@ ONSET_MIN_EPOCHS_AFTER = 5
 ONSET_WINDOW = 5
 ONSET_MIN_RISE = 0.02
 ONSET_NOISE_LEVELS = 3.0
-ONSET_CRITERION = (f"an overfitting onset is the epoch of lowest validation loss when at least "
-                   f"{ONSET_MIN_EPOCHS_AFTER} epochs followed it, the validation loss over the last {ONSET_WINDOW} "
-                   f"epochs (their median) stayed at least {ONSET_MIN_RISE:.0%} and {ONSET_NOISE_LEVELS:g} noise "
-                   "levels above that minimum (taken as the median of it and its two neighbouring epochs), and the "
-                   "training loss kept falling")
+ONSET_CRITERION = (
+    f"an overfitting onset is the epoch of lowest validation loss when at least "
+    f"{ONSET_MIN_EPOCHS_AFTER} epochs followed it, the validation loss over the last {ONSET_WINDOW} "
+    f"epochs (their median) stayed at least {ONSET_MIN_RISE:.0%} and {ONSET_NOISE_LEVELS:g} noise "
+    "levels above that minimum (taken as the median of it and its two neighbouring epochs), and the "
+    "training loss kept falling"
+)
 
 
 @dataclass
@@ -84,15 +86,15 @@ class History:
         if not np.isfinite(val_a).all() or not np.isfinite(train_a).all():
             return None
         best = int(np.argmin(val_a))
-        after = val_a[best + 1:]
+        after = val_a[best + 1 :]
         if len(after) < after_needed:
             return None
         # The bar is the median of the minimum and its two neighbours: one lucky epoch does not set it.
-        minimum = float(np.median(val_a[max(0, best - 1):best + 2]))
+        minimum = float(np.median(val_a[max(0, best - 1) : best + 2]))
         rise = float(np.median(after[-ONSET_WINDOW:])) - minimum
         if rise <= 0 or rise < ONSET_MIN_RISE * abs(minimum) or rise < ONSET_NOISE_LEVELS * self.validation_noise():
             return None
-        if not np.median(train_a[best + 1:]) < train_a[best]:
+        if not np.median(train_a[best + 1 :]) < train_a[best]:
             return None
         return self.epochs[best]
 
@@ -124,13 +126,14 @@ class History:
         epoch = self.epochs[index]
         if "accuracy" in self.history and "val_accuracy" in self.history:
             train, held = self.history["accuracy"][index], self.history["val_accuracy"][index]
-            return (f"at epoch {epoch} training accuracy {train:.3f} vs validation {held:.3f} "
-                    f"(gap {100 * (train - held):.1f} points)")
+            return (
+                f"at epoch {epoch} training accuracy {train:.3f} vs validation {held:.3f} "
+                f"(gap {100 * (train - held):.1f} points)"
+            )
         if "rmse" in self.history and "val_rmse" in self.history:
             train, held = self.history["rmse"][index], self.history["val_rmse"][index]
             if train > 0:
-                return (f"at epoch {epoch} validation RMSE {held:.4g} vs training {train:.4g} "
-                        f"({held / train:.2f}x)")
+                return f"at epoch {epoch} validation RMSE {held:.4g} vs training {train:.4g} ({held / train:.2f}x)"
         return None
 
     def summary(self) -> str:
@@ -146,14 +149,21 @@ class History:
         val = self.history.get("val_loss")
         if onset is not None:
             value = val[self.epochs.index(onset)]
-            text = (f"validation loss bottomed at epoch {onset} ({value:.4g}) and stayed above it while training "
-                    f"loss kept falling: the model overfits after epoch {onset}")
+            text = (
+                f"validation loss bottomed at epoch {onset} ({value:.4g}) and stayed above it while training "
+                f"loss kept falling: the model overfits after epoch {onset}"
+            )
         elif val:
             best = int(np.nanargmin(val))
-            text = (f"validation loss was lowest at epoch {self.epochs[best]} ({val[best]:.4g}) of "
-                    f"{len(self.epochs)}; no overfitting detected")
+            text = (
+                f"validation loss was lowest at epoch {self.epochs[best]} ({val[best]:.4g}) of "
+                f"{len(self.epochs)}; no overfitting detected"
+            )
         else:
-            text = f"trained {len(self.epochs)} epochs, final training loss {self.history['loss'][-1]:.4g} (no validation data)"
+            text = (
+                f"trained {len(self.epochs)} epochs, final training loss {self.history['loss'][-1]:.4g} "
+                "(no validation data)"
+            )
         if self.restored_epoch is not None:
             text += f"; weights from epoch {self.restored_epoch} were restored"
         if self.stopped_epoch is not None:
@@ -167,18 +177,25 @@ class History:
         return " ".join(parts)
 
     def to_dict(self) -> dict:
-        return {"epochs": list(self.epochs), "history": {k: list(v) for k, v in self.history.items()},
-                "grad_norms": {k: list(v) for k, v in self.grad_norms.items()}, "task": self.task,
-                "best_epoch": self.best_epoch,
-                "restored_epoch": self.restored_epoch, "stopped_epoch": self.stopped_epoch,
-                "diverged": self.diverged, "divergence_message": self.divergence_message,
-                "interrupted": self.interrupted, "interrupt_message": self.interrupt_message,
-                "interrupt_checkpoint": self.interrupt_checkpoint,
-                "diagnostics": self.diagnostics,
-                "overfitting_onset": self.overfitting_onset}
+        return {
+            "epochs": list(self.epochs),
+            "history": {k: list(v) for k, v in self.history.items()},
+            "grad_norms": {k: list(v) for k, v in self.grad_norms.items()},
+            "task": self.task,
+            "best_epoch": self.best_epoch,
+            "restored_epoch": self.restored_epoch,
+            "stopped_epoch": self.stopped_epoch,
+            "diverged": self.diverged,
+            "divergence_message": self.divergence_message,
+            "interrupted": self.interrupted,
+            "interrupt_message": self.interrupt_message,
+            "interrupt_checkpoint": self.interrupt_checkpoint,
+            "diagnostics": self.diagnostics,
+            "overfitting_onset": self.overfitting_onset,
+        }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "History":
+    def from_dict(cls, data: dict) -> History:
         data = dict(data)
         data.pop("overfitting_onset", None)
         known = {f.name for f in fields(cls)}

@@ -9,8 +9,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import (all_finite, check_class_labels, check_consistent_length, check_features,
-                           check_fraction, check_positive_int, check_targets)
+from .._validation import (
+    all_finite,
+    check_class_labels,
+    check_consistent_length,
+    check_features,
+    check_fraction,
+    check_positive_int,
+    check_targets,
+)
 from ..data import BatchGatherer, epoch_order
 from ..exceptions import DivergenceError, DivergenceWarning
 from ..layers import Dense, Sigmoid, Softmax
@@ -59,16 +66,20 @@ def prepare_targets(y, loss: Loss, output_dim: int, dtype: np.dtype, name: str =
     if targets.ndim == 1:
         targets = targets.reshape(-1, 1)
     if targets.shape[1] != output_dim:
-        raise ValueError(f"{name} has {targets.shape[1]} column(s) but the network has {output_dim} "
-                         f"output(s); got {name} of shape {targets.shape}.")
+        raise ValueError(
+            f"{name} has {targets.shape[1]} column(s) but the network has {output_dim} "
+            f"output(s); got {name} of shape {targets.shape}."
+        )
     if isinstance(loss, BinaryCrossEntropy) and (targets.min() < 0 or targets.max() > 1):
-        raise ValueError(f"{name} must be in [0, 1] for binary cross-entropy; got values in "
-                         f"[{targets.min():g}, {targets.max():g}].")
+        raise ValueError(
+            f"{name} must be in [0, 1] for binary cross-entropy; got values in [{targets.min():g}, {targets.max():g}]."
+        )
     return targets
 
 
-def split_validation(n: int, fraction: float, rng: np.random.Generator,
-                     labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def split_validation(
+    n: int, fraction: float, rng: np.random.Generator, labels: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Shuffled (and, given labels, stratified) train/validation index split.
 
     Never "the last rows": a sorted dataset would otherwise validate on classes it never trains on.
@@ -95,8 +106,9 @@ def split_validation(n: int, fraction: float, rng: np.random.Generator,
     return train_idx, val_idx
 
 
-def evaluate(network: Sequential, x: np.ndarray, y: np.ndarray, loss: Loss,
-             sample_weight: np.ndarray | None = None) -> dict[str, float]:
+def evaluate(
+    network: Sequential, x: np.ndarray, y: np.ndarray, loss: Loss, sample_weight: np.ndarray | None = None
+) -> dict[str, float]:
     """Loss and task metrics of ``network`` (inference mode) on prepared ``x``, ``y``."""
     eval_loss = type(loss)()
     stop = network.fused_output(loss)
@@ -130,14 +142,32 @@ class Trainer:
         Set by a callback to end training after the current epoch.
     """
 
-    def __init__(self, network: Sequential, x, y, *, loss: str | Loss | None = None,
-                 optimizer: str | Optimizer = "sgd", lr: float | None = None, epochs: int = 10,
-                 batch_size: int = 32, validation_split: float | None = None,
-                 validation_data: tuple | None = None, callbacks: Sequence[Callback] = (),
-                 shuffle: bool = True, seed: int | None = 0, verbose: int = 0,
-                 sample_weight=None, weight_decay: float = 0.0, momentum: float | None = None,
-                 on_divergence: str = "warn", checkpoint: str | None = None, checkpoint_every: int = 1,
-                 resume: bool = False, diagnostics: bool = True) -> None:
+    def __init__(
+        self,
+        network: Sequential,
+        x,
+        y,
+        *,
+        loss: str | Loss | None = None,
+        optimizer: str | Optimizer = "sgd",
+        lr: float | None = None,
+        epochs: int = 10,
+        batch_size: int = 32,
+        validation_split: float | None = None,
+        validation_data: tuple | None = None,
+        callbacks: Sequence[Callback] = (),
+        shuffle: bool = True,
+        seed: int | None = 0,
+        verbose: int = 0,
+        sample_weight=None,
+        weight_decay: float = 0.0,
+        momentum: float | None = None,
+        on_divergence: str = "warn",
+        checkpoint: str | None = None,
+        checkpoint_every: int = 1,
+        resume: bool = False,
+        diagnostics: bool = True,
+    ) -> None:
         if not isinstance(network, Sequential):
             raise TypeError(f"network must be a glassnet Sequential; got {type(network).__name__}.")
         self.network = network
@@ -171,8 +201,11 @@ class Trainer:
             x_val = check_features(validation_data[0], "x_val", network.dtype, network.input_dim)
             y_val = prepare_targets(validation_data[1], self.loss, network.output_dim, network.dtype, "y_val")
             check_consistent_length(x_val, y_val, "x_val", "y_val")
-            w_val = None if len(validation_data) == 2 or validation_data[2] is None else \
-                check_targets(validation_data[2], "sample_weight_val", network.dtype).ravel()
+            w_val = (
+                None
+                if len(validation_data) == 2 or validation_data[2] is None
+                else check_targets(validation_data[2], "sample_weight_val", network.dtype).ravel()
+            )
             self.validation = (x_val, y_val, w_val)
         elif validation_split:
             fraction = check_fraction(validation_split, "validation_split", low_open=True)
@@ -231,8 +264,10 @@ class Trainer:
             if resume and path.is_file():
                 self._load_checkpoint(checkpoint)  # a file that is no checkpoint: ModelFileError
             elif path.is_dir() or path.exists() and not is_glassnet_checkpoint(path):
-                raise OutputError(f"checkpoint={str(checkpoint)!r} exists and is not a glassnet checkpoint; it would "
-                                  "be overwritten. Choose another path.")
+                raise OutputError(
+                    f"checkpoint={str(checkpoint)!r} exists and is not a glassnet checkpoint; it would "
+                    "be overwritten. Choose another path."
+                )
 
     # ------------------------------------------------------------------------------------
     def run(self) -> History:
@@ -277,7 +312,7 @@ class Trainer:
                 resume = None
                 diverged = False
                 for start in range(first, n, batch_size):
-                    x_batch, y_batch, w_batch = gatherer.gather(order[start:start + batch_size])
+                    x_batch, y_batch, w_batch = gatherer.gather(order[start : start + batch_size])
                     batch_loss = network.train_step(x_batch, y_batch, loss, w_batch)
                     if not math.isfinite(batch_loss):
                         self._diverged(epoch, steps + 1, batch_loss)
@@ -291,18 +326,26 @@ class Trainer:
                     total_loss += batch_loss * (float(w_batch.sum()) if weighted else len(x_batch))
                     if classification:
                         counted = loss.n_correct  # the compiled loss kernel counts them on the way
-                        correct += counted if counted is not None else \
-                            int(np.count_nonzero(network.last_output.argmax(axis=1) == y_batch))
+                        correct += (
+                            counted
+                            if counted is not None
+                            else int(np.count_nonzero(network.last_output.argmax(axis=1) == y_batch))
+                        )
                     steps += 1
                     if batch_callbacks:
                         batch_logs["loss"], batch_logs["size"] = batch_loss, len(x_batch)
                         for callback in batch_callbacks:
                             callback.on_batch_end(steps, batch_logs)
                     if self.interrupted:  # Ctrl-C arrived during this batch: stop after it, resumably
-                        position = {"order": np.asarray(order), "next_start": start + batch_size,
-                                    "grad_norm_sums": grad_norm_sums.copy(), "total_loss": float(total_loss),
-                                    "correct": int(correct), "steps": int(steps),
-                                    "elapsed": time.perf_counter() - started}
+                        position = {
+                            "order": np.asarray(order),
+                            "next_start": start + batch_size,
+                            "grad_norm_sums": grad_norm_sums.copy(),
+                            "total_loss": float(total_loss),
+                            "correct": int(correct),
+                            "steps": int(steps),
+                            "elapsed": time.perf_counter() - started,
+                        }
                         self._stop_interrupted(epoch, steps, -(-n // batch_size), position)
                         break
                 if diverged or self.history.interrupted:
@@ -337,8 +380,9 @@ class Trainer:
                 if self.interrupted:  # Ctrl-C arrived during validation or the epoch-end callbacks
                     self._stop_interrupted(epoch, None, None, None)
                     break
-                if self.checkpoint is not None and (epoch % self.checkpoint_every == 0 or self.stop_training
-                                                    or epoch == self.epochs):
+                if self.checkpoint is not None and (
+                    epoch % self.checkpoint_every == 0 or self.stop_training or epoch == self.epochs
+                ):
                     self.save_checkpoint(self.checkpoint, epoch, None)
                 if self.stop_training:
                     break
@@ -398,9 +442,15 @@ class Trainer:
         for array in (self.x, self.y, self.sample_weight):
             if array is not None:
                 hasher.update(memoryview(np.ascontiguousarray(array)).cast("B"))
-        return {"data_sha256": hasher.hexdigest(), "n_samples": len(self.x), "batch_size": self.batch_size,
-                "architecture": self.network.config(), "optimizer": type(self.optimizer).__name__,
-                "loss": type(self.loss).__name__, "shuffle": self.shuffle}
+        return {
+            "data_sha256": hasher.hexdigest(),
+            "n_samples": len(self.x),
+            "batch_size": self.batch_size,
+            "architecture": self.network.config(),
+            "optimizer": type(self.optimizer).__name__,
+            "loss": type(self.loss).__name__,
+            "shuffle": self.shuffle,
+        }
 
     def save_checkpoint(self, path, epoch: int, position: dict | None) -> None:
         """Write the full training state after ``epoch`` (and ``position`` inside the next one)."""
@@ -432,8 +482,10 @@ class Trainer:
         saved = state.get("fingerprint", {})
         for key in expected:
             if saved.get(key) != expected[key]:
-                raise ModelFileError(f"checkpoint {path} was written for a different run ({key} differs); "
-                                     "resume needs the same data, network and settings.")
+                raise ModelFileError(
+                    f"checkpoint {path} was written for a different run ({key} differs); "
+                    "resume needs the same data, network and settings."
+                )
         try:  # the schema checked the structure; values a hostile file could still get wrong end here
             self.network.load_state_dict(state["network"])
             self.optimizer.load_state_dict(state["optimizer"])
@@ -446,36 +498,46 @@ class Trainer:
         self.history = history
         self.start_epoch = int(state["epoch"]) + 1
         # Callback states pair up by position: pass the same callbacks, in the same order.
-        self._resume_state = {"position": state["position"], "callbacks": state["callbacks"],
-                              "callback_types": state.get("callback_types")}
+        self._resume_state = {
+            "position": state["position"],
+            "callbacks": state["callbacks"],
+            "callback_types": state.get("callback_types"),
+        }
 
     def _load_callback_states(self, states: list, types: list | None) -> None:
         """Give each callback its saved state, matched by type in order (progress printers may differ)."""
         from ..io.modelfile import ModelFileError
 
         if types is None or len(types) != len(states):  # checkpoints before 0.5: by position
-            types = [type(callback).__name__ for callback in self.callbacks][:len(states)]
+            types = [type(callback).__name__ for callback in self.callbacks][: len(states)]
         unused = list(range(len(states)))
         for callback in self.callbacks:
             name = type(callback).__name__
             match = next((i for i in unused if types[i] == name), None)
             if match is None:
                 if callback.state_dict():
-                    raise ModelFileError(f"checkpoint {self.checkpoint} holds no state for the {name} callback; "
-                                         "resume with the callbacks of the interrupted run.")
+                    raise ModelFileError(
+                        f"checkpoint {self.checkpoint} holds no state for the {name} callback; "
+                        "resume with the callbacks of the interrupted run."
+                    )
                 continue
             unused.remove(match)
             try:
                 callback.load_state_dict(states[match])
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                raise ModelFileError(f"checkpoint {self.checkpoint} holds a state that {name} cannot load: "
-                                     f"{type(exc).__name__}: {exc}") from None
+                raise ModelFileError(
+                    f"checkpoint {self.checkpoint} holds a state that {name} cannot load: {type(exc).__name__}: {exc}"
+                ) from None
 
     def _best_weights(self) -> tuple[dict, int] | None:
         """The best weights early stopping kept (finite, from a completed epoch), if any."""
         for callback in self.callbacks:
-            if isinstance(callback, EarlyStopping) and callback.restore_best_weights and \
-                    callback.best_state is not None and callback.best_epoch is not None:
+            if (
+                isinstance(callback, EarlyStopping)
+                and callback.restore_best_weights
+                and callback.best_state is not None
+                and callback.best_epoch is not None
+            ):
                 return callback.best_state, callback.best_epoch
         return None
 
@@ -489,13 +551,18 @@ class Trainer:
         else:
             self.network.load_state_dict(self._last_finite)
             last = getattr(self, "_last_finite_epoch", None)
-            restored = ("the last finite weights (the initial ones) were restored" if last is None else
-                        f"the last finite weights (from the end of epoch {last}) were restored")
+            restored = (
+                "the last finite weights (the initial ones) were restored"
+                if last is None
+                else f"the last finite weights (from the end of epoch {last}) were restored"
+            )
         self.optimizer.reset_state()  # moments may hold inf/nan as well
         what = what or f"the loss became {value}"
-        message = (f"training diverged at epoch {epoch}, step {step}: {what}; {restored}. "
-                   f"Lower the learning rate (it is {self.optimizer.lr:g}; try {self.optimizer.lr / 10:g}), "
-                   "add batch normalization, or scale the inputs.")
+        message = (
+            f"training diverged at epoch {epoch}, step {step}: {what}; {restored}. "
+            f"Lower the learning rate (it is {self.optimizer.lr:g}; try {self.optimizer.lr / 10:g}), "
+            "add batch normalization, or scale the inputs."
+        )
         self.history.diverged = True
         self.history.divergence_message = message
         if self.on_divergence == "warn":
@@ -505,14 +572,31 @@ class Trainer:
         return next(c.monitor for c in self.callbacks if isinstance(c, EarlyStopping))
 
 
-def fit(network: Sequential, x, y, *, loss: str | Loss | None = None,
-        optimizer: str | Optimizer = "sgd", lr: float | None = None, epochs: int = 10,
-        batch_size: int = 32, validation_split: float | None = None,
-        validation_data: tuple | None = None, callbacks: Sequence[Callback] = (),
-        shuffle: bool = True, seed: int | None = 0, verbose: int = 0, sample_weight=None,
-        weight_decay: float = 0.0, momentum: float | None = None,
-        on_divergence: str = "warn", checkpoint: str | None = None, checkpoint_every: int = 1,
-        resume: bool = False, diagnostics: bool = True) -> History:
+def fit(
+    network: Sequential,
+    x,
+    y,
+    *,
+    loss: str | Loss | None = None,
+    optimizer: str | Optimizer = "sgd",
+    lr: float | None = None,
+    epochs: int = 10,
+    batch_size: int = 32,
+    validation_split: float | None = None,
+    validation_data: tuple | None = None,
+    callbacks: Sequence[Callback] = (),
+    shuffle: bool = True,
+    seed: int | None = 0,
+    verbose: int = 0,
+    sample_weight=None,
+    weight_decay: float = 0.0,
+    momentum: float | None = None,
+    on_divergence: str = "warn",
+    checkpoint: str | None = None,
+    checkpoint_every: int = 1,
+    resume: bool = False,
+    diagnostics: bool = True,
+) -> History:
     """Train ``network`` on ``(x, y)`` by mini-batch gradient descent and return its History.
 
     Every epoch visits the training set in a fresh random order (from ``seed``); each mini-batch
@@ -571,16 +655,36 @@ def fit(network: Sequential, x, y, *, loss: str | Loss | None = None,
     >>> len(history)
     5
     """
-    trainer = Trainer(network, x, y, loss=loss, optimizer=optimizer, lr=lr, epochs=epochs,
-                      batch_size=batch_size, validation_split=validation_split,
-                      validation_data=validation_data, callbacks=callbacks, shuffle=shuffle,
-                      seed=seed, verbose=verbose, sample_weight=sample_weight,
-                      weight_decay=weight_decay, momentum=momentum, on_divergence=on_divergence,
-                      checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
-                      diagnostics=diagnostics)
+    trainer = Trainer(
+        network,
+        x,
+        y,
+        loss=loss,
+        optimizer=optimizer,
+        lr=lr,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_split=validation_split,
+        validation_data=validation_data,
+        callbacks=callbacks,
+        shuffle=shuffle,
+        seed=seed,
+        verbose=verbose,
+        sample_weight=sample_weight,
+        weight_decay=weight_decay,
+        momentum=momentum,
+        on_divergence=on_divergence,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+        resume=resume,
+        diagnostics=diagnostics,
+    )
     history = trainer.run()
     if history.interrupted:
-        how = ("Resume with the same call plus resume=True." if checkpoint is not None else
-               "Pass checkpoint=PATH to be able to resume an interrupted run.")
+        how = (
+            "Resume with the same call plus resume=True."
+            if checkpoint is not None
+            else "Pass checkpoint=PATH to be able to resume an interrupted run."
+        )
         warnings.warn(f"{history.interrupt_message} {how}", RuntimeWarning, stacklevel=2)
     return history

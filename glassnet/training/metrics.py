@@ -6,8 +6,14 @@ import numpy as np
 
 #: Whether a larger ("max") or smaller ("min") value is better, declared, not guessed.
 METRIC_MODES = {
-    "loss": "min", "log_loss": "min", "rmse": "min", "mae": "min", "mse": "min",
-    "accuracy": "max", "balanced_accuracy": "max", "r2": "max",
+    "loss": "min",
+    "log_loss": "min",
+    "rmse": "min",
+    "mae": "min",
+    "mse": "min",
+    "accuracy": "max",
+    "balanced_accuracy": "max",
+    "r2": "max",
 }
 
 
@@ -15,8 +21,10 @@ def metric_mode(monitor: str) -> str:
     """``"min"`` or ``"max"`` for a logged key such as ``"val_loss"`` or ``"accuracy"``."""
     key = monitor[4:] if monitor.startswith("val_") else monitor
     if key not in METRIC_MODES:
-        raise ValueError(f"no known direction for monitor={monitor!r}; pass mode='min' or mode='max'. "
-                         f"Known: {sorted(METRIC_MODES)} (with or without 'val_').")
+        raise ValueError(
+            f"no known direction for monitor={monitor!r}; pass mode='min' or mode='max'. "
+            f"Known: {sorted(METRIC_MODES)} (with or without 'val_')."
+        )
     return METRIC_MODES[key]
 
 
@@ -42,9 +50,12 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
     """RMSE, MAE and R² (R² averaged uniformly over outputs, as scikit-learn does)."""
     y_true = y_true.reshape(y_pred.shape).astype(np.float64)
     residual = y_pred.astype(np.float64) - y_true
-    ss_res = (residual ** 2).sum(axis=0)
+    ss_res = (residual**2).sum(axis=0)
     ss_tot = ((y_true - y_true.mean(axis=0)) ** 2).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
-    return {"rmse": float(np.sqrt(np.mean(residual ** 2))), "mae": float(np.mean(np.abs(residual))),
-            "r2": float(np.mean(r2))}
+    return {
+        "rmse": float(np.sqrt(np.mean(residual**2))),
+        "mae": float(np.mean(np.abs(residual))),
+        "r2": float(np.mean(r2)),
+    }
