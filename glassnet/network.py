@@ -117,6 +117,11 @@ class Sequential:
     def _flatten_parameters(self) -> None:
         self._store = FlatStore(self.parameters(), self.dtype)
         self._plans = {}
+        # The gradient contract (Layer): which parameters are written fresh, which must be cleared first.
+        self._fresh_params = [p for layer in self.layers if layer.writes_fresh_gradients for p in layer.parameters()]
+        self._cleared_params = [
+            p for layer in self.layers if not layer.writes_fresh_gradients for p in layer.parameters()
+        ]
         self._first_trainable = next((i for i, layer in enumerate(self.layers) if layer.parameters()), 0)
 
     def _warn_linear_stacks(self) -> None:
@@ -266,9 +271,12 @@ class Sequential:
         if loss is not self._fused_for:  # decided once per loss object, not every step
             self._fused_stop, self._fused_for = self.fused_output(loss), loss
         stop = self._fused_stop
-        params = self._store.parameters
-        for p in params:  # backward writes each gradient instead of adding: no need to clear them
+        params = self._fresh_params
+        for p in params:  # these layers write each gradient instead of adding: no need to clear them
             p.fresh = True
+        for p in self._cleared_params:  # layers that add (p.grad += ...) start from zero
+            p.grad.fill(0)
+            p.fresh = False
         output = self._forward(x, True, stop)
         self.last_output = output  # the batch's outputs (logits when fused); valid until next step
         value = loss.forward(output, y, sample_weight)

@@ -17,7 +17,18 @@ class Layer:
     Outputs are written into buffers owned by the layer and reused across calls (no allocation
     in the steady state), so an array returned by ``forward``/``backward`` is valid until the next
     call of the same method.  :class:`~glassnet.Sequential` copies what it hands back to users.
+
+    The gradient contract: ``backward`` *adds* its contribution to each parameter's ``grad``
+    (``p.grad += ...``, micrograd's convention, or ``p.accumulate(...)``). A training step clears
+    the gradients of such layers before the backward flow, so adding is always right. A layer may
+    instead declare ``writes_fresh_gradients = True`` (as Dense and BatchNorm do): the step then
+    skips clearing its parameters and marks them ``fresh``, and the layer must *write* the gradient
+    of a fresh parameter (``p.accumulate`` does) and clear the flag; a parameter the flow did not
+    reach keeps ``fresh`` and is zeroed after the flow.
     """
+
+    #: See the gradient contract above: True only for layers that honour ``Parameter.fresh``.
+    writes_fresh_gradients: bool = False
 
     #: Short, readable kind used in automatic names ("dense", "relu", ...).
     kind: str = "layer"

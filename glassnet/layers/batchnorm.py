@@ -49,6 +49,8 @@ class BatchNorm(Layer):
     kind = "batch_norm"
     is_linear = True  # affine at inference
 
+    writes_fresh_gradients = True  # through Parameter.accumulate
+
     def __init__(self, momentum: float = 0.1, eps: float = 1e-5, name: str | None = None) -> None:
         super().__init__(name)
         self.momentum = check_fraction(momentum, "momentum", low_open=False, high_open=False)

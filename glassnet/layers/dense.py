@@ -46,6 +46,8 @@ class Dense(Layer):
     kind = "dense"
     is_linear = True
 
+    writes_fresh_gradients = True  # backward writes W.grad and b.grad when they are fresh
+
     def __init__(
         self,
         units: int,
