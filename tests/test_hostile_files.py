@@ -201,3 +201,14 @@ def test_a_checkpoint_with_foreign_metadata_types_is_refused(tmp_path):
             checkpoint=tmp_path / "c.ckpt",
             resume=True,
         )
+
+
+def test_files_that_stored_non_finite_floats_as_text_still_load(tmp_path, saved):
+    """glassnet before 0.5 wrote NaN and infinity as the strings "nan", "inf" and "-inf"."""
+    meta, tensors = saved
+    legacy = _replace(meta, ["metadata", "test_metrics", "log_loss"], "inf")
+    legacy = _replace(legacy, ["history", "history", "val_loss", 0], "nan")
+    model = gn.load_model(_write(tmp_path / "old.glassnet", legacy, tensors))
+    assert model.metadata["test_metrics"]["log_loss"] == float("inf")
+    assert np.isnan(model.history["history"]["val_loss"][0])
+    _use_everything(model)

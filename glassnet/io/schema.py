@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-NUMBER = {"type": ["number", "null"]}  # null: a non-finite float (JSON has none); read back as NaN
+# null: a non-finite float (JSON has none), read back as NaN; files written before glassnet 0.5 stored
+# non-finite floats as the strings "inf", "-inf" and "nan", which are read back as floats too.
+NUMBER = {"anyOf": [{"type": ["number", "null"]}, {"enum": ["inf", "-inf", "nan"]}]}
 COUNT = {"type": "integer", "minimum": 0}
 NUMBERS = {"type": "array", "items": NUMBER}
 OPTIONAL_INT = {"type": ["integer", "null"]}
@@ -415,29 +417,55 @@ def _lengths_agree(meta: dict) -> str | None:
     return None
 
 
-def _nan_for_null(value: Any) -> Any:
-    if isinstance(value, list):
-        return [math.nan if item is None else _nan_for_null(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _nan_for_null(item) for key, item in value.items()}
+_LEGACY_NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
+def _number(value: Any) -> Any:
+    """A numeric leaf as a float: null and the legacy strings become NaN/±inf."""
+    if value is None:
+        return math.nan
+    if isinstance(value, str) and value in _LEGACY_NON_FINITE:
+        return _LEGACY_NON_FINITE[value]
     return value
 
 
+def _numbers(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_numbers(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _numbers(item) for key, item in value.items()}
+    return _number(value)
+
+
 def numbers_back(meta: dict) -> dict:
-    """The nulls that stand for non-finite floats in numeric curves and metrics, as NaN again."""
+    """The numeric curves and metrics of validated metadata with floats for non-finite values again."""
     history = meta.get("history")
     if isinstance(history, dict):
         history = dict(history)
         for key in ("history", "grad_norms", "diagnostics"):
             if key in history:
-                history[key] = _nan_for_null(history[key])
+                history[key] = _numbers(history[key])
         meta = {**meta, "history": history}
     metadata = meta.get("metadata")
     if isinstance(metadata, dict):
         metadata = dict(metadata)
         for key in ("test_metrics", "validation_metrics", "baselines", "test_sample"):
             if isinstance(metadata.get(key), dict):
-                metadata[key] = {k: (math.nan if v is None else _nan_for_null(v)) for k, v in metadata[key].items()}
+                metadata[key] = _numbers(metadata[key])
+        importance = metadata.get("importance")
+        if isinstance(importance, dict):
+            importance = dict(importance)
+            for key in ("saliency", "integrated_gradients"):
+                if key in importance:
+                    importance[key] = _numbers(importance[key])
+            if "rows" in importance:
+                importance["rows"] = [
+                    {key: value if key == "feature" else _number(value) for key, value in row.items()}
+                    for row in importance["rows"]
+                ]
+            metadata["importance"] = importance
+        if "train_seconds" in metadata:
+            metadata["train_seconds"] = _number(metadata["train_seconds"])
         meta = {**meta, "metadata": metadata}
     return meta
 
