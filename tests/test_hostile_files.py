@@ -111,7 +111,7 @@ def _paths(document, prefix=()):
 
 def _use_everything(model):
     """What the commands do with a loaded model: summary, inspect facts, report."""
-    from glassnet.report import render_report
+    from glassnet.app.report import render_report
 
     model.network.summary()
     render_report(model)

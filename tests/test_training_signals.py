@@ -95,7 +95,7 @@ def test_summary_states_the_criterion_and_the_generalization_gap():
 
 
 def test_report_states_the_onset_criterion(tmp_path):
-    from glassnet.report import render_report
+    from glassnet.app.report import render_report
 
     history = _history([0.5, 0.4, 0.3], [0.5, 0.4, 0.3])
     net = gn.mlp([4], 2, output_activation="softmax", input_dim=3)

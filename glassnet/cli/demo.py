@@ -27,8 +27,9 @@ def add_parser(commands) -> None:
 def run(args) -> int:
     import pandas as pd
 
+    from ..app.options import DEMO_MARKER, REPORT_FILE, JobOptions
+    from ..app.outputs import check_output_dir
     from ..datasets import load_digits
-    from ..job import DEMO_MARKER, REPORT_FILE, JobOptions, check_output_dir
     from . import UsageError
     from .train import train_and_report
 

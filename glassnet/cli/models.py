@@ -42,8 +42,9 @@ def add_predict(commands) -> None:
 def run_predict(args) -> int:
     import pandas as pd
 
+    from ..app.saved import features_for_model
+    from ..app.tasks import predict_outputs
     from ..io.atomic import atomic_write_bytes
-    from ..job import features_for_model, predict_outputs
 
     output = check_output(args.output, args.overwrite, "predictions", inputs=[args.model, args.data])
     model = load(args.model)
@@ -90,7 +91,8 @@ def add_evaluate(commands) -> None:
 
 
 def run_evaluate(args) -> int:
-    from ..job import evaluate_network, features_for_model
+    from ..app.saved import features_for_model
+    from ..app.tasks import evaluate_network
 
     model = load(args.model)
     x, y, _ = features_for_model(model, args.data, require_target=True)
@@ -180,8 +182,8 @@ def add_report(commands) -> None:
 
 
 def run_report(args) -> int:
+    from ..app.report import render_report
     from ..io.atomic import atomic_write_bytes
-    from ..report import render_report
 
     output = check_output(args.output, args.overwrite, "report", inputs=[args.model])
     model = load(args.model)

@@ -67,8 +67,9 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    from ..app.options import JobOptions
+    from ..app.outputs import check_output_dir
     from ..images import parse_size
-    from ..job import JobOptions, check_output_dir
     from . import UsageError
 
     out = Path(args.out)
@@ -140,7 +141,10 @@ def check_checkpoint_path(checkpoint: str, out: Path, *, resume: bool, overwrite
 def train_and_report(
     options, out: Path, overwrite: bool, as_json: bool, extra_files: dict[str, str] | None = None
 ) -> int:
-    from ..job import METRICS_FILE, MODEL_FILE, REPORT_FILE, headline, metrics_document, run_training, write_outputs
+    from ..app.options import METRICS_FILE, MODEL_FILE, REPORT_FILE
+    from ..app.outputs import metrics_document, write_outputs
+    from ..app.run import run_training
+    from ..app.tasks import headline
 
     log = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if as_json else print
     result = run_training(options, log=log)

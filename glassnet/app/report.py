@@ -9,9 +9,9 @@ import io
 
 import numpy as np
 
-from . import plots
-from .io.outputs import REPORT_GENERATOR
-from .job import headline_metric
+from .. import plots
+from ..io.outputs import REPORT_GENERATOR
+from .tasks import headline_metric
 
 CSS = """
 *{box-sizing:border-box}body{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Helvetica,Arial,

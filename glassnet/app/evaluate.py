@@ -1,0 +1,139 @@
+"""The honest account of a trained network: classical baselines on the same split, which inputs it
+relies on, and test predictions for the residual plot."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .prepare import Prepared
+from .tasks import CLASSIFICATION, predict_outputs, targets_for_network
+
+
+def run_baselines(prepared: Prepared) -> dict:
+    """Classical models on the same split and features: a linear model and gradient boosting."""
+    import warnings
+
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.metrics import accuracy_score, mean_squared_error, r2_score
+    from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
+
+    x_train = np.vstack([prepared.x_train, prepared.x_val])
+    y_train = (
+        np.concatenate([prepared.y_train, prepared.y_val])
+        if prepared.y_train.ndim == 1
+        else np.vstack([prepared.y_train, prepared.y_val])
+    )
+    if prepared.task in CLASSIFICATION:
+        models = {
+            "logistic regression": LogisticRegression(max_iter=2000),
+            "gradient boosting": HistGradientBoostingClassifier(random_state=0),
+        }
+    elif prepared.task == "multilabel":
+        models = {
+            "logistic regression": MultiOutputClassifier(LogisticRegression(max_iter=2000)),
+            "gradient boosting": MultiOutputClassifier(HistGradientBoostingClassifier(random_state=0)),
+        }
+    else:
+        multi = y_train.ndim == 2 and y_train.shape[1] > 1
+        models = {
+            "linear regression": LinearRegression(),
+            "gradient boosting": MultiOutputRegressor(HistGradientBoostingRegressor(random_state=0))
+            if multi
+            else HistGradientBoostingRegressor(random_state=0),
+        }
+        if not multi:
+            y_train = y_train.ravel()
+    results = {}
+    for name, model in models.items():
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(x_train, y_train)
+            predicted = model.predict(prepared.x_test)
+        seconds = time.perf_counter() - started
+        if prepared.task in CLASSIFICATION:
+            results[name] = {"accuracy": float(accuracy_score(prepared.y_test, predicted)), "seconds": seconds}
+        elif prepared.task == "multilabel":
+            results[name] = {
+                "subset_accuracy": float(np.mean(np.all(predicted == (prepared.y_test > 0.5), axis=1))),
+                "seconds": seconds,
+            }
+        else:
+            truth = prepared.y_test.reshape(len(prepared.y_test), -1)
+            predicted = np.asarray(predicted).reshape(truth.shape)
+            results[name] = {
+                "r2": float(r2_score(truth, predicted)),
+                "rmse": float(np.sqrt(mean_squared_error(truth, predicted))),
+                "seconds": seconds,
+            }
+    return results
+
+
+def compute_importance(network, prepared: Prepared, max_rows: int = 2000) -> dict | None:
+    """Feature importance on validation rows: permutation (by source column), saliency and IG."""
+    import warnings
+
+    from ..diagnostics import permutation_importance, saliency
+    from ..diagnostics.attribution import CompletenessWarning, explain_integrated_gradients
+    from ..training.metrics import pooled_r2
+
+    def attributions(rows, baseline):
+        with warnings.catch_warnings():  # the gap is reported in the importance section instead
+            warnings.simplefilter("ignore", CompletenessWarning)
+            return explain_integrated_gradients(network, rows, baseline=baseline, steps=16, max_steps=256)
+
+    x = prepared.x_val[:max_rows]
+    y = targets_for_network(prepared.task, prepared.preprocessing_arrays, prepared.y_val[:max_rows])
+    if len(x) < 2:
+        return None
+    if prepared.preprocessing.get("kind") == "image":
+        rows = prepared.x_test[:200]
+        explained = attributions(rows, "zeros")
+        return {
+            "kind": "image",
+            "image_shape": prepared.preprocessing["image_shape"],
+            "saliency": np.abs(saliency(network, rows)).mean(axis=0).tolist(),
+            "integrated_gradients": np.abs(explained.attributions).mean(axis=0).tolist(),
+            "completeness": explained.describe(),
+        }
+    sources = prepared.source_columns
+    columns = list(dict.fromkeys(sources))
+    saliency_values = np.abs(saliency(network, x)).mean(axis=0)
+    explained = attributions(x, "mean")
+    ig_values = np.abs(explained.attributions).mean(axis=0)
+    groups = {c: [i for i, s in enumerate(sources) if s == c] for c in columns}
+
+    def score(truth, outputs):
+        if prepared.task in CLASSIFICATION:
+            return float(np.mean(outputs.argmax(axis=1) == truth))
+        if prepared.task == "multilabel":
+            return float(np.mean((outputs > 0.5) == (truth > 0.5)))
+        return pooled_r2(truth, outputs)
+
+    drops, _ = permutation_importance(
+        network, x, y, score=score, n_repeats=3, seed=0, groups=[groups[c] for c in columns]
+    )
+    permutation = {column: float(drop) for column, drop in zip(columns, drops)}
+    table = [
+        {
+            "feature": c,
+            "permutation": permutation[c],
+            "saliency": float(saliency_values[groups[c]].sum()),
+            "integrated_gradients": float(ig_values[groups[c]].sum()),
+        }
+        for c in columns
+    ]
+    table.sort(key=lambda row: -row["permutation"])
+    return {"kind": "table", "rows": table, "completeness": explained.describe()}
+
+
+def sample_predictions(network, prepared: Prepared, limit: int = 2000) -> dict:
+    """Test truths and predictions kept for the report's residual plot (regression)."""
+    if prepared.task != "regression":
+        return {}
+    outputs = predict_outputs(network, prepared.task, prepared.x_test[:limit], prepared.preprocessing_arrays)
+    truth = prepared.y_test[:limit].reshape(outputs.shape)
+    return {"truth": truth[:, 0].tolist(), "prediction": outputs[:, 0].tolist()}

@@ -1,0 +1,48 @@
+"""What ``glassnet train`` can be told, and the names of what it writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MODEL_FILE, METRICS_FILE, REPORT_FILE = "model.glassnet", "metrics.json", "report.html"
+#: The file ``glassnet demo`` leaves in its folder, so that it replaces only its own output.
+DEMO_MARKER = ".glassnet-demo"
+#: Every name glassnet writes into an output folder; ``--overwrite`` replaces a folder holding only these.
+OUTPUT_NAMES = (MODEL_FILE, METRICS_FILE, REPORT_FILE, DEMO_MARKER)
+
+
+@dataclass
+class JobOptions:
+    """Everything ``glassnet train`` can be told (defaults are the command's defaults)."""
+
+    data: str
+    target: list[str] = field(default_factory=list)
+    task: str | None = None
+    labels: str | None = None
+    test_data: str | None = None
+    hidden: tuple[int, ...] = (128, 64)
+    activation: str = "relu"
+    batch_norm: bool = False
+    dropout: float = 0.0
+    epochs: int = 100
+    batch_size: int = 64
+    optimizer: str = "adam"
+    lr: float | None = None
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str | None = None
+    early_stopping: bool = True
+    patience: int = 10
+    grow: bool = False
+    seed: int = 0
+    test_fraction: float = 0.2
+    validation_fraction: float = 0.15
+    image_size: tuple[int, int] | None = None
+    image_mode: str | None = None
+    delimiter: str | None = None
+    checkpoint: str | None = None
+    resume: bool = False
+    verbose: int = 1
+    importance: bool = True
+    frame: Any = None  # an in-memory table instead of a file (used by the demo)

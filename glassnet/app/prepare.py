@@ -1,0 +1,262 @@
+"""Data in: load a table or images, check them, split train/validation/test and preprocess.
+
+The split is seeded and stratified for classification; the preprocessing is fitted on the training
+rows only. The result is a :class:`Prepared` that the run trains on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..tabular import DataError, TablePreprocessor, infer_task, read_table
+from .options import JobOptions
+from .tasks import CLASSIFICATION, labels_to_json
+
+
+@dataclass
+class Prepared:
+    """Data after splitting and preprocessing."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    task: str  # multiclass, binary, multilabel, regression
+    classes: list | None
+    preprocessing: dict
+    preprocessing_arrays: dict
+    feature_names: list[str]
+    source_columns: list[str]
+    description: dict
+
+
+def _split(n: int, fraction: float, rng: np.random.Generator, labels: np.ndarray | None):
+    from ..training.loop import split_validation
+
+    return split_validation(n, fraction, rng, labels)
+
+
+def load_frame_or_images(path: str, options: JobOptions):
+    """("table", DataFrame) or ("images", (x, labels, info))."""
+    if options.frame is not None and path == options.data:
+        return "table", options.frame.copy()
+    source = Path(path)
+    if source.is_dir():
+        from ..images import load_image_folder
+
+        return "images", load_image_folder(source, options.image_size, options.image_mode)
+    name = source.name.lower()
+    if "idx" in name or name.endswith("ubyte") or name.endswith("ubyte.gz"):
+        from ..datasets import DatasetError, load_mnist_idx
+
+        if options.labels is None:
+            raise DataError("idx image files need their labels: pass --labels LABELS_FILE.")
+        try:
+            data = load_mnist_idx(source, options.labels)
+        except DatasetError as exc:
+            raise DataError(str(exc)) from None
+        labels = data.y.astype(str).astype(object)
+        return "images", (
+            data.x,
+            labels,
+            {"image_shape": list(data.image_shape), "mode": "L", "classes": sorted(set(labels)), "files": 1},
+        )
+    return "table", read_table(source, options.delimiter)
+
+
+def prepare(options: JobOptions) -> Prepared:
+    """Load, check, split (train/validation/test, stratified for classification) and preprocess."""
+    kind, loaded = load_frame_or_images(options.data, options)
+    rng = np.random.default_rng(options.seed)
+    if kind == "images":
+        return _prepare_images(loaded, options, rng)
+    return _prepare_table(loaded, options, rng)
+
+
+def _prepare_images(loaded, options: JobOptions, rng: np.random.Generator) -> Prepared:
+    x, labels, info = loaded
+    classes = sorted(set(labels.tolist()))
+    if len(classes) < 2:
+        raise DataError(f"the images hold a single class ({classes[0]!r}); classification needs at least two.")
+    y = np.searchsorted(np.array(classes, dtype=object), labels).astype(np.int64)
+    features = [f"pixel_{i}" for i in range(x.shape[1])]
+    preprocessing = {
+        "kind": "image",
+        "image_shape": info["image_shape"],
+        "mode": info["mode"],
+        "size": options.image_size and list(options.image_size),
+    }
+    resized = f", resized to {options.image_size[0]}x{options.image_size[1]}" if options.image_size else ""
+    description = {
+        "kind": "image folder",
+        "source": str(options.data),
+        "rows": int(len(x)),
+        "features": int(x.shape[1]),
+        "image_shape": info["image_shape"],
+        "mode": info["mode"],
+        "preprocessing": ["pixels scaled to [0, 1]" + resized],
+    }
+    x_test = y_test = None
+    if options.test_data:
+        test_kind, test_loaded = load_frame_or_images(options.test_data, options)
+        if test_kind != "images":
+            raise DataError("--test-data must be images like the training data.")
+        x_test, test_labels, _ = test_loaded
+        unknown = sorted(set(test_labels.tolist()) - set(classes))
+        if unknown:
+            raise DataError(f"--test-data holds classes not in the training data: {unknown[:5]}.")
+        y_test = np.searchsorted(np.array(classes, dtype=object), test_labels).astype(np.int64)
+    return _finish_split(
+        x, y, x_test, y_test, "multiclass", classes, preprocessing, {}, features, features, description, options, rng
+    )
+
+
+def _checked_frame(frame, options: JobOptions):
+    """The table with string column names and without rows whose target is missing; the count dropped."""
+    if frame.empty or len(frame) < 10:
+        raise DataError(f"{options.data} has {len(frame)} data rows; at least 10 are needed.")
+    if not options.target:
+        raise DataError(f"--target is required for tables; columns are: {[str(c) for c in frame.columns][:20]}.")
+    frame.columns = [str(c) for c in frame.columns]
+    missing = [t for t in options.target if t not in frame.columns]
+    if missing:
+        raise DataError(f"target column(s) {missing} not found; columns are: {list(frame.columns)[:20]}.")
+    dropped_rows = int(frame[options.target].isna().any(axis=1).sum())
+    if dropped_rows:
+        frame = frame[frame[options.target].notna().all(axis=1)].reset_index(drop=True)
+    return frame, dropped_rows
+
+
+def _table_targets(target, options: JobOptions):
+    """(task, y, classes) from the target column(s): inferred or told classification or regression."""
+    task = options.task
+    if task is None:
+        kinds = {infer_task(target[c]) for c in options.target}
+        task = "classification" if kinds == {"classification"} else "regression"
+    if task not in ("classification", "regression"):
+        raise DataError(f"--task must be classification or regression; got {task!r}.")
+    if task == "regression":
+        import pandas as pd
+
+        try:
+            return "regression", target.apply(pd.to_numeric).to_numpy(dtype=np.float64), None
+        except (ValueError, TypeError):
+            raise DataError(f"regression target(s) {options.target} must be numeric.") from None
+    if len(options.target) > 1:
+        values = target.to_numpy()
+        if not set(np.unique(values.astype(float))) <= {0.0, 1.0}:
+            raise DataError(
+                "several classification targets must each be 0/1 (multilabel); train one model per target otherwise."
+            )
+        return "multilabel", values.astype(np.float32), list(options.target)
+    column = target[options.target[0]]
+    classes = sorted(column.unique().tolist(), key=lambda v: (str(type(v)), v))
+    if len(classes) < 2:
+        raise DataError(
+            f"target {options.target[0]!r} has a single class ({classes[0]!r}); classification needs at least two."
+        )
+    lookup = {value: index for index, value in enumerate(classes)}
+    y = column.map(lookup).to_numpy().astype(np.int64)
+    return ("binary" if len(classes) == 2 else "multiclass"), y, classes
+
+
+def _separate_test_table(options: JobOptions, pre: TablePreprocessor, task: str, classes, y_dtype):
+    """(x_test, y_test) from ``--test-data``, preprocessed as the training rows were."""
+    test_frame = read_table(options.test_data, options.delimiter)
+    test_frame.columns = [str(c) for c in test_frame.columns]
+    absent = [t for t in options.target if t not in test_frame.columns]
+    if absent:
+        raise DataError(f"--test-data lacks the target column(s) {absent}.")
+    test_frame = test_frame[test_frame[options.target].notna().all(axis=1)]
+    x_test = pre.transform(test_frame.drop(columns=options.target))
+    if task not in CLASSIFICATION:
+        return x_test, test_frame[options.target].to_numpy().astype(y_dtype)
+    lookup = {value: index for index, value in enumerate(classes)}
+    mapped = test_frame[options.target[0]].map(lookup)
+    if mapped.isna().any():
+        unseen = sorted(set(test_frame[options.target[0]][mapped.isna()].astype(str)))[:5]
+        raise DataError(f"--test-data holds classes not seen in training: {unseen}.")
+    return x_test, mapped.to_numpy().astype(np.int64)
+
+
+def _prepare_table(frame, options: JobOptions, rng: np.random.Generator) -> Prepared:
+    frame, dropped_rows = _checked_frame(frame, options)
+    task, y, classes = _table_targets(frame[options.target], options)
+    features_frame = frame.drop(columns=options.target)
+    TablePreprocessor.validate(features_frame)
+    # Split before fitting the preprocessing, so that it sees the training rows only.
+    if options.test_data:
+        train_idx, test_idx = np.arange(len(frame)), None
+    else:
+        train_idx, test_idx = _split(len(frame), options.test_fraction, rng, y if task in CLASSIFICATION else None)
+    pre = TablePreprocessor.fit(features_frame.iloc[train_idx])
+    x = pre.transform(features_frame)
+    if options.test_data:
+        x_test, y_test = _separate_test_table(options, pre, task, classes, y.dtype)
+    else:
+        x_test, y_test = x[test_idx], y[test_idx]
+    x_rest, y_rest = x[train_idx], y[train_idx]
+    arrays = {}
+    if task == "regression":
+        y_mean, y_scale = y_rest.mean(axis=0), y_rest.std(axis=0)
+        y_scale = np.where(y_scale > 0, y_scale, 1.0)
+        arrays = {"target_mean": y_mean.astype(np.float64), "target_scale": y_scale.astype(np.float64)}
+    description = {
+        "kind": "table",
+        "source": str(options.data),
+        "rows": int(len(frame) + dropped_rows),
+        "columns": int(frame.shape[1]),
+        "features": int(x.shape[1]),
+        "target": list(options.target),
+        "rows_dropped_missing_target": dropped_rows,
+        "preprocessing": pre.describe(),
+    }
+    preprocessing = {**pre.to_dict(), "target": list(options.target)}
+    return _finish_split(
+        x_rest, y_rest, x_test, y_test, task, classes, preprocessing, arrays, pre.feature_names,
+        pre.source_columns(), description, options, rng,
+    )  # fmt: skip
+
+
+def _finish_split(
+    x, y, x_test, y_test, task, classes, preprocessing, arrays, features, sources, description, options, rng
+) -> Prepared:
+    stratify = y if task in CLASSIFICATION else None
+    if x_test is None:
+        train_idx, test_idx = _split(len(x), options.test_fraction, rng, stratify)
+        x, y, x_test, y_test = x[train_idx], y[train_idx], x[test_idx], y[test_idx]
+        stratify = y if stratify is not None else None
+    train_idx, val_idx = _split(len(x), options.validation_fraction, rng, stratify)
+    if options.test_data:
+        test_source = options.test_data
+    else:
+        test_source = "held out (seeded, stratified)" if stratify is not None else "held out (seeded)"
+    description = {
+        **description,
+        "task": task,
+        "classes": None if classes is None else labels_to_json(classes),
+        "train_rows": int(len(train_idx)),
+        "validation_rows": int(len(val_idx)),
+        "test_rows": int(len(x_test)),
+        "test_source": test_source,
+    }
+    return Prepared(
+        x[train_idx],
+        y[train_idx],
+        x[val_idx],
+        y[val_idx],
+        x_test,
+        y_test,
+        task,
+        None if classes is None else labels_to_json(classes),
+        preprocessing,
+        arrays,
+        features,
+        sources,
+        description,
+    )

@@ -1,0 +1,167 @@
+"""The run: prepare the data, train (or grow) the network, evaluate it, and gather the account.
+
+``run_training(options)`` does the work of ``glassnet train`` and ``glassnet demo`` and returns a
+:class:`JobResult`, which :func:`glassnet.app.outputs.write_outputs` writes out.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..tabular import DataError
+from .evaluate import compute_importance, run_baselines, sample_predictions
+from .options import JobOptions
+from .prepare import Prepared, prepare
+from .tasks import CLASSIFICATION, LABELLED, evaluate_network, output_spec, targets_for_network
+
+
+@dataclass
+class JobResult:
+    network: Any
+    history: Any
+    prepared: Prepared
+    metrics: dict
+    metadata: dict
+
+
+def run_training(options: JobOptions, log=print) -> JobResult:
+    """Prepare the data, train (or grow) the network, evaluate it and gather the account."""
+    started = time.perf_counter()
+    prepared = prepare(options)
+    _log_data(prepared, log)
+    y_train = targets_for_network(prepared.task, prepared.preprocessing_arrays, prepared.y_train)
+    y_val = targets_for_network(prepared.task, prepared.preprocessing_arrays, prepared.y_val)
+    if options.grow:
+        growth = _grow(prepared, y_train, y_val, options, log)
+        network, history = growth.network, growth.history
+    else:
+        growth = None
+        network, history = _train(prepared, y_train, y_val, options, log)
+    metadata = _account(network, history, prepared, options, growth, time.perf_counter() - started)
+    return JobResult(network, history, prepared, metadata["test_metrics"], metadata)
+
+
+def _log_data(prepared: Prepared, log) -> None:
+    description = prepared.description
+    log(
+        f"data: {description['rows']} rows → {prepared.x_train.shape[1]} features; task {prepared.task}; "
+        f"{len(prepared.x_train)} train / {len(prepared.x_val)} validation / {len(prepared.x_test)} test"
+    )
+    for line in description.get("preprocessing", []):
+        log(f"  {line}")
+    if description.get("rows_dropped_missing_target"):
+        log(f"  dropped {description['rows_dropped_missing_target']} row(s) with a missing target")
+
+
+def _grow(prepared: Prepared, y_train, y_val, options: JobOptions, log):
+    from ..training.grow import grow
+
+    if prepared.task == "multilabel":
+        raise DataError("--grow supports classification and regression targets, not multilabel.")
+    log("growing: start small, widen or deepen while validation improves ...")
+    growth = grow(
+        prepared.x_train,
+        y_train,
+        task="classification" if prepared.task in CLASSIFICATION else "regression",
+        validation_data=(prepared.x_val, y_val),
+        activation=options.activation,
+        batch_norm=options.batch_norm,
+        dropout=options.dropout,
+        epochs=options.epochs,
+        batch_size=options.batch_size,
+        patience=options.patience,
+        lr=options.lr,
+        seed=options.seed,
+    )
+    log(growth.summary())
+    return growth
+
+
+def _callbacks(options: JobOptions) -> list:
+    from ..training.callbacks import CosineDecay, EarlyStopping, ReduceLROnPlateau
+
+    callbacks: list = [EarlyStopping(patience=options.patience)] if options.early_stopping else []
+    if options.schedule == "cosine":
+        callbacks.append(CosineDecay(options.epochs))
+    elif options.schedule == "plateau":
+        callbacks.append(ReduceLROnPlateau(patience=max(2, options.patience // 3), factor=0.3))
+    elif options.schedule is not None:
+        raise DataError(f"--schedule must be cosine or plateau; got {options.schedule!r}.")
+    return callbacks
+
+
+def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
+    from ..exceptions import TrainingInterrupted
+    from ..network import mlp
+    from ..optim import SGD
+    from ..training.loop import Trainer
+
+    n_outputs = len(prepared.classes) if prepared.task in LABELLED else y_train.reshape(len(y_train), -1).shape[1]
+    output_dim, output_activation = output_spec(prepared.task, n_outputs)
+    network = mlp(
+        list(options.hidden),
+        output_dim,
+        activation=options.activation,
+        output_activation=output_activation,
+        batch_norm=options.batch_norm,
+        dropout=options.dropout,
+        input_dim=prepared.x_train.shape[1],
+        seed=options.seed,
+    )
+    log(network.summary())
+    optimizer: Any = options.optimizer
+    if optimizer == "sgd":
+        optimizer = SGD(
+            network.parameters(),
+            lr=options.lr or 0.01,
+            momentum=options.momentum,
+            nesterov=options.momentum > 0,
+            weight_decay=options.weight_decay,
+        )
+    history = Trainer(
+        network,
+        prepared.x_train,
+        y_train,
+        optimizer=optimizer,
+        lr=options.lr,
+        epochs=options.epochs,
+        batch_size=options.batch_size,
+        validation_data=(prepared.x_val, y_val),
+        callbacks=_callbacks(options),
+        seed=options.seed,
+        verbose=options.verbose,
+        weight_decay=options.weight_decay,
+        checkpoint=options.checkpoint,
+        resume=options.resume,
+    ).run()
+    if history.interrupted:
+        raise TrainingInterrupted(history.interrupt_message, history.interrupt_checkpoint)
+    return network, history
+
+
+def _account(network, history, prepared: Prepared, options: JobOptions, growth, train_seconds: float) -> dict:
+    """Everything the model file, metrics.json and the report say about the run."""
+    from ..diagnostics import gradient_verdict, linear_block_report
+
+    verdict = gradient_verdict(history, network)
+    task, arrays, classes = prepared.task, prepared.preprocessing_arrays, prepared.classes
+    trail = None if growth is None else [{**row, "hidden": list(row["hidden"])} for row in growth.trail]
+    return {
+        "data": prepared.description,
+        "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.__dict__.items() if k != "frame"},
+        "test_metrics": evaluate_network(network, task, prepared.x_test, prepared.y_test, arrays, classes),
+        "validation_metrics": evaluate_network(network, task, prepared.x_val, prepared.y_val, arrays, classes),
+        "baselines": run_baselines(prepared),
+        "overfitting": history.summary(),
+        "overfitting_onset": history.overfitting_onset,
+        "gradient_verdict": verdict.summary(),
+        "vanishing": verdict.vanishing,
+        "exploding": verdict.exploding,
+        "linear_blocks": [block.statement() for block in linear_block_report(network) if block.redundant],
+        "importance": compute_importance(network, prepared) if options.importance else None,
+        "train_seconds": train_seconds,
+        "growth_trail": trail,
+        "test_sample": sample_predictions(network, prepared),
+    }
