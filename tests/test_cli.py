@@ -336,9 +336,9 @@ def _chrome():
 
 def test_demo_report_renders_in_headless_chromium(tmp_path):
     out = tmp_path / "demo"
-    completed = glassnet("demo", "--out", out, cwd=tmp_path)
+    # A short demo: what is tested here is the page (tests/test_demo.py checks the full demo's accuracy).
+    completed = glassnet("demo", "--out", out, "--epochs", "8", cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
-    assert float(completed.stdout.split("test accuracy:")[1].split()[0]) >= 0.97
     html = (out / "report.html").read_text()
     assert "http://" not in html and "https://" not in html  # self-contained: nothing to fetch
     browser = _chrome()
