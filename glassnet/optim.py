@@ -8,6 +8,7 @@ of a few per parameter).
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 
@@ -265,10 +266,52 @@ class AdamW(Adam):
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
 
 
-def get_optimizer(name: str | Optimizer, params: Sequence[Parameter], **kwargs) -> Optimizer:
-    """Create an optimizer from its name (``"sgd"``, ``"adam"``, ``"adamw"``)."""
-    if isinstance(name, Optimizer):
-        return name
+def _optimizer_class(name: str) -> type[Optimizer]:
     if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}; got optimizer={name!r}.")
-    return OPTIMIZERS[name.lower()](params, **kwargs)
+    return OPTIMIZERS[name.lower()]
+
+
+def default_lr(name: str) -> float:
+    """The learning rate of optimizer ``name`` when none is given: its class's own default (the one owner).
+
+    >>> default_lr("sgd"), default_lr("adam")
+    (0.01, 0.001)
+    """
+    return float(inspect.signature(_optimizer_class(name).__init__).parameters["lr"].default)
+
+
+def make_optimizer(
+    name: str | Optimizer,
+    params: Sequence[Parameter],
+    *,
+    lr: float | None = None,
+    momentum: float | None = None,
+    nesterov: bool | None = None,
+    weight_decay: float = 0.0,
+) -> Optimizer:
+    """The one factory: optimizer ``name`` over ``params``, with its class's defaults for what is not given.
+
+    ``momentum`` and ``nesterov`` apply to SGD only. An Optimizer instance is returned as it is.
+    """
+    if isinstance(name, Optimizer):
+        return name
+    cls = _optimizer_class(name)
+    kwargs: dict = {} if lr is None else {"lr": lr}
+    if weight_decay:
+        kwargs["weight_decay"] = weight_decay
+    if cls is SGD:
+        if momentum is not None:
+            kwargs["momentum"] = momentum
+        if nesterov is not None:
+            kwargs["nesterov"] = nesterov
+    elif momentum is not None or nesterov:
+        raise ValueError(f"momentum and nesterov apply to optimizer='sgd'; got optimizer={name!r}.")
+    return cls(params, **kwargs)
+
+
+def get_optimizer(name: str | Optimizer, params: Sequence[Parameter], **kwargs) -> Optimizer:
+    """Create an optimizer from its name (``"sgd"``, ``"adam"``, ``"adamw"``) and constructor arguments."""
+    if isinstance(name, Optimizer):
+        return name
+    return _optimizer_class(name)(params, **kwargs)

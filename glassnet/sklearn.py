@@ -22,7 +22,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .network import mlp
-from .optim import SGD, Adam, AdamW
+from .optim import make_optimizer
 from .training.callbacks import EarlyStopping, EpochPrinter
 from .training.loop import Trainer
 
@@ -139,18 +139,15 @@ class _BaseDNN(BaseEstimator):
         return self.alpha / (batch_size * mean_weight) if mean_weight > 0 else 0.0
 
     def _make_optimizer(self, network, decay: float):
-        params = network.parameters()
-        if self.solver == "sgd":
-            return SGD(
-                params,
-                lr=self.learning_rate_init,
-                momentum=self.momentum,
-                nesterov=self.nesterovs_momentum and self.momentum > 0,
-                weight_decay=decay,
-            )
-        if self.solver == "adamw":
-            return AdamW(params, lr=self.learning_rate_init, weight_decay=decay)
-        return Adam(params, lr=self.learning_rate_init, weight_decay=decay)
+        sgd = self.solver == "sgd"
+        return make_optimizer(
+            self.solver,
+            network.parameters(),
+            lr=self.learning_rate_init,
+            momentum=self.momentum if sgd else None,
+            nesterov=self.nesterovs_momentum and self.momentum > 0 if sgd else None,
+            weight_decay=decay,
+        )
 
     def _build(self, n_features: int, n_outputs: int, output_activation: str, seed: int):
         activation = {"logistic": "sigmoid", "identity": "linear"}.get(self.activation, self.activation)

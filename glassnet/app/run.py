@@ -95,7 +95,7 @@ def _callbacks(options: JobOptions) -> list:
 def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
     from ..exceptions import TrainingInterrupted
     from ..network import mlp
-    from ..optim import SGD
+    from ..optim import make_optimizer
     from ..training.loop import Trainer
 
     n_outputs = len(prepared.classes) if prepared.task in LABELLED else y_train.reshape(len(y_train), -1).shape[1]
@@ -111,28 +111,26 @@ def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
         seed=options.seed,
     )
     log(network.summary())
-    optimizer: Any = options.optimizer
-    if optimizer == "sgd":
-        optimizer = SGD(
-            network.parameters(),
-            lr=options.lr or 0.01,
-            momentum=options.momentum,
-            nesterov=options.momentum > 0,
-            weight_decay=options.weight_decay,
-        )
+    sgd = options.optimizer == "sgd"
+    optimizer = make_optimizer(
+        options.optimizer,
+        network.parameters(),
+        lr=options.lr,
+        momentum=options.momentum if sgd else None,
+        nesterov=options.momentum > 0 if sgd else None,
+        weight_decay=options.weight_decay,
+    )
     history = Trainer(
         network,
         prepared.x_train,
         y_train,
         optimizer=optimizer,
-        lr=options.lr,
         epochs=options.epochs,
         batch_size=options.batch_size,
         validation_data=(prepared.x_val, y_val),
         callbacks=_callbacks(options),
         seed=options.seed,
         verbose=options.verbose,
-        weight_decay=options.weight_decay,
         checkpoint=options.checkpoint,
         resume=options.resume,
     ).run()

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..optim import default_lr
 from .common import emit_json, fraction, hidden_sizes, positive_float, positive_int
 
 EXAMPLES = """examples:
@@ -43,7 +44,12 @@ def add_parser(commands) -> None:
     parser.add_argument("--epochs", type=positive_int, default=100)
     parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--optimizer", default="adam", choices=["adam", "adamw", "sgd"])
-    parser.add_argument("--lr", type=positive_float, help="learning rate (adam 1e-3, sgd 1e-2 by default)")
+    parser.add_argument(
+        "--lr",
+        type=positive_float,
+        help=f"learning rate (default: adam {default_lr('adam'):g}, adamw {default_lr('adamw'):g}, "
+        f"sgd {default_lr('sgd'):g})",
+    )
     parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (Nesterov)")
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--schedule", choices=["cosine", "plateau"], help="learning-rate schedule")

@@ -23,7 +23,7 @@ from ..exceptions import DivergenceError, DivergenceWarning
 from ..layers import Dense, Sigmoid, Softmax
 from ..losses import BinaryCrossEntropy, Loss, MeanSquaredError, SoftmaxCrossEntropy, get_loss
 from ..network import Sequential
-from ..optim import Optimizer, get_optimizer
+from ..optim import Optimizer, make_optimizer
 from .callbacks import Callback, EarlyStopping, EpochPrinter, ProgressBar
 from .history import History
 from .metrics import accuracy, balanced_accuracy, regression_metrics
@@ -222,12 +222,9 @@ class Trainer:
             if lr is not None:
                 self.optimizer.lr = lr
         else:
-            kwargs = {"lr": lr if lr is not None else (0.01 if optimizer == "sgd" else 0.001)}
-            if weight_decay:
-                kwargs["weight_decay"] = weight_decay
-            if momentum is not None:
-                kwargs["momentum"] = momentum
-            self.optimizer = get_optimizer(optimizer, network.parameters(), **kwargs)
+            self.optimizer = make_optimizer(
+                optimizer, network.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay
+            )
 
         self.callbacks = list(callbacks)
         self.diagnostics = bool(diagnostics)

@@ -1,0 +1,38 @@
+"""Each default has one owner (#16, item 3): the optimizer classes own their learning rates, and the
+training loop, the command line's help and the job take them from there."""
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.app.options import JobOptions
+from glassnet.cli import build_parser
+from glassnet.optim import OPTIMIZERS, default_lr, make_optimizer
+from glassnet.training.loop import Trainer
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_the_loop_and_the_factory_use_the_classes_learning_rate(name):
+    net = gn.mlp([4], 2, output_activation="softmax", input_dim=3)
+    x, y = np.zeros((8, 3)), np.arange(8) % 2
+    expected = OPTIMIZERS[name](net.parameters()).lr
+    assert default_lr(name) == expected
+    assert Trainer(net, x, y, optimizer=name).optimizer.lr == expected
+    assert make_optimizer(name, net.parameters()).lr == expected
+
+
+def test_the_command_lines_help_shows_the_owners_defaults():
+    train = next(
+        action for action in build_parser()._subparsers._group_actions[0].choices.items() if action[0] == "train"
+    )[1]
+    text = train.format_help().replace("\n", " ")
+    for name in OPTIMIZERS:
+        assert f"{name} {default_lr(name):g}" in " ".join(text.split())
+    assert JobOptions(data="x").lr is None  # the job passes "no choice" on, and the class decides
+
+
+def test_momentum_belongs_to_sgd():
+    net = gn.mlp([4], 2, input_dim=3)
+    assert make_optimizer("sgd", net.parameters(), momentum=0.9, nesterov=True).nesterov
+    with pytest.raises(ValueError, match="apply to optimizer='sgd'"):
+        make_optimizer("adam", net.parameters(), momentum=0.9)
