@@ -61,13 +61,25 @@ class Optimizer:
             p.zero_grad()
 
     def step(self) -> None:
-        """Update every parameter in place from its gradient."""
+        """Update every parameter in place from its gradient.
+
+        The backend is chosen once per step: with the compiled kernels on, each segment is updated
+        in one compiled pass (``_update_compiled``), otherwise by NumPy (``_update``, the reference).
+        """
         self.iterations += 1
+        compiled = kernels.active()
         for segment, state in zip(self._segments, self._state):
-            self._update(segment, state)
+            if compiled is None:
+                self._update(segment, state)
+            else:
+                self._update_compiled(compiled, segment, state)
 
     def _update(self, segment: _Segment, state: dict[str, np.ndarray]) -> None:
         raise NotImplementedError
+
+    def _update_compiled(self, compiled, segment: _Segment, state: dict[str, np.ndarray]) -> None:
+        """The same update as ``_update`` in one pass (kernels/_compiled.py); NumPy when a subclass has none."""
+        self._update(segment, state)
 
     def _buffer(self, state: dict, key: str, like: np.ndarray) -> np.ndarray:
         if key not in state:
@@ -127,23 +139,22 @@ class SGD(Optimizer):
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0; got momentum=0.")
 
+    def _update_compiled(self, compiled, segment: _Segment, state: dict) -> None:
+        velocity = self._buffer(state, "velocity", segment.grad) if self.momentum else segment.grad
+        cast = segment.value.dtype.type  # float32 scalars for float32 arrays: no mixed-type loop
+        compiled.sgd_step(
+            segment.value,
+            segment.grad,
+            velocity,
+            lr=cast(self.lr),
+            momentum=cast(self.momentum),
+            nesterov=self.nesterov,
+            weight_decay=cast(self.weight_decay),
+            n_regularized=segment.n_regularized,
+        )
+
     def _update(self, segment: _Segment, state: dict) -> None:
         grad = segment.grad
-        compiled = kernels.active()
-        if compiled is not None:  # the same update in one pass (kernels/_compiled.py)
-            velocity = self._buffer(state, "velocity", grad) if self.momentum else grad
-            cast = segment.value.dtype.type
-            compiled.sgd_step(
-                segment.value,
-                grad,
-                velocity,
-                cast(self.lr),
-                cast(self.momentum),
-                self.nesterov,
-                cast(self.weight_decay),
-                segment.n_regularized,
-            )
-            return
         if self.weight_decay and segment.n_regularized:
             reg = slice(0, segment.n_regularized)
             scratch = self._buffer(state, "scratch", grad)[reg]
@@ -193,32 +204,32 @@ class Adam(Optimizer):
         self.eps = check_positive_float(eps, "eps")
         self.weight_decay = check_positive_float(weight_decay, "weight_decay", allow_zero=True)
 
+    def _update_compiled(self, compiled, segment: _Segment, state: dict) -> None:
+        grad, value = segment.grad, segment.value
+        cast = value.dtype.type  # float32 scalars for float32 arrays: no mixed-type loop
+        t = self.iterations
+        decay = self.weight_decay if segment.n_regularized else 0.0
+        compiled.adam_step(
+            value,
+            grad,
+            self._buffer(state, "m", grad),
+            self._buffer(state, "v", grad),
+            beta1=cast(self.beta1),
+            one_minus_beta1=cast(1.0 - self.beta1),
+            beta2=cast(self.beta2),
+            one_minus_beta2=cast(1.0 - self.beta2),
+            inv_sqrt_bias2=cast(1.0 / math.sqrt(1.0 - self.beta2**t)),
+            eps=cast(self.eps),
+            step_size=cast(self.lr / (1.0 - self.beta1**t)),
+            weight_decay=cast(0.0 if self.decoupled else decay),
+            decoupled_factor=cast(1.0 - self.lr * decay if self.decoupled and decay else 1.0),
+            n_regularized=segment.n_regularized,
+        )
+
     def _update(self, segment: _Segment, state: dict) -> None:
         grad, value = segment.grad, segment.value
         m = self._buffer(state, "m", grad)
         v = self._buffer(state, "v", grad)
-        compiled = kernels.active()
-        if compiled is not None:  # the same update in one pass (kernels/_compiled.py)
-            cast = value.dtype.type
-            t = self.iterations
-            decay = self.weight_decay if segment.n_regularized else 0.0
-            compiled.adam_step(
-                value,
-                grad,
-                m,
-                v,
-                cast(self.beta1),
-                cast(1.0 - self.beta1),
-                cast(self.beta2),
-                cast(1.0 - self.beta2),
-                cast(1.0 / math.sqrt(1.0 - self.beta2**t)),
-                cast(self.eps),
-                cast(self.lr / (1.0 - self.beta1**t)),
-                cast(0.0 if self.decoupled else decay),
-                cast(1.0 - self.lr * decay if self.decoupled and decay else 1.0),
-                segment.n_regularized,
-            )
-            return
         scratch = self._buffer(state, "scratch", grad)  # every temporary goes through it
         if self.weight_decay and segment.n_regularized:
             reg = slice(0, segment.n_regularized)
