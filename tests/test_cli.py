@@ -13,8 +13,39 @@ import pytest
 FAST = ["--epochs", "40", "--hidden", "16,16", "--lr", "0.01", "--quiet"]
 
 
-def glassnet(*args, cwd=None):
+def subprocess_glassnet(*args, cwd=None):
+    """The command in a process of its own: for what only a real process shows (--debug tracebacks)."""
     return subprocess.run([sys.executable, "-m", "glassnet", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+def glassnet(*args, cwd=None):
+    """The command run in this process (no interpreter start-up per call), with what a user would see:
+    the exit status, stdout, and stderr including any Python warning that escaped to the user."""
+    import contextlib
+    import io
+    import warnings
+
+    from glassnet.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    previous = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            warnings.catch_warnings(record=True) as seen,
+        ):
+            warnings.simplefilter("default")
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:  # argparse: --help, usage errors
+                code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        os.chdir(previous)
+    stderr = err.getvalue() + "".join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in seen)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), stderr)
 
 
 def assert_clean_error(completed, code, *fragments):
@@ -291,7 +322,7 @@ def test_failure_leaves_no_half_written_output(tmp_path):
 def test_bad_usage_and_debug_flag(tmp_path):
     usage = glassnet("train", "data.csv", "--epochs", "zero")
     assert usage.returncode == 2 and "positive integer" in usage.stderr
-    debug = glassnet("--debug", "train", tmp_path / "nope.csv", "--target", "y", "--out", tmp_path / "o")
+    debug = subprocess_glassnet("--debug", "train", tmp_path / "nope.csv", "--target", "y", "--out", tmp_path / "o")
     assert debug.returncode != 0 and "Traceback" in debug.stderr
 
 
