@@ -44,10 +44,10 @@ def positive_float(text: str) -> float:
     return _number(text, float, lambda v: v > 0, "a positive number")
 
 
-def check_output(path, overwrite: bool, kind: str, inputs=()):
+def check_output(path, overwrite: bool, kind: str, inputs=(), flag: str = "--overwrite to replace it"):
     """Refuse, before any work, an output path that cannot be used or is not glassnet's to replace.
 
-    ``kind`` is "predictions", "report", "onnx", "model" or "checkpoint"; exit 2 with what to do.
+    ``kind`` is "predictions", "report", "onnx" or "checkpoint"; exit 2 with what to do (``flag``).
     """
     from ..exceptions import OutputError
     from ..io import outputs
@@ -56,11 +56,12 @@ def check_output(path, overwrite: bool, kind: str, inputs=()):
         "predictions": outputs.is_glassnet_predictions,
         "report": outputs.is_glassnet_report,
         "onnx": outputs.is_glassnet_onnx,
-        "model": outputs.is_glassnet_model,
         "checkpoint": outputs.is_glassnet_checkpoint,
     }[kind]
     try:
-        return outputs.check_output_file(path, overwrite=overwrite, owned=owned, what=f"the {kind} file", inputs=inputs)
+        return outputs.check_output_file(
+            path, overwrite=overwrite, owned=owned, what=f"the {kind} file", inputs=inputs, flag=flag
+        )
     except OutputError as exc:
         raise UsageError(str(exc)) from None
 

@@ -121,9 +121,8 @@ def run(args) -> int:
 def check_checkpoint_path(checkpoint: str, out: Path, *, resume: bool, overwrite: bool, inputs) -> None:
     """--checkpoint: outside the output folder, never a file glassnet did not write, resumed or replaced
     only when asked."""
-    from ..exceptions import OutputError
-    from ..io.outputs import check_output_file, is_glassnet_checkpoint
     from . import UsageError
+    from .common import check_output
 
     path = Path(checkpoint)
     if out.resolve() in path.resolve().parents:
@@ -131,17 +130,9 @@ def check_checkpoint_path(checkpoint: str, out: Path, *, resume: bool, overwrite
             f"--checkpoint {checkpoint} is inside the output folder {out}, which is replaced as a "
             "whole at the end; put the checkpoint elsewhere."
         )
-    try:
-        check_output_file(
-            path,
-            overwrite=resume or overwrite,
-            owned=is_glassnet_checkpoint,
-            what="the checkpoint",
-            inputs=inputs,
-            flag="--resume to continue from it or --overwrite to start over",
-        )
-    except OutputError as exc:
-        raise UsageError(str(exc)) from None
+    check_output(
+        path, resume or overwrite, "checkpoint", inputs, "--resume to continue from it or --overwrite to start over"
+    )
 
 
 def train_and_report(

@@ -22,16 +22,22 @@ def _logit_stop(network) -> int | None:
     return len(network.layers) - 1 if isinstance(network.layers[-1], (Softmax, Sigmoid)) else None
 
 
-def _input_gradient(network, x: np.ndarray, target: np.ndarray | None) -> np.ndarray:
-    stop = _logit_stop(network)
-    outputs = network._forward(x, False, stop)
+def _selection(outputs: np.ndarray, target: np.ndarray | None, stop: int | None) -> np.ndarray:
+    """Which outputs the gradient methods explain, as 0/1 weights: the target class's logit per row
+    for a classifier (the predicted one unless given), every output (their sum) for a regressor."""
     seed = np.zeros_like(outputs)
     if outputs.shape[1] == 1 or target is None and stop is None:
         seed[...] = 1.0
     else:
         classes = outputs.argmax(axis=1) if target is None else target
-        seed[np.arange(len(x)), classes] = 1.0
-    return network._backward(seed, stop, input_grad=True).copy()
+        seed[np.arange(len(outputs)), classes] = 1.0
+    return seed
+
+
+def _input_gradient(network, x: np.ndarray, target: np.ndarray | None) -> np.ndarray:
+    stop = _logit_stop(network)
+    outputs = network._forward(x, False, stop)
+    return network._backward(_selection(outputs, target, stop), stop, input_grad=True).copy()
 
 
 def saliency(network, x, target=None) -> np.ndarray:
@@ -93,13 +99,10 @@ class IntegratedGradients:
 
 
 def _explained_output(network, x: np.ndarray, target: np.ndarray | None) -> np.ndarray:
-    """The scalar per row that the gradient methods differentiate (see :func:`_input_gradient`)."""
+    """The scalar per row that the gradient methods differentiate (see :func:`_selection`)."""
     stop = _logit_stop(network)
     outputs = network._forward(x, False, stop).astype(np.float64)
-    if outputs.shape[1] == 1 or target is None and stop is None:
-        return outputs.sum(axis=1)
-    classes = outputs.argmax(axis=1) if target is None else target
-    return outputs[np.arange(len(x)), classes]
+    return (outputs * _selection(outputs, target, stop)).sum(axis=1)
 
 
 def explain_integrated_gradients(

@@ -41,10 +41,6 @@ def _safetensors_format(path: Path) -> str | None:
         return None
 
 
-def is_glassnet_model(path: Path) -> bool:
-    return _safetensors_format(path) == "glassnet-model"
-
-
 def is_glassnet_checkpoint(path: Path) -> bool:
     return _safetensors_format(path) == "glassnet-checkpoint"
 

@@ -172,7 +172,7 @@ class EarlyStopping(Callback):
         best_state = state["best_state"]
         trainer = getattr(self, "trainer", None)
         if best_state is not None and trainer is not None:  # checked now, not when it is restored at the end
-            expected = trainer.network.state_dict()
+            expected = {p.name: p.value for p in trainer.network.parameters()} | trainer.network.buffers()
             if (
                 not isinstance(best_state, dict)
                 or set(best_state) != set(expected)
