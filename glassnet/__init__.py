@@ -16,17 +16,18 @@ from importlib import import_module
 from typing import Any
 
 from ._version import __version__
-from .exceptions import DivergenceError, DivergenceWarning, LinearCollapseWarning, NotFittedError
+from .builders import mlp
+from .exceptions import DivergenceError, DivergenceWarning, LinearCollapseWarning, ModelFileError, NotFittedError
 from .gradcheck import GradcheckResult, gradcheck
 from .layers import BatchNorm, Dense, Dropout, Layer, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from .losses import BinaryCrossEntropy, Loss, MeanSquaredError, SoftmaxCrossEntropy
-from .network import Sequential, mlp
+from .network import Sequential
 from .optim import SGD, Adam, AdamW, Optimizer
 from .parameter import Parameter
 
 # Names resolved on first access so that `import glassnet` stays light.
 _LAZY = {
-    "fit": "glassnet.training.loop",
+    "fit": "glassnet.training.fit",
     "History": "glassnet.training.history",
     "EarlyStopping": "glassnet.training.callbacks",
     "Callback": "glassnet.training.callbacks",
@@ -42,7 +43,6 @@ _LAZY = {
     "save_model": "glassnet.io.modelfile",
     "load_model": "glassnet.io.modelfile",
     "SavedModel": "glassnet.io.modelfile",
-    "ModelFileError": "glassnet.io.modelfile",
     "export_onnx": "glassnet.io.onnx_export",
     "DNNClassifier": "glassnet.sklearn",
     "DNNRegressor": "glassnet.sklearn",
@@ -94,6 +94,7 @@ __all__ = [
     "GradcheckResult",
     "NotFittedError",
     "LinearCollapseWarning",
+    "ModelFileError",
     "DivergenceError",
     "DivergenceWarning",
     *_LAZY,

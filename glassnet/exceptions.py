@@ -23,6 +23,10 @@ class OutputError(ValueError):
     """An output path cannot be used: it would replace a file glassnet did not write, or it cannot be written."""
 
 
+class ModelFileError(ValueError):
+    """A model or checkpoint file is missing, damaged, from an unsupported version, or inconsistent."""
+
+
 class TrainingInterrupted(Exception):
     """Training was stopped by Ctrl-C; ``checkpoint`` names the saved state (None when none was configured)."""
 

@@ -95,7 +95,7 @@ def gradcheck(
             raise ValueError(
                 f"gradcheck needs a float64 network; got dtype={model.dtype}. Build it with dtype=np.float64."
             )
-        model._ensure_built(x)
+        model.ensure_built(x)
         layers, params = model.layers, model.parameters()
     elif isinstance(model, Layer):
         if not model.built:
@@ -127,8 +127,8 @@ def gradcheck(
     frozen = []
     objective(x)
     for layer in run:
-        if isinstance(layer, Dropout) and getattr(layer, "_active", False):
-            layer.fixed_mask = layer._mask.copy()
+        if isinstance(layer, Dropout) and layer.mask is not None:
+            layer.fixed_mask = layer.mask.copy()
             frozen.append(layer)
     try:
         for p in params:

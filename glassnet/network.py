@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
 from collections.abc import Sequence as SequenceABC
+from typing import NamedTuple
 
 import numpy as np
 
 from . import kernels
 from ._validation import all_finite, check_dtype, check_features, check_positive_int
+from .affine import collapse_affine, collapsible_layers, linear_blocks, warn_linear_stacks
 from .exceptions import LinearCollapseWarning
 from .init import DEFAULT_FOR_ACTIVATION
 from .kernels.plan import MAX_ROWS as MAX_PLAN_ROWS
 from .kernels.plan import InferencePlan
-from .layers import Activation, BatchNorm, Dense, Dropout, Layer, Linear, Sigmoid, Softmax, get_activation
+from .layers import Activation, Dense, Dropout, Layer, Linear, Sigmoid, Softmax
 from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy
 from .parameter import FlatStore, Parameter
+
+
+class StepResult(NamedTuple):
+    """What one training step returns to the loop."""
+
+    loss: float
+    #: Correctly classified rows of the batch (class-index targets only, else None).
+    correct: int | None
 
 
 class Sequential:
@@ -103,7 +112,7 @@ class Sequential:
         self.output_dim = width
         self._flatten_parameters()
         self.built = True
-        self._warn_linear_stacks()
+        warn_linear_stacks(self.layers)
 
     def _activation_after(self, position: int) -> str:
         """Name of the first activation after layer ``position`` (before the next Dense)."""
@@ -124,37 +133,12 @@ class Sequential:
         ]
         self._first_trainable = next((i for i, layer in enumerate(self.layers) if layer.parameters()), 0)
 
-    def _warn_linear_stacks(self) -> None:
-        for block in self.linear_blocks():
-            dense = [self.layers[i].name for i in block if isinstance(self.layers[i], Dense)]
-            if len(dense) >= 2:
-                warnings.warn(
-                    f"layers {', '.join(dense)} have no non-linear activation between them: a "
-                    f"composition of affine maps is one affine map (f(f(x)) = c²x for f(x) = cx), so "
-                    f"these {len(dense)} Dense layers compute exactly what one Dense layer of the same "
-                    "input and output width computes, with more parameters and no more expressive "
-                    "power. Put a non-linear activation (relu, tanh, sigmoid) between them, or see "
-                    "Sequential.collapse().",
-                    LinearCollapseWarning,
-                    stacklevel=3,
-                )
-
     def linear_blocks(self) -> list[list[int]]:
         """Runs of consecutive layer positions with no non-linearity among them (inference mode)."""
-        blocks: list[list[int]] = []
-        current: list[int] = []
-        for position, layer in enumerate(self.layers):
-            if layer.is_linear:
-                current.append(position)
-            else:
-                if current:
-                    blocks.append(current)
-                current = []
-        if current:
-            blocks.append(current)
-        return blocks
+        return linear_blocks(self.layers)
 
-    def _ensure_built(self, x: np.ndarray) -> None:
+    def ensure_built(self, x: np.ndarray) -> None:
+        """Build the network for ``x``'s width when it is not built yet."""
         if not self.built:
             if x.ndim != 2:
                 raise ValueError(f"x must be 2-D (n_samples, n_features); got shape {x.shape}.")
@@ -223,23 +207,25 @@ class Sequential:
             grad = layer.backward(grad)
         return grad
 
-    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        """Run the forward flow; returns a new array of shape (n, output_dim).
+    def forward(self, x: np.ndarray, *, training: bool = False, stop: int | None = None) -> np.ndarray:
+        """Run the forward flow; returns a new array of shape (n, output width).
 
-        ``training=True`` uses mini-batch statistics in batch norm and active dropout.
+        ``training=True`` uses mini-batch statistics in batch norm and active dropout. ``stop``
+        runs only the layers before position ``stop`` (for example the logits before a softmax).
         """
         x = np.asarray(x)
-        self._ensure_built(x)
-        return self._forward(x, training).copy()
+        self.ensure_built(x)
+        return self._forward(x, training, stop).copy()
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def backward(self, grad_output: np.ndarray, *, stop: int | None = None) -> np.ndarray:
         """Backpropagate dL/d(output) through every layer; accumulates parameter gradients.
 
+        ``stop`` matches the forward call's: the gradient enters after layer ``stop - 1``.
         Returns dL/d(input) as a new array of shape (n, input_dim).
         """
         if not self.built:
             raise RuntimeError("backward() was called before forward(); the network is not built yet.")
-        return self._backward(np.asarray(grad_output, dtype=self.dtype)).copy()
+        return self._backward(np.asarray(grad_output, dtype=self.dtype), stop).copy()
 
     def fused_output(self, loss: Loss) -> int | None:
         """Layers to run in training: the output activation is dropped when the loss fuses it.
@@ -263,10 +249,13 @@ class Sequential:
             )
         return None
 
-    def train_step(self, x: np.ndarray, y: np.ndarray, loss: Loss, sample_weight: np.ndarray | None = None) -> float:
+    def train_step(
+        self, x: np.ndarray, y: np.ndarray, loss: Loss, sample_weight: np.ndarray | None = None
+    ) -> StepResult:
         """Forward (training mode), loss, backward: fills every parameter's ``grad``.
 
-        Gradients are *written* (the step clears them first). Returns the batch loss.
+        Gradients are *written* (the step clears them first). Returns the batch loss and, for
+        class-index targets, how many of the batch's rows the network classified correctly.
         """
         if loss is not self._fused_for:  # decided once per loss object, not every step
             self._fused_stop, self._fused_for = self.fused_output(loss), loss
@@ -278,16 +267,25 @@ class Sequential:
             p.grad.fill(0)
             p.fresh = False
         output = self._forward(x, True, stop)
-        self.last_output = output  # the batch's outputs (logits when fused); valid until next step
         value = loss.forward(output, y, sample_weight)
+        correct = None
+        if y.ndim == 1 and isinstance(loss, SoftmaxCrossEntropy):
+            # The compiled loss kernel counts them on the way; otherwise one argmax.
+            correct = loss.n_correct
+            if correct is None:
+                correct = int(np.count_nonzero(output.argmax(axis=1) == y))
         self._backward(loss.backward(), stop, input_grad=False)
         for p in params:
             if p.fresh:  # a parameter the backward flow did not reach has a zero gradient
                 p.grad.fill(0)
-        return value
+        return StepResult(value, correct)
 
-    def _infer(self, x: np.ndarray, stop: int | None = None, batch_size: int = 4096) -> np.ndarray:
-        """Inference through each layer's lean ``infer``, in chunks; returns a new array."""
+    def infer(self, x: np.ndarray, stop: int | None = None, batch_size: int = 4096) -> np.ndarray:
+        """Inference through each layer's lean ``infer``, in chunks; returns a new array.
+
+        ``x`` must already be a checked 2-D array of the network's dtype (``predict`` checks
+        it); ``stop`` runs only the layers before that position.
+        """
         layers = self.layers[:stop] if stop is not None else self.layers
         if len(x) <= MAX_PLAN_ROWS:  # few rows: one compiled call through the whole network
             compiled = kernels.active()
@@ -325,22 +323,22 @@ class Sequential:
                 raise ValueError("x contains NaN or infinite values; impute or drop them first.")
             return x
         x = check_features(x, "x", self.dtype, self.input_dim if self.built else None)
-        self._ensure_built(x)
+        self.ensure_built(x)
         return x
 
     def predict(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """Inference-mode output (probabilities for a softmax/sigmoid output), as a new array."""
-        return self._infer(self._checked_input(x), None, batch_size)
+        return self.infer(self._checked_input(x), None, batch_size)
 
     def logits(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """Inference-mode output before a final softmax/sigmoid (equals ``predict`` otherwise)."""
         x = self._checked_input(x)
         stop = len(self.layers) - 1 if isinstance(self.layers[-1], (Softmax, Sigmoid)) else None
-        return self._infer(x, stop, batch_size)
+        return self.infer(x, stop, batch_size)
 
     def fit(self, x, y, **kwargs):
         """Train this network; see :func:`glassnet.fit` for the arguments. Returns a History."""
-        from .training.loop import fit
+        from .training.fit import fit
 
         return fit(self, x, y, **kwargs)
 
@@ -367,22 +365,7 @@ class Sequential:
         """
         if not self.built:
             raise RuntimeError("collapse() needs a built network; call build(input_dim) or predict first.")
-        layers = self.layers
-        if logits and isinstance(layers[-1], (Softmax, Sigmoid)):
-            layers = layers[:-1]
-        for layer in layers:
-            if not layer.is_linear:
-                hint = (
-                    " Pass logits=True to collapse everything before a final softmax/sigmoid."
-                    if layer is self.layers[-1] and isinstance(layer, (Softmax, Sigmoid))
-                    else ""
-                )
-                raise ValueError(
-                    f"cannot collapse: layer {layer.name} ({type(layer).__name__}) is non-linear, so "
-                    "the network is not a single affine map. Only networks made of Dense, Linear, "
-                    f"BatchNorm and Dropout layers collapse; see linear_blocks() for the linear parts.{hint}"
-                )
-        weights, bias = collapse_affine(layers, self.input_dim)
+        weights, bias = collapse_affine(collapsible_layers(self.layers, logits), self.input_dim)
         dense = Dense(weights.shape[1], input_dim=self.input_dim, name="collapsed")
         dense.build(self.input_dim, self.dtype, np.random.default_rng(0))
         np.copyto(dense.W.value, weights, casting="same_kind")
@@ -446,75 +429,3 @@ class Sequential:
 
     def __repr__(self) -> str:
         return f"Sequential({self.layers!r}, input_dim={self.input_dim}, dtype={self.dtype})"
-
-
-def collapse_affine(layers: Iterable[Layer], input_dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """Compose linear layers (inference mode) into one affine map ``(W, b)``, computed in float64."""
-    weights = np.eye(input_dim)
-    bias = np.zeros(input_dim)
-    for layer in layers:
-        if isinstance(layer, Dense):
-            w = layer.W.value.astype(np.float64)
-            bias = bias @ w + (layer.b.value if layer.b is not None else 0.0)
-            weights = weights @ w
-        elif isinstance(layer, BatchNorm):
-            scale, shift = (a.astype(np.float64) for a in layer.inference_scale_shift())
-            weights = weights * scale
-            bias = bias * scale + shift
-        elif not layer.is_linear:
-            raise ValueError(f"layer {layer.name} is non-linear and cannot be collapsed.")
-    return weights, bias
-
-
-def mlp(
-    hidden: SequenceABC[int],
-    output_dim: int,
-    *,
-    activation: str = "relu",
-    output_activation: str = "linear",
-    batch_norm: bool = False,
-    dropout: float = 0.0,
-    input_dim: int | None = None,
-    init: str | None = None,
-    init_scale: float | None = None,
-    dtype=np.float32,
-    seed: int | None = 0,
-) -> Sequential:
-    """Build a multi-layer perceptron: ``[Dense → (BatchNorm) → activation → (Dropout)] × hidden → Dense``.
-
-    Parameters
-    ----------
-    hidden : sequence of int
-        Units of each hidden layer, e.g. ``(128, 64)``; two or more makes it a deep network.
-    output_dim : int
-        Units of the output layer (classes, or targets for regression).
-    activation : str
-        Hidden activation: relu, leaky_relu, sigmoid, tanh or linear.
-    output_activation : str
-        ``"softmax"`` (multiclass), ``"sigmoid"`` (binary/multilabel) or ``"linear"`` (regression).
-    batch_norm : bool
-        Insert batch normalization between each hidden Dense and its activation (the Dense then
-        drops its intercept, which β replaces).
-    dropout : float
-        Dropout rate after each hidden activation (0 disables it).
-
-    Examples
-    --------
-    >>> import glassnet as gn
-    >>> net = gn.mlp([32, 16], 3, output_activation="softmax", batch_norm=True, input_dim=4)
-    >>> [type(l).__name__ for l in net.layers][:3]
-    ['Dense', 'BatchNorm', 'ReLU']
-    """
-    hidden = [check_positive_int(units, "hidden units") for units in hidden]
-    layers: list[Layer] = []
-    for units in hidden:
-        layers.append(Dense(units, use_bias=not batch_norm, init=init, init_scale=init_scale))
-        if batch_norm:
-            layers.append(BatchNorm())
-        layers.append(get_activation(activation))
-        if dropout:
-            layers.append(Dropout(dropout))
-    layers.append(Dense(output_dim, init=init, init_scale=init_scale))
-    if output_activation not in ("linear", "identity"):
-        layers.append(get_activation(output_activation))
-    return Sequential(layers, input_dim=input_dim, dtype=dtype, seed=seed)

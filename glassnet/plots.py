@@ -65,7 +65,10 @@ def plot_gradient_flow(history):
     axes.set_xlabel("epoch")
     axes.set_ylabel("mean gradient norm ‖dL/dW‖")
     axes.set_title("Gradient flow per layer")
-    axes.legend(fontsize="small")
+    if data["grad_norms"]:
+        axes.legend(fontsize="small")
+    else:  # trained with diagnostics=False
+        axes.text(0.5, 0.5, "no gradient norms were recorded", ha="center", transform=axes.transAxes)
     return figure
 
 

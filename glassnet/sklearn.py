@@ -21,10 +21,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .network import mlp
+from .builders import mlp
 from .optim import make_optimizer
 from .training.callbacks import EarlyStopping, EpochPrinter
-from .training.loop import Trainer
+from .training.fit import make_trainer
 
 #: Checks of scikit-learn's suite that these estimators are expected to fail, with the reason.
 #: Passed to ``check_estimator(..., expected_failed_checks=...)`` by the test suite.
@@ -192,7 +192,7 @@ class _BaseDNN(BaseEstimator):
             )
         if self.verbose:
             callbacks.append(EpochPrinter())
-        trainer = Trainer(
+        trainer = make_trainer(
             self.network_,
             x,
             targets,

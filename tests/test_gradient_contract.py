@@ -56,8 +56,8 @@ def test_train_step_gradients_equal_zero_grad_then_backward(kind):
     stepped = {p.name: p.grad.copy() for p in net.parameters()}
     net.zero_grad()
     stop = net.fused_output(loss)
-    loss.forward(net._forward(x, True, stop), y)
-    net._backward(loss.backward(), stop)
+    loss.forward(net.forward(x, training=True, stop=stop), y)
+    net.backward(loss.backward(), stop=stop)
     for p in net.parameters():
         np.testing.assert_allclose(stepped[p.name], p.grad, rtol=1e-12, atol=1e-14, err_msg=p.name)
 

@@ -39,7 +39,7 @@ def test_grow_picks_a_moderate_model_within_tolerance_of_the_best(sequential_res
 
 def test_grow_chosen_network_reproduces_its_validation_score(sequential_result):
     x, y = moderate_task()
-    from glassnet.training.loop import split_validation
+    from glassnet.training.targets import split_validation
 
     _, val_idx = split_validation(len(x), 0.2, np.random.default_rng(0))
     predictions = sequential_result.network.predict(x[val_idx]).ravel()

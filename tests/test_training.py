@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet.training.loop import split_validation
+from glassnet.training.targets import split_validation
 
 
 def noisy_small_data(seed=0, n=200):

@@ -174,9 +174,9 @@ def test_integrated_gradients_meet_their_completeness_tolerance(relu_net):
     result = explain_integrated_gradients(net, x)
     assert result.converged and result.gap <= 0.01 and result.steps >= 32
     stop = len(net.layers) - 1
-    logits = net._forward(x, False, stop)
+    logits = net.forward(x, stop=stop)
     target = logits.argmax(axis=1)
-    change = logits[np.arange(len(x)), target] - net._forward(np.zeros_like(x), False, stop)[np.arange(len(x)), target]
+    change = logits[np.arange(len(x)), target] - net.forward(np.zeros_like(x), stop=stop)[np.arange(len(x)), target]
     measured = np.abs(result.attributions.sum(axis=1) - change).sum() / np.abs(change).sum()
     assert measured == pytest.approx(result.gap, rel=1e-3, abs=1e-5)
     assert np.array_equal(integrated_gradients(net, x), result.attributions)  # the plain call converges too

@@ -36,7 +36,7 @@ class Prepared:
 
 
 def _split(n: int, fraction: float, rng: np.random.Generator, labels: np.ndarray | None):
-    from ..training.loop import split_validation
+    from ..training.targets import split_validation
 
     return split_validation(n, fraction, rng, labels)
 

@@ -93,10 +93,10 @@ def _callbacks(options: JobOptions) -> list:
 
 
 def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
+    from ..builders import mlp
     from ..exceptions import TrainingInterrupted
-    from ..network import mlp
     from ..optim import make_optimizer
-    from ..training.loop import Trainer
+    from ..training.fit import make_trainer
 
     n_outputs = len(prepared.classes) if prepared.task in LABELLED else y_train.reshape(len(y_train), -1).shape[1]
     output_dim, output_activation = output_spec(prepared.task, n_outputs)
@@ -120,7 +120,7 @@ def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
         nesterov=options.momentum > 0 if sgd else None,
         weight_decay=options.weight_decay,
     )
-    history = Trainer(
+    history = make_trainer(
         network,
         prepared.x_train,
         y_train,

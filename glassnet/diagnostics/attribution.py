@@ -36,8 +36,8 @@ def _selection(outputs: np.ndarray, target: np.ndarray | None, stop: int | None)
 
 def _input_gradient(network, x: np.ndarray, target: np.ndarray | None) -> np.ndarray:
     stop = _logit_stop(network)
-    outputs = network._forward(x, False, stop)
-    return network._backward(_selection(outputs, target, stop), stop, input_grad=True).copy()
+    outputs = network.forward(x, stop=stop)
+    return network.backward(_selection(outputs, target, stop), stop=stop)
 
 
 def saliency(network, x, target=None) -> np.ndarray:
@@ -101,7 +101,7 @@ class IntegratedGradients:
 def _explained_output(network, x: np.ndarray, target: np.ndarray | None) -> np.ndarray:
     """The scalar per row that the gradient methods differentiate (see :func:`_selection`)."""
     stop = _logit_stop(network)
-    outputs = network._forward(x, False, stop).astype(np.float64)
+    outputs = network.forward(x, stop=stop).astype(np.float64)
     return (outputs * _selection(outputs, target, stop)).sum(axis=1)
 
 
@@ -136,7 +136,7 @@ def explain_integrated_gradients(
         )
     if target is None:
         stop = _logit_stop(network)
-        target = network._forward(x, False, stop).argmax(axis=1) if stop is not None else None
+        target = network.forward(x, stop=stop).argmax(axis=1) if stop is not None else None
     target = None if target is None else np.asarray(target, dtype=np.intp)
     delta = x - reference
     change = _explained_output(network, x, target) - _explained_output(

@@ -2,8 +2,9 @@
 
 Recorded per probe (by default once per epoch, or every ``every_steps`` optimizer steps):
 
-- per Dense layer: weight gradient norm (mean over the epoch's steps, from the training loop),
-  update-to-weight ratio ``‖W_now − W_before‖ / ‖W_before‖`` since the previous probe;
+- per Dense layer: weight gradient norm (the mean over every ``GRAD_NORM_EVERY``-th step of the
+  epoch, into ``history.grad_norms``), update-to-weight ratio ``‖W_now − W_before‖ / ‖W_before‖``
+  since the previous probe;
 - per activation layer: 15th/50th/85th percentiles of its *input* (the pre-activation) over the
   probe rows, for the whole layer and for one tracked unit (as in the batch-normalization paper's
   Figure 1), the fraction of dead ReLU units (never positive on the probe) and of saturated
@@ -18,6 +19,8 @@ in training (without updating its running statistics); the cost is one small for
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..layers import Activation, BatchNorm, Dense, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
@@ -26,6 +29,9 @@ from ..training.callbacks import Callback
 #: |pre-activation| above which a sigmoid (or tanh) unit counts as saturated: σ'(4) ≈ 0.018,
 #: i.e. its gradient is below 7% of its maximum (tanh: 1 − tanh(2)² ≈ 0.07).
 SATURATION_BOUND = {"sigmoid": 4.0, "tanh": 2.0}
+#: Gradient norms are accumulated on every GRAD_NORM_EVERY-th step (steps 1, 5, 9, ...); their
+#: mean estimates the epoch's mean gradient norm at a quarter of the cost.
+GRAD_NORM_EVERY = 4
 
 
 class Diagnostics(Callback):
@@ -56,6 +62,8 @@ class Diagnostics(Callback):
         self.track_unit = track_unit
         self.seed = seed
         self._steps, self._previous = 0, {}  # the state is defined before training (checkpoints read it)
+        self._grad_sums: np.ndarray = np.zeros(0)
+        self._epoch_steps = 0
 
     def on_train_begin(self, logs=None) -> None:
         trainer = self.trainer
@@ -66,6 +74,7 @@ class Diagnostics(Callback):
         self._dense = [layer for layer in network.layers if isinstance(layer, Dense)]
         self._previous = {layer.name: layer.W.value.copy() for layer in self._dense}
         self._steps = 0
+        self._grad_sums, self._epoch_steps = np.zeros(len(self._dense)), 0
         existing = getattr(trainer.history, "diagnostics", None) or {}
         self.records = (
             existing if existing else {"step": [], "epoch": [], "update_ratio": {}, "activations": {}, "batch_norm": {}}
@@ -82,7 +91,19 @@ class Diagnostics(Callback):
         if self._steps % self.every_steps == 0:
             self._measure(epoch=None)
 
+    def on_gradients(self, step: int) -> None:
+        self._epoch_steps = step + 1
+        if step % GRAD_NORM_EVERY == 0:  # a sample of the steps keeps the cost small
+            for i, layer in enumerate(self._dense):
+                grad = layer.W.grad.reshape(-1)
+                self._grad_sums[i] += math.sqrt(float(np.dot(grad, grad)))
+
     def on_epoch_end(self, epoch, logs=None) -> None:
+        sampled = max((self._epoch_steps + GRAD_NORM_EVERY - 1) // GRAD_NORM_EVERY, 1)
+        norms = self.trainer.history.grad_norms
+        for i, layer in enumerate(self._dense):
+            norms.setdefault(layer.name, []).append(float(self._grad_sums[i] / sampled))
+        self._grad_sums[:], self._epoch_steps = 0.0, 0
         if not self.every_steps:
             self._measure(epoch=epoch)
         else:
@@ -156,9 +177,17 @@ class Diagnostics(Callback):
         self.trainer.history.diagnostics = self.records
 
     def state_dict(self) -> dict:
-        return {"steps": self._steps, "previous": {k: v.copy() for k, v in self._previous.items()}}
+        return {
+            "steps": self._steps,
+            "previous": {k: v.copy() for k, v in self._previous.items()},
+            "grad_norm_sums": self._grad_sums.copy(),
+            "epoch_steps": self._epoch_steps,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self._steps = int(state["steps"])
+        if "grad_norm_sums" in state:  # checkpoints before 0.6 kept them in the loop's position
+            np.copyto(self._grad_sums, np.asarray(state["grad_norm_sums"], dtype=np.float64))
+            self._epoch_steps = int(state["epoch_steps"])
         for name, value in state["previous"].items():
             np.copyto(self._previous[name], value)

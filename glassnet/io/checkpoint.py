@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..exceptions import OutputError
 from .atomic import atomic_write_bytes
 from .modelfile import FORMAT_VERSION, ModelFileError, from_bytes, to_bytes
+from .outputs import is_glassnet_checkpoint
+
+if TYPE_CHECKING:
+    from ..training.loop import Trainer
 
 FORMAT_NAME = "glassnet-checkpoint"
 _NON_FINITE = ("inf", "-inf", "nan")
@@ -72,3 +77,48 @@ def read_checkpoint(path: str | Path) -> dict:
         raise ModelFileError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
     meta, tensors = from_bytes(raw, str(path), FORMAT_NAME)
     return unflatten_state(meta.get("state"), tensors)
+
+
+class Checkpointer:
+    """Writes a trainer's state to ``path`` every ``every`` epochs, at the end and on Ctrl-C.
+
+    Parameters
+    ----------
+    path : path
+        The checkpoint file. An existing file that is no glassnet checkpoint is refused
+        (OutputError), so that a typo never overwrites a user's file.
+    every : int, default=1
+        Epochs between checkpoints.
+    resume : bool, default=False
+        Continue from ``path`` when it exists: :meth:`attach` loads it into the trainer.
+    """
+
+    def __init__(self, path: str | Path, every: int = 1, resume: bool = False) -> None:
+        self.path = str(path)
+        self.every = every
+        self.resume = resume
+        target = Path(path)
+        if target.is_dir() or (target.exists() and not resume and not is_glassnet_checkpoint(target)):
+            raise OutputError(
+                f"checkpoint={self.path!r} exists and is not a glassnet checkpoint; it would "
+                "be overwritten. Choose another path."
+            )
+
+    def attach(self, trainer: Trainer) -> None:
+        """Load the saved state into ``trainer`` when resuming from an existing file."""
+        if not (self.resume and Path(self.path).is_file()):
+            return
+        state = read_checkpoint(self.path)  # a file that is no checkpoint: ModelFileError
+        try:  # the schema checked the structure; values a hostile file could still get wrong end here
+            trainer.load_state_dict(state)
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+            detail = str(exc) if type(exc) is ValueError else f"{type(exc).__name__}: {exc}"
+            raise ModelFileError(f"checkpoint {self.path} cannot be resumed from: {detail}") from None
+
+    def due(self, epoch: int, last: bool) -> bool:
+        """Whether to write after ``epoch`` (``last``: training ends after it)."""
+        return last or epoch % self.every == 0
+
+    def save(self, trainer: Trainer, epoch: int, position: dict | None) -> None:
+        """Write ``trainer``'s state after ``epoch`` (and ``position`` inside the next one), atomically."""
+        write_checkpoint(self.path, trainer.state_dict(epoch, position))

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
+from ..exceptions import ModelFileError
 from ..network import Sequential
 from .atomic import atomic_write_bytes
 
@@ -42,10 +43,6 @@ _LAYER_ARGUMENTS: dict[str, dict[str, tuple]] = {
     "Linear": {},
     "Softmax": {},
 }
-
-
-class ModelFileError(ValueError):
-    """A model or checkpoint file is missing, damaged, from an unsupported version, or inconsistent."""
 
 
 @dataclass

@@ -331,7 +331,6 @@ CHECKPOINT = {
                             "required": [
                                 "order",
                                 "next_start",
-                                "grad_norm_sums",
                                 "total_loss",
                                 "correct",
                                 "steps",

@@ -23,6 +23,9 @@ class Dropout(Layer):
     fixed_mask : ndarray or None
         When set (shape (n, units), values 0 or 1/(1 − rate)), it is used instead of a fresh random
         mask: this makes the layer deterministic for gradient checks.
+    mask : ndarray or None
+        The mask of the last training-mode forward call (None when it was the identity): freeze
+        it with ``layer.fixed_mask = layer.mask.copy()``.
     """
 
     kind = "dropout"
@@ -32,6 +35,7 @@ class Dropout(Layer):
         super().__init__(name)
         self.rate = check_fraction(rate, "rate")
         self.fixed_mask: np.ndarray | None = None
+        self.mask: np.ndarray | None = None
         self.rng: np.random.Generator = np.random.default_rng()
 
     def build(self, input_dim: int, dtype: np.dtype, rng: np.random.Generator) -> None:
@@ -43,6 +47,7 @@ class Dropout(Layer):
         self._active = training and self.rate > 0
         self._mark_forward(x)
         if not self._active:
+            self.mask = None
             return x
         n = x.shape[0]
         if self.fixed_mask is not None:
@@ -55,7 +60,7 @@ class Dropout(Layer):
             self.rng.random(out=uniform, dtype=uniform.dtype)
             np.greater_equal(uniform, self.rate, out=mask)
             mask *= 1.0 / (1.0 - self.rate)
-        self._mask = mask
+        self.mask = mask
         out = self._workspace("out", n, self.input_dim)
         np.multiply(x, mask, out=out)
         return out
@@ -68,7 +73,7 @@ class Dropout(Layer):
         if not self._active:
             return grad_output
         grad_input = self._workspace("grad_input", grad_output.shape[0], self.input_dim)
-        np.multiply(grad_output, self._mask, out=grad_input)
+        np.multiply(grad_output, self.mask, out=grad_input)
         return grad_input
 
     def config(self) -> dict:

@@ -1,8 +1,9 @@
 """Callbacks: everything around the training loop (stopping, schedules, progress, logging).
 
 A callback sees the trainer (``self.trainer``: network, optimizer, history, ``stop_training``)
-and gets ``on_train_begin``, ``on_epoch_begin``, ``on_batch_end``, ``on_epoch_end`` and
-``on_train_end``. Epochs are counted from 1.
+and gets ``on_train_begin``, ``on_epoch_begin``, ``on_gradients`` (between the backward flow and
+the optimizer step), ``on_batch_end``, ``on_epoch_end`` and ``on_train_end``. Epochs are counted
+from 1.
 """
 
 from __future__ import annotations
@@ -33,12 +34,20 @@ class Callback:
         """Whether the loop must call ``on_batch_end`` (skipped when not overridden: it is hot)."""
         return type(self).on_batch_end is not Callback.on_batch_end
 
+    @property
+    def wants_gradients(self) -> bool:
+        """Whether the loop must call ``on_gradients`` (skipped when not overridden: it is hot)."""
+        return type(self).on_gradients is not Callback.on_gradients
+
     def set_trainer(self, trainer: Trainer) -> None:
         self.trainer = trainer
 
     def on_train_begin(self, logs: dict | None = None) -> None: ...
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None: ...
+
+    def on_gradients(self, step: int) -> None:
+        """Called after the backward flow of the epoch's ``step``-th batch (from 0), before the update."""
 
     def on_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
 

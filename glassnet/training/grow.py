@@ -16,12 +16,14 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_features, check_fraction, check_positive_int
+from ..builders import mlp
 from ..exceptions import TrainingInterrupted
-from ..network import Sequential, mlp
+from ..network import Sequential
 from .callbacks import EarlyStopping
 from .executors import get_executor
+from .fit import make_trainer
 from .history import History
-from .loop import Trainer, split_validation
+from .targets import split_validation
 
 
 @dataclass
@@ -94,7 +96,7 @@ def _train_candidate(job: dict, shared: dict) -> dict:
             seed=job["seed"],
         )
         stopper = EarlyStopping(monitor=job["monitor"], patience=job["patience"])
-        history = Trainer(
+        history = make_trainer(
             network,
             shared["x"],
             shared["y"],

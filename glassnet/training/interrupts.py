@@ -1,0 +1,42 @@
+"""Ctrl-C during training: the first one asks the loop to stop after the current batch, a second aborts."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType, TracebackType
+
+
+class InterruptFlag:
+    """A context manager that turns the first SIGINT into ``requested = True``.
+
+    Outside the main thread (where Python cannot install signal handlers) it does nothing, and
+    Ctrl-C keeps its usual effect. The previous handler is restored on exit, and at once on a
+    second Ctrl-C, which then raises KeyboardInterrupt.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: signal.Handlers | object | None = None
+
+    def __enter__(self) -> InterruptFlag:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            self._restore()
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def _restore(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
+            self._previous = None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._restore()
