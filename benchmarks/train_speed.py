@@ -9,6 +9,11 @@ medians with min–max and per-round ratios to PyTorch eager.
 
     python benchmarks/train_speed.py                       # all configs, 3 rounds
     python benchmarks/train_speed.py --configs A,C --rounds 5 --threads 1
+    python benchmarks/train_speed.py --configs A,C --contenders glassnet --baseline f4a318c --markdown ""
+
+``--baseline REF`` adds the contender ``glassnet@REF``: the same worker run on glassnet as it was
+at git revision REF (checked out into a temporary worktree), in the same rounds, so that a change
+can be shown not to slow the training step down on the machine at hand.
 
 Writes ``benchmarks/results/train_speed.json`` and regenerates ``docs/performance.md``.
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, set on some machines to work around old OpenBLAS bugs,
@@ -96,10 +101,41 @@ def blas_info() -> str:
         return "threadpoolctl not installed"
 
 
+#: With --baseline, the glassnet workers also time every training step (STEP_CLOCK=1 in their
+#: environment): the 10th percentile and the median of ~10⁴ step intervals are far steadier on a
+#: machine with two performance states than the fastest epoch.
+STEP_CLOCK = os.environ.get("STEP_CLOCK") == "1"
+
+
+def step_clock_class():
+    """A callback timing the interval between consecutive batch ends (one full training step)."""
+    import numpy as np
+
+    import glassnet as gn
+
+    class StepClock(gn.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.last = None
+            self.intervals = getattr(self, "intervals", [])
+
+        def on_batch_end(self, batch, logs=None):
+            now = time.perf_counter()
+            if self.last is not None:
+                self.intervals.append(now - self.last)
+            self.last = now
+
+        def summary(self) -> dict:
+            micro = np.asarray(self.intervals) * 1e6
+            return {"step_p10_us": float(np.percentile(micro, 10)), "step_median_us": float(np.median(micro))}
+
+    return StepClock
+
+
 def worker_glassnet(config: dict, epochs: int, threads: int, diagnostics: bool = True, kernels: str = "auto") -> dict:
     import glassnet as gn
 
     gn.kernels.set_backend(kernels)
+    StepClock = step_clock_class()
 
     x, y = make_data(config)
     sizes = config["sizes"]
@@ -132,6 +168,7 @@ def worker_glassnet(config: dict, epochs: int, threads: int, diagnostics: bool =
             self.marks.append(time.perf_counter())
 
     clock = EpochClock()
+    steps = StepClock() if STEP_CLOCK else None
     gn.fit(
         net,
         x,
@@ -141,10 +178,12 @@ def worker_glassnet(config: dict, epochs: int, threads: int, diagnostics: bool =
         optimizer=optimizer,
         seed=0,
         diagnostics=diagnostics,
-        callbacks=[clock],
+        callbacks=[clock] if steps is None else [clock, steps],
     )
     times = [b - a for a, b in zip(clock.marks[:-1], clock.marks[1:])]
     result = {"epoch_seconds": times, "kernels": gn.kernels.name()}
+    if steps is not None:
+        result.update(steps.summary())
     result.update(predict_latency(lambda rows: net.predict(rows), x))
     return result
 
@@ -313,7 +352,7 @@ def run_worker(args) -> None:
         result = worker_gemm_shapes(CONFIGS[args.config])
     else:
         config = CONFIGS[args.config]
-        if args.worker == "glassnet":
+        if args.worker in ("glassnet", "glassnet_baseline"):
             result = worker_glassnet(config, args.epochs, args.threads)
         elif args.worker == "glassnet_nodiag":
             result = worker_glassnet(config, args.epochs, args.threads, diagnostics=False)
@@ -335,6 +374,7 @@ def available(contender: str) -> str | None:
     """None when the contender can run, else the reason it is skipped."""
     module = {
         "glassnet": "glassnet",
+        "glassnet_baseline": "glassnet",
         "glassnet_nodiag": "glassnet",
         "glassnet_numpy": "glassnet",
         "torch": "torch",
@@ -345,11 +385,18 @@ def available(contender: str) -> str | None:
     return None if probe.returncode == 0 else f"{module} is not installed"
 
 
+#: Where the ``glassnet_baseline`` contender imports glassnet from (``--baseline``).
+SOURCES = {"glassnet_baseline": None}
+
+
 def spawn(worker: str, config: str | None, epochs: int, threads: int, timeout: float) -> dict | str:
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[key] = str(threads)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    source = SOURCES.get(worker) or ROOT
+    if SOURCES["glassnet_baseline"] is not None and worker.startswith("glassnet"):
+        env["STEP_CLOCK"] = "1"
+    env["PYTHONPATH"] = str(source) + os.pathsep + env.get("PYTHONPATH", "")
     command = [sys.executable, __file__, "--worker", worker, "--epochs", str(epochs), "--threads", str(threads)]
     if config:
         command += ["--config", config]
@@ -405,6 +452,7 @@ def main() -> None:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
     parser.add_argument("--render", metavar="JSON", help="only re-render the Markdown from a saved run")
+    parser.add_argument("--baseline", metavar="REF", help="also run glassnet as of git revision REF")
     args = parser.parse_args()
     if args.worker:
         run_worker(args)
@@ -418,6 +466,29 @@ def main() -> None:
 
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
+    if args.baseline:
+        SOURCES["glassnet_baseline"] = checkout(args.baseline)
+        contenders.append("glassnet_baseline")
+    try:
+        measure(args, configs, contenders)
+    finally:
+        if SOURCES["glassnet_baseline"] is not None:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", SOURCES["glassnet_baseline"]])
+
+
+def checkout(ref: str) -> str:
+    """A temporary git worktree of revision ``ref`` (removed when the run ends)."""
+    import tempfile
+
+    folder = os.path.join(tempfile.mkdtemp(prefix="glassnet-baseline-"), "tree")
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", folder, ref], check=True, capture_output=True
+    )
+    return folder
+
+
+def measure(args: argparse.Namespace, configs: list[str], contenders: list[str]) -> None:
+    """Run the rounds, then write the JSON and the Markdown."""
     skipped = {}
     for contender in contenders:
         reason = available(contender)
@@ -504,6 +575,23 @@ def main() -> None:
                 info["sklearn_min"], info["sklearn_max"] = min(ratios), max(ratios)
             if "kernels" in results[0]:
                 info["kernels"] = results[0]["kernels"]
+            baseline = raw[config].get("glassnet_baseline", [])
+            if contender == "glassnet" and baseline:
+                ratios = [min(b["epoch_seconds"]) / min(r["epoch_seconds"]) for r, b in zip(results, baseline)]
+                info["ratio_to_baseline"] = statistics.median(ratios)
+                info["baseline_min"], info["baseline_max"] = min(ratios), max(ratios)
+                for key in ("step_p10_us", "step_median_us"):
+                    info[key] = statistics.median(r[key] for r in results)
+                    info[f"baseline_{key}"] = statistics.median(b[key] for b in baseline)
+                print(
+                    f"{config}: glassnet@{args.baseline} → glassnet, fastest epoch: samples/s × "
+                    f"{info['ratio_to_baseline']:.3f} (per round {min(ratios):.3f}–{max(ratios):.3f}); "
+                    "training step, 10th percentile "
+                    f"{info['baseline_step_p10_us']:.1f} → {info['step_p10_us']:.1f} µs, "
+                    f"median {info['baseline_step_median_us']:.1f} → {info['step_median_us']:.1f} µs "
+                    "(medians over the rounds)",
+                    flush=True,
+                )
             nodiag = raw[config].get("glassnet_nodiag", [])
             if contender == "glassnet" and nodiag:
                 info["diagnostics_cost"] = 1 - statistics.median(

@@ -16,7 +16,7 @@ FLOAT_DTYPES = (np.float32, np.float64)
 def check_dtype(dtype: Any) -> np.dtype:
     """Return ``dtype`` as a NumPy float dtype, or raise if it is not float32/float64."""
     try:
-        resolved = np.dtype(dtype)
+        resolved: np.dtype[Any] = np.dtype(dtype)
     except TypeError as exc:
         raise TypeError(f"dtype must be float32 or float64; got dtype={dtype!r}.") from exc
     if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
@@ -33,24 +33,24 @@ def check_positive_int(value: Any, name: str) -> int:
 def check_positive_float(value: Any, name: str, allow_zero: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number; got {name}={value!r}.")
-    value = float(value)
-    ok = value >= 0 if allow_zero else value > 0
-    if not ok or not np.isfinite(value):
+    number = float(value)
+    ok = number >= 0 if allow_zero else number > 0
+    if not ok or not np.isfinite(number):
         bound = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{name} must be a {bound} finite number; got {name}={value!r}.")
-    return value
+        raise ValueError(f"{name} must be a {bound} finite number; got {name}={number!r}.")
+    return number
 
 
 def check_fraction(value: Any, name: str, low_open: bool = False, high_open: bool = True) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number in [0, 1); got {name}={value!r}.")
-    value = float(value)
-    low_ok = value > 0 if low_open else value >= 0
-    high_ok = value < 1 if high_open else value <= 1
+    number = float(value)
+    low_ok = number > 0 if low_open else number >= 0
+    high_ok = number < 1 if high_open else number <= 1
     if not (low_ok and high_ok):
         interval = ("(" if low_open else "[") + "0, 1" + (")" if high_open else "]")
-        raise ValueError(f"{name} must be in {interval}; got {name}={value!r}.")
-    return value
+        raise ValueError(f"{name} must be in {interval}; got {name}={number!r}.")
+    return number
 
 
 def all_finite(array: np.ndarray) -> bool:

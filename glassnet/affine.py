@@ -70,7 +70,7 @@ def collapse_affine(layers: Iterable[Layer], input_dim: int) -> tuple[np.ndarray
 def warn_linear_stacks(layers: Sequence[Layer]) -> None:
     """Warn about each run of two or more Dense layers with no non-linearity between them."""
     for block in linear_blocks(layers):
-        dense = [layers[i].name for i in block if isinstance(layers[i], Dense)]
+        dense = [layers[i].describe() for i in block if isinstance(layers[i], Dense)]
         if len(dense) >= 2:
             warnings.warn(
                 f"layers {', '.join(dense)} have no non-linear activation between them: a "

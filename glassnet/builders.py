@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ def mlp(
     input_dim: int | None = None,
     init: str | None = None,
     init_scale: float | None = None,
-    dtype=np.float32,
+    dtype: Any = np.float32,
     seed: int | None = 0,
 ) -> Sequential:
     """Build a multi-layer perceptron: ``[Dense → (BatchNorm) → activation → (Dropout)] × hidden → Dense``.

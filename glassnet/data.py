@@ -33,22 +33,29 @@ def minibatch_indices(
 
 
 class BatchGatherer:
-    """Copies the rows of a batch into reused buffers (``np.take(..., out=)``): no per-step allocation."""
+    """Copies the rows of a batch into reused buffers (``np.take(..., out=)``): no per-step allocation.
 
-    def __init__(self, *arrays: np.ndarray | None, batch_size: int) -> None:
-        self.arrays = arrays
-        self.buffers = [None if a is None else np.empty((batch_size,) + a.shape[1:], dtype=a.dtype) for a in arrays]
+    Gathers the inputs, the targets and (when given) the sample weights of the same rows.
+    """
 
-    def gather(self, indices: np.ndarray) -> list[np.ndarray | None]:
+    def __init__(self, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None, *, batch_size: int) -> None:
+        self.x, self.y, self.weights = x, y, weights
+        self._x = np.empty((batch_size,) + x.shape[1:], dtype=x.dtype)
+        self._y = np.empty((batch_size,) + y.shape[1:], dtype=y.dtype)
+        self._w = None if weights is None else np.empty(batch_size, dtype=weights.dtype)
+
+    def gather(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The rows ``indices`` of x, y and the weights (None without weights), in reused buffers."""
         n = len(indices)
-        out = []
-        for array, buffer in zip(self.arrays, self.buffers):
-            if array is None:
-                out.append(None)
-            else:
-                target = buffer if n == len(buffer) else buffer[:n]
-                # mode="clip": with the default mode="raise" NumPy buffers `out` (a hidden copy
-                # of the whole batch); the indices come from a permutation, so they are valid.
-                np.take(array, indices, axis=0, out=target, mode="clip")
-                out.append(target)
-        return out
+        x_batch, y_batch = _take(self.x, indices, self._x, n), _take(self.y, indices, self._y, n)
+        if self.weights is None or self._w is None:
+            return x_batch, y_batch, None
+        return x_batch, y_batch, _take(self.weights, indices, self._w, n)
+
+
+def _take(array: np.ndarray, indices: np.ndarray, buffer: np.ndarray, n: int) -> np.ndarray:
+    target = buffer if n == len(buffer) else buffer[:n]
+    # mode="clip": with the default mode="raise" NumPy buffers `out` (a hidden copy of the whole
+    # batch); the indices come from a permutation, so they are valid.
+    np.take(array, indices, axis=0, out=target, mode="clip")
+    return target

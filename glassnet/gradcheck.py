@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from .layers import Dropout, Layer
 from .losses import Loss, get_loss
 from .network import Sequential
+from .parameter import Parameter
 
 
 @dataclass
@@ -90,82 +92,89 @@ def gradcheck(
     True
     """
     x = np.array(x, dtype=np.float64)
+    layers, params = _float64_layers(model, x, seed)
+    loss_fn = get_loss(loss) if loss is not None else None
+    if (loss_fn is None) != (y is None):
+        raise ValueError("pass both y and loss, or neither.")
+    stop = model.fused_output(loss_fn) if isinstance(model, Sequential) and loss_fn is not None else None
+    objective = _Objective(layers[:stop], loss_fn, y, training, seed)
+    frozen = objective.freeze_dropout(x)  # every evaluation must see the same network
+    try:
+        for p in params:
+            p.zero_grad()
+        _, grad = objective(x)
+        for layer in reversed(objective.layers):
+            grad = layer.backward(grad)
+        analytic = {p.name or f"param_{i}": p.grad.copy() for i, p in enumerate(params)}
+        analytic_input = grad.copy()
+        result = GradcheckResult()
+        for (name, expected), p in zip(analytic.items(), params):
+            result.errors[name] = _relative_error(expected, _numeric_gradient(objective, x, p.value, eps))
+        if check_input:
+            result.errors["input"] = _relative_error(analytic_input, _numeric_gradient(objective, x, x, eps))
+    finally:
+        for layer in frozen:
+            layer.fixed_mask = None
+    return result
+
+
+def _float64_layers(model: Layer | Sequential, x: np.ndarray, seed: int) -> tuple[list[Layer], list[Parameter]]:
+    """The layers and parameters of a float64 ``model`` (a Layer is built for ``x`` when needed)."""
     if isinstance(model, Sequential):
         if model.dtype != np.float64:
             raise ValueError(
                 f"gradcheck needs a float64 network; got dtype={model.dtype}. Build it with dtype=np.float64."
             )
         model.ensure_built(x)
-        layers, params = model.layers, model.parameters()
-    elif isinstance(model, Layer):
+        return list(model.layers), model.parameters()
+    if isinstance(model, Layer):
         if not model.built:
             model.build(x.shape[1], np.dtype(np.float64), np.random.default_rng(seed))
         if model.dtype != np.float64:
             raise ValueError(f"gradcheck needs a float64 layer; got dtype={model.dtype}.")
-        layers, params = [model], model.parameters()
-    else:
-        raise TypeError(f"model must be a glassnet Layer or Sequential; got {type(model).__name__}.")
+        return [model], model.parameters()
+    raise TypeError(f"model must be a glassnet Layer or Sequential; got {type(model).__name__}.")
 
-    loss_fn = get_loss(loss) if loss is not None else None
-    if (loss_fn is None) != (y is None):
-        raise ValueError("pass both y and loss, or neither.")
-    stop = model.fused_output(loss_fn) if isinstance(model, Sequential) and loss_fn is not None else None
-    run = layers[:stop]
-    projection: list[np.ndarray] = []
 
-    def objective(inputs: np.ndarray) -> tuple[float, np.ndarray]:
+class _Objective:
+    """``loss(layers(x), y)``, or ``Σ layers(x) ⊙ R`` for a fixed random ``R`` without a loss."""
+
+    def __init__(self, layers: list[Layer], loss: Loss | None, y: Any, training: bool, seed: int) -> None:
+        self.layers, self.loss, self.y, self.training, self.seed = layers, loss, y, training, seed
+        self.projection: np.ndarray | None = None
+
+    def __call__(self, inputs: np.ndarray) -> tuple[float, np.ndarray]:
+        """The objective's value and its gradient with respect to the last layer's output."""
         out = inputs
-        for layer in run:
-            out = layer.forward(out, training=training)
-        if loss_fn is not None:
-            return loss_fn.forward(out, y), loss_fn.backward()
-        if not projection:
-            projection.append(np.random.default_rng(seed).normal(size=out.shape))
-        return float(np.sum(out * projection[0])), projection[0]
+        for layer in self.layers:
+            out = layer.forward(out, training=self.training)
+        if self.loss is not None:
+            return self.loss.forward(out, self.y), self.loss.backward()
+        if self.projection is None:
+            self.projection = np.random.default_rng(self.seed).normal(size=out.shape)
+        return float(np.sum(out * self.projection)), self.projection
 
-    # Freeze dropout masks so that every evaluation sees the same network.
-    frozen = []
-    objective(x)
-    for layer in run:
-        if isinstance(layer, Dropout) and layer.mask is not None:
-            layer.fixed_mask = layer.mask.copy()
-            frozen.append(layer)
-    try:
-        for p in params:
-            p.zero_grad()
-        _, grad = objective(x)
-        for layer in reversed(run):
-            grad = layer.backward(grad)
-        analytic = {p.name or f"param_{i}": p.grad.copy() for i, p in enumerate(params)}
-        analytic_input = grad.copy()
+    def freeze_dropout(self, x: np.ndarray) -> list[Dropout]:
+        """Hold each active dropout layer's mask fixed; returns the layers to release afterwards."""
+        self(x)
+        frozen = []
+        for layer in self.layers:
+            if isinstance(layer, Dropout) and layer.mask is not None:
+                layer.fixed_mask = layer.mask.copy()
+                frozen.append(layer)
+        return frozen
 
-        result = GradcheckResult()
-        for i, p in enumerate(params):
-            numeric = np.zeros_like(p.value)
-            flat_value, flat_numeric = p.value.reshape(-1), numeric.reshape(-1)
-            for j in range(flat_value.size):
-                original = flat_value[j]
-                flat_value[j] = original + eps
-                plus = objective(x)[0]
-                flat_value[j] = original - eps
-                minus = objective(x)[0]
-                flat_value[j] = original
-                flat_numeric[j] = (plus - minus) / (2 * eps)
-            name = p.name or f"param_{i}"
-            result.errors[name] = _relative_error(analytic[name], numeric)
-        if check_input:
-            numeric = np.zeros_like(x)
-            flat_x, flat_numeric = x.reshape(-1), numeric.reshape(-1)
-            for j in range(flat_x.size):
-                original = flat_x[j]
-                flat_x[j] = original + eps
-                plus = objective(x)[0]
-                flat_x[j] = original - eps
-                minus = objective(x)[0]
-                flat_x[j] = original
-                flat_numeric[j] = (plus - minus) / (2 * eps)
-            result.errors["input"] = _relative_error(analytic_input, numeric)
-    finally:
-        for layer in frozen:
-            layer.fixed_mask = None
-    return result
+
+def _numeric_gradient(objective: _Objective, x: np.ndarray, values: np.ndarray, eps: float) -> np.ndarray:
+    """Central differences of ``objective(x)`` in every entry of ``values`` (changed in place, restored)."""
+    numeric = np.zeros_like(values)
+    flat_value, flat_numeric = values.reshape(-1), numeric.reshape(-1)
+    for j in range(flat_value.size):
+        original = flat_value[j]
+        flat_value[j] = original + eps
+        plus = objective(x)[0]
+        flat_value[j] = original - eps
+        minus = objective(x)[0]
+        flat_value[j] = original
+        flat_numeric[j] = (plus - minus) / (2 * eps)
+    return numeric

@@ -57,4 +57,5 @@ def initialize(
         values = rng.uniform(-limit, limit, shape)
     else:
         raise ValueError(f"init must be one of {INITIALIZERS}; got init={scheme!r}.")
-    return values.astype(dtype, copy=False)
+    result: np.ndarray = values.astype(dtype, copy=False)
+    return result

@@ -6,6 +6,8 @@ learning rate does not depend on the batch size.
 
 from __future__ import annotations
 
+from typing import Any, overload
+
 import numpy as np
 
 from . import kernels
@@ -21,26 +23,36 @@ class Loss:
     def __init__(self) -> None:
         self._ready = False
         self._grad: np.ndarray | None = None
+        self._grad_full: np.ndarray | None = None
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
         raise NotImplementedError
 
     def backward(self) -> np.ndarray:
         """dL/d(y_pred) for the last ``forward`` call (a reused buffer)."""
-        if not self._ready:
+        if not self._ready or self._grad is None:
             raise RuntimeError(f"{type(self).__name__}.backward() was called before forward().")
         return self._grad
 
     def _grad_buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        full = self._grad_full if self._grad is not None else None
+        full = self._grad_full
         if full is None or full.shape[0] < shape[0] or full.shape[1:] != shape[1:] or full.dtype != dtype:
             full = self._grad_full = np.empty(shape, dtype=dtype)
-        self._grad = full if full.shape[0] == shape[0] else full[: shape[0]]
-        return self._grad
+        grad = full if full.shape[0] == shape[0] else full[: shape[0]]
+        self._grad = grad
+        return grad
+
+    @overload
+    @staticmethod
+    def _weights(sample_weight: None, n: int, dtype: np.dtype[Any]) -> tuple[None, float]: ...
+
+    @overload
+    @staticmethod
+    def _weights(sample_weight: np.ndarray, n: int, dtype: np.dtype[Any]) -> tuple[np.ndarray, float]: ...
 
     @staticmethod
-    def _weights(sample_weight: np.ndarray | None, n: int, dtype: np.dtype) -> tuple[np.ndarray | None, float]:
-        """Per-row weights normalized to sum to 1 (None means 1/n each) and the normalizer."""
+    def _weights(sample_weight: np.ndarray | None, n: int, dtype: np.dtype[Any]) -> tuple[np.ndarray | None, float]:
+        """Per-row weights as a column and their sum (None and n without weights)."""
         if sample_weight is None:
             return None, float(n)
         total = float(np.sum(sample_weight))
@@ -60,14 +72,14 @@ class MeanSquaredError(Loss):
 
     name = "mse"
 
-    def forward(self, y_pred, y_true, sample_weight=None) -> float:
+    def forward(self, y_pred: np.ndarray, y_true: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
         y_true = y_true.reshape(y_pred.shape)
         n, k = y_pred.shape
         grad = self._grad_buffer(y_pred.shape, y_pred.dtype)
         np.subtract(y_pred, y_true, out=grad)
         weights, total = self._weights(sample_weight, n, y_pred.dtype)
         if weights is None:
-            loss = float(np.einsum("ij,ij->", grad, grad)) / (n * k)
+            loss: float = float(np.einsum("ij,ij->", grad, grad)) / (n * k)
             grad *= 2.0 / (n * k)
         else:
             loss = float(np.sum(weights * grad * grad)) / (total * k)
@@ -86,7 +98,7 @@ class BinaryCrossEntropy(Loss):
     name = "binary_cross_entropy"
     output_activation = "sigmoid"
 
-    def forward(self, y_pred, y_true, sample_weight=None) -> float:
+    def forward(self, y_pred: np.ndarray, y_true: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
         z = y_pred
         y_true = y_true.reshape(z.shape)
         n, k = z.shape
@@ -96,7 +108,7 @@ class BinaryCrossEntropy(Loss):
         stable_sigmoid(z, out=grad)
         grad -= y_true
         if weights is None:
-            loss = float(per_element.sum()) / (n * k)
+            loss: float = float(per_element.sum()) / (n * k)
             grad *= 1.0 / (n * k)
         else:
             loss = float((weights * per_element).sum()) / (total * k)
@@ -127,7 +139,7 @@ class SoftmaxCrossEntropy(Loss):
             self._offsets_k = k
         return self._offsets[:n]
 
-    def forward(self, y_pred, y_true, sample_weight=None) -> float:
+    def forward(self, y_pred: np.ndarray, y_true: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
         z = y_pred
         n, k = z.shape
         grad = self._grad_buffer(z.shape, z.dtype)
@@ -139,7 +151,7 @@ class SoftmaxCrossEntropy(Loss):
                 raise ValueError(f"y_true[{bad}] = {y_true[bad]} is not a class index in [0, {k}).")
             self.n_correct = correct
             self._ready = True
-            return total / n
+            return float(total / n)
         # One pass serves both the loss and the gradient: e = exp(z − max), s = Σe,
         # log-sum-exp = max + log s, p = e / s.
         row_max = z.max(axis=1, keepdims=True)
@@ -159,7 +171,7 @@ class SoftmaxCrossEntropy(Loss):
             per_row = log_norm - np.einsum("ij,ij->i", targets, z)
             grad -= targets
         if sample_weight is None:
-            loss = float(np.add.reduce(per_row)) / n
+            loss: float = float(np.add.reduce(per_row)) / n
             grad *= 1.0 / n
             self._ready = True
             return loss

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence as SequenceABC
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -19,13 +19,8 @@ from .layers import Activation, Dense, Dropout, Layer, Linear, Sigmoid, Softmax
 from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy
 from .parameter import FlatStore, Parameter
 
-
-class StepResult(NamedTuple):
-    """What one training step returns to the loop."""
-
-    loss: float
-    #: Correctly classified rows of the batch (class-index targets only, else None).
-    correct: int | None
+if TYPE_CHECKING:
+    from .training.history import History
 
 
 class Sequential:
@@ -75,8 +70,9 @@ class Sequential:
         self.seed = seed
         self.input_dim = None if input_dim is None else check_positive_int(input_dim, "input_dim")
         self.built = False
-        self._fused_for = None
-        self._plans: dict = {}  # compiled inference plans, by stop layer (kernels/plan.py)
+        self._fused_for: Loss | None = None
+        self._fused_stop: int | None = None
+        self._plans: dict[int | None, InferencePlan | None] = {}  # compiled inference plans, by stop layer
         self._name_layers()
         if self.input_dim is not None:
             self.build(self.input_dim)
@@ -215,7 +211,8 @@ class Sequential:
         """
         x = np.asarray(x)
         self.ensure_built(x)
-        return self._forward(x, training, stop).copy()
+        out: np.ndarray = self._forward(x, training, stop).copy()
+        return out
 
     def backward(self, grad_output: np.ndarray, *, stop: int | None = None) -> np.ndarray:
         """Backpropagate dL/d(output) through every layer; accumulates parameter gradients.
@@ -225,7 +222,9 @@ class Sequential:
         """
         if not self.built:
             raise RuntimeError("backward() was called before forward(); the network is not built yet.")
-        return self._backward(np.asarray(grad_output, dtype=self.dtype), stop).copy()
+        grad = cast(np.ndarray, self._backward(np.asarray(grad_output, dtype=self.dtype), stop))
+        out: np.ndarray = grad.copy()
+        return out
 
     def fused_output(self, loss: Loss) -> int | None:
         """Layers to run in training: the output activation is dropped when the loss fuses it.
@@ -251,11 +250,12 @@ class Sequential:
 
     def train_step(
         self, x: np.ndarray, y: np.ndarray, loss: Loss, sample_weight: np.ndarray | None = None
-    ) -> StepResult:
+    ) -> tuple[float, int | None]:
         """Forward (training mode), loss, backward: fills every parameter's ``grad``.
 
-        Gradients are *written* (the step clears them first). Returns the batch loss and, for
-        class-index targets, how many of the batch's rows the network classified correctly.
+        Gradients are *written* (the step clears them first). Returns ``(loss, correct)``: the
+        batch loss and, for class-index targets, how many of the batch's rows the network
+        classified correctly (None for other targets).
         """
         if loss is not self._fused_for:  # decided once per loss object, not every step
             self._fused_stop, self._fused_for = self.fused_output(loss), loss
@@ -278,7 +278,7 @@ class Sequential:
         for p in params:
             if p.fresh:  # a parameter the backward flow did not reach has a zero gradient
                 p.grad.fill(0)
-        return StepResult(value, correct)
+        return value, correct
 
     def infer(self, x: np.ndarray, stop: int | None = None, batch_size: int = 4096) -> np.ndarray:
         """Inference through each layer's lean ``infer``, in chunks; returns a new array.
@@ -290,8 +290,8 @@ class Sequential:
         if len(x) <= MAX_PLAN_ROWS:  # few rows: one compiled call through the whole network
             compiled = kernels.active()
             if compiled is not None:
-                plan = self._plans.get(stop, False)
-                if plan is False or (plan is not None and not plan.valid()):
+                plan = self._plans[stop] if stop in self._plans else None
+                if stop not in self._plans or (plan is not None and not plan.valid()):
                     plan = self._plans[stop] = InferencePlan.build(layers, compiled)
                 if plan is not None and plan.suits(len(x)):
                     return plan.run(compiled, x)
@@ -308,7 +308,7 @@ class Sequential:
             out[start : start + batch_size] = chunk
         return out
 
-    def _checked_input(self, x) -> np.ndarray:
+    def _checked_input(self, x: Any) -> np.ndarray:
         # Fast path for what predict usually receives: a finite C-contiguous array of our dtype.
         if (
             self.built
@@ -322,9 +322,9 @@ class Sequential:
             if not all_finite(x):
                 raise ValueError("x contains NaN or infinite values; impute or drop them first.")
             return x
-        x = check_features(x, "x", self.dtype, self.input_dim if self.built else None)
-        self.ensure_built(x)
-        return x
+        checked = check_features(x, "x", self.dtype, self.input_dim if self.built else None)
+        self.ensure_built(checked)
+        return checked
 
     def predict(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """Inference-mode output (probabilities for a softmax/sigmoid output), as a new array."""
@@ -336,7 +336,7 @@ class Sequential:
         stop = len(self.layers) - 1 if isinstance(self.layers[-1], (Softmax, Sigmoid)) else None
         return self.infer(x, stop, batch_size)
 
-    def fit(self, x, y, **kwargs):
+    def fit(self, x: Any, y: Any, **kwargs: Any) -> History:
         """Train this network; see :func:`glassnet.fit` for the arguments. Returns a History."""
         from .training.fit import fit
 
@@ -363,13 +363,13 @@ class Sequential:
         ValueError
             If any (other) layer is non-linear (names the first such layer).
         """
-        if not self.built:
+        if not self.built or self.input_dim is None:
             raise RuntimeError("collapse() needs a built network; call build(input_dim) or predict first.")
         weights, bias = collapse_affine(collapsible_layers(self.layers, logits), self.input_dim)
         dense = Dense(weights.shape[1], input_dim=self.input_dim, name="collapsed")
         dense.build(self.input_dim, self.dtype, np.random.default_rng(0))
         np.copyto(dense.W.value, weights, casting="same_kind")
-        np.copyto(dense.b.value, bias, casting="same_kind")
+        np.copyto(cast(Parameter, dense.b).value, bias, casting="same_kind")
         return dense
 
     # -- description ----------------------------------------------------------------------
@@ -383,7 +383,7 @@ class Sequential:
         lines.append(f"total parameters: {self.n_parameters:,}   (input width {self.input_dim}, {self.dtype})")
         return "\n".join(lines)
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         """Everything needed to rebuild the architecture (not the weights)."""
         return {
             "input_dim": self.input_dim,
@@ -393,7 +393,7 @@ class Sequential:
         }
 
     @classmethod
-    def from_config(cls, config: dict) -> Sequential:
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
         """Rebuild the architecture described by :meth:`config` (fresh weights)."""
         from .layers import LAYER_TYPES
 
@@ -408,7 +408,7 @@ class Sequential:
             warnings.simplefilter("ignore", LinearCollapseWarning)  # the user was warned when building it
             return cls(layers, input_dim=config["input_dim"], dtype=config["dtype"], seed=config["seed"])
 
-    def astype(self, dtype) -> Sequential:
+    def astype(self, dtype: Any) -> Sequential:
         """A copy of this network (weights and batch-norm statistics) in another float dtype."""
         config = {**self.config(), "dtype": str(check_dtype(dtype))}
         copy = Sequential.from_config(config)
@@ -416,12 +416,12 @@ class Sequential:
             copy.load_state_dict(self.state_dict())
         return copy
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         # Pickle as architecture + arrays, so that parameters are views of one flat store again
         # after unpickling (pickling the views themselves would detach them).
         return {"config": self.config(), "state": self.state_dict() if self.built else None}
 
-    def __setstate__(self, data: dict) -> None:
+    def __setstate__(self, data: dict[str, Any]) -> None:
         rebuilt = Sequential.from_config(data["config"])
         self.__dict__.update(rebuilt.__dict__)
         if data["state"] is not None:

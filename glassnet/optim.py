@@ -11,6 +11,8 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -77,21 +79,22 @@ class Optimizer:
     def _update(self, segment: _Segment, state: dict[str, np.ndarray]) -> None:
         raise NotImplementedError
 
-    def _update_compiled(self, compiled, segment: _Segment, state: dict[str, np.ndarray]) -> None:
+    def _update_compiled(self, compiled: ModuleType, segment: _Segment, state: dict[str, np.ndarray]) -> None:
         """The same update as ``_update`` in one pass (kernels/_compiled.py); NumPy when a subclass has none."""
         self._update(segment, state)
 
-    def _buffer(self, state: dict, key: str, like: np.ndarray) -> np.ndarray:
+    def _buffer(self, state: dict[str, Any], key: str, like: np.ndarray) -> np.ndarray:
         if key not in state:
             state[key] = np.zeros_like(like)
-        return state[key]
+        buffer: np.ndarray = state[key]
+        return buffer
 
     def reset_state(self) -> None:
         """Forget the moments/velocities (after a divergence they may hold inf or NaN)."""
         for state in self._state:
             state.clear()
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """Optimizer state (moments, step count) for checkpoints."""
         return {
             "iterations": self.iterations,
@@ -99,7 +102,7 @@ class Optimizer:
             "state": [{k: v.copy() for k, v in s.items()} for s in self._state],
         }
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         if len(state["state"]) != len(self._state):
             raise ValueError("optimizer state does not match these parameters.")
         self.iterations = int(state["iterations"])
@@ -139,7 +142,7 @@ class SGD(Optimizer):
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0; got momentum=0.")
 
-    def _update_compiled(self, compiled, segment: _Segment, state: dict) -> None:
+    def _update_compiled(self, compiled: ModuleType, segment: _Segment, state: dict[str, Any]) -> None:
         velocity = self._buffer(state, "velocity", segment.grad) if self.momentum else segment.grad
         cast = segment.value.dtype.type  # float32 scalars for float32 arrays: no mixed-type loop
         compiled.sgd_step(
@@ -153,7 +156,7 @@ class SGD(Optimizer):
             n_regularized=segment.n_regularized,
         )
 
-    def _update(self, segment: _Segment, state: dict) -> None:
+    def _update(self, segment: _Segment, state: dict[str, Any]) -> None:
         grad = segment.grad
         if self.weight_decay and segment.n_regularized:
             reg = slice(0, segment.n_regularized)
@@ -204,7 +207,7 @@ class Adam(Optimizer):
         self.eps = check_positive_float(eps, "eps")
         self.weight_decay = check_positive_float(weight_decay, "weight_decay", allow_zero=True)
 
-    def _update_compiled(self, compiled, segment: _Segment, state: dict) -> None:
+    def _update_compiled(self, compiled: ModuleType, segment: _Segment, state: dict[str, Any]) -> None:
         grad, value = segment.grad, segment.value
         cast = value.dtype.type  # float32 scalars for float32 arrays: no mixed-type loop
         t = self.iterations
@@ -226,7 +229,7 @@ class Adam(Optimizer):
             n_regularized=segment.n_regularized,
         )
 
-    def _update(self, segment: _Segment, state: dict) -> None:
+    def _update(self, segment: _Segment, state: dict[str, Any]) -> None:
         grad, value = segment.grad, segment.value
         m = self._buffer(state, "m", grad)
         v = self._buffer(state, "v", grad)
@@ -308,7 +311,7 @@ def make_optimizer(
     if isinstance(name, Optimizer):
         return name
     cls = _optimizer_class(name)
-    kwargs: dict = {} if lr is None else {"lr": lr}
+    kwargs: dict[str, Any] = {} if lr is None else {"lr": lr}
     if weight_decay:
         kwargs["weight_decay"] = weight_decay
     if cls is SGD:
@@ -321,7 +324,7 @@ def make_optimizer(
     return cls(params, **kwargs)
 
 
-def get_optimizer(name: str | Optimizer, params: Sequence[Parameter], **kwargs) -> Optimizer:
+def get_optimizer(name: str | Optimizer, params: Sequence[Parameter], **kwargs: Any) -> Optimizer:
     """Create an optimizer from its name (``"sgd"``, ``"adam"``, ``"adamw"``) and constructor arguments."""
     if isinstance(name, Optimizer):
         return name

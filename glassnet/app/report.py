@@ -51,14 +51,26 @@ def render_report(model) -> str:
     meta = model.metadata or {}
     history = model.history or {}
     network = model.network
-    data = meta.get("data", {})
-    task = model.task
     parts = [
         f"<h1>glassnet report</h1><p class='muted'>glassnet {html.escape(model.glassnet_version)} · "
-        f"task: {html.escape(task or 'unknown')} · {network.n_parameters:,} parameters</p>"
+        f"task: {html.escape(model.task or 'unknown')} · {network.n_parameters:,} parameters</p>",
+        _data_section(model, meta.get("data", {})),
+        _architecture_section(network, meta),
+        _results_section(model, meta),
     ]
+    if history.get("epochs"):
+        parts += [_training_section(history, meta), _gradient_section(history, meta)]
+    parts.append(_importance_section(meta.get("importance")))
+    body = "\n".join(part for part in parts if part)
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        + REPORT_GENERATOR
+        + "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>glassnet report</title><style>{CSS}</style></head><body><main>{body}</main></body></html>"
+    )
 
-    # Data
+
+def _data_section(model, data: dict) -> str:
     rows = [
         ["source", data.get("source", "")],
         ["kind", data.get("kind", "")],
@@ -79,27 +91,32 @@ def render_report(model) -> str:
     if data.get("rows_dropped_missing_target"):
         rows.append(["rows dropped (missing target)", data["rows_dropped_missing_target"]])
     pre = "".join(f"<li>{html.escape(line)}</li>" for line in data.get("preprocessing", []))
-    parts.append(f"<section><h2>Data</h2>{_table(['', ''], rows)}<ul>{pre}</ul></section>")
+    return f"<section><h2>Data</h2>{_table(['', ''], rows)}<ul>{pre}</ul></section>"
 
-    # Architecture
+
+def _architecture_section(network, meta: dict) -> str:
     arch_rows = [
         [layer.name, type(layer).__name__, layer.output_dim, sum(p.size for p in layer.parameters())]
         for layer in network.layers
     ]
     linear = "".join(f"<p class='verdict warn'>{html.escape(s)}</p>" for s in meta.get("linear_blocks", []))
-    parts.append(
+    return (
         f"<section><h2>Architecture</h2><p>input width {network.input_dim} → output {network.output_dim}; "
         f"{network.n_parameters:,} trainable parameters; {network.dtype}.</p>"
         f"{_table(['layer', 'type', 'units', 'parameters'], arch_rows)}{linear}</section>"
     )
 
-    # Results
+
+def _results_section(model, meta: dict) -> str:
+    task = model.task
     test = meta.get("test_metrics", {})
     metric_rows = [[k, v] for k, v in test.items() if k != "confusion_matrix"]
-    baselines = meta.get("baselines", {})
     key = headline_metric(task)
     comparison = [["glassnet DNN", test.get(key), f"{meta.get('train_seconds', 0):.1f} s"]]
-    comparison += [[name, result.get(key), f"{result.get('seconds', 0):.1f} s"] for name, result in baselines.items()]
+    comparison += [
+        [name, result.get(key), f"{result.get('seconds', 0):.1f} s"]
+        for name, result in meta.get("baselines", {}).items()
+    ]
     best = max(comparison, key=lambda row: -np.inf if row[1] is None else row[1])
     claim = (
         "the DNN scores best on this split"
@@ -118,83 +135,77 @@ def render_report(model) -> str:
     sample = meta.get("test_sample") or {}
     if task == "regression" and sample.get("truth"):
         result_html += _image(plots.plot_residuals(sample["truth"], sample["prediction"]), "residuals")
-    parts.append(result_html + "</section>")
+    return result_html + "</section>"
 
-    # Training
-    if history.get("epochs"):
-        onset_class = "verdict warn" if meta.get("overfitting_onset") else "verdict"
-        training = (
-            f"<section><h2>Training: train vs validation</h2><p class='{onset_class}'>"
-            f"{html.escape(meta.get('overfitting', ''))}</p><div class='grid'>"
-            f"{_image(plots.plot_learning_curves(history), 'learning curves (loss)')}"
-        )
-        if "accuracy" in history.get("history", {}):
-            training += _image(plots.plot_learning_curves(history, "accuracy"), "learning curves (accuracy)")
-        training += "</div>"
-        trail = meta.get("growth_trail")
-        if trail:
-            training += "<h2>Start small and grow</h2>" + _table(
-                ["step", "hidden", "parameters", "train loss", "validation score", "epochs"],
-                [
-                    [r["step"], tuple(r["hidden"]), r["n_parameters"], r["train_loss"], r["val_score"], r["epochs"]]
-                    for r in trail
-                ],
-            )
-        parts.append(training + "</section>")
-        verdict_class = "verdict warn" if meta.get("vanishing") or meta.get("exploding") else "verdict"
-        inside = (
-            "<section><h2>Gradient flow</h2>"
-            f"<p class='{verdict_class}'>{html.escape(meta.get('gradient_verdict', ''))}</p>"
-            f"{_image(plots.plot_gradient_flow(history), 'gradient flow per layer')}"
-        )
-        diagnostics = history.get("diagnostics") or {}
-        if diagnostics.get("activations"):
-            inside += (
-                "<h2>Inside the layers</h2><p class='muted'>Percentiles (15/50/85) of each activation's input "
-                "over training, and the fraction of dead or saturated units, measured on a fixed probe of "
-                "training rows.</p><div class='grid'>"
-                f"{_image(plots.plot_percentiles(history), 'activation input percentiles')}"
-                f"{_image(plots.plot_saturation(history), 'dead and saturated units')}</div>"
-            )
-        if diagnostics.get("batch_norm"):
-            inside += _image(plots.plot_batch_norm(history), "batch normalization parameters")
-        parts.append(inside + "</section>")
 
-    # Importance
-    importance = meta.get("importance")
-    if importance and importance.get("kind") == "table":
-        importance_rows = [
-            [r["feature"], r["permutation"], r["saliency"], r["integrated_gradients"]] for r in importance["rows"][:30]
-        ]
-        table = {
-            k: [row[k] for row in importance["rows"]]
-            for k in ("feature", "permutation", "saliency", "integrated_gradients")
-        }
-        parts.append(
+def _training_section(history: dict, meta: dict) -> str:
+    onset_class = "verdict warn" if meta.get("overfitting_onset") else "verdict"
+    training = (
+        f"<section><h2>Training: train vs validation</h2><p class='{onset_class}'>"
+        f"{html.escape(meta.get('overfitting', ''))}</p><div class='grid'>"
+        f"{_image(plots.plot_learning_curves(history), 'learning curves (loss)')}"
+    )
+    if "accuracy" in history.get("history", {}):
+        training += _image(plots.plot_learning_curves(history, "accuracy"), "learning curves (accuracy)")
+    training += "</div>"
+    trail = meta.get("growth_trail")
+    if trail:
+        training += "<h2>Start small and grow</h2>" + _table(
+            ["step", "hidden", "parameters", "train loss", "validation score", "epochs"],
+            [
+                [r["step"], tuple(r["hidden"]), r["n_parameters"], r["train_loss"], r["val_score"], r["epochs"]]
+                for r in trail
+            ],
+        )
+    return training + "</section>"
+
+
+def _gradient_section(history: dict, meta: dict) -> str:
+    verdict_class = "verdict warn" if meta.get("vanishing") or meta.get("exploding") else "verdict"
+    inside = (
+        "<section><h2>Gradient flow</h2>"
+        f"<p class='{verdict_class}'>{html.escape(meta.get('gradient_verdict', ''))}</p>"
+        f"{_image(plots.plot_gradient_flow(history), 'gradient flow per layer')}"
+    )
+    diagnostics = history.get("diagnostics") or {}
+    if diagnostics.get("activations"):
+        inside += (
+            "<h2>Inside the layers</h2><p class='muted'>Percentiles (15/50/85) of each activation's input "
+            "over training, and the fraction of dead or saturated units, measured on a fixed probe of "
+            "training rows.</p><div class='grid'>"
+            f"{_image(plots.plot_percentiles(history), 'activation input percentiles')}"
+            f"{_image(plots.plot_saturation(history), 'dead and saturated units')}</div>"
+        )
+    if diagnostics.get("batch_norm"):
+        inside += _image(plots.plot_batch_norm(history), "batch normalization parameters")
+    return inside + "</section>"
+
+
+def _importance_section(importance: dict | None) -> str:
+    if not importance:
+        return ""
+    completeness = html.escape(importance.get("completeness", "not recorded"))
+    if importance.get("kind") == "table":
+        columns = ("feature", "permutation", "saliency", "integrated_gradients")
+        importance_rows = [[r[k] for k in columns] for r in importance["rows"][:30]]
+        table = {k: [row[k] for row in importance["rows"]] for k in columns}
+        return (
             "<section><h2>Which inputs the network relies on</h2><p class='muted'>Permutation importance "
             "(drop in validation score when a column is shuffled), input-gradient saliency and integrated "
             "gradients, by input column.</p>"
-            f"<p class='muted'>Completeness check: {html.escape(importance.get('completeness', 'not recorded'))}.</p>"
+            f"<p class='muted'>Completeness check: {completeness}.</p>"
             f"{_image(plots.plot_feature_importance(table, 'permutation'), 'feature importance')}"
             f"{_table(['column', 'permutation', 'saliency', 'integrated gradients'], importance_rows)}"
             "</section>"
         )
-    elif importance and importance.get("kind") == "image":
-        ig_alt = "integrated gradients map"
+    if importance.get("kind") == "image":
         shape = tuple(importance["image_shape"])
-        parts.append(
+        saliency = plots.plot_importance_map(np.asarray(importance["saliency"]), shape)
+        integrated = plots.plot_importance_map(np.asarray(importance["integrated_gradients"]), shape)
+        return (
             "<section><h2>Which pixels the network relies on</h2>"
-            f"<p class='muted'>Completeness check: {html.escape(importance.get('completeness', 'not recorded'))}.</p>"
-            "<div class='grid'>"
-            f"{_image(plots.plot_importance_map(np.asarray(importance['saliency']), shape), 'saliency map')}"
-            f"{_image(plots.plot_importance_map(np.asarray(importance['integrated_gradients']), shape), ig_alt)}"
-            "</div></section>"
+            f"<p class='muted'>Completeness check: {completeness}.</p>"
+            f"<div class='grid'>{_image(saliency, 'saliency map')}"
+            f"{_image(integrated, 'integrated gradients map')}</div></section>"
         )
-
-    body = "\n".join(parts)
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        + REPORT_GENERATOR
-        + "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>glassnet report</title><style>{CSS}</style></head><body><main>{body}</main></body></html>"
-    )
+    return ""

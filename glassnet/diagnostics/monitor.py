@@ -20,6 +20,7 @@ in training (without updating its running statistics); the cost is one small for
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,7 @@ class Diagnostics(Callback):
         self._grad_sums: np.ndarray = np.zeros(0)
         self._epoch_steps = 0
 
-    def on_train_begin(self, logs=None) -> None:
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         trainer = self.trainer
         network = trainer.network
         n = len(trainer.x)
@@ -86,7 +87,7 @@ class Diagnostics(Callback):
     def wants_batch_end(self) -> bool:
         return bool(self.every_steps)  # per-epoch probing needs no per-batch call
 
-    def on_batch_end(self, batch, logs=None) -> None:
+    def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self._steps += 1
         if self._steps % self.every_steps == 0:
             self._measure(epoch=None)
@@ -98,7 +99,7 @@ class Diagnostics(Callback):
                 grad = layer.W.grad.reshape(-1)
                 self._grad_sums[i] += math.sqrt(float(np.dot(grad, grad)))
 
-    def on_epoch_end(self, epoch, logs=None) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         sampled = max((self._epoch_steps + GRAD_NORM_EVERY - 1) // GRAD_NORM_EVERY, 1)
         norms = self.trainer.history.grad_norms
         for i, layer in enumerate(self._dense):
@@ -173,7 +174,7 @@ class Diagnostics(Callback):
         else:
             entry["saturated_fraction"].append(0.0)
 
-    def on_train_end(self, logs=None) -> None:
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self.trainer.history.diagnostics = self.records
 
     def state_dict(self) -> dict:

@@ -19,12 +19,93 @@ from ..exceptions import OutputError
 from .atomic import atomic_write_bytes
 from .modelfile import FORMAT_VERSION, ModelFileError, from_bytes, to_bytes
 from .outputs import is_glassnet_checkpoint
+from .schema import ARCHITECTURE, HISTORY, NUMBER, TAGGED_FLOAT, TENSOR
 
 if TYPE_CHECKING:
     from ..training.loop import Trainer
 
 FORMAT_NAME = "glassnet-checkpoint"
+
 _NON_FINITE = ("inf", "-inf", "nan")
+
+_STATE_VALUE: dict = {}  # anything nested: tensors, tagged floats, plain JSON
+
+#: The structure of a checkpoint's metadata (see :mod:`glassnet.io.schema` for the shared parts).
+SCHEMA = {
+    "type": "object",
+    "required": ["format", "format_version", "state"],
+    "properties": {
+        "format": {"const": "glassnet-checkpoint"},
+        "format_version": {"type": "integer", "minimum": 1},
+        "state": {
+            "type": "object",
+            "required": [
+                "fingerprint",
+                "epoch",
+                "position",
+                "network",
+                "optimizer",
+                "rng",
+                "noise_rng",
+                "history",
+                "callbacks",
+            ],
+            "properties": {
+                "fingerprint": {
+                    "type": "object",
+                    "required": ["data_sha256", "n_samples", "architecture"],
+                    "properties": {
+                        "data_sha256": {"type": "string"},
+                        "n_samples": {"type": "integer"},
+                        "batch_size": {"type": "integer"},
+                        "architecture": ARCHITECTURE,
+                    },
+                },
+                "epoch": {"type": "integer", "minimum": 0},
+                "position": {
+                    "anyOf": [
+                        {"type": "null"},
+                        {
+                            "type": "object",
+                            "required": [
+                                "order",
+                                "next_start",
+                                "total_loss",
+                                "correct",
+                                "steps",
+                                "elapsed",
+                            ],
+                            "properties": {
+                                "order": TENSOR,
+                                "grad_norm_sums": TENSOR,
+                                "next_start": {"type": "integer", "minimum": 0},
+                                "total_loss": {"anyOf": [NUMBER, TAGGED_FLOAT]},
+                                "correct": {"type": "integer", "minimum": 0},
+                                "steps": {"type": "integer", "minimum": 0},
+                                "elapsed": {"type": "number"},
+                            },
+                        },
+                    ]
+                },
+                "network": {"type": "object", "additionalProperties": TENSOR},
+                "optimizer": {
+                    "type": "object",
+                    "required": ["iterations", "lr", "state"],
+                    "properties": {
+                        "iterations": {"type": "integer", "minimum": 0},
+                        "lr": {"type": "number"},
+                        "state": {"type": "array", "items": {"type": "object", "additionalProperties": TENSOR}},
+                    },
+                },
+                "rng": {"type": "object", "required": ["bit_generator", "state"]},
+                "noise_rng": {"type": "object", "required": ["bit_generator", "state"]},
+                "history": HISTORY,
+                "callbacks": {"type": "array", "items": {"type": "object"}},
+                "callback_types": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+    },
+}
 
 
 def flatten_state(prefix: str, state: Any, tensors: dict[str, np.ndarray]) -> Any:
@@ -75,7 +156,7 @@ def read_checkpoint(path: str | Path) -> dict:
         raw = path.read_bytes()
     except OSError as exc:
         raise ModelFileError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
-    meta, tensors = from_bytes(raw, str(path), FORMAT_NAME)
+    meta, tensors = from_bytes(raw, str(path), FORMAT_NAME, SCHEMA)
     return unflatten_state(meta.get("state"), tensors)
 
 

@@ -46,31 +46,71 @@ def export_onnx(
     Path
     """
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper
 
     if not network.built:
         raise ValueError("the network is not built; train it (or call it once) before exporting.")
-    element = TensorProto.FLOAT if network.dtype == np.float32 else TensorProto.DOUBLE
-    dtype = network.dtype
-    nodes, initializers = [], []
+    graph = _Graph(network.dtype)
     current = input_name
-
-    def constant(name: str, value: np.ndarray) -> str:
-        initializers.append(numpy_helper.from_array(np.ascontiguousarray(value, dtype=dtype), name))
-        return name
-
-    def emit(op: str, inputs: list[str], name: str, **attributes) -> str:
-        nodes.append(helper.make_node(op, inputs, [name], name=name, **attributes))
-        return name
-
     if mean is not None:
-        current = emit("Sub", [current, constant("preprocess_mean", np.asarray(mean))], "standardize_sub")
+        current = graph.emit("Sub", [current, graph.constant("preprocess_mean", mean)], "standardize_sub")
     if scale is not None:
-        current = emit("Div", [current, constant("preprocess_scale", np.asarray(scale))], "standardize_div")
-
+        current = graph.emit("Div", [current, graph.constant("preprocess_scale", scale)], "standardize_div")
     layers = list(network.layers)
     position = 0
     while position < len(layers):
+        current, position = graph.add_layer(layers, position, current, fold_batch_norm)
+    if output_scale is not None:
+        current = graph.emit("Mul", [current, graph.constant("target_scale", output_scale)], "unstandardize_mul")
+    if output_shift is not None:
+        current = graph.emit("Add", [current, graph.constant("target_shift", output_shift)], "unstandardize_add")
+    graph.nodes.append(helper.make_node("Identity", [current], [output_name], name="output_identity"))
+    element = TensorProto.FLOAT if network.dtype == np.float32 else TensorProto.DOUBLE
+    model = helper.make_model(
+        helper.make_graph(
+            graph.nodes,
+            "glassnet",
+            [helper.make_tensor_value_info(input_name, element, ["batch", network.input_dim])],
+            [helper.make_tensor_value_info(output_name, element, ["batch", network.output_dim])],
+            graph.initializers,
+        ),
+        opset_imports=[helper.make_opsetid("", opset)],
+        producer_name="glassnet",
+    )
+    model.ir_version = min(model.ir_version, 10)  # readable by onnxruntime releases of the last years
+    onnx.checker.check_model(model)
+    path = Path(path)
+    atomic_write_bytes(path, model.SerializeToString())
+    return path
+
+
+#: Activations with a one-to-one ONNX operator (and its attributes).
+_ACTIVATIONS = {ReLU: "Relu", Sigmoid: "Sigmoid", Tanh: "Tanh"}
+
+
+class _Graph:
+    """ONNX nodes and initializers, added layer by layer."""
+
+    def __init__(self, dtype: np.dtype) -> None:
+        self.dtype = dtype
+        self.nodes: list = []
+        self.initializers: list = []
+
+    def constant(self, name: str, value) -> str:
+        from onnx import numpy_helper
+
+        array = np.ascontiguousarray(np.asarray(value), dtype=self.dtype)
+        self.initializers.append(numpy_helper.from_array(array, name))
+        return name
+
+    def emit(self, op: str, inputs: list[str], name: str, **attributes) -> str:
+        from onnx import helper
+
+        self.nodes.append(helper.make_node(op, inputs, [name], name=name, **attributes))
+        return name
+
+    def add_layer(self, layers: list, position: int, current: str, fold_batch_norm: bool) -> tuple[str, int]:
+        """Emit ``layers[position]`` (a Dense folds the batch norm after it); returns output and next position."""
         layer = layers[position]
         name = layer.name
         if isinstance(layer, Dense):
@@ -81,50 +121,25 @@ def export_onnx(
                 bn_scale, bn_shift = (a.astype(np.float64) for a in following.inference_scale_shift())
                 weights, bias = weights * bn_scale, bias * bn_scale + bn_shift
                 position += 1
-            current = emit("Gemm", [current, constant(f"{name}.W", weights), constant(f"{name}.b", bias)], name)
-        elif isinstance(layer, BatchNorm):
-            current = emit(
-                "BatchNormalization",
-                [
-                    current,
-                    constant(f"{name}.gamma", layer.gamma.value),
-                    constant(f"{name}.beta", layer.beta.value),
-                    constant(f"{name}.running_mean", layer.running_mean),
-                    constant(f"{name}.running_var", layer.running_var),
-                ],
-                name,
-                epsilon=float(layer.eps),
-            )
-        elif isinstance(layer, ReLU):
-            current = emit("Relu", [current], name)
-        elif isinstance(layer, LeakyReLU):
-            current = emit("LeakyRelu", [current], name, alpha=float(layer.negative_slope))
-        elif isinstance(layer, Sigmoid):
-            current = emit("Sigmoid", [current], name)
-        elif isinstance(layer, Tanh):
-            current = emit("Tanh", [current], name)
-        elif isinstance(layer, Softmax):
-            current = emit("Softmax", [current], name, axis=1)
-        elif isinstance(layer, (Linear, Dropout)):
-            pass  # the identity at inference
-        else:
-            raise ValueError(f"layer {layer.name} ({type(layer).__name__}) has no ONNX equivalent here.")
-        position += 1
-    if output_scale is not None:
-        current = emit("Mul", [current, constant("target_scale", np.asarray(output_scale))], "unstandardize_mul")
-    if output_shift is not None:
-        current = emit("Add", [current, constant("target_shift", np.asarray(output_shift))], "unstandardize_add")
-    nodes.append(helper.make_node("Identity", [current], [output_name], name="output_identity"))
-    graph = helper.make_graph(
-        nodes,
-        "glassnet",
-        [helper.make_tensor_value_info(input_name, element, ["batch", network.input_dim])],
-        [helper.make_tensor_value_info(output_name, element, ["batch", network.output_dim])],
-        initializers,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="glassnet")
-    model.ir_version = min(model.ir_version, 10)  # readable by onnxruntime releases of the last years
-    onnx.checker.check_model(model)
-    path = Path(path)
-    atomic_write_bytes(path, model.SerializeToString())
-    return path
+            inputs = [current, self.constant(f"{name}.W", weights), self.constant(f"{name}.b", bias)]
+            return self.emit("Gemm", inputs, name), position + 1
+        if isinstance(layer, BatchNorm):
+            inputs = [current] + [
+                self.constant(f"{name}.{key}", value)
+                for key, value in (
+                    ("gamma", layer.gamma.value),
+                    ("beta", layer.beta.value),
+                    ("running_mean", layer.running_mean),
+                    ("running_var", layer.running_var),
+                )
+            ]
+            return self.emit("BatchNormalization", inputs, name, epsilon=float(layer.eps)), position + 1
+        if type(layer) in _ACTIVATIONS:
+            return self.emit(_ACTIVATIONS[type(layer)], [current], name), position + 1
+        if isinstance(layer, LeakyReLU):
+            return self.emit("LeakyRelu", [current], name, alpha=float(layer.negative_slope)), position + 1
+        if isinstance(layer, Softmax):
+            return self.emit("Softmax", [current], name, axis=1), position + 1
+        if isinstance(layer, (Linear, Dropout)):
+            return current, position + 1  # the identity at inference
+        raise ValueError(f"layer {layer.name} ({type(layer).__name__}) has no ONNX equivalent here.")

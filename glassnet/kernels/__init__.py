@@ -19,22 +19,34 @@ and the compiled code is cached on disk, so only the very first run pays for com
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
 
 _CHOICES = ("auto", "numba", "numpy")
-_state: dict = {"choice": None, "module": None, "resolved": False}
+
+
+class _Backend:
+    """The backend in use: the user's choice, the module it resolved to, and whether it did."""
+
+    choice: str | None = None
+    module: ModuleType | None = None
+    resolved: bool = False
+
+
+_state = _Backend()
 
 
 def _resolve() -> ModuleType | None:
-    choice = _state["choice"] or os.environ.get("GLASSNET_KERNELS", "auto").strip().lower() or "auto"
+    choice = _state.choice or os.environ.get("GLASSNET_KERNELS", "auto").strip().lower() or "auto"
     if choice not in _CHOICES:
         raise ValueError(f"GLASSNET_KERNELS must be one of {list(_CHOICES)}; got {choice!r}.")
-    module = None
+    module: ModuleType | None = None
     if choice != "numpy":
         try:
-            from . import _compiled as module
+            module = importlib.import_module(f"{__name__}._compiled")
         except ImportError as error:
             if choice == "numba":
                 raise ImportError(
@@ -42,14 +54,14 @@ def _resolve() -> ModuleType | None:
                     f"({error}); install it with: pip install 'glassnet[fast]'."
                 ) from error
             module = None
-    _state["module"], _state["resolved"] = module, True
+    _state.module, _state.resolved = module, True
     return module
 
 
 def active() -> ModuleType | None:
     """The compiled-kernel module in use, or None when glassnet runs on NumPy alone."""
-    if _state["resolved"]:
-        return _state["module"]
+    if _state.resolved:
+        return _state.module
     return _resolve()
 
 
@@ -62,12 +74,12 @@ def set_backend(choice: str) -> None:
     """Select ``"auto"``, ``"numba"`` or ``"numpy"`` for the rest of the process."""
     if choice not in _CHOICES:
         raise ValueError(f"kernels must be one of {list(_CHOICES)}; got {choice!r}.")
-    _state["choice"], _state["resolved"] = choice, False
+    _state.choice, _state.resolved = choice, False
     _resolve()
 
 
 @contextmanager
-def use(choice: str):
+def use(choice: str) -> Iterator[None]:
     """Run a block with the given backend, then restore the previous one.
 
     Examples
@@ -77,9 +89,9 @@ def use(choice: str):
     ...     K.name()
     'numpy'
     """
-    previous = _state["choice"]
+    previous = _state.choice
     set_backend(choice)
     try:
         yield
     finally:
-        _state["choice"], _state["resolved"] = previous, False
+        _state.choice, _state.resolved = previous, False

@@ -9,27 +9,37 @@ passed already cast to the arrays' dtype, as NumPy would cast a Python float.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numba
 
+if TYPE_CHECKING:
+    import numpy as np
 
-def _jit(function):
+#: Array parameters are NumPy arrays; scalar ones are NumPy scalars of the arrays' dtype.
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _jit(function: F) -> F:
     """Compile with numba, caching the machine code on disk when there is a writable place for it.
 
     ``error_model="numpy"``: x/0 gives inf/nan as in NumPy, with no ZeroDivisionError branch in
     the loops. Without a writable cache location (a read-only install and no writable home or
     ``NUMBA_CACHE_DIR``) the kernels are compiled anew in each process instead of failing.
     """
-    options = {"nogil": True, "boundscheck": False, "error_model": "numpy"}
     try:
-        return numba.njit(cache=True, **options)(function)
+        compiled = numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")(function)
     except RuntimeError:  # numba: "cannot cache function ...: no locator available"
-        return numba.njit(cache=False, **options)(function)
+        compiled = numba.njit(cache=False, nogil=True, boundscheck=False, error_model="numpy")(function)
+    return cast(F, compiled)
 
 
 # -- optimizers ------------------------------------------------------------------------------
 @_jit
-def _sgd_range(value, grad, velocity, lr, momentum, nesterov, decay):  # pragma: no cover - compiled
+def _sgd_range(
+    value: np.ndarray, grad: np.ndarray, velocity: np.ndarray, lr: Any, momentum: Any, nesterov: Any, decay: Any
+) -> None:  # pragma: no cover - compiled
     # Mirrors optim.SGD._update: g ← ∇ + λw; v ← μv + g; w ← w − lr·(v or g + μv). One loop per
     # case, each free of branches, so that LLVM vectorizes it.
     if decay != 0:
@@ -64,7 +74,16 @@ def _sgd_range(value, grad, velocity, lr, momentum, nesterov, decay):  # pragma:
 
 
 @_jit
-def sgd_step(value, grad, velocity, lr, momentum, nesterov, weight_decay, n_regularized):  # pragma: no cover
+def sgd_step(
+    value: np.ndarray,
+    grad: np.ndarray,
+    velocity: np.ndarray,
+    lr: Any,
+    momentum: Any,
+    nesterov: Any,
+    weight_decay: Any,
+    n_regularized: Any,
+) -> None:  # pragma: no cover
     """One SGD update over a flat segment; weight decay on its first ``n_regularized`` entries."""
     zero = weight_decay - weight_decay  # a zero of the same type: `* 0` would make it float64
     # Slices, so that each loop runs from 0 with indices numba knows are non-negative (no
@@ -76,8 +95,19 @@ def sgd_step(value, grad, velocity, lr, momentum, nesterov, weight_decay, n_regu
 
 @_jit
 def _adam_range(
-    value, grad, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, inv_sqrt_bias2, eps, step_size, decay
-):  # pragma: no cover - compiled
+    value: np.ndarray,
+    grad: np.ndarray,
+    m: np.ndarray,
+    v: np.ndarray,
+    beta1: Any,
+    one_minus_beta1: Any,
+    beta2: Any,
+    one_minus_beta2: Any,
+    inv_sqrt_bias2: Any,
+    eps: Any,
+    step_size: Any,
+    decay: Any,
+) -> None:  # pragma: no cover - compiled
     if decay != 0:
         for i in range(value.shape[0]):
             g = grad[i] + value[i] * decay
@@ -98,21 +128,21 @@ def _adam_range(
 
 @_jit
 def adam_step(
-    value,
-    grad,
-    m,
-    v,
-    beta1,
-    one_minus_beta1,
-    beta2,
-    one_minus_beta2,
-    inv_sqrt_bias2,
-    eps,
-    step_size,
-    weight_decay,
-    decoupled_factor,
-    n_regularized,
-):  # pragma: no cover - compiled
+    value: np.ndarray,
+    grad: np.ndarray,
+    m: np.ndarray,
+    v: np.ndarray,
+    beta1: Any,
+    one_minus_beta1: Any,
+    beta2: Any,
+    one_minus_beta2: Any,
+    inv_sqrt_bias2: Any,
+    eps: Any,
+    step_size: Any,
+    weight_decay: Any,
+    decoupled_factor: Any,
+    n_regularized: Any,
+) -> None:  # pragma: no cover - compiled
     """One Adam/AdamW update; ``decoupled_factor`` (1 − lr·λ, or 1) scales the weights first."""
     zero = weight_decay - weight_decay  # a zero of the same type: `* 0` would make it float64
     if decoupled_factor != 1:
@@ -151,7 +181,9 @@ def adam_step(
 
 # -- loss and activations -------------------------------------------------------------------
 @_jit
-def softmax_cross_entropy(z, labels, grad, scale):  # pragma: no cover - compiled
+def softmax_cross_entropy(
+    z: np.ndarray, labels: np.ndarray, grad: np.ndarray, scale: Any
+) -> tuple[Any, ...]:  # pragma: no cover - compiled
     """Softmax cross-entropy from logits with class-index targets, in one pass per row.
 
     Writes ``grad = (softmax(z) − onehot) · scale`` and returns (Σ per-row loss as float64,
@@ -187,7 +219,7 @@ def softmax_cross_entropy(z, labels, grad, scale):  # pragma: no cover - compile
 
 
 @_jit
-def relu_forward(x, out, mask):  # pragma: no cover - compiled
+def relu_forward(x: np.ndarray, out: np.ndarray, mask: np.ndarray) -> None:  # pragma: no cover - compiled
     """``mask = x > 0`` and ``out = x · mask`` in one pass."""
     n, k = x.shape
     for i in range(n):
@@ -198,7 +230,9 @@ def relu_forward(x, out, mask):  # pragma: no cover - compiled
 
 
 @_jit
-def relu_backward(grad_output, mask, grad_input):  # pragma: no cover - compiled
+def relu_backward(
+    grad_output: np.ndarray, mask: np.ndarray, grad_input: np.ndarray
+) -> None:  # pragma: no cover - compiled
     """``grad_input = grad_output · mask`` (the mask of the forward pass)."""
     n, k = grad_output.shape
     for i in range(n):
@@ -207,7 +241,7 @@ def relu_backward(grad_output, mask, grad_input):  # pragma: no cover - compiled
 
 
 @_jit
-def column_sums(a, out):  # pragma: no cover - compiled
+def column_sums(a: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
     """``out = Σ_rows a``, adding row after row as NumPy's axis-0 reduction does (same result)."""
     n, k = a.shape
     for j in range(k):
@@ -225,7 +259,39 @@ IDENTITY, RELU, LEAKY_RELU, SIGMOID, TANH, SOFTMAX = range(6)
 
 
 @_jit
-def mlp_infer(x, arrays, spec, fspec, out, work):  # pragma: no cover - compiled
+def _activate(acc: np.ndarray, fan_out: Any, act: Any, slope: Any) -> None:  # pragma: no cover - compiled
+    """Apply activation ``act`` to ``acc[:fan_out]`` in place."""
+    if act == RELU:
+        for j in range(fan_out):
+            if acc[j] < 0:
+                acc[j] = 0
+    elif act == LEAKY_RELU:
+        for j in range(fan_out):
+            if acc[j] < 0:
+                acc[j] = acc[j] * slope
+    elif act == SIGMOID:
+        for j in range(fan_out):
+            acc[j] = 1 / (1 + math.exp(-acc[j]))
+    elif act == TANH:
+        for j in range(fan_out):
+            acc[j] = math.tanh(acc[j])
+    elif act == SOFTMAX:
+        best = acc[0]
+        for j in range(1, fan_out):
+            if acc[j] > best:
+                best = acc[j]
+        s = 0.0
+        for j in range(fan_out):
+            acc[j] = math.exp(acc[j] - best)
+            s += acc[j]
+        for j in range(fan_out):
+            acc[j] = acc[j] / s
+
+
+@_jit
+def mlp_infer(
+    x: np.ndarray, arrays: Any, spec: np.ndarray, fspec: np.ndarray, out: np.ndarray, work: np.ndarray
+) -> None:  # pragma: no cover - compiled
     """Inference through Dense/batch-norm/activation blocks, row by row, without NumPy calls."""
     n = x.shape[0]
     blocks = spec.shape[0]
@@ -266,32 +332,7 @@ def mlp_infer(x, arrays, spec, fspec, out, work):  # pragma: no cover - compiled
                 for j in range(fan_out):
                     scale = gamma[j] / math.sqrt(var[j] + eps)
                     acc[j] = (acc[j] - mean[j]) * scale + beta[j]
-            if act == RELU:
-                for j in range(fan_out):
-                    if acc[j] < 0:
-                        acc[j] = 0
-            elif act == LEAKY_RELU:
-                slope = fspec[blk, 1]
-                for j in range(fan_out):
-                    if acc[j] < 0:
-                        acc[j] = acc[j] * slope
-            elif act == SIGMOID:
-                for j in range(fan_out):
-                    acc[j] = 1 / (1 + math.exp(-acc[j]))
-            elif act == TANH:
-                for j in range(fan_out):
-                    acc[j] = math.tanh(acc[j])
-            elif act == SOFTMAX:
-                best = acc[0]
-                for j in range(1, fan_out):
-                    if acc[j] > best:
-                        best = acc[j]
-                s = 0.0
-                for j in range(fan_out):
-                    acc[j] = math.exp(acc[j] - best)
-                    s += acc[j]
-                for j in range(fan_out):
-                    acc[j] = acc[j] / s
+            _activate(acc, fan_out, act, fspec[blk, 1])
             src = dst
         for j in range(out.shape[1]):
             out[r, j] = work[src, j]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import kernels
@@ -63,7 +65,8 @@ class ReLU(Activation):
         return grad_input
 
     def infer(self, x: np.ndarray) -> np.ndarray:
-        return np.maximum(x, 0)
+        out: np.ndarray = np.maximum(x, 0)
+        return out
 
 
 class LeakyReLU(Activation):
@@ -97,7 +100,7 @@ class LeakyReLU(Activation):
     def infer(self, x: np.ndarray) -> np.ndarray:
         return np.where(x > 0, x, x * self.dtype.type(self.negative_slope))
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         return {"negative_slope": self.negative_slope}
 
 
@@ -130,9 +133,10 @@ class Sigmoid(Activation):
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
-            out = np.exp(-x)
+            out: np.ndarray = np.exp(-x)
         out += 1.0
-        return np.reciprocal(out, out=out)
+        np.reciprocal(out, out=out)
+        return out
 
 
 class Tanh(Activation):
@@ -158,7 +162,8 @@ class Tanh(Activation):
         return grad_input
 
     def infer(self, x: np.ndarray) -> np.ndarray:
-        return np.tanh(x)
+        out: np.ndarray = np.tanh(x)
+        return out
 
 
 class Softmax(Activation):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..parameter import Parameter
@@ -37,8 +39,9 @@ class Layer:
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name
-        self.input_dim: int | None = None
-        self.output_dim: int | None = None
+        #: Widths of the input and the output (0 until built).
+        self.input_dim: int = 0
+        self.output_dim: int = 0
         self.dtype: np.dtype = np.dtype(np.float32)
         self.built = False
         self._workspaces: dict[str, np.ndarray] = {}
@@ -75,7 +78,8 @@ class Layer:
         Returns a new array (or ``x`` itself for identity layers); subclasses override it with
         the fewest NumPy operations (a one-row prediction is pure overhead).
         """
-        return self.forward(x, training=False).copy()
+        out: np.ndarray = self.forward(x, training=False).copy()
+        return out
 
     # -- helpers --------------------------------------------------------------------------
     def _workspace(self, key: str, rows: int, cols: int, dtype: np.dtype | None = None) -> np.ndarray:
@@ -117,7 +121,7 @@ class Layer:
     def describe(self) -> str:
         return self.name or type(self).__name__
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         """The constructor arguments needed to rebuild this layer (for model files)."""
         return {}
 

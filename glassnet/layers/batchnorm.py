@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -50,13 +51,15 @@ class BatchNorm(Layer):
     is_linear = True  # affine at inference
 
     writes_fresh_gradients = True  # through Parameter.accumulate
+    gamma: Parameter  # created by build, with beta and the running statistics
+    beta: Parameter
+    running_mean: np.ndarray
+    running_var: np.ndarray
 
     def __init__(self, momentum: float = 0.1, eps: float = 1e-5, name: str | None = None) -> None:
         super().__init__(name)
         self.momentum = check_fraction(momentum, "momentum", low_open=False, high_open=False)
         self.eps = check_positive_float(eps, "eps")
-        self.gamma: Parameter | None = None
-        self.beta: Parameter | None = None
         self._warned_single_row = False
 
     def build(self, input_dim: int, dtype: np.dtype, rng: np.random.Generator) -> None:
@@ -69,9 +72,11 @@ class BatchNorm(Layer):
         self.num_batches_tracked = 0
 
     def parameters(self) -> list[Parameter]:
-        return [self.gamma, self.beta]
+        return [self.gamma, self.beta] if self.built else []
 
     def buffers(self) -> dict[str, np.ndarray]:
+        if not self.built:
+            return {}
         return {"running_mean": self.running_mean, "running_var": self.running_var}
 
     def inference_scale_shift(self) -> tuple[np.ndarray, np.ndarray]:
@@ -119,7 +124,7 @@ class BatchNorm(Layer):
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         scale = self.gamma.value / np.sqrt(self.running_var + self.dtype.type(self.eps))
-        out = x - self.running_mean
+        out: np.ndarray = x - self.running_mean
         out *= scale
         out += self.beta.value
         return out
@@ -144,5 +149,5 @@ class BatchNorm(Layer):
             np.multiply(grad_output, scale, out=grad_input)
         return grad_input
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         return {"momentum": self.momentum, "eps": self.eps}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import kernels
@@ -47,6 +49,7 @@ class Dense(Layer):
     is_linear = True
 
     writes_fresh_gradients = True  # backward writes W.grad and b.grad when they are fresh
+    W: Parameter  # created by build
 
     def __init__(
         self,
@@ -71,7 +74,6 @@ class Dense(Layer):
         #: Scheme actually used: ``init``, or chosen by the network from the following activation
         #: when it builds (Glorot when the layer is built on its own). None until built.
         self.resolved_init: str | None = init
-        self.W: Parameter | None = None
         self.b: Parameter | None = None
 
     def build(self, input_dim: int, dtype: np.dtype, rng: np.random.Generator) -> None:
@@ -94,6 +96,8 @@ class Dense(Layer):
         )
 
     def parameters(self) -> list[Parameter]:
+        if not self.built:
+            return []
         return [self.W] if self.b is None else [self.W, self.b]
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
@@ -107,12 +111,12 @@ class Dense(Layer):
         return out
 
     def infer(self, x: np.ndarray) -> np.ndarray:
-        out = x @ self.W.value
+        out: np.ndarray = x @ self.W.value
         if self.b is not None:
             out += self.b.value
         return out
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
+    def backward(self, grad_output: np.ndarray) -> np.ndarray | None:  # type: ignore[override]
         self._check_backward_ready(grad_output)
         x = self._input
         # dL/dW = xᵀ · dL/dy ; dL/db = Σ_batch dL/dy ; dL/dx = dL/dy · Wᵀ (transposed views, no copies)
@@ -137,5 +141,5 @@ class Dense(Layer):
         np.matmul(grad_output, self.W.value.T, out=grad_input)
         return grad_input
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         return {"units": self.units, "use_bias": self.use_bias, "init": self.init, "init_scale": self.init_scale}

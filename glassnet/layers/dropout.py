@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 
 from .._validation import check_fraction
@@ -73,8 +75,8 @@ class Dropout(Layer):
         if not self._active:
             return grad_output
         grad_input = self._workspace("grad_input", grad_output.shape[0], self.input_dim)
-        np.multiply(grad_output, self.mask, out=grad_input)
+        np.multiply(grad_output, cast(np.ndarray, self.mask), out=grad_input)
         return grad_input
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         return {"rate": self.rate}

@@ -8,12 +8,9 @@ from 1.
 
 from __future__ import annotations
 
-import csv
 import math
-import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,24 +39,24 @@ class Callback:
     def set_trainer(self, trainer: Trainer) -> None:
         self.trainer = trainer
 
-    def on_train_begin(self, logs: dict | None = None) -> None: ...
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None: ...
 
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None: ...
 
     def on_gradients(self, step: int) -> None:
         """Called after the backward flow of the epoch's ``step``-th batch (from 0), before the update."""
 
-    def on_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None: ...
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None: ...
 
-    def on_train_end(self, logs: dict | None = None) -> None: ...
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None: ...
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """State needed to resume (checkpoints)."""
         return {}
 
-    def load_state_dict(self, state: dict) -> None: ...
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
 class _Monitor:
@@ -76,7 +73,8 @@ class _Monitor:
     def reset(self) -> None:
         self.best = math.inf if self.mode == "min" else -math.inf
 
-    def value(self, logs: dict) -> float:
+    def value(self, logs: dict[str, Any] | None) -> float:
+        logs = logs or {}
         if self.monitor not in logs:
             raise ValueError(
                 f"monitor={self.monitor!r} is not logged; available: {sorted(logs)}. "
@@ -130,15 +128,15 @@ class EarlyStopping(Callback):
         self.monitor = monitor
         self.on_train_begin()  # the state is defined before training too (checkpoints read it)
 
-    def on_train_begin(self, logs=None) -> None:
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         # Reset on every fit so that a second fit does not inherit the first one's best value.
         self._monitor.reset()
         self.wait = 0
         self.best_epoch: int | None = None
-        self.best_state: dict | None = None
+        self.best_state: dict[str, Any] | None = None
         self.stopped_epoch: int | None = None
 
-    def on_epoch_end(self, epoch, logs=None) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         current = self._monitor.value(logs)
         if self._monitor.improved(current):
             self._monitor.best = current
@@ -152,7 +150,7 @@ class EarlyStopping(Callback):
                 self.stopped_epoch = epoch
                 self.trainer.stop_training = True
 
-    def on_train_end(self, logs=None) -> None:
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         history = self.trainer.history
         history.best_epoch = self.best_epoch
         history.stopped_epoch = self.stopped_epoch
@@ -164,7 +162,7 @@ class EarlyStopping(Callback):
     def best(self) -> float:
         return self._monitor.best
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         return {
             "best": self._monitor.best,
             "wait": self.wait,
@@ -173,7 +171,7 @@ class EarlyStopping(Callback):
             "stopped_epoch": self.stopped_epoch,
         }
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         self._monitor.best = float(state["best"])  # float("inf") also reads checkpoints that stored "inf"
         self.wait = int(state["wait"])
         self.best_epoch = None if state["best_epoch"] is None else int(state["best_epoch"])
@@ -197,20 +195,20 @@ class LearningRateScheduler(Callback):
     def __init__(self, schedule: Callable[[int, float], float]) -> None:
         self.schedule = schedule
 
-    def on_train_begin(self, logs=None) -> None:
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         if not hasattr(self, "initial_lr"):
             self.initial_lr = self.trainer.optimizer.lr
 
-    def on_epoch_begin(self, epoch, logs=None) -> None:
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         lr = float(self.schedule(epoch, self.initial_lr))
         if not (lr > 0 and math.isfinite(lr)):
             raise ValueError(f"the schedule returned lr={lr!r} at epoch {epoch}; it must be positive.")
         self.trainer.optimizer.lr = lr
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         return {"initial_lr": getattr(self, "initial_lr", None)}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("initial_lr") is not None:
             self.initial_lr = state["initial_lr"]
 
@@ -266,11 +264,11 @@ class ReduceLROnPlateau(Callback):
         self._monitor = _Monitor(monitor, mode, min_delta)
         self.on_train_begin()
 
-    def on_train_begin(self, logs=None) -> None:
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._monitor.reset()
         self.wait = 0
 
-    def on_epoch_end(self, epoch, logs=None) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         current = self._monitor.value(logs)
         if self._monitor.improved(current):
             self._monitor.best = current
@@ -282,97 +280,18 @@ class ReduceLROnPlateau(Callback):
             optimizer.lr = max(optimizer.lr * self.factor, self.min_lr, 1e-12)
             self.wait = 0
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         return {"best": self._monitor.best, "wait": self.wait}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         self._monitor.best, self.wait = float(state["best"]), int(state["wait"])
 
 
-class ProgressBar(Callback):
-    """A tqdm progress bar over epochs showing the latest losses.
+def __getattr__(name: str) -> type[Callback]:
+    """The progress printers live in :mod:`.progress`; they stay importable from here."""
+    if name in ("ProgressBar", "EpochPrinter", "CSVLogger"):
+        from . import progress
 
-    Silent when ``verbose=0`` or when the stream is not a terminal (logs and CI stay clean),
-    unless ``force=True``.
-    """
-
-    def __init__(self, verbose: int = 1, stream=None, force: bool = False) -> None:
-        self.verbose = verbose
-        self.stream = stream if stream is not None else sys.stderr
-        self.force = force
-        self._bar = None
-
-    def on_train_begin(self, logs=None) -> None:
-        interactive = self.force or (hasattr(self.stream, "isatty") and self.stream.isatty())
-        if self.verbose and interactive:
-            from tqdm.auto import tqdm  # imported lazily: the core import stays light
-
-            self._bar = tqdm(
-                total=self.trainer.epochs,
-                initial=self.trainer.start_epoch - 1,
-                unit="epoch",
-                file=self.stream,
-                leave=True,
-                dynamic_ncols=True,
-            )
-
-    def on_epoch_end(self, epoch, logs=None) -> None:
-        if self._bar is not None:
-            shown = {
-                k: f"{v:.4g}"
-                for k, v in logs.items()
-                if k in ("loss", "val_loss", "accuracy", "val_accuracy", "val_rmse")
-            }
-            self._bar.set_postfix(shown, refresh=False)
-            self._bar.update(1)
-
-    def on_train_end(self, logs=None) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-
-
-class EpochPrinter(Callback):
-    """Print one line per epoch (train and validation loss and metric) to a stream."""
-
-    def __init__(self, stream=None) -> None:
-        self.stream = stream
-
-    def on_epoch_end(self, epoch, logs=None) -> None:
-        keys = [k for k in ("loss", "accuracy", "rmse", "val_loss", "val_accuracy", "val_rmse") if k in logs]
-        text = "  ".join(f"{k} {logs[k]:.4f}" for k in keys)
-        print(f"epoch {epoch:>3}/{self.trainer.epochs}  {text}", file=self.stream or sys.stdout, flush=True)
-
-
-class CSVLogger(Callback):
-    """Append one row per epoch to a CSV file (written and flushed as training goes)."""
-
-    def __init__(self, path: str | Path, append: bool = False) -> None:
-        self.path = Path(path)
-        self.append = append
-        self._file = None
-        self._writer = None
-
-    def on_train_begin(self, logs=None) -> None:
-        # A resumed run appends to the rows already written.
-        append = self.append or getattr(self, "trainer", None) is not None and self.trainer.start_epoch > 1
-        self._file = open(self.path, "a" if append else "w", newline="", encoding="utf-8")
-        self._writer = None
-        self._has_header = append and self.path.stat().st_size > 0
-
-    def on_epoch_end(self, epoch, logs=None) -> None:
-        row = {
-            "epoch": epoch,
-            **{k: (float(v) if isinstance(v, (int, float, np.floating)) else v) for k, v in logs.items()},
-        }
-        if self._writer is None:
-            self._writer = csv.DictWriter(self._file, fieldnames=list(row), extrasaction="ignore")
-            if not self._has_header:
-                self._writer.writeheader()
-        self._writer.writerow(row)
-        self._file.flush()
-
-    def on_train_end(self, logs=None) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        printer: type[Callback] = getattr(progress, name)
+        return printer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

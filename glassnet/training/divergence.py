@@ -57,11 +57,12 @@ class DivergenceGuard:
 
         The explanation goes to ``history.divergence_message``; the trainer warns or raises.
         """
-        best = self._early_stopping()
+        best = self._best_weights()
         if best is not None:
-            self.network.load_state_dict(best.best_state)
-            restored = f"the best weights seen (epoch {best.best_epoch}, by {best.monitor}) were restored"
-            self.history.restored_epoch = best.best_epoch
+            state, epoch_kept, monitor = best
+            self.network.load_state_dict(state)
+            restored = f"the best weights seen (epoch {epoch_kept}, by {monitor}) were restored"
+            self.history.restored_epoch = epoch_kept
         else:
             self.network.load_state_dict(self.last_finite)
             last = self.last_finite_epoch
@@ -81,14 +82,11 @@ class DivergenceGuard:
         self.history.diverged = True
         self.history.divergence_message = message
 
-    def _early_stopping(self) -> EarlyStopping | None:
-        """The early stopping that kept finite best weights from a completed epoch, if any."""
+    def _best_weights(self) -> tuple[dict[str, np.ndarray], int, str] | None:
+        """The finite best weights early stopping kept from a completed epoch, its epoch and monitor."""
         for callback in self.callbacks:
-            if (
-                isinstance(callback, EarlyStopping)
-                and callback.restore_best_weights
-                and callback.best_state is not None
-                and callback.best_epoch is not None
-            ):
-                return callback
+            if isinstance(callback, EarlyStopping) and callback.restore_best_weights:
+                state, epoch = callback.best_state, callback.best_epoch
+                if state is not None and epoch is not None:
+                    return state, epoch, callback.monitor
         return None

@@ -23,8 +23,8 @@ from .loop import Trainer
 
 def make_trainer(
     network: Sequential,
-    x,
-    y,
+    x: Any,
+    y: Any,
     *,
     callbacks: Sequence[Callback] = (),
     checkpoint: str | None = None,
@@ -60,8 +60,8 @@ def make_trainer(
 
 def fit(
     network: Sequential,
-    x,
-    y,
+    x: Any,
+    y: Any,
     *,
     loss: str | Loss | None = None,
     optimizer: str | Optimizer = "sgd",
@@ -74,7 +74,7 @@ def fit(
     shuffle: bool = True,
     seed: int | None = 0,
     verbose: int = 0,
-    sample_weight=None,
+    sample_weight: Any = None,
     weight_decay: float = 0.0,
     momentum: float | None = None,
     on_divergence: str = "warn",

@@ -73,6 +73,21 @@ def _candidates(hidden: tuple[int, ...], width_factor: float, max_units: int, ma
     return out
 
 
+def _network(job: dict, shared: dict) -> Sequential:
+    """The untrained network of a candidate (its weights depend on the seed only)."""
+    return mlp(
+        job["hidden"],
+        shared["output_dim"],
+        activation=job["activation"],
+        output_activation=shared["output_activation"],
+        batch_norm=job["batch_norm"],
+        dropout=job["dropout"],
+        input_dim=shared["x"].shape[1],
+        dtype=shared["x"].dtype,
+        seed=job["seed"],
+    )
+
+
 def _train_candidate(job: dict, shared: dict) -> dict:
     """Train one architecture; runs in any executor (a module-level function, so it pickles)."""
     limiter = None
@@ -84,17 +99,7 @@ def _train_candidate(job: dict, shared: dict) -> dict:
         pass
     try:
         started = time.perf_counter()
-        network = mlp(
-            job["hidden"],
-            shared["output_dim"],
-            activation=job["activation"],
-            output_activation=shared["output_activation"],
-            batch_norm=job["batch_norm"],
-            dropout=job["dropout"],
-            input_dim=shared["x"].shape[1],
-            dtype=shared["x"].dtype,
-            seed=job["seed"],
-        )
+        network = _network(job, shared)
         stopper = EarlyStopping(monitor=job["monitor"], patience=job["patience"])
         history = make_trainer(
             network,
@@ -201,48 +206,11 @@ def grow(
     from .metrics import metric_mode
 
     x = check_features(x, "x", dtype)
-    y_array = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
-    if task is None:
-        integral = np.issubdtype(y_array.dtype, np.integer) or y_array.dtype == bool
-        task = "classification" if integral and y_array.ndim == 1 and len(np.unique(y_array)) <= 100 else "regression"
-    if task not in ("classification", "regression"):
-        raise ValueError(f"task must be 'classification' or 'regression'; got task={task!r}.")
     tolerance = check_fraction(tolerance, "tolerance")
     max_steps = check_positive_int(max_steps, "max_steps")
     start = tuple(check_positive_int(u, "start units") for u in start)
     mode = metric_mode(monitor)
-
-    if task == "classification":
-        labels = y_array.astype(np.int64)
-        classes = np.unique(labels)
-        if not np.array_equal(classes, np.arange(len(classes))):
-            raise ValueError(f"classification labels must be 0..k-1; got {classes[:10]}.")
-        output_dim, output_activation, loss = len(classes), "softmax", "cross_entropy"
-        y_prepared = labels
-    else:
-        y_prepared = y_array.astype(dtype).reshape(len(y_array), -1)
-        output_dim, output_activation, loss = y_prepared.shape[1], "linear", "mse"
-    if validation_data is None:
-        fraction = check_fraction(validation_split, "validation_split", low_open=True)
-        train_idx, val_idx = split_validation(
-            len(x), fraction, np.random.default_rng(seed), y_prepared if task == "classification" else None
-        )
-        x_train, y_train, x_val, y_val = x[train_idx], y_prepared[train_idx], x[val_idx], y_prepared[val_idx]
-    else:
-        x_train, y_train = x, y_prepared
-        x_val = check_features(validation_data[0], "x_val", dtype, x.shape[1])
-        y_val = np.asarray(validation_data[1])
-        y_val = y_val.astype(np.int64) if task == "classification" else y_val.astype(dtype).reshape(len(y_val), -1)
-
-    shared = {
-        "x": x_train,
-        "y": y_train,
-        "x_val": x_val,
-        "y_val": y_val,
-        "output_dim": output_dim,
-        "output_activation": output_activation,
-        "loss": loss,
-    }
+    shared = _shared_data(x, y, task, dtype, validation_data, validation_split, seed)
     settings = {
         "activation": activation,
         "batch_norm": batch_norm,
@@ -257,60 +225,94 @@ def grow(
         "seed": seed,
         "threads": threads_per_candidate,
     }
-    run = get_executor(executor)
-
-    def better(a: float, b: float, slack: float) -> bool:
-        """a beats b by more than a relative ``slack``."""
-        return a < b - slack * abs(b) if mode == "min" else a > b + slack * abs(b)
-
-    trail: list[dict] = []
-    results: dict[tuple, dict] = {}
-    current = start
-    step = 0
-    outcome = run.map(_train_candidate, [{**settings, "hidden": current}], shared)[0]
-    results[current] = outcome
-    trail.append(_row(step, outcome, accepted=True))
-    best_score = outcome["val_score"]
-    while step < max_steps:
-        step += 1
-        candidates = [c for c in _candidates(current, width_factor, max_units, max_layers) if c not in results]
-        if not candidates:
-            break
-        outcomes = run.map(_train_candidate, [{**settings, "hidden": c} for c in candidates], shared)
-        for outcome in outcomes:
-            results[outcome["hidden"]] = outcome
-            trail.append(_row(step, outcome, accepted=False))
-        pick = (
-            min(outcomes, key=lambda o: o["val_score"])
-            if mode == "min"
-            else max(outcomes, key=lambda o: o["val_score"])
-        )
-        if not better(pick["val_score"], best_score, tolerance):
-            break
-        best_score = pick["val_score"]
-        current = pick["hidden"]
-        for row in trail:
-            if row["step"] == step and row["hidden"] == current:
-                row["accepted"] = True
-
-    finite = [o for o in results.values() if math.isfinite(o["val_score"])]
-    overall = min(o["val_score"] for o in finite) if mode == "min" else max(o["val_score"] for o in finite)
-    acceptable = [o for o in finite if not better(overall, o["val_score"], tolerance)]
-    chosen = min(acceptable, key=lambda o: (o["n_parameters"], o["hidden"]))
-
-    network = mlp(
-        chosen["hidden"],
-        output_dim,
-        activation=activation,
-        output_activation=output_activation,
-        batch_norm=batch_norm,
-        dropout=dropout,
-        input_dim=x.shape[1],
-        dtype=dtype,
-        seed=seed,
-    )
+    search = _Search(get_executor(executor), settings, shared, mode, tolerance)
+    search.run(start, width_factor, max_units, max_layers, max_steps)
+    chosen = search.choice()
+    network = _network({**settings, "hidden": chosen["hidden"]}, shared)
     network.load_state_dict(chosen["state"])
-    return GrowthResult(chosen["hidden"], network, History.from_dict(chosen["history"]), trail, monitor)
+    return GrowthResult(chosen["hidden"], network, History.from_dict(chosen["history"]), search.trail, monitor)
+
+
+def _shared_data(
+    x: np.ndarray, y, task: str | None, dtype, validation_data, validation_split: float, seed: int
+) -> dict:
+    """Training and validation rows and the output layer, the same for every candidate."""
+    y_array = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    if task is None:
+        integral = np.issubdtype(y_array.dtype, np.integer) or y_array.dtype == bool
+        task = "classification" if integral and y_array.ndim == 1 and len(np.unique(y_array)) <= 100 else "regression"
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task must be 'classification' or 'regression'; got task={task!r}.")
+    classification = task == "classification"
+    if classification:
+        y_prepared = y_array.astype(np.int64)
+        classes = np.unique(y_prepared)
+        if not np.array_equal(classes, np.arange(len(classes))):
+            raise ValueError(f"classification labels must be 0..k-1; got {classes[:10]}.")
+        output = {"output_dim": len(classes), "output_activation": "softmax", "loss": "cross_entropy"}
+    else:
+        y_prepared = y_array.astype(dtype).reshape(len(y_array), -1)
+        output = {"output_dim": y_prepared.shape[1], "output_activation": "linear", "loss": "mse"}
+    if validation_data is None:
+        fraction = check_fraction(validation_split, "validation_split", low_open=True)
+        rng = np.random.default_rng(seed)
+        train_idx, val_idx = split_validation(len(x), fraction, rng, y_prepared if classification else None)
+        rows = {"x": x[train_idx], "y": y_prepared[train_idx], "x_val": x[val_idx], "y_val": y_prepared[val_idx]}
+    else:
+        y_val = np.asarray(validation_data[1])
+        y_val = y_val.astype(np.int64) if classification else y_val.astype(dtype).reshape(len(y_val), -1)
+        x_val = check_features(validation_data[0], "x_val", dtype, x.shape[1])
+        rows = {"x": x, "y": y_prepared, "x_val": x_val, "y_val": y_val}
+    return {**rows, **output}
+
+
+class _Search:
+    """The growing search: steps of candidates, the trail, and the final choice."""
+
+    def __init__(self, executor: Any, settings: dict, shared: dict, mode: str, tolerance: float) -> None:
+        self.executor, self.settings, self.shared = executor, settings, shared
+        self.mode, self.tolerance = mode, tolerance
+        self.trail: list[dict] = []
+        self.results: dict[tuple, dict] = {}
+
+    def better(self, a: float, b: float) -> bool:
+        """a beats b by more than the relative tolerance."""
+        slack = self.tolerance * abs(b)
+        return a < b - slack if self.mode == "min" else a > b + slack
+
+    def _train(self, step: int, candidates: list[tuple[int, ...]], accepted: bool) -> list[dict]:
+        jobs = [{**self.settings, "hidden": hidden} for hidden in candidates]
+        outcomes = self.executor.map(_train_candidate, jobs, self.shared)
+        for outcome in outcomes:
+            self.results[outcome["hidden"]] = outcome
+            self.trail.append(_row(step, outcome, accepted=accepted))
+        return outcomes
+
+    def run(self, start: tuple[int, ...], width_factor: float, max_units: int, max_layers: int, max_steps: int) -> None:
+        """Grow from ``start`` while the best candidate of a step beats the best score so far."""
+        current = start
+        best_score = self._train(0, [current], accepted=True)[0]["val_score"]
+        for step in range(1, max_steps + 1):
+            candidates = _candidates(current, width_factor, max_units, max_layers)
+            candidates = [c for c in candidates if c not in self.results]
+            if not candidates:
+                break
+            outcomes = self._train(step, candidates, accepted=False)
+            pick = (min if self.mode == "min" else max)(outcomes, key=lambda o: o["val_score"])
+            if not self.better(pick["val_score"], best_score):
+                break
+            best_score, current = pick["val_score"], pick["hidden"]
+            for row in self.trail:
+                if row["step"] == step and row["hidden"] == current:
+                    row["accepted"] = True
+
+    def choice(self) -> dict:
+        """The smallest model (fewest parameters) whose score is within tolerance of the best."""
+        finite = [o for o in self.results.values() if math.isfinite(o["val_score"])]
+        scores = [o["val_score"] for o in finite]
+        overall = min(scores) if self.mode == "min" else max(scores)
+        acceptable = [o for o in finite if not self.better(overall, o["val_score"])]
+        return min(acceptable, key=lambda o: (o["n_parameters"], o["hidden"]))
 
 
 def _row(step: int, outcome: dict, accepted: bool) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ class History:
     interrupted: bool = False
     interrupt_message: str = ""
     interrupt_checkpoint: str | None = None
-    diagnostics: dict = field(default_factory=dict)
+    diagnostics: dict[str, Any] = field(default_factory=dict)
 
     def record(self, epoch: int, logs: dict[str, float]) -> None:
         self.epochs.append(epoch)
@@ -147,7 +148,7 @@ class History:
             parts.append(self.interrupt_message)
         onset = self.overfitting_onset
         val = self.history.get("val_loss")
-        if onset is not None:
+        if onset is not None and val is not None:
             value = val[self.epochs.index(onset)]
             text = (
                 f"validation loss bottomed at epoch {onset} ({value:.4g}) and stayed above it while training "
@@ -176,7 +177,7 @@ class History:
             parts.append(f"Criterion: {ONSET_CRITERION}.")
         return " ".join(parts)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "epochs": list(self.epochs),
             "history": {k: list(v) for k, v in self.history.items()},
@@ -195,7 +196,7 @@ class History:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> History:
+    def from_dict(cls, data: dict[str, Any]) -> History:
         data = dict(data)
         data.pop("overfitting_onset", None)
         known = {f.name for f in fields(cls)}

@@ -25,11 +25,12 @@ from ..exceptions import DivergenceError, DivergenceWarning, ModelFileError
 from ..losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, get_loss
 from ..network import Sequential
 from ..optim import Optimizer, make_optimizer
-from .callbacks import Callback, EpochPrinter, ProgressBar
+from .callbacks import Callback
 from .divergence import DivergenceGuard
 from .evaluation import evaluate
 from .history import History
 from .interrupts import InterruptFlag
+from .progress import EpochPrinter, ProgressBar
 from .targets import default_loss, task_of, training_rows
 
 __all__ = ["Checkpointer", "Trainer", "evaluate"]
@@ -42,7 +43,7 @@ class Checkpointer(Protocol):
 
     def due(self, epoch: int, last: bool) -> bool: ...
 
-    def save(self, trainer: Trainer, epoch: int, position: dict | None) -> None: ...
+    def save(self, trainer: Trainer, epoch: int, position: dict[str, Any] | None) -> None: ...
 
 
 @dataclass
@@ -56,7 +57,7 @@ class EpochProgress:
     steps: int = 0
     elapsed: float = 0.0
 
-    def position(self) -> dict:
+    def position(self) -> dict[str, Any]:
         return {
             "order": np.asarray(self.order),
             "next_start": int(self.next_start),
@@ -83,8 +84,8 @@ class Trainer:
     def __init__(
         self,
         network: Sequential,
-        x,
-        y,
+        x: Any,
+        y: Any,
         *,
         loss: str | Loss | None = None,
         optimizer: str | Optimizer = "sgd",
@@ -92,12 +93,12 @@ class Trainer:
         epochs: int = 10,
         batch_size: int = 32,
         validation_split: float | None = None,
-        validation_data: tuple | None = None,
+        validation_data: tuple[Any, ...] | None = None,
         callbacks: Sequence[Callback] = (),
         shuffle: bool = True,
         seed: int | None = 0,
         verbose: int = 0,
-        sample_weight=None,
+        sample_weight: Any = None,
         weight_decay: float = 0.0,
         momentum: float | None = None,
         on_divergence: str = "warn",
@@ -132,8 +133,8 @@ class Trainer:
         self.history = History(task=task_of(self.loss))
         self.start_epoch = 1
         self.stop_training = False
-        self._resume: dict | None = None
-        self._fingerprint: dict | None = None
+        self._resume: dict[str, Any] | None = None
+        self._fingerprint: dict[str, Any] | None = None
 
     @property
     def interrupted(self) -> bool:
@@ -206,32 +207,46 @@ class Trainer:
         )
 
     def _train_batches(self, epoch: int, progress: EpochProgress, started: float) -> bool:
-        """The epoch's optimizer steps from ``progress.next_start``. False ends training."""
+        """The epoch's optimizer steps from ``progress.next_start``. False ends training.
+
+        The hot loop keeps its counters in locals and writes them back to ``progress`` when it
+        ends (Python attribute updates on every step would cost more than the bookkeeping).
+        """
         network, loss, optimizer, gather = self.network, self.loss, self.optimizer, self._gatherer.gather
         batch_size, order, n = self._step_rows, progress.order, len(self.x)
-        weighted = self.sample_weight is not None
+        gradient_callbacks, batch_callbacks, interrupt = (
+            self._gradient_callbacks,
+            self._batch_callbacks,
+            self._interrupt,
+        )
+        total_loss, correct_rows, steps = progress.total_loss, progress.correct, progress.steps
+        finished = True
         for start in range(progress.next_start, n, batch_size):
             x_batch, y_batch, w_batch = gather(order[start : start + batch_size])
             value, correct = network.train_step(x_batch, y_batch, loss, w_batch)
             if not math.isfinite(value):
-                self._guard.diverged(epoch, progress.steps + 1, value)
-                return False
-            for callback in self._gradient_callbacks:
-                callback.on_gradients(progress.steps)
+                self._guard.diverged(epoch, steps + 1, value)
+                finished = False
+                break
+            for callback in gradient_callbacks:
+                callback.on_gradients(steps)
             optimizer.step()
-            progress.total_loss += value * (float(w_batch.sum()) if weighted else len(x_batch))
+            total_loss += value * (float(w_batch.sum()) if w_batch is not None else len(x_batch))
             if correct is not None:
-                progress.correct += correct
-            progress.steps += 1
-            if self._batch_callbacks:
+                correct_rows += correct
+            steps += 1
+            if batch_callbacks:
                 logs = {"loss": value, "size": len(x_batch)}
-                for callback in self._batch_callbacks:
-                    callback.on_batch_end(progress.steps, logs)
-            if self.interrupted:  # Ctrl-C arrived during this batch: stop after it, resumably
+                for callback in batch_callbacks:
+                    callback.on_batch_end(steps, logs)
+            if interrupt.requested:  # Ctrl-C arrived during this batch: stop after it, resumably
                 progress.next_start, progress.elapsed = start + batch_size, time.perf_counter() - started
-                self._stop_interrupted(epoch, progress)
-                return False
-        return True
+                finished = False
+                break
+        progress.total_loss, progress.correct, progress.steps = total_loss, correct_rows, steps
+        if not finished and interrupt.requested and not self.history.diverged:
+            self._stop_interrupted(epoch, progress)
+        return finished
 
     def _epoch_logs(self, progress: EpochProgress) -> dict[str, Any]:
         """The epoch's training loss and metric, and the validation ones."""
@@ -248,7 +263,7 @@ class Trainer:
             logs.update({f"val_{key}": value for key, value in val_logs.items()})
         return logs
 
-    def _check_finite(self, epoch: int, steps: int, logs: dict) -> bool:
+    def _check_finite(self, epoch: int, steps: int, logs: dict[str, Any]) -> bool:
         """The epoch-end divergence checks: validation loss, or outputs on training rows."""
         if self.validation is not None:
             if not math.isfinite(logs["val_loss"]):
@@ -284,13 +299,13 @@ class Trainer:
         history.interrupt_checkpoint = str(path)
 
     # -- state for checkpoints ----------------------------------------------------------------
-    def fingerprint(self) -> dict:
+    def fingerprint(self) -> dict[str, Any]:
         """What a resumed run must share with the saved one: data, network and settings."""
         if self._fingerprint is None:  # computed once: it hashes the training data
             hasher = hashlib.sha256()
             for array in (self.x, self.y, self.sample_weight):
                 if array is not None:
-                    hasher.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+                    hasher.update(np.ascontiguousarray(array).data)
             self._fingerprint = {
                 "data_sha256": hasher.hexdigest(),
                 "n_samples": len(self.x),
@@ -302,7 +317,7 @@ class Trainer:
             }
         return self._fingerprint
 
-    def state_dict(self, epoch: int, position: dict | None = None) -> dict:
+    def state_dict(self, epoch: int, position: dict[str, Any] | None = None) -> dict[str, Any]:
         """The full training state after ``epoch`` (and ``position`` inside the next one)."""
         return {
             "fingerprint": self.fingerprint(),
@@ -317,7 +332,7 @@ class Trainer:
             "callback_types": [type(callback).__name__ for callback in self.callbacks],
         }
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from a :meth:`state_dict` of the same run (ValueError names what differs).
 
         Callback states are matched to this trainer's callbacks by type, in order, and loaded
@@ -370,8 +385,8 @@ def _with_printer(callbacks: Sequence[Callback], verbose: int) -> list[Callback]
 
 
 def _match_callback_states(
-    callbacks: Sequence[Callback], states: list, types: list | None
-) -> list[tuple[Callback, dict]]:
+    callbacks: Sequence[Callback], states: list[Any], types: list[Any] | None
+) -> list[tuple[Callback, dict[str, Any]]]:
     """Pair each callback with its saved state, by type in order (progress printers may differ)."""
     if types is None or len(types) != len(states):  # checkpoints before 0.5: by position
         types = [type(callback).__name__ for callback in callbacks][: len(states)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .._validation import (
@@ -37,7 +39,7 @@ def task_of(loss: Loss) -> str:
     return "regression"
 
 
-def prepare_targets(y, loss: Loss, output_dim: int, dtype: np.dtype, name: str = "y") -> np.ndarray:
+def prepare_targets(y: Any, loss: Loss, output_dim: int, dtype: np.dtype[Any], name: str = "y") -> np.ndarray:
     """Class indices (int64) for cross-entropy with 1-D labels, float (n, k) targets otherwise."""
     if isinstance(loss, SoftmaxCrossEntropy):
         array = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
@@ -92,10 +94,10 @@ def split_validation(
 def training_rows(
     network: Sequential,
     loss: Loss,
-    x,
-    y,
-    sample_weight,
-    validation_data: tuple | None,
+    x: Any,
+    y: Any,
+    sample_weight: Any,
+    validation_data: tuple[Any, ...] | None,
     validation_split: float | None,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Validation | None]:
@@ -125,7 +127,7 @@ def training_rows(
     return x[train_idx], y[train_idx], w_train, (x[val_idx], y[val_idx], w_val)
 
 
-def _given_validation(network: Sequential, loss: Loss, validation_data) -> Validation:
+def _given_validation(network: Sequential, loss: Loss, validation_data: Any) -> Validation:
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, weights).")
     x_val = check_features(validation_data[0], "x_val", network.dtype, network.input_dim)

@@ -1,0 +1,360 @@
+"""The shared body of the estimators: parameters, training, the model file and ONNX."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ..builders import mlp
+from ..optim import make_optimizer
+from ..training.callbacks import EarlyStopping
+from ..training.fit import make_trainer
+from ..training.progress import EpochPrinter
+from .params import PARAMETER_CONSTRAINTS, json_param
+
+
+class BaseDNN(BaseEstimator):
+    _parameter_constraints: dict = PARAMETER_CONSTRAINTS
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(64, 64),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        batch_norm=False,
+        dropout=0.0,
+        dtype="float32",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.batch_norm = batch_norm
+        self.dropout = dropout
+        self.dtype = dtype
+
+    # -- pieces the two estimators share ---------------------------------------------------
+    def _hidden(self) -> list[int]:
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+        if not sizes or any(not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers; got {self.hidden_layer_sizes!r}.")
+        return [int(s) for s in sizes]
+
+    def _batch(self, n_samples: int) -> int:
+        return min(200, n_samples) if self.batch_size == "auto" else min(int(self.batch_size), n_samples)
+
+    def _seed(self) -> int:
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _decay(self, batch_size: int, sample_weight) -> float:
+        """The L2 coefficient of ``alpha`` for one step.
+
+        scikit-learn's objective per batch is ``(Σ wᵢ·lossᵢ + 0.5·alpha·‖W‖²) / Σ wᵢ``, so the
+        penalty's gradient is ``alpha / Σ wᵢ`` times W. The weight of a batch is taken as its
+        expected value, ``batch_size × mean weight``: exact when one batch holds every row, and with
+        unit weights, and so a row of weight k counts as k copies of it.
+        """
+        mean_weight = 1.0 if sample_weight is None else float(np.mean(sample_weight))
+        return self.alpha / (batch_size * mean_weight) if mean_weight > 0 else 0.0
+
+    def _make_optimizer(self, network, decay: float):
+        sgd = self.solver == "sgd"
+        return make_optimizer(
+            self.solver,
+            network.parameters(),
+            lr=self.learning_rate_init,
+            momentum=self.momentum if sgd else None,
+            nesterov=self.nesterovs_momentum and self.momentum > 0 if sgd else None,
+            weight_decay=decay,
+        )
+
+    def _build(self, n_features: int, n_outputs: int, output_activation: str, seed: int):
+        activation = {"logistic": "sigmoid", "identity": "linear"}.get(self.activation, self.activation)
+        return mlp(
+            self._hidden(),
+            n_outputs,
+            activation=activation,
+            output_activation=output_activation,
+            batch_norm=self.batch_norm,
+            dropout=self.dropout,
+            input_dim=n_features,
+            dtype=np.dtype(self.dtype),
+            seed=seed,
+        )
+
+    def _train(self, x, targets, sample_weight, epochs: int, incremental: bool) -> None:
+        """Train ``network_`` (building it when needed) and update the fitted attributes."""
+        fresh = not (incremental or self.warm_start) or not hasattr(self, "network_")
+        batch_size = self._batch(len(x))
+        if fresh:
+            self._random_seed = self._seed()
+            self.network_ = self._build(x.shape[1], self._n_network_outputs, self._output_activation, self._random_seed)
+            self._optimizer = None
+            self.loss_curve_, self.validation_loss_curve_, self.validation_scores_ = [], [], []
+            self.n_iter_ = 0
+            self.t_ = 0
+        decay = self._decay(batch_size, sample_weight)
+        if getattr(self, "_optimizer", None) is None:
+            self._optimizer = self._make_optimizer(self.network_, decay)
+        self._optimizer.weight_decay = decay  # partial_fit calls may bring other weights
+        use_validation = self.early_stopping and not incremental
+        callbacks = self._callbacks(incremental, use_validation)
+        trainer = make_trainer(
+            self.network_,
+            x,
+            targets,
+            optimizer=self._optimizer,
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_split=self.validation_fraction if use_validation else None,
+            callbacks=callbacks,
+            shuffle=self.shuffle,
+            seed=self._random_seed + self.n_iter_,
+            sample_weight=sample_weight,
+            on_divergence="raise",
+        )
+        history = trainer.run()
+        self._record(history, len(trainer.x), use_validation)
+        if not incremental and history.stopped_epoch is None and epochs > 1:
+            warnings.warn(
+                f"{type(self).__name__} reached max_iter={self.max_iter} before the "
+                f"{'validation' if use_validation else 'training'} loss stopped improving; "
+                "raise max_iter or learning_rate_init.",
+                ConvergenceWarning,
+            )
+
+    def _callbacks(self, incremental: bool, use_validation: bool) -> list:
+        """Early stopping (not for partial_fit) and a line per epoch when verbose."""
+        callbacks: list = []
+        if not incremental:
+            monitor = "val_loss" if use_validation else "loss"
+            callbacks.append(
+                EarlyStopping(
+                    monitor=monitor,
+                    patience=self.n_iter_no_change,
+                    min_delta=self.tol,
+                    restore_best_weights=use_validation,
+                )
+            )
+        if self.verbose:
+            callbacks.append(EpochPrinter())
+        return callbacks
+
+    def _record(self, history, n_rows: int, use_validation: bool) -> None:
+        """The fitted attributes after a training run (curves, counts, the float64 predictor)."""
+        self.history_ = history
+        self.n_iter_ += len(history)
+        self.t_ += len(history) * n_rows
+        self.loss_curve_ += history["loss"]
+        if use_validation:
+            self.validation_loss_curve_ += history["val_loss"]
+            self.validation_scores_ += history[self._validation_score_key]
+            self.best_validation_loss_ = float(min(self.validation_loss_curve_))
+        self.best_loss_ = float(min(self.loss_curve_))
+        # Predictions run in float64 from the trained weights: float32 GEMM kernels round
+        # differently for different batch sizes, and a row's prediction should not depend on
+        # which other rows share the call.
+        self._predictor = self.network_.astype(np.float64)
+
+    _y_numeric = False
+
+    def _fit(self, X, y, sample_weight, incremental: bool, **prepare_kwargs):
+        """Shared body of fit (all epochs) and partial_fit (one epoch)."""
+        first = not hasattr(self, "network_") if incremental else not (self.warm_start and hasattr(self, "network_"))
+        if first or not incremental:
+            self._validate_params()
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=self._y_numeric,
+            dtype=[np.float64, np.float32],
+            reset=first or not incremental,
+        )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        targets = self._prepare_y(y, first=first, sample_weight=sample_weight, **prepare_kwargs)
+        self._train(
+            np.ascontiguousarray(X, dtype=np.dtype(self.dtype)),
+            targets,
+            sample_weight,
+            1 if incremental else self.max_iter,
+            incremental=incremental,
+        )
+        return self
+
+    def _check_x(self, X, reset: bool):
+        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1)
+
+    def _forward_logits(self, X) -> np.ndarray:
+        check_is_fitted(self, "network_")
+        x = self._check_x(X, reset=False)
+        return self._predictor.logits(np.ascontiguousarray(x, dtype=np.float64))
+
+    # -- glassnet's model file and ONNX ---------------------------------------------------------
+    def save(self, path, *, overwrite: bool = True):
+        """Write the fitted estimator to a glassnet model file (safetensors + JSON; loading runs no code).
+
+        The file holds the network, the estimator's parameters, its classes or target scaling and
+        its training curves; :meth:`load` gives back an estimator that predicts identically.
+
+        Parameters
+        ----------
+        path : str or Path
+            Conventionally ``*.glassnet``.
+        overwrite : bool, default=True
+            When False, an existing file is never replaced.
+
+        Returns
+        -------
+        Path
+        """
+        from ..io.modelfile import save_model
+
+        check_is_fitted(self, "network_")
+        params = {key: json_param(key, value) for key, value in self.get_params(deep=False).items()}
+        fitted = {
+            "n_features_in_": int(self.n_features_in_),
+            "n_iter_": int(self.n_iter_),
+            "t_": int(self.t_),
+            "loss_curve_": [float(v) for v in self.loss_curve_],
+            "validation_loss_curve_": [float(v) for v in self.validation_loss_curve_],
+            "validation_scores_": [float(v) for v in self.validation_scores_],
+            "random_seed": int(self._random_seed),
+        }
+        if hasattr(self, "feature_names_in_"):
+            fitted["feature_names_in_"] = [str(name) for name in self.feature_names_in_]
+        fitted.update(self._fitted_for_file())
+        arrays = self._arrays_for_file()
+        return save_model(
+            self.network_,
+            path,
+            task=self._task_name(),
+            classes=self._classes_for_file(),
+            preprocessing=None,
+            preprocessing_arrays=arrays,
+            history=self.history_,
+            metadata={"estimator": {"class": type(self).__name__, "params": params, "fitted": fitted}},
+            overwrite=overwrite,
+        )
+
+    @classmethod
+    def load(cls, path):
+        """Read an estimator written by :meth:`save`; raises ModelFileError for any other file."""
+        from ..io.modelfile import ModelFileError, load_model
+        from ..training.history import History
+
+        model = load_model(path)
+        spec = (model.metadata or {}).get("estimator")
+        if not isinstance(spec, dict) or spec.get("class") != cls.__name__:
+            found = spec.get("class") if isinstance(spec, dict) else "no estimator"
+            raise ModelFileError(
+                f"{path} holds {found!r}, not a saved {cls.__name__}; use {found}.load or glassnet.load_model."
+            )
+        try:
+            params = dict(spec["params"])
+            if isinstance(params.get("hidden_layer_sizes"), list):
+                params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+            estimator = cls(**params)
+            estimator._validate_params()
+            fitted = spec["fitted"]
+            estimator.network_ = model.network
+            estimator._predictor = model.network.astype(np.float64)
+            estimator.n_features_in_ = int(fitted["n_features_in_"])
+            if "feature_names_in_" in fitted:
+                estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+            estimator.n_iter_, estimator.t_ = int(fitted["n_iter_"]), int(fitted["t_"])
+            estimator.loss_curve_ = list(fitted["loss_curve_"])
+            estimator.validation_loss_curve_ = list(fitted["validation_loss_curve_"])
+            estimator.validation_scores_ = list(fitted["validation_scores_"])
+            estimator.best_loss_ = float(min(estimator.loss_curve_)) if estimator.loss_curve_ else float("nan")
+            if estimator.validation_loss_curve_:
+                estimator.best_validation_loss_ = float(min(estimator.validation_loss_curve_))
+            estimator._random_seed = int(fitted["random_seed"])
+            estimator.history_ = History.from_dict(model.history) if model.history else History()
+            estimator._restore_fitted(fitted, model)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(
+                f"{path}: the saved {cls.__name__} is incomplete or invalid: {type(exc).__name__}: {exc}"
+            ) from None
+        if estimator.network_.input_dim != estimator.n_features_in_:
+            raise ModelFileError(
+                f"{path}: the network takes {estimator.network_.input_dim} features but the "
+                f"estimator was fitted on {estimator.n_features_in_}."
+            )
+        return estimator
+
+    def export_onnx(self, path, *, fold_batch_norm: bool = True, opset: int = 17):
+        """Write an ONNX graph computing :meth:`predict_proba` (classifier) or :meth:`predict` (regressor).
+
+        The graph takes float32 rows of ``n_features_in_`` features; the regressor's graph maps the
+        outputs back to the targets' units (its target scaling is part of the graph).
+
+        Returns
+        -------
+        Path
+        """
+        from ..io.onnx_export import export_onnx
+
+        check_is_fitted(self, "network_")
+        scale, shift = self._output_affine()
+        return export_onnx(
+            self.network_, path, fold_batch_norm=fold_batch_norm, opset=opset, output_scale=scale, output_shift=shift
+        )
+
+    def _output_affine(self):
+        return None, None
+
+    def _restore_fitted(self, fitted: dict, model) -> None:
+        """Set the subclass's own fitted attributes from a model file (see :meth:`load`)."""
+        raise NotImplementedError
+
+    def _arrays_for_file(self) -> dict:
+        return {}
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_optimizer", None)  # rebuilt on the next warm/partial fit
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags

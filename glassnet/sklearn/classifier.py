@@ -1,0 +1,179 @@
+"""DNNClassifier: binary, multiclass and multilabel classification."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import type_of_target, unique_labels
+
+from .base import BaseDNN
+
+
+class DNNClassifier(ClassifierMixin, BaseDNN):
+    """A deep feed-forward classifier (binary, multiclass or multilabel), scikit-learn style.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(64, 64)
+        Units of each hidden layer.
+    activation : {"relu", "leaky_relu", "tanh", "logistic", "identity"}, default="relu"
+    solver : {"adam", "sgd", "adamw"}, default="adam"
+    alpha : float, default=1e-4
+        L2 penalty, as in ``MLPClassifier`` (0.5·alpha·‖W‖² per batch mean).
+    batch_size : int or "auto", default="auto"
+        ``min(200, n_samples)`` when "auto".
+    learning_rate_init : float, default=1e-3
+    max_iter : int, default=200
+        Maximum epochs.
+    shuffle : bool, default=True
+        Reshuffle the training set every epoch.
+    random_state : int, RandomState or None
+    tol : float, default=1e-4
+        Minimum improvement of the monitored loss.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` (stratified), stop when the validation *loss* has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs, and restore the best weights.
+        Otherwise training stops when the training loss stops improving.
+    batch_norm : bool, default=False
+        Batch normalization before each hidden activation.
+    dropout : float, default=0.0
+        Dropout rate after each hidden activation.
+    dtype : "float32" or "float64", default="float32"
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_, feature_names_in_
+    loss_curve_ : list of float
+        Training loss per epoch.
+    validation_loss_curve_, validation_scores_ : list of float
+        Validation loss and accuracy per epoch (with ``early_stopping``).
+    best_loss_ : float
+    n_iter_ : int
+    history_ : glassnet.History
+        The last training run: curves, gradient norms, overfitting onset.
+    network_ : glassnet.Sequential
+        The trained network (inspect its layers and parameters).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> import glassnet as gn
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = gn.DNNClassifier(hidden_layer_sizes=(16, 16), max_iter=50, random_state=0).fit(X, y)
+    >>> clf.predict(X[:2]).shape
+    (2,)
+    """
+
+    _validation_score_key = "val_accuracy"
+
+    def _prepare_y(self, y, first: bool, sample_weight=None, classes=None):
+        target_type = type_of_target(y, input_name="y")
+        if target_type not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(
+                f"Unknown label type: {target_type!r}. DNNClassifier needs class labels "
+                "(binary, multiclass or a multilabel indicator matrix); use DNNRegressor "
+                "for continuous targets."
+            )
+        if target_type == "multilabel-indicator":
+            y = np.asarray(y)
+            if first:
+                self._multilabel = True
+                self.classes_ = np.arange(y.shape[1])
+                self._n_network_outputs, self._output_activation = y.shape[1], "sigmoid"
+            elif not getattr(self, "_multilabel", False) or y.shape[1] != len(self.classes_):
+                raise ValueError("y does not match the multilabel outputs of the first fit.")
+            return y.astype(np.dtype(self.dtype))
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            from sklearn.exceptions import DataConversionWarning
+
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please change "
+                "the shape of y to (n_samples,), for example using ravel().",
+                DataConversionWarning,
+                stacklevel=3,
+            )
+            y = y.ravel()
+        if first:
+            self._multilabel = False
+            labels = unique_labels(y) if classes is None else np.asarray(classes)
+            if len(labels) < 2:
+                raise ValueError(f"DNNClassifier needs at least 2 classes; got 1 class ({labels[0]!r}).")
+            self._encoder = LabelEncoder().fit(labels)
+            self.classes_ = self._encoder.classes_
+            self._n_network_outputs, self._output_activation = len(self.classes_), "softmax"
+        unseen = np.setdiff1d(unique_labels(y), self.classes_)
+        if len(unseen):
+            raise ValueError(f"y contains labels not seen in the first fit/classes: {unseen[:5]}.")
+        return self._encoder.transform(y)
+
+    def _task_name(self) -> str:
+        return "multilabel" if self._multilabel else ("binary" if len(self.classes_) == 2 else "multiclass")
+
+    def _classes_for_file(self) -> list:
+        return [label.item() if isinstance(label, np.generic) else label for label in self.classes_.tolist()]
+
+    def _fitted_for_file(self) -> dict:
+        return {"multilabel": bool(self._multilabel), "classes_dtype": self.classes_.dtype.str}
+
+    def _restore_fitted(self, fitted: dict, model) -> None:
+        self._multilabel = bool(fitted["multilabel"])
+        dtype = np.dtype(fitted["classes_dtype"])
+        if dtype.kind not in "biufUSO":
+            raise ValueError(f"unsupported class label dtype {dtype}")
+        self.classes_ = np.asarray(model.classes, dtype=dtype)
+        self._n_network_outputs = model.network.output_dim
+        self._output_activation = "sigmoid" if self._multilabel else "softmax"
+        if not self._multilabel:
+            self._encoder = LabelEncoder().fit(self.classes_)
+        if len(self.classes_) != self._n_network_outputs:
+            raise ValueError(f"{len(self.classes_)} classes for {self._n_network_outputs} network outputs")
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on ``X`` (n_samples, n_features) and labels ``y``; returns self."""
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over ``(X, y)``; ``classes`` is required on the first call."""
+        if not hasattr(self, "network_") and classes is None and type_of_target(y) != "multilabel-indicator":
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def decision_function(self, X):
+        """Logits: (n_samples,) for binary (class 1 vs class 0), (n_samples, n_outputs) otherwise."""
+        logits = self._forward_logits(X)
+        if not self._multilabel and logits.shape[1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict_proba(self, X):
+        """Class probabilities (n_samples, n_classes), computed in float64 from the logits."""
+        logits = self._forward_logits(X)
+        if self._multilabel:
+            return 0.5 * (1.0 + np.tanh(0.5 * logits))  # sigmoid without overflow
+        logits -= logits.max(axis=1, keepdims=True)
+        np.exp(logits, out=logits)
+        logits /= logits.sum(axis=1, keepdims=True)
+        return logits
+
+    def predict_log_proba(self, X):
+        logits = self._forward_logits(X)
+        if self._multilabel:
+            return -np.logaddexp(0.0, -logits)
+        return logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Predicted labels (or a multilabel indicator matrix)."""
+        logits = self._forward_logits(X)
+        if self._multilabel:
+            return (logits > 0).astype(int)
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

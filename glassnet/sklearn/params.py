@@ -1,0 +1,59 @@
+"""The estimators' parameters: their constraints, their JSON form, the checks they are known to fail."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+#: scikit-learn's validation of every parameter of both estimators (``_parameter_constraints``).
+PARAMETER_CONSTRAINTS: dict = {
+    "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+    "activation": [StrOptions({"relu", "leaky_relu", "tanh", "logistic", "sigmoid", "identity", "linear"})],
+    "solver": [StrOptions({"sgd", "adam", "adamw"})],
+    "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+    "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
+    "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
+    "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+    "shuffle": ["boolean"],
+    "random_state": ["random_state"],
+    "tol": [Interval(numbers.Real, 0, None, closed="left")],
+    "verbose": ["verbose"],
+    "warm_start": ["boolean"],
+    "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
+    "nesterovs_momentum": ["boolean"],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+    "batch_norm": ["boolean"],
+    "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    "dtype": [StrOptions({"float32", "float64"}), type],
+}
+
+#: Checks of scikit-learn's suite that these estimators are expected to fail, with the reason.
+#: Passed to ``check_estimator(..., expected_failed_checks=...)`` by the test suite.
+EXPECTED_FAILED_CHECKS: dict[str, str] = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "float32 arithmetic (the default dtype): the weighted and the repeated fit sum the same single "
+        "batch in different row orders, so their predictions agree to about 1e-6 to 1e-5 relative, not "
+        "reliably within the check's rtol of 1e-7 (some runs happen to pass). With dtype='float64' the "
+        "check passes (tests/test_estimator_weights_and_files.py)."
+    ),
+    "check_sample_weight_equivalence_on_sparse_data": (
+        "sparse input is not accepted (dense networks); see also the dense variant."
+    ),
+}
+
+
+def json_param(key: str, value):
+    """An estimator parameter as plain JSON for the model file."""
+    if key == "dtype":
+        return str(np.dtype(value))
+    if key == "random_state":
+        return value if isinstance(value, numbers.Integral) and not isinstance(value, bool) else None
+    if isinstance(value, tuple):
+        return [int(v) if isinstance(v, numbers.Integral) else v for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
