@@ -17,6 +17,7 @@ pickle). Rules, documented for the report:
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,10 +72,7 @@ def read_table(path: str | Path, delimiter: str | None = None):
                 delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
             except csv.Error:
                 delimiter = ","
-        try:
-            has_header = csv.Sniffer().has_header(sample)
-        except csv.Error:
-            has_header = True
+        has_header = _has_header(sample, delimiter)
         frame = pd.read_csv(path, sep=delimiter, header=0 if has_header else None, encoding="utf-8-sig")
         if not has_header:
             frame.columns = [f"column_{i}" for i in range(frame.shape[1])]
@@ -85,6 +83,25 @@ def read_table(path: str | Path, delimiter: str | None = None):
         raise DataError(f"cannot read {path}: {exc}".splitlines()[0]) from None
     except Exception as exc:  # pyarrow and others raise their own types
         raise DataError(f"cannot read {path}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+
+
+def _has_header(sample: str, delimiter: str) -> bool:
+    """A CSV has a header row unless every field of its first row is a number (or empty).
+
+    Column names are almost never all numbers, while a file without a header is almost always a
+    numeric matrix. (The standard library's ``csv.Sniffer.has_header`` votes on the columns' types
+    and lengths, and takes the header of a table of short words for a data row.)
+    """
+    first = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    for cell in first:
+        text = cell.strip()
+        if not text:
+            continue
+        try:
+            float(text)
+        except ValueError:
+            return True
+    return not first
 
 
 def infer_task(target) -> str:

@@ -123,3 +123,22 @@ def test_cross_entropy_needs_logits_or_softmax():
     net = gn.Sequential([gn.Dense(3), gn.Tanh()], input_dim=2)
     with pytest.raises(ValueError, match="takes logits"):
         gn.fit(net, np.zeros((3, 2)), [0, 1, 2], loss="cross_entropy")
+
+
+@pytest.mark.parametrize(
+    ("text", "columns"),
+    [
+        # Short words in the header and the rows: csv.Sniffer took such a header for a data row.
+        ("species,island,mass\nAdelie,Dream,3.9\nGentoo,Biscoe,5.7\n", ["species", "island", "mass"]),
+        ("a,c,y\nu,v,1\nv,u,0\n", ["a", "c", "y"]),
+        # A numeric matrix without a header gets generated names.
+        ("1,2,3\n4,5,6\n", ["column_0", "column_1", "column_2"]),
+        ("0.5,,7\n1,2,3\n", ["column_0", "column_1", "column_2"]),
+    ],
+)
+def test_the_header_row_is_recognized(tmp_path, text, columns):
+    from glassnet.tabular import read_table
+
+    path = tmp_path / "table.csv"
+    path.write_text(text)
+    assert read_table(path).columns.tolist() == columns

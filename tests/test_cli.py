@@ -101,6 +101,16 @@ def images(tmp_path_factory):
     return folder
 
 
+def test_no_baselines_skips_the_classical_models(table, tmp_path):
+    _, csv_path, _, _ = table
+    out = tmp_path / "no-baselines"
+    completed = glassnet("train", csv_path, "--target", "churn", "--out", out, "--no-baselines", "--epochs", "3")
+    assert completed.returncode == 0, completed.stderr
+    assert "baselines: skipped (--no-baselines)" in completed.stdout
+    assert json.loads((out / "metrics.json").read_text())["baselines"] == {}
+    assert "No classical baselines were fitted" in (out / "report.html").read_text()
+
+
 def test_train_csv_classification_then_predict_evaluate_inspect_report_export(table, tmp_path):
     _, csv_path, _, frame = table
     out = tmp_path / "churn-model"

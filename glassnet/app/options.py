@@ -45,4 +45,5 @@ class JobOptions:
     resume: bool = False
     verbose: int = 1
     importance: bool = True
+    baselines: bool = True
     frame: Any = None  # an in-memory table instead of a file (used by the demo)

@@ -113,21 +113,21 @@ def _results_section(model, meta: dict) -> str:
     metric_rows = [[k, v] for k, v in test.items() if k != "confusion_matrix"]
     key = headline_metric(task)
     comparison = [["glassnet DNN", test.get(key), f"{meta.get('train_seconds', 0):.1f} s"]]
-    comparison += [
-        [name, result.get(key), f"{result.get('seconds', 0):.1f} s"]
-        for name, result in meta.get("baselines", {}).items()
-    ]
+    baselines = meta.get("baselines", {})
+    comparison += [[name, result.get(key), f"{result.get('seconds', 0):.1f} s"] for name, result in baselines.items()]
     best = max(comparison, key=lambda row: -np.inf if row[1] is None else row[1])
     claim = (
         "the DNN scores best on this split"
         if best[0] == "glassnet DNN"
         else f"{best[0]} scores best on this split: here the DNN does not beat classical ML"
     )
-    result_html = (
-        f"<section><h2>Test results</h2>{_table(['metric', 'value'], metric_rows)}"
+    against = (
         f"<h2>Against classical baselines (same split, same features)</h2>"
         f"{_table(['model', 'test ' + key, 'fit time'], comparison)}<p class='verdict'>{html.escape(claim)}.</p>"
+        if baselines
+        else "<p class='muted'>No classical baselines were fitted (--no-baselines).</p>"
     )
+    result_html = f"<section><h2>Test results</h2>{_table(['metric', 'value'], metric_rows)}{against}"
     if task in ("binary", "multiclass") and test.get("confusion_matrix"):
         result_html += _image(
             plots.plot_confusion_counts(np.asarray(test["confusion_matrix"]), model.classes), "confusion matrix"

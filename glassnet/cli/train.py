@@ -58,6 +58,9 @@ def add_parser(commands) -> None:
     parser.add_argument(
         "--grow", action="store_true", help="start small and grow the network while validation improves"
     )
+    parser.add_argument(
+        "--no-baselines", action="store_true", help="skip the classical models fitted on the same split for comparison"
+    )
     parser.add_argument("--test-fraction", type=fraction, default=0.2)
     parser.add_argument("--validation-fraction", type=fraction, default=0.15)
     parser.add_argument("--image-size", help="resize images to WxH, e.g. 28x28")
@@ -114,6 +117,7 @@ def run(args) -> int:
         checkpoint=args.checkpoint,
         resume=args.resume,
         verbose=0 if (args.quiet or args.json) else 1,
+        baselines=not args.no_baselines,
     )
     return train_and_report(options, out, args.overwrite, args.json)
 
@@ -162,13 +166,16 @@ def train_and_report(
     print(f"gradients: {meta['gradient_verdict']}")
     for statement in meta["linear_blocks"]:
         print(f"warning: {statement}")
-    baseline_text = ", ".join(
-        f"{model} {scores.get(name, float('nan')):.4f}" for model, scores in meta["baselines"].items()
-    )
-    best = max(
-        [("glassnet", value)] + [(m, s.get(name, float("-inf"))) for m, s in meta["baselines"].items()],
-        key=lambda item: item[1],
-    )
-    print(f"baselines ({name}): {baseline_text} → best: {best[0]}")
+    if meta["baselines"]:
+        baseline_text = ", ".join(
+            f"{model} {scores.get(name, float('nan')):.4f}" for model, scores in meta["baselines"].items()
+        )
+        best = max(
+            [("glassnet", value)] + [(m, s.get(name, float("-inf"))) for m, s in meta["baselines"].items()],
+            key=lambda item: item[1],
+        )
+        print(f"baselines ({name}): {baseline_text} → best: {best[0]}")
+    else:
+        print("baselines: skipped (--no-baselines)")
     print(f"wrote {out / MODEL_FILE}, {out / METRICS_FILE}, {out / REPORT_FILE}")
     return 0

@@ -1,0 +1,413 @@
+"""glassnet's defaults on real tables against gradient boosting, scikit-learn's MLP and RealMLP-TD.
+
+Every (data set, split, model) runs in its own process: a fresh interpreter, no shared BLAS
+threads, and the process's CPU time (user + system, its threads and children included) as the cost.
+
+- Data: the tables of ``--data`` (default ``../shared/datasets/tabular`` beside the repository, or
+  ``$GLASSNET_TABULAR``); absent, the script says so and stops. Targets and tasks are listed below.
+- Splits: ``--seeds`` seeded 80/20 splits (stratified for classification), the same for every model.
+- Score: test accuracy (classification) or R² (regression), the headline metrics of ``glassnet train``.
+- glassnet runs exactly as a user runs ``glassnet train TRAIN.csv --target T --test-data TEST.csv
+  --no-baselines`` with every other option at its default.
+- The peers get the same columns: text columns as pandas categoricals (the boosted trees and
+  RealMLP-TD handle them natively; the MLP one-hot encodes them), ISO date columns as days.
+  Each peer runs with its library's defaults (the MLP on standardized inputs and, for regression,
+  standardized targets; RealMLP-TD, which refuses missing numbers, with the training medians
+  filled in; as any user of them would).
+
+    python benchmarks/tabular.py                                # every set, 3 seeds, all models
+    python benchmarks/tabular.py --sets penguins,sacramento --seeds 1 --models glassnet,hgb
+
+Writes ``benchmarks/results/tabular.json`` and regenerates ``docs/tabular.md`` (never edit it by
+hand). A model whose library is missing is skipped and named in the report; RealMLP-TD needs
+``pytabkit`` and PyTorch (``pip install torch==2.13.0 pytabkit``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "tabular"
+
+#: name: (target column, task)
+SETS = {
+    "pima_diabetes2": ("diabetes", "classification"),
+    "house_votes84": ("Class", "classification"),
+    "lending_club": ("Class", "classification"),
+    "stackoverflow_remote": ("Remote", "classification"),
+    "penguins": ("species", "classification"),
+    "hpc_jobs": ("class", "classification"),
+    "chile_vote": ("vote", "classification"),
+    "sacramento": ("price", "regression"),
+    "txhousing": ("median", "regression"),
+    "chicago_ridership": ("ridership", "regression"),
+    "gss_vocab": ("vocab", "regression"),
+    "nmes1988": ("visits", "regression"),
+}
+MODELS = {
+    "glassnet": "glassnet (defaults)",
+    "hgb": "HistGradientBoosting",
+    "lightgbm": "LightGBM",
+    "xgboost": "XGBoost",
+    "mlp": "scikit-learn MLP",
+    "realmlp": "RealMLP-TD",
+}
+BOOSTED = ("hgb", "lightgbm", "xgboost")
+#: Scores within this distance count as a tie.
+TIE = 0.005
+REQUIRES = {"glassnet": "glassnet", "hgb": "sklearn", "lightgbm": "lightgbm", "xgboost": "xgboost", "mlp": "sklearn"}
+REQUIRES["realmlp"] = "pytabkit"
+
+
+# ------------------------------------------------------------------------------------------ worker
+def split(name: str, data: Path, seed: int):
+    """The seeded 80/20 split of one set: (train frame, test frame, target, task)."""
+    import pandas as pd
+    from sklearn.model_selection import train_test_split
+
+    target, task = SETS[name]
+    frame = pd.read_csv(data / f"{name}.csv.gz")
+    stratify = frame[target] if task == "classification" else None
+    train, test = train_test_split(frame, test_size=0.2, random_state=seed, stratify=stratify)
+    return train.reset_index(drop=True), test.reset_index(drop=True), target, task
+
+
+def peer_columns(train, test):
+    """Text columns as categoricals over the training levels, ISO dates as days (both frames)."""
+    import pandas as pd
+
+    train, test = train.copy(), test.copy()
+    for column in train.columns:
+        if pd.api.types.is_numeric_dtype(train[column]) or pd.api.types.is_bool_dtype(train[column]):
+            continue
+        dates = pd.to_datetime(train[column], format="%Y-%m-%d", errors="coerce")
+        if dates.notna().mean() > 0.95:
+            origin = pd.Timestamp("1970-01-01")
+            train[column] = (dates - origin).dt.days
+            test[column] = (pd.to_datetime(test[column], format="%Y-%m-%d", errors="coerce") - origin).dt.days
+            continue
+        levels = pd.CategoricalDtype(sorted(train[column].dropna().unique()))
+        train[column], test[column] = train[column].astype(levels), test[column].astype(levels)
+    return train, test
+
+
+def run_glassnet(train, test, target: str, task: str, seed: int) -> float:
+    from glassnet.app.options import JobOptions
+    from glassnet.app.run import run_training
+    from glassnet.app.tasks import headline_metric
+
+    with tempfile.TemporaryDirectory() as folder:
+        train_csv, test_csv = Path(folder) / "train.csv", Path(folder) / "test.csv"
+        train.to_csv(train_csv, index=False)
+        test.to_csv(test_csv, index=False)
+        options = JobOptions(
+            data=str(train_csv), target=[target], test_data=str(test_csv), verbose=0, baselines=False, seed=seed
+        )
+        result = run_training(options, log=lambda *args: None)
+    return float(result.metrics[headline_metric(result.prepared.task)])
+
+
+def peer_model(model: str, task: str, seed: int):
+    classification = task == "classification"
+    if model == "hgb":
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+        kind = HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor
+        return kind(categorical_features="from_dtype", random_state=seed)
+    if model == "lightgbm":
+        import lightgbm
+
+        kind = lightgbm.LGBMClassifier if classification else lightgbm.LGBMRegressor
+        return kind(random_state=seed, verbose=-1)
+    if model == "xgboost":
+        import xgboost
+
+        kind = xgboost.XGBClassifier if classification else xgboost.XGBRegressor
+        return kind(enable_categorical=True, tree_method="hist", random_state=seed)
+    if model == "realmlp":
+        from pytabkit import RealMLP_TD_Classifier, RealMLP_TD_Regressor
+
+        kind = RealMLP_TD_Classifier if classification else RealMLP_TD_Regressor
+        return kind(random_state=seed, device="cpu", n_threads=2)
+    raise ValueError(f"unknown model {model!r}")
+
+
+def mlp_pipeline(task: str, seed: int, categorical: list[str], numeric: list[str]):
+    from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    columns = ColumnTransformer(
+        [
+            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+            (
+                "categorical",
+                make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
+                categorical,
+            ),
+        ]
+    )
+    if task == "classification":
+        return make_pipeline(columns, MLPClassifier(random_state=seed))
+    regressor = TransformedTargetRegressor(MLPRegressor(random_state=seed), transformer=StandardScaler())
+    return make_pipeline(columns, regressor)
+
+
+def run_peer(model: str, train, test, target: str, task: str, seed: int) -> float:
+    import numpy as np
+    from sklearn.metrics import accuracy_score, r2_score
+
+    train, test = peer_columns(train, test)
+    x_train, x_test = train.drop(columns=[target]), test.drop(columns=[target])
+    y_train, y_test = train[target], test[target]
+    if task == "classification":
+        classes = sorted(y_train.astype(str).unique())
+        y_train = y_train.astype(str).map({c: i for i, c in enumerate(classes)}).to_numpy()
+        y_test = y_test.astype(str).map({c: i for i, c in enumerate(classes)}).to_numpy()
+    if model == "mlp":
+        categorical = [c for c in x_train.columns if str(x_train[c].dtype) == "category"]
+        numeric = [c for c in x_train.columns if c not in categorical]
+        x_train[categorical], x_test[categorical] = (
+            x_train[categorical].astype(object),
+            x_test[categorical].astype(object),
+        )
+        estimator = mlp_pipeline(task, seed, categorical, numeric)
+    else:
+        estimator = peer_model(model, task, seed)
+    if model == "realmlp":  # it refuses missing numbers: the training medians, as its users impute
+        numeric = [c for c in x_train.columns if str(x_train[c].dtype) != "category"]
+        medians = x_train[numeric].median()
+        x_train[numeric], x_test[numeric] = x_train[numeric].fillna(medians), x_test[numeric].fillna(medians)
+    estimator.fit(x_train, y_train)
+    predicted = np.asarray(estimator.predict(x_test)).reshape(len(x_test), -1)[:, 0]
+    if task == "classification":
+        return float(accuracy_score(y_test, predicted.astype(int)))
+    return float(r2_score(y_test, predicted))
+
+
+def worker(model: str, name: str, seed: int, data: Path) -> dict:
+    train, test, target, task = split(name, data, seed)
+    started, cpu_before = time.perf_counter(), _cpu_seconds()
+    if model == "glassnet":
+        score = run_glassnet(train, test, target, task, seed)
+    else:
+        score = run_peer(model, train, test, target, task, seed)
+    return {"score": score, "seconds": time.perf_counter() - started, "cpu_seconds": _cpu_seconds() - cpu_before}
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+# ------------------------------------------------------------------------------------ orchestrator
+def spawn(model: str, name: str, seed: int, data: Path, timeout: float) -> dict | str:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.update({"OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"})
+    command = [sys.executable, __file__, "--worker", model, "--sets", name, "--seed", str(seed), "--data", str(data)]
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return f"timed out after {timeout:.0f} s"
+    for line in completed.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    tail = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+    return f"failed: {tail[:300]}"
+
+
+def missing_library(model: str) -> str | None:
+    probe = subprocess.run([sys.executable, "-c", f"import {REQUIRES[model]}"], capture_output=True)
+    return None if probe.returncode == 0 else f"{REQUIRES[model]} is not installed"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=os.environ.get("GLASSNET_TABULAR", str(DEFAULT_DATA)))
+    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "tabular.json"))
+    parser.add_argument("--markdown", default=str(ROOT / "docs" / "tabular.md"))
+    parser.add_argument("--render", metavar="JSON", help="only re-render the Markdown from a saved run")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    data = Path(args.data)
+    if args.worker:
+        print("RESULT " + json.dumps(worker(args.worker, args.sets, args.seed, data)))
+        return
+    if args.render:
+        write_markdown(json.loads(Path(args.render).read_text()), args.markdown)
+        return
+    if not data.is_dir():
+        sys.exit(f"no tables at {data}: pass --data DIR or set GLASSNET_TABULAR (nothing was run).")
+    sets = [s for s in args.sets.split(",") if s]
+    unknown = [s for s in sets if s not in SETS]
+    if unknown:
+        sys.exit(f"unknown set(s) {unknown}; known: {sorted(SETS)}")
+    models = [m for m in args.models.split(",") if m]
+    skipped = {m: reason for m in models if (reason := missing_library(m))}
+    models = [m for m in models if m not in skipped]
+    runs: dict = {name: {model: [] for model in models} for name in sets}
+    failures: dict = {}
+    for seed in range(args.seeds):
+        for name in sets:
+            for model in models:
+                result = spawn(model, name, seed, data, args.timeout)
+                if isinstance(result, str):
+                    failures[f"{name}/{model}/seed {seed}"] = result
+                    print(f"{name} seed {seed} {model}: {result}", flush=True)
+                    continue
+                runs[name][model].append(result)
+                print(
+                    f"{name} seed {seed} {model}: {result['score']:.4f} "
+                    f"({result['seconds']:.1f} s, {result['cpu_seconds']:.1f} s CPU)",
+                    flush=True,
+                )
+    report = {
+        "command": " ".join(["python", "benchmarks/tabular.py"] + sys.argv[1:]),
+        "machine": machine(),
+        "seeds": args.seeds,
+        "skipped": skipped,
+        "failures": failures,
+        "runs": runs,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2))
+    write_markdown(report, args.markdown)
+
+
+def machine() -> dict:
+    processor = platform.processor()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                processor = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for module in ("glassnet", "sklearn", "lightgbm", "xgboost", "pytabkit", "torch", "numpy"):
+        probe = subprocess.run(
+            [sys.executable, "-c", f"import {module}; print({module}.__version__)"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        versions[module] = probe.stdout.strip() if probe.returncode == 0 else "not installed"
+    return {"processor": processor, "cores": os.cpu_count(), "python": platform.python_version(), **versions}
+
+
+# ---------------------------------------------------------------------------------------- report
+def summarize(report: dict) -> dict:
+    """Mean score, seconds and CPU seconds per set and model, and glassnet's wins, ties and losses."""
+    table: dict = {}
+    for name, models in report["runs"].items():
+        table[name] = {}
+        for model, results in models.items():
+            if results:
+                table[name][model] = {
+                    "score": statistics.mean(r["score"] for r in results),
+                    "spread": statistics.pstdev(r["score"] for r in results) if len(results) > 1 else 0.0,
+                    "seconds": statistics.mean(r["seconds"] for r in results),
+                    "cpu_seconds": statistics.mean(r["cpu_seconds"] for r in results),
+                }
+    counts: dict = {}
+    for rival in ("best boosted", "realmlp", "mlp"):
+        tally = {"win": 0, "tie": 0, "loss": 0}
+        for scores in table.values():
+            if "glassnet" not in scores:
+                continue
+            if rival == "best boosted":
+                values = [scores[m]["score"] for m in BOOSTED if m in scores]
+                if not values:
+                    continue
+                other = max(values)
+            elif rival in scores:
+                other = scores[rival]["score"]
+            else:
+                continue
+            difference = scores["glassnet"]["score"] - other
+            tally["tie" if abs(difference) <= TIE else ("win" if difference > 0 else "loss")] += 1
+        counts[rival] = tally
+    return {"table": table, "counts": counts}
+
+
+def write_markdown(report: dict, path: str) -> None:
+    summary = summarize(report)
+    table, machine_info = summary["table"], report["machine"]
+    models = [m for m in MODELS if any(m in scores for scores in table.values())]
+    lines = [
+        "# glassnet on tables: its defaults against gradient boosting and the best MLP recipe",
+        "",
+        f"Generated by `{report['command']}`; do not edit by hand: re-run the script.",
+        "",
+        f"- Machine: {machine_info['processor']}, {machine_info['cores']} cores; Python {machine_info['python']}.",
+        "- Versions: "
+        + ", ".join(f"{k} {v}" for k, v in machine_info.items() if k not in ("processor", "cores", "python")),
+        f"- {report['seeds']} seeded 80/20 splits per set (stratified for classification); the mean over "
+        "them, ± the standard deviation. Score: test accuracy (classification) or R² (regression).",
+        "- glassnet runs as `glassnet train TRAIN.csv --target T --test-data TEST.csv --no-baselines`, every "
+        "other option at its default. Each peer runs with its library's defaults (see the script).",
+        f"- Skipped: {report['skipped'] or 'none'}; failures: {report['failures'] or 'none'}.",
+        "",
+        "| set | task | " + " | ".join(MODELS[m] for m in models) + " |",
+        "|---|---|" + "---|" * len(models),
+    ]
+    for name, scores in table.items():
+        cells = []
+        best = max((s["score"] for s in scores.values()), default=None)
+        for model in models:
+            if model not in scores:
+                cells.append("–")
+                continue
+            text = f"{scores[model]['score']:.4f} ± {scores[model]['spread']:.3f}"
+            cells.append(f"**{text}**" if best is not None and scores[model]["score"] >= best - TIE else text)
+        lines.append(f"| {name} | {SETS[name][1]} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Bold: within {TIE} of the best score on that set.",
+        "",
+        "## glassnet's wins, ties and losses",
+        "",
+        f"A tie is a mean score within {TIE}.",
+        "",
+        "| against | wins | ties | losses |",
+        "|---|---|---|---|",
+    ]
+    names = {"best boosted": "the best of the boosted trees", "realmlp": "RealMLP-TD", "mlp": "scikit-learn MLP"}
+    for rival, tally in summary["counts"].items():
+        lines.append(f"| {names[rival]} | {tally['win']} | {tally['tie']} | {tally['loss']} |")
+    lines += [
+        "",
+        "## Time per fit (wall seconds, and CPU seconds of the process)",
+        "",
+        "| set | " + " | ".join(MODELS[m] for m in models) + " |",
+        "|---|" + "---|" * len(models),
+    ]
+    for name, scores in table.items():
+        cells = [f"{scores[m]['seconds']:.1f} ({scores[m]['cpu_seconds']:.1f})" if m in scores else "–" for m in models]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
