@@ -5,8 +5,16 @@ pickle). Rules, documented for the report:
 
 - **constant columns** (one distinct value) and **ID-like columns** (every value distinct, and
   text or integer) are dropped with a message;
-- **numeric columns**: missing values are imputed with the training median, then standardized
-  with the training mean and standard deviation;
+- **numeric columns**: missing values are imputed with the training median and flagged by a 0/1
+  indicator feature ``"column (missing)"`` (when the column had missing values in training: that
+  a value is missing often says something); then robustly scaled, ``(x − median) / IQR`` (the
+  half range when the interquartile range is 0), and smoothly clipped, ``x / √(1 + (x/3)²)``, so
+  that an outlier cannot dominate a unit (RealMLP's preprocessing, Holzmüller et al. 2024).
+  Model files written before 0.6 standardize with the mean and standard deviation instead, and
+  still do;
+- **date columns** (text of which 95 % or more reads as ISO dates, ``YYYY-MM-DD[ hh:mm:ss]``)
+  become numbers: the days since 1970 (scaled and clipped as a numeric column), and the month and
+  the day of the week as points on a circle (sine and cosine), so that December is next to January;
 - **categorical columns** (text, boolean, pandas category): missing values become their own
   category ``"(missing)"``, then one-hot encoded over the training categories; a category unseen
   in training encodes as all zeros (no crash);
@@ -25,6 +33,12 @@ from typing import Any
 import numpy as np
 
 MISSING = "(missing)"
+#: Smooth clipping bound of scaled numeric features: x / √(1 + (x/CLIP)²) stays within ±CLIP.
+CLIP = 3.0
+#: A text column is a date column when at least this fraction of its values reads as an ISO date.
+DATE_FRACTION = 0.95
+#: The features a date column becomes.
+DATE_PARTS = ("days", "month_sin", "month_cos", "weekday_sin", "weekday_cos")
 
 
 class DataError(ValueError):
@@ -130,7 +144,16 @@ class TablePreprocessor:
         Kept input columns by kind.
     dropped : dict of str to str
         Dropped columns and why.
+    dates : dict of str to dict
+        Date columns, with the center and scale of their day counts.
     medians, means, scales : dict of str to float
+        ``means`` holds the center subtracted before scaling: the median for robust scaling.
+    scaling : "robust" or "standard"
+        ``"standard"`` (mean and standard deviation, no clipping) in model files before 0.6.
+    clip : float
+        The smooth clipping bound (0: none).
+    indicators : list of str
+        Numeric columns with a missing-value indicator feature.
     categories : dict of str to list of str
     imputed : dict of str to int
         Missing values imputed per column in the training rows.
@@ -144,6 +167,10 @@ class TablePreprocessor:
     scales: dict[str, float] = field(default_factory=dict)
     categories: dict[str, list[str]] = field(default_factory=dict)
     imputed: dict[str, int] = field(default_factory=dict)
+    dates: dict[str, dict[str, float]] = field(default_factory=dict)
+    scaling: str = "standard"
+    clip: float = 0.0
+    indicators: list[str] = field(default_factory=list)
 
     @staticmethod
     def column_kind(values, name: str) -> str:
@@ -155,6 +182,8 @@ class TablePreprocessor:
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
             return "numeric"
         present = values.dropna()
+        if len(present) and _date_days(present).notna().mean() >= DATE_FRACTION:
+            return "date"
         as_numbers = pd.to_numeric(present, errors="coerce")
         bad = as_numbers.isna().to_numpy()
         if len(as_numbers) and bad.mean() <= 0.05 and bad.any():
@@ -176,7 +205,7 @@ class TablePreprocessor:
 
         if frame.shape[1] == 0:
             raise DataError("no input columns left besides the target.")
-        pre = cls()
+        pre = cls(scaling="robust", clip=CLIP)
         n = len(frame)
         for column in frame.columns:
             values = frame[column]
@@ -195,12 +224,14 @@ class TablePreprocessor:
                 pre.imputed[name] = missing
             if kind == "numeric":
                 numbers = pd.to_numeric(values, errors="coerce").astype(float)
-                median = float(numbers.median())
-                filled = numbers.fillna(median)
-                std = float(filled.std(ddof=0))
                 pre.numeric.append(name)
-                pre.medians[name], pre.means[name] = median, float(filled.mean())
-                pre.scales[name] = std if std > 0 else 1.0
+                pre.medians[name] = pre.means[name] = float(numbers.median())
+                pre.scales[name] = _robust_scale(numbers)
+                if missing:
+                    pre.indicators.append(name)
+            elif kind == "date":
+                days = _date_days(values)
+                pre.dates[name] = {"median": float(days.median()), "scale": _robust_scale(days)}
             else:
                 text = values.astype("string").fillna(MISSING)
                 pre.categorical.append(name)
@@ -211,20 +242,26 @@ class TablePreprocessor:
 
     @property
     def feature_names(self) -> list[str]:
-        names = list(self.numeric)
+        names = list(self.numeric) + [f"{column} (missing)" for column in self.indicators]
+        names += [f"{column}:{part}" for column in self.dates for part in DATE_PARTS]
         for column in self.categorical:
             names += [f"{column}={value}" for value in self.categories[column]]
         return names
 
     def source_columns(self) -> list[str]:
         """For each output feature, the input column it comes from."""
-        return list(self.numeric) + [c for c in self.categorical for _ in self.categories[c]]
+        return (
+            list(self.numeric)
+            + list(self.indicators)
+            + [c for c in self.dates for _ in DATE_PARTS]
+            + [c for c in self.categorical for _ in self.categories[c]]
+        )
 
     def transform(self, frame) -> np.ndarray:
         """Encode a DataFrame with the training statistics into float32 (n, n_features)."""
         import pandas as pd
 
-        missing = [c for c in self.numeric + self.categorical if c not in frame.columns]
+        missing = [c for c in self.numeric + list(self.dates) + self.categorical if c not in frame.columns]
         if missing:
             raise DataError(f"the data lacks column(s) the model was trained on: {missing}.")
         parts = []
@@ -234,7 +271,11 @@ class TablePreprocessor:
             if bad.any():
                 raise DataError(f"column {name!r} is numeric but holds text such as {frame[name][bad].iloc[0]!r}.")
             filled = numbers.astype(float).fillna(self.medians[name]).to_numpy()
-            parts.append(((filled - self.means[name]) / self.scales[name]).reshape(-1, 1))
+            parts.append(self._scaled((filled - self.means[name]) / self.scales[name]).reshape(-1, 1))
+        for name in self.indicators:
+            parts.append(frame[name].isna().to_numpy(dtype=float).reshape(-1, 1))
+        for name, stats in self.dates.items():
+            parts.append(self._date_features(frame[name], stats))
         for name in self.categorical:
             text = frame[name].astype("string").fillna(MISSING)
             codes = pd.Categorical(text, categories=self.categories[name]).codes  # unseen → -1
@@ -243,6 +284,28 @@ class TablePreprocessor:
             onehot[np.flatnonzero(known), codes[known]] = 1.0
             parts.append(onehot)
         return np.ascontiguousarray(np.hstack(parts), dtype=np.float32)
+
+    def _scaled(self, values: np.ndarray) -> np.ndarray:
+        """Smooth clipping of scaled values (none for files written before 0.6)."""
+        if not self.clip:
+            return values
+        return values / np.sqrt(1.0 + (values / self.clip) ** 2)
+
+    def _date_features(self, values, stats: dict[str, float]) -> np.ndarray:
+        dates = _date_days(values)
+        days = dates.fillna(stats["median"]).to_numpy(dtype=float)
+        moments = _datetimes(values)
+        month = moments.dt.month.fillna(1).to_numpy(dtype=float) - 1
+        weekday = moments.dt.dayofweek.fillna(0).to_numpy(dtype=float)
+        month_angle, weekday_angle = 2 * np.pi * month / 12, 2 * np.pi * weekday / 7
+        columns = [
+            self._scaled((days - stats["median"]) / stats["scale"]),
+            np.sin(month_angle),
+            np.cos(month_angle),
+            np.sin(weekday_angle),
+            np.cos(weekday_angle),
+        ]
+        return np.stack(columns, axis=1)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -255,6 +318,10 @@ class TablePreprocessor:
             "scales": self.scales,
             "categories": self.categories,
             "imputed": self.imputed,
+            "dates": self.dates,
+            "scaling": self.scaling,
+            "clip": self.clip,
+            "indicators": self.indicators,
         }
 
     @classmethod
@@ -262,18 +329,62 @@ class TablePreprocessor:
         if not isinstance(data, dict) or data.get("kind") != "table":
             raise DataError("the model's preprocessing is not for tables.")
         fields = ("numeric", "categorical", "dropped", "medians", "means", "scales", "categories", "imputed")
-        return cls(**{k: data.get(k) or type(getattr(cls(), k))() for k in fields})
+        pre = cls(**{k: data.get(k) or type(getattr(cls(), k))() for k in fields})
+        pre.dates = dict(data.get("dates") or {})
+        pre.indicators = list(data.get("indicators") or [])
+        pre.scaling = str(data.get("scaling") or "standard")  # files before 0.6: standardization
+        pre.clip = float(data.get("clip") or 0.0)
+        return pre
 
     def describe(self) -> list[str]:
+        scaled = (
+            f"robustly scaled (training median and interquartile range) and smoothly clipped to ±{self.clip:g}"
+            if self.scaling == "robust"
+            else "standardized (training mean and std)"
+        )
         lines = [
-            f"{len(self.numeric)} numeric column(s) standardized (training mean and std; missing "
-            "values imputed with the training median)",
+            f"{len(self.numeric)} numeric column(s) {scaled}; missing values imputed with the training "
+            f"median" + (f", flagged by an indicator in {len(self.indicators)} column(s)" if self.indicators else ""),
             f"{len(self.categorical)} categorical column(s) one-hot encoded "
             f"({sum(len(v) for v in self.categories.values())} indicator features; missing values are "
             f"their own category, unseen categories encode as all zeros)",
         ]
+        for column in self.dates:
+            lines.append(
+                f"date column {column!r} → days since 1970 (scaled like a numeric column), month and "
+                "day of the week as sine and cosine"
+            )
         for column, reason in self.dropped.items():
             lines.append(f"dropped column {column!r}: {reason}")
         for column, count in self.imputed.items():
             lines.append(f"imputed {count} missing value(s) in {column!r}")
         return lines
+
+
+def _robust_scale(values) -> float:
+    """The interquartile range of ``values``; half the range when it is 0; else 1."""
+    present = values.dropna()
+    if present.empty:
+        return 1.0
+    q25, q75 = float(present.quantile(0.25)), float(present.quantile(0.75))
+    if q75 > q25:
+        return q75 - q25
+    spread = float(present.max() - present.min()) / 2
+    return spread if spread > 0 else 1.0
+
+
+def _datetimes(values):
+    """``values`` read as ISO dates, without time zone (NaT where a value is not one)."""
+    import pandas as pd
+
+    moments = pd.to_datetime(values.astype("string"), format="ISO8601", errors="coerce")
+    if getattr(moments.dt, "tz", None) is not None:
+        moments = moments.dt.tz_convert(None)
+    return moments
+
+
+def _date_days(values):
+    """Days since 1970-01-01 of ``values`` read as ISO dates (NaN where a value is not one)."""
+    import pandas as pd
+
+    return (_datetimes(values) - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400

@@ -42,6 +42,7 @@ CORE = (
     "glassnet.training.divergence",
     "glassnet.training.interrupts",
     "glassnet.training.progress",
+    "glassnet.training.state",
 )
 #: What the core must not import, at module level or inside a function.
 ABOVE_CORE = (
@@ -70,7 +71,6 @@ MAX_FUNCTION_LINES = 59
 MAX_MODULE_LINES = 360
 LONG_MODULES = {
     "glassnet/network.py": 440,
-    "glassnet/training/loop.py": 400,
 }
 
 

@@ -10,6 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import glassnet as gn
+from glassnet.tabular import TablePreprocessor
+
 FAST = ["--epochs", "40", "--hidden", "16,16", "--lr", "0.01", "--quiet"]
 
 
@@ -397,3 +400,24 @@ def test_demo_report_renders_in_headless_chromium(tmp_path):
     assert all(complete and width > 0 and height > 0 for _, complete, width, height in images), images
     assert errors == []
     assert overflow <= 400
+
+
+def test_export_of_a_numeric_table_scales_and_clips_in_the_graph(tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.standard_t(2, size=(300, 3)) * [1, 50, 0.01], columns=["a", "b", "c"])
+    frame["y"] = (frame["a"] + frame["b"] / 50 > 0).map({True: "up", False: "down"})
+    frame.to_csv(tmp_path / "numbers.csv", index=False)
+    out = tmp_path / "model"
+    assert (
+        glassnet("train", tmp_path / "numbers.csv", "--target", "y", "--out", out, "--no-baselines", *FAST).returncode
+        == 0
+    )
+    completed = glassnet("export", out / "model.glassnet", "--onnx", tmp_path / "model.onnx")
+    assert completed.returncode == 0 and "scales the 3 numeric columns itself" in completed.stdout
+    session = onnxruntime.InferenceSession(str(tmp_path / "model.onnx"))
+    raw = frame[["a", "b", "c"]].to_numpy(np.float32)
+    from_graph = session.run(None, {"input": raw})[0]
+    model = gn.load_model(out / "model.glassnet")
+    expected = model.network.predict(TablePreprocessor.from_dict(model.preprocessing).transform(frame))
+    np.testing.assert_allclose(from_graph, expected, rtol=1e-4, atol=1e-5)

@@ -217,13 +217,16 @@ def run_export(args) -> int:
     pre = model.preprocessing or {}
     mean = scale = None
     note = "the graph takes the preprocessed feature vector"
-    if pre.get("kind") == "table" and not pre.get("categorical"):
+    plain = not (pre.get("categorical") or pre.get("dates") or pre.get("indicators"))
+    clip = None
+    if pre.get("kind") == "table" and plain:
         mean = np.array([pre["means"][c] for c in pre["numeric"]], dtype=np.float32)
         scale = np.array([pre["scales"][c] for c in pre["numeric"]], dtype=np.float32)
-        note = f"the graph standardizes the {len(pre['numeric'])} numeric columns itself (missing values not imputed)"
+        clip = float(pre.get("clip") or 0) or None
+        note = f"the graph scales the {len(pre['numeric'])} numeric columns itself (missing values not imputed)"
     elif pre.get("kind") == "image":
         note = "the graph takes pixels scaled to [0, 1], flattened row by row"
-    export_onnx(model.network, output, mean=mean, scale=scale, fold_batch_norm=not args.no_fold)
+    export_onnx(model.network, output, mean=mean, scale=scale, clip=clip, fold_batch_norm=not args.no_fold)
     print(
         f"wrote {output}: {note}; outputs are "
         + (

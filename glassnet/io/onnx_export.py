@@ -23,6 +23,7 @@ def export_onnx(
     output_name: str = "output",
     output_scale: np.ndarray | None = None,
     output_shift: np.ndarray | None = None,
+    clip: float | None = None,
 ) -> Path:
     """Write an ONNX graph computing ``network.predict`` (inference mode).
 
@@ -37,6 +38,9 @@ def export_onnx(
         Fold each batch norm into the Dense layer before it (one Gemm); otherwise emit
         ``BatchNormalization`` nodes with the running statistics.
     opset : int, default=17
+    clip : float, optional
+        After standardization, clip smoothly as the table preprocessing does:
+        ``x / √(1 + (x/clip)²)``.
     output_scale, output_shift : ndarray of shape (output_dim,), optional
         Map the network's outputs back to the targets' units (``output · scale + shift``), for
         networks trained on standardized targets.
@@ -56,6 +60,8 @@ def export_onnx(
         current = graph.emit("Sub", [current, graph.constant("preprocess_mean", mean)], "standardize_sub")
     if scale is not None:
         current = graph.emit("Div", [current, graph.constant("preprocess_scale", scale)], "standardize_div")
+    if clip:
+        current = graph.smooth_clip(current, clip)
     layers = list(network.layers)
     position = 0
     while position < len(layers):
@@ -108,6 +114,14 @@ class _Graph:
 
         self.nodes.append(helper.make_node(op, inputs, [name], name=name, **attributes))
         return name
+
+    def smooth_clip(self, current: str, bound: float) -> str:
+        """``x / √(1 + (x/bound)²)``, element by element."""
+        ratio = self.emit("Div", [current, self.constant("clip_bound", np.array(bound))], "clip_ratio")
+        square = self.emit("Mul", [ratio, ratio], "clip_square")
+        one_plus = self.emit("Add", [square, self.constant("clip_one", np.array(1.0))], "clip_one_plus")
+        root = self.emit("Sqrt", [one_plus], "clip_sqrt")
+        return self.emit("Div", [current, root], "clip_divide")
 
     def add_layer(self, layers: list, position: int, current: str, fold_batch_norm: bool) -> tuple[str, int]:
         """Emit ``layers[position]`` (a Dense folds the batch norm after it); returns output and next position."""

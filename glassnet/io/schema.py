@@ -127,6 +127,17 @@ TABLE_PREPROCESSING = {
         "scales": NAMED_NUMBERS,
         "categories": {"type": "object", "additionalProperties": {"type": "array", "items": LABEL}},
         "imputed": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "dates": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["median", "scale"],
+                "properties": {"median": {"type": "number"}, "scale": {"type": "number", "exclusiveMinimum": 0}},
+            },
+        },
+        "scaling": {"enum": ["standard", "robust"]},
+        "clip": {"type": "number", "minimum": 0},
+        "indicators": STRINGS,
     },
 }
 

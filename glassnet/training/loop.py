@@ -14,8 +14,7 @@ import math
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -31,41 +30,10 @@ from .evaluation import evaluate
 from .history import History
 from .interrupts import InterruptFlag
 from .progress import EpochPrinter, ProgressBar
+from .state import Checkpointer, EpochProgress, match_callback_states
 from .targets import default_loss, task_of, training_rows
 
-__all__ = ["Checkpointer", "Trainer", "evaluate"]
-
-
-class Checkpointer(Protocol):
-    """What the loop needs from a checkpoint writer (``glassnet.io.checkpoint`` provides one)."""
-
-    path: str
-
-    def due(self, epoch: int, last: bool) -> bool: ...
-
-    def save(self, trainer: Trainer, epoch: int, position: dict[str, Any] | None) -> None: ...
-
-
-@dataclass
-class EpochProgress:
-    """Where the loop is inside an epoch: what a mid-epoch checkpoint stores."""
-
-    order: np.ndarray
-    next_start: int = 0
-    total_loss: float = 0.0
-    correct: int = 0
-    steps: int = 0
-    elapsed: float = 0.0
-
-    def position(self) -> dict[str, Any]:
-        return {
-            "order": np.asarray(self.order),
-            "next_start": int(self.next_start),
-            "total_loss": float(self.total_loss),
-            "correct": int(self.correct),
-            "steps": int(self.steps),
-            "elapsed": float(self.elapsed),
-        }
+__all__ = ["Checkpointer", "EpochProgress", "Trainer", "evaluate"]
 
 
 class Trainer:
@@ -356,7 +324,7 @@ class Trainer:
         self.start_epoch = int(state["epoch"]) + 1
         self._resume = {
             "position": state["position"],
-            "callbacks": _match_callback_states(self.callbacks, state["callbacks"], state.get("callback_types")),
+            "callbacks": match_callback_states(self.callbacks, state["callbacks"], state.get("callback_types")),
         }
 
     def _load_callback_states(self) -> None:
@@ -382,25 +350,3 @@ def _with_printer(callbacks: Sequence[Callback], verbose: int) -> list[Callback]
     elif verbose and verbose >= 2:
         chosen.append(EpochPrinter())
     return chosen
-
-
-def _match_callback_states(
-    callbacks: Sequence[Callback], states: list[Any], types: list[Any] | None
-) -> list[tuple[Callback, dict[str, Any]]]:
-    """Pair each callback with its saved state, by type in order (progress printers may differ)."""
-    if types is None or len(types) != len(states):  # checkpoints before 0.5: by position
-        types = [type(callback).__name__ for callback in callbacks][: len(states)]
-    unused = list(range(len(states)))
-    pairs = []
-    for callback in callbacks:
-        name = type(callback).__name__
-        match = next((i for i in unused if types[i] == name), None)
-        if match is None:
-            if callback.state_dict():
-                raise ValueError(
-                    f"it holds no state for the {name} callback; resume with the callbacks of the interrupted run."
-                )
-            continue
-        unused.remove(match)
-        pairs.append((callback, states[match]))
-    return pairs
