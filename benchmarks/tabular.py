@@ -7,8 +7,9 @@ threads, and the process's CPU time (user + system, its threads and children inc
   ``$GLASSNET_TABULAR``); absent, the script says so and stops. Targets and tasks are listed below.
 - Splits: ``--seeds`` seeded 80/20 splits (stratified for classification), the same for every model.
 - Score: test accuracy (classification) or R² (regression), the headline metrics of ``glassnet train``.
-- glassnet runs exactly as a user runs ``glassnet train TRAIN.csv --target T --test-data TEST.csv
-  --no-baselines`` with every other option at its default.
+- glassnet runs as a user runs ``glassnet train TRAIN.csv --target T --test-data TEST.csv
+  --no-baselines`` with every other option at its default, without the report's permutation
+  importance (its time is the fit and the test predictions, as for the peers).
 - The peers get the same columns: text columns as pandas categoricals (the boosted trees and
   RealMLP-TD handle them natively; the MLP one-hot encodes them), ISO date columns as days.
   Each peer runs with its library's defaults (the MLP on standardized inputs and, for regression,
@@ -17,6 +18,12 @@ threads, and the process's CPU time (user + system, its threads and children inc
 
     python benchmarks/tabular.py                                # every set, 3 seeds, all models
     python benchmarks/tabular.py --sets penguins,sacramento --seeds 1 --models glassnet,hgb
+    python benchmarks/tabular.py --models glassnet --reuse benchmarks/results/tabular.json
+
+``--variant NAME=JSON`` adds glassnet with some options changed (``JobOptions`` fields, for
+example ``no-clip={"table_options": {"clip": 0}}``), as the model ``glassnet:NAME``: the ablations.
+``--reuse REPORT`` takes the results of the models not run now from an earlier report of the same
+sets and seeds (the peers do not change when glassnet does); the page says which were reused.
 
 Writes ``benchmarks/results/tabular.json`` and regenerates ``docs/tabular.md`` (never edit it by
 hand). A model whose library is missing is skipped and named in the report; RealMLP-TD needs
@@ -101,7 +108,7 @@ def peer_columns(train, test):
     return train, test
 
 
-def run_glassnet(train, test, target: str, task: str, seed: int) -> float:
+def run_glassnet(train, test, target: str, task: str, seed: int, changes: dict) -> float:
     from glassnet.app.options import JobOptions
     from glassnet.app.run import run_training
     from glassnet.app.tasks import headline_metric
@@ -111,7 +118,14 @@ def run_glassnet(train, test, target: str, task: str, seed: int) -> float:
         train.to_csv(train_csv, index=False)
         test.to_csv(test_csv, index=False)
         options = JobOptions(
-            data=str(train_csv), target=[target], test_data=str(test_csv), verbose=0, baselines=False, seed=seed
+            data=str(train_csv),
+            target=[target],
+            test_data=str(test_csv),
+            verbose=0,
+            baselines=False,
+            importance=False,
+            seed=seed,
+            **changes,
         )
         result = run_training(options, log=lambda *args: None)
     return float(result.metrics[headline_metric(result.prepared.task)])
@@ -197,11 +211,11 @@ def run_peer(model: str, train, test, target: str, task: str, seed: int) -> floa
     return float(r2_score(y_test, predicted))
 
 
-def worker(model: str, name: str, seed: int, data: Path) -> dict:
+def worker(model: str, name: str, seed: int, data: Path, changes: dict) -> dict:
     train, test, target, task = split(name, data, seed)
     started, cpu_before = time.perf_counter(), _cpu_seconds()
-    if model == "glassnet":
-        score = run_glassnet(train, test, target, task, seed)
+    if model.startswith("glassnet"):
+        score = run_glassnet(train, test, target, task, seed, changes)
     else:
         score = run_peer(model, train, test, target, task, seed)
     return {"score": score, "seconds": time.perf_counter() - started, "cpu_seconds": _cpu_seconds() - cpu_before}
@@ -215,10 +229,11 @@ def _cpu_seconds() -> float:
 
 
 # ------------------------------------------------------------------------------------ orchestrator
-def spawn(model: str, name: str, seed: int, data: Path, timeout: float) -> dict | str:
+def spawn(model: str, name: str, seed: int, data: Path, timeout: float, changes: dict) -> dict | str:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.update({"OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"})
     command = [sys.executable, __file__, "--worker", model, "--sets", name, "--seed", str(seed), "--data", str(data)]
+    command += ["--options", json.dumps(changes)]
     try:
         completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -231,6 +246,8 @@ def spawn(model: str, name: str, seed: int, data: Path, timeout: float) -> dict 
 
 
 def missing_library(model: str) -> str | None:
+    if model.startswith("glassnet:"):
+        model = "glassnet"
     probe = subprocess.run([sys.executable, "-c", f"import {REQUIRES[model]}"], capture_output=True)
     return None if probe.returncode == 0 else f"{REQUIRES[model]} is not installed"
 
@@ -245,12 +262,15 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "tabular.json"))
     parser.add_argument("--markdown", default=str(ROOT / "docs" / "tabular.md"))
     parser.add_argument("--render", metavar="JSON", help="only re-render the Markdown from a saved run")
+    parser.add_argument("--reuse", metavar="JSON", help="take the other models' results from this earlier run")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=JSON", help="glassnet with options")
+    parser.add_argument("--options", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     data = Path(args.data)
     if args.worker:
-        print("RESULT " + json.dumps(worker(args.worker, args.sets, args.seed, data)))
+        print("RESULT " + json.dumps(worker(args.worker, args.sets, args.seed, data, json.loads(args.options))))
         return
     if args.render:
         write_markdown(json.loads(Path(args.render).read_text()), args.markdown)
@@ -262,6 +282,8 @@ def main() -> None:
     if unknown:
         sys.exit(f"unknown set(s) {unknown}; known: {sorted(SETS)}")
     models = [m for m in args.models.split(",") if m]
+    variants = {f"glassnet:{v.split('=', 1)[0]}": json.loads(v.split("=", 1)[1]) for v in args.variant}
+    models += list(variants)
     skipped = {m: reason for m in models if (reason := missing_library(m))}
     models = [m for m in models if m not in skipped]
     runs: dict = {name: {model: [] for model in models} for name in sets}
@@ -269,7 +291,7 @@ def main() -> None:
     for seed in range(args.seeds):
         for name in sets:
             for model in models:
-                result = spawn(model, name, seed, data, args.timeout)
+                result = spawn(model, name, seed, data, args.timeout, variants.get(model, {}))
                 if isinstance(result, str):
                     failures[f"{name}/{model}/seed {seed}"] = result
                     print(f"{name} seed {seed} {model}: {result}", flush=True)
@@ -280,8 +302,18 @@ def main() -> None:
                     f"({result['seconds']:.1f} s, {result['cpu_seconds']:.1f} s CPU)",
                     flush=True,
                 )
+    reused = {}
+    if args.reuse:
+        earlier = json.loads(Path(args.reuse).read_text())
+        for name in sets:
+            for model, results in earlier["runs"].get(name, {}).items():
+                if model not in models and len(results) == args.seeds:
+                    runs[name][model] = results
+                    reused[model] = earlier["command"]
     report = {
         "command": " ".join(["python", "benchmarks/tabular.py"] + sys.argv[1:]),
+        "reused": reused,
+        "variants": variants,
         "machine": machine(),
         "seeds": args.seeds,
         "skipped": skipped,
@@ -349,6 +381,40 @@ def summarize(report: dict) -> dict:
     return {"table": table, "counts": counts}
 
 
+def ablation_lines(report: dict, table: dict) -> list[str]:
+    """The defaults against each variant (one ingredient changed): score differences per set."""
+    variants = report.get("variants") or {}
+    if not variants:
+        return []
+    names = list(variants)
+    lines = [
+        "",
+        "## Ablations: the defaults with one ingredient changed",
+        "",
+        "Each column is glassnet with the options shown changed; the cells are its score minus the "
+        "defaults' (negative: the ingredient helps).",
+        "",
+        "| set | " + " | ".join(f"{n.split(':', 1)[1]} `{json.dumps(variants[n])}`" for n in names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    totals: dict = {n: [] for n in names}
+    for name, scores in table.items():
+        if "glassnet" not in scores:
+            continue
+        cells = []
+        for n in names:
+            if n in scores:
+                difference = scores[n]["score"] - scores["glassnet"]["score"]
+                totals[n].append(difference)
+                cells.append(f"{difference:+.4f}")
+            else:
+                cells.append("–")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    means = [f"{statistics.mean(totals[n]):+.4f}" if totals[n] else "–" for n in names]
+    lines.append("| **mean** | " + " | ".join(means) + " |")
+    return lines
+
+
 def write_markdown(report: dict, path: str) -> None:
     summary = summarize(report)
     table, machine_info = summary["table"], report["machine"]
@@ -364,8 +430,12 @@ def write_markdown(report: dict, path: str) -> None:
         f"- {report['seeds']} seeded 80/20 splits per set (stratified for classification); the mean over "
         "them, ± the standard deviation. Score: test accuracy (classification) or R² (regression).",
         "- glassnet runs as `glassnet train TRAIN.csv --target T --test-data TEST.csv --no-baselines`, every "
-        "other option at its default. Each peer runs with its library's defaults (see the script).",
+        "other option at its default (the report's permutation importance off). Each peer runs with its "
+        "library's defaults (see the script).",
         f"- Skipped: {report['skipped'] or 'none'}; failures: {report['failures'] or 'none'}.",
+        "- Reused from an earlier run on this machine (same sets, splits and seeds): "
+        + (", ".join(f"{MODELS[m]} (`{c}`)" for m, c in report.get("reused", {}).items()) or "none")
+        + ".",
         "",
         "| set | task | " + " | ".join(MODELS[m] for m in models) + " |",
         "|---|---|" + "---|" * len(models),
@@ -404,6 +474,7 @@ def write_markdown(report: dict, path: str) -> None:
     for name, scores in table.items():
         cells = [f"{scores[m]['seconds']:.1f} ({scores[m]['cpu_seconds']:.1f})" if m in scores else "–" for m in models]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ablation_lines(report, table)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

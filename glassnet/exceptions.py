@@ -23,6 +23,10 @@ class OutputError(ValueError):
     """An output path cannot be used: it would replace a file glassnet did not write, or it cannot be written."""
 
 
+class DataError(ValueError):
+    """Bad input data: the message says what is wrong and how to fix it."""
+
+
 class ModelFileError(ValueError):
     """A model or checkpoint file is missing, damaged, from an unsupported version, or inconsistent."""
 

@@ -1,4 +1,4 @@
-"""Tables in: reading CSV/Parquet/npz, inferring the task, and preprocessing fitted on training rows.
+"""Tables in: inferring the task, and the preprocessing fitted on training rows (reading is in io/tables.py).
 
 The preprocessing is pandas underneath and is stored in model files as JSON plus arrays (no
 pickle). Rules, documented for the report:
@@ -24,13 +24,15 @@ pickle). Rules, documented for the report:
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .exceptions import DataError
+from .io.tables import read_table
+
+__all__ = ["DataError", "TablePreprocessor", "infer_task", "read_table"]
 
 MISSING = "(missing)"
 #: Smooth clipping bound of scaled numeric features: x / √(1 + (x/CLIP)²) stays within ±CLIP.
@@ -39,83 +41,6 @@ CLIP = 3.0
 DATE_FRACTION = 0.95
 #: The features a date column becomes.
 DATE_PARTS = ("days", "month_sin", "month_cos", "weekday_sin", "weekday_cos")
-
-
-class DataError(ValueError):
-    """Bad input data: the message says what is wrong and how to fix it."""
-
-
-def read_table(path: str | Path, delimiter: str | None = None):
-    """Read a CSV (delimiter and header sniffed unless given), Parquet or npz file into a DataFrame."""
-    import pandas as pd
-
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"no such file: {path}")
-    if path.is_dir():
-        raise DataError(
-            f"{path} is a folder; this needs a CSV/Parquet/npz file (image folders are for models trained on images)."
-        )
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as data:
-                keys = list(data.keys())
-                x_key = next((k for k in ("x", "X", "data", "images") if k in keys), None)
-                y_key = next((k for k in ("y", "target", "labels") if k in keys), None)
-                if x_key is None:
-                    raise DataError(f"{path}: expected arrays named x and y; found {keys}.")
-                x = data[x_key].reshape(len(data[x_key]), -1)
-                frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])])
-                if y_key is not None:
-                    y = data[y_key]
-                    if y.ndim == 1:
-                        frame["y"] = y
-                    else:
-                        for i in range(y.shape[1]):
-                            frame[f"y{i}"] = y[:, i]
-                return frame
-        with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
-            sample = handle.read(64 * 1024)
-        if not sample.strip():
-            raise DataError(f"{path} is empty.")
-        if delimiter is None:
-            try:
-                delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-            except csv.Error:
-                delimiter = ","
-        has_header = _has_header(sample, delimiter)
-        frame = pd.read_csv(path, sep=delimiter, header=0 if has_header else None, encoding="utf-8-sig")
-        if not has_header:
-            frame.columns = [f"column_{i}" for i in range(frame.shape[1])]
-        return frame
-    except DataError:
-        raise
-    except (UnicodeDecodeError, ValueError, OSError, pd.errors.ParserError) as exc:
-        raise DataError(f"cannot read {path}: {exc}".splitlines()[0]) from None
-    except Exception as exc:  # pyarrow and others raise their own types
-        raise DataError(f"cannot read {path}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
-
-
-def _has_header(sample: str, delimiter: str) -> bool:
-    """A CSV has a header row unless every field of its first row is a number (or empty).
-
-    Column names are almost never all numbers, while a file without a header is almost always a
-    numeric matrix. (The standard library's ``csv.Sniffer.has_header`` votes on the columns' types
-    and lengths, and takes the header of a table of short words for a data row.)
-    """
-    first = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
-    for cell in first:
-        text = cell.strip()
-        if not text:
-            continue
-        try:
-            float(text)
-        except ValueError:
-            return True
-    return not first
 
 
 def infer_task(target) -> str:
@@ -200,17 +125,29 @@ class TablePreprocessor:
             cls.column_kind(frame[column], str(column))
 
     @classmethod
-    def fit(cls, frame) -> TablePreprocessor:
+    def fit(
+        cls, frame, *, scaling: str = "robust", clip: float = CLIP, indicators: bool = True, dates: bool = True
+    ) -> TablePreprocessor:
+        """Fit on the training rows.
+
+        The keywords switch single ingredients off (for ablations): ``scaling="standard"``
+        (training mean and standard deviation), ``clip=0`` (no smooth clipping), no missing-value
+        indicators, dates read as categories.
+        """
         import pandas as pd
 
         if frame.shape[1] == 0:
             raise DataError("no input columns left besides the target.")
-        pre = cls(scaling="robust", clip=CLIP)
+        if scaling not in ("robust", "standard"):
+            raise ValueError(f"scaling must be 'robust' or 'standard'; got {scaling!r}.")
+        pre = cls(scaling=scaling, clip=float(clip))
         n = len(frame)
         for column in frame.columns:
             values = frame[column]
             name = str(column)
             kind = cls.column_kind(values, name)
+            if kind == "date" and not dates:
+                kind = "categorical"
             distinct = values.nunique(dropna=True)
             if distinct <= 1:
                 pre.dropped[name] = "constant"
@@ -223,11 +160,8 @@ class TablePreprocessor:
             if missing:
                 pre.imputed[name] = missing
             if kind == "numeric":
-                numbers = pd.to_numeric(values, errors="coerce").astype(float)
-                pre.numeric.append(name)
-                pre.medians[name] = pre.means[name] = float(numbers.median())
-                pre.scales[name] = _robust_scale(numbers)
-                if missing:
+                pre._fit_numeric(name, pd.to_numeric(values, errors="coerce").astype(float))
+                if missing and indicators:
                     pre.indicators.append(name)
             elif kind == "date":
                 days = _date_days(values)
@@ -236,9 +170,20 @@ class TablePreprocessor:
                 text = values.astype("string").fillna(MISSING)
                 pre.categorical.append(name)
                 pre.categories[name] = sorted(text.unique().tolist())
-        if not pre.numeric and not pre.categorical:
+        if not (pre.numeric or pre.categorical or pre.dates):
             raise DataError("every input column was dropped (constant or ID-like); nothing to learn from.")
         return pre
+
+    def _fit_numeric(self, name: str, numbers) -> None:
+        median = float(numbers.median())
+        self.numeric.append(name)
+        self.medians[name] = median
+        if self.scaling == "robust":
+            self.means[name], self.scales[name] = median, _robust_scale(numbers)
+        else:
+            filled = numbers.fillna(median)
+            std = float(filled.std(ddof=0))
+            self.means[name], self.scales[name] = float(filled.mean()), std if std > 0 else 1.0
 
     @property
     def feature_names(self) -> list[str]:

@@ -34,6 +34,9 @@ class JobOptions:
     schedule: str | None = None
     early_stopping: bool = True
     patience: int = 10
+    monitor: str = "val_loss"
+    #: Keywords of TablePreprocessor.fit (switch single preprocessing ingredients off).
+    table_options: dict[str, Any] = field(default_factory=dict)
     grow: bool = False
     seed: int = 0
     test_fraction: float = 0.2

@@ -194,7 +194,7 @@ def _prepare_table(frame, options: JobOptions, rng: np.random.Generator) -> Prep
         train_idx, test_idx = np.arange(len(frame)), None
     else:
         train_idx, test_idx = _split(len(frame), options.test_fraction, rng, y if task in CLASSIFICATION else None)
-    pre = TablePreprocessor.fit(features_frame.iloc[train_idx])
+    pre = TablePreprocessor.fit(features_frame.iloc[train_idx], **options.table_options)
     x = pre.transform(features_frame)
     if options.test_data:
         x_test, y_test = _separate_test_table(options, pre, task, classes, y.dtype)

@@ -82,7 +82,9 @@ def _grow(prepared: Prepared, y_train, y_val, options: JobOptions, log):
 def _callbacks(options: JobOptions) -> list:
     from ..training.callbacks import CosineDecay, EarlyStopping, ReduceLROnPlateau
 
-    callbacks: list = [EarlyStopping(patience=options.patience)] if options.early_stopping else []
+    callbacks: list = (
+        [EarlyStopping(monitor=options.monitor, patience=options.patience)] if options.early_stopping else []
+    )
     if options.schedule == "cosine":
         callbacks.append(CosineDecay(options.epochs))
     elif options.schedule == "plateau":
