@@ -104,6 +104,26 @@ def images(tmp_path_factory):
     return folder
 
 
+def test_the_final_network_is_retrained_on_the_training_and_validation_rows(table, tmp_path):
+    _, csv_path, _, frame = table
+    out = tmp_path / "refit"
+    completed = glassnet("train", csv_path, "--target", "churn", "--out", out, "--no-baselines", *FAST)
+    assert completed.returncode == 0, completed.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    data, refit = metrics["data"], metrics["refit"]
+    assert refit["rows"] == data["train_rows"] + data["validation_rows"] < len(frame)  # never the test rows
+    assert (
+        refit["epochs"] == metrics["best_epoch"]
+        and f"refit: a fresh network on all {refit['rows']}" in completed.stdout
+    )
+    assert f"retrained on all {refit['rows']} training and validation rows" in (out / "report.html").read_text()
+    kept = tmp_path / "kept"
+    completed = glassnet("train", csv_path, "--target", "churn", "--out", kept, "--no-baselines", "--no-refit", *FAST)
+    assert completed.returncode == 0 and json.loads((kept / "metrics.json").read_text())["refit"] is None
+    # Without the refit, the file holds the validation run's network: the same validation score.
+    assert json.loads((kept / "metrics.json").read_text())["validation"] == metrics["validation"]
+
+
 def test_no_baselines_skips_the_classical_models(table, tmp_path):
     _, csv_path, _, _ = table
     out = tmp_path / "no-baselines"

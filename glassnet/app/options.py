@@ -49,4 +49,6 @@ class JobOptions:
     verbose: int = 1
     importance: bool = True
     baselines: bool = True
+    #: After choosing the epoch count on the validation rows, train the final network on them too.
+    refit: bool = True
     frame: Any = None  # an in-memory table instead of a file (used by the demo)

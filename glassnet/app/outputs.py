@@ -31,6 +31,7 @@ def metrics_document(result: JobResult) -> dict:
         "gradient_verdict": meta["gradient_verdict"],
         "epochs": len(result.history),
         "best_epoch": result.history.best_epoch,
+        "refit": meta.get("refit"),
         "train_seconds": meta["train_seconds"],
         "parameters": result.network.n_parameters,
         "architecture": [f"{type(layer).__name__}({layer.output_dim})" for layer in result.network.layers],

@@ -54,7 +54,7 @@ def render_report(model) -> str:
     parts = [
         f"<h1>glassnet report</h1><p class='muted'>glassnet {html.escape(model.glassnet_version)} · "
         f"task: {html.escape(model.task or 'unknown')} · {network.n_parameters:,} parameters</p>",
-        _data_section(model, meta.get("data", {})),
+        _data_section(model, meta.get("data", {}), meta.get("refit")),
         _architecture_section(network, meta),
         _results_section(model, meta),
     ]
@@ -70,7 +70,17 @@ def render_report(model) -> str:
     )
 
 
-def _data_section(model, data: dict) -> str:
+def _final_network(refit: dict | None) -> str:
+    """How the network in the file was trained (the test rows are never among its training rows)."""
+    if not refit:
+        return "the network of the run with validation (best epoch's weights)"
+    return (
+        f"retrained on all {refit['rows']} training and validation rows for {refit['epochs']} epoch(s), "
+        "the best epoch count of the run with validation"
+    )
+
+
+def _data_section(model, data: dict, meta_refit: dict | None) -> str:
     rows = [
         ["source", data.get("source", "")],
         ["kind", data.get("kind", "")],
@@ -81,6 +91,7 @@ def _data_section(model, data: dict) -> str:
             f"{data.get('train_rows')} / {data.get('validation_rows')} / {data.get('test_rows')}",
         ],
         ["test set", data.get("test_source", "")],
+        ["final network", _final_network(meta_refit)],
     ]
     if data.get("target"):
         rows.insert(2, ["target", ", ".join(data["target"])])

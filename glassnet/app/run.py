@@ -39,7 +39,11 @@ def run_training(options: JobOptions, log=print) -> JobResult:
     else:
         growth = None
         network, history = _train(prepared, y_train, y_val, options, log)
-    metadata = _account(network, history, prepared, options, growth, time.perf_counter() - started)
+    selected, refit = network, None
+    if options.refit and growth is None and options.early_stopping and not history.diverged:
+        network, refit = _refit(prepared, y_train, y_val, history, options, log)
+    metadata = _account(network, selected, history, prepared, options, growth, time.perf_counter() - started)
+    metadata["refit"] = refit
     return JobResult(network, history, prepared, metadata["test_metrics"], metadata)
 
 
@@ -94,15 +98,12 @@ def _callbacks(options: JobOptions) -> list:
     return callbacks
 
 
-def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
+def _network(prepared: Prepared, y_train, options: JobOptions):
     from ..builders import mlp
-    from ..exceptions import TrainingInterrupted
-    from ..optim import make_optimizer
-    from ..training.fit import make_trainer
 
     n_outputs = len(prepared.classes) if prepared.task in LABELLED else y_train.reshape(len(y_train), -1).shape[1]
     output_dim, output_activation = output_spec(prepared.task, n_outputs)
-    network = mlp(
+    return mlp(
         list(options.hidden),
         output_dim,
         activation=options.activation,
@@ -112,9 +113,13 @@ def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
         input_dim=prepared.x_train.shape[1],
         seed=options.seed,
     )
-    log(network.summary())
+
+
+def _optimizer(network, options: JobOptions):
+    from ..optim import make_optimizer
+
     sgd = options.optimizer == "sgd"
-    optimizer = make_optimizer(
+    return make_optimizer(
         options.optimizer,
         network.parameters(),
         lr=options.lr,
@@ -122,6 +127,15 @@ def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
         nesterov=options.momentum > 0 if sgd else None,
         weight_decay=options.weight_decay,
     )
+
+
+def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
+    from ..exceptions import TrainingInterrupted
+    from ..training.fit import make_trainer
+
+    network = _network(prepared, y_train, options)
+    log(network.summary())
+    optimizer = _optimizer(network, options)
     history = make_trainer(
         network,
         prepared.x_train,
@@ -141,8 +155,47 @@ def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
     return network, history
 
 
-def _account(network, history, prepared: Prepared, options: JobOptions, growth, train_seconds: float) -> dict:
-    """Everything the model file, metrics.json and the report say about the run."""
+def _refit(prepared: Prepared, y_train, y_val, history, options: JobOptions, log):
+    """A fresh network trained on the training and validation rows together, for the best epoch count.
+
+    The validation rows chose the number of epochs; the final network then learns from them too,
+    so that no row the user gave (except the test rows) is left out of the model.
+    """
+    import numpy as np
+
+    from ..exceptions import TrainingInterrupted
+    from ..training.callbacks import CosineDecay
+    from ..training.fit import make_trainer
+
+    epochs = history.best_epoch or len(history)
+    x = np.concatenate([prepared.x_train, prepared.x_val])
+    y = np.concatenate([y_train, y_val])
+    log(f"refit: a fresh network on all {len(x)} training rows for {epochs} epoch(s), the best epoch with validation")
+    network = _network(prepared, y_train, options)
+    schedule = [CosineDecay(epochs)] if options.schedule == "cosine" else []
+    refit_history = make_trainer(
+        network,
+        x,
+        y,
+        optimizer=_optimizer(network, options),
+        epochs=epochs,
+        batch_size=options.batch_size,
+        callbacks=schedule,
+        seed=options.seed,
+        verbose=options.verbose,
+        diagnostics=False,
+    ).run()
+    if refit_history.interrupted:
+        raise TrainingInterrupted(refit_history.interrupt_message, None)
+    return network, {"rows": int(len(x)), "epochs": int(epochs), "diverged": bool(refit_history.diverged)}
+
+
+def _account(network, selected, history, prepared: Prepared, options: JobOptions, growth, train_seconds: float) -> dict:
+    """Everything the model file, metrics.json and the report say about the run.
+
+    ``selected`` is the network of the run with validation (``network`` itself without a refit):
+    what is measured on the validation rows is measured on it.
+    """
     from ..diagnostics import gradient_verdict, linear_block_report
 
     verdict = gradient_verdict(history, network)
@@ -152,7 +205,7 @@ def _account(network, history, prepared: Prepared, options: JobOptions, growth, 
         "data": prepared.description,
         "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.__dict__.items() if k != "frame"},
         "test_metrics": evaluate_network(network, task, prepared.x_test, prepared.y_test, arrays, classes),
-        "validation_metrics": evaluate_network(network, task, prepared.x_val, prepared.y_val, arrays, classes),
+        "validation_metrics": evaluate_network(selected, task, prepared.x_val, prepared.y_val, arrays, classes),
         "baselines": run_baselines(prepared) if options.baselines else {},
         "overfitting": history.summary(),
         "overfitting_onset": history.overfitting_onset,
@@ -160,7 +213,7 @@ def _account(network, history, prepared: Prepared, options: JobOptions, growth, 
         "vanishing": verdict.vanishing,
         "exploding": verdict.exploding,
         "linear_blocks": [block.statement() for block in linear_block_report(network) if block.redundant],
-        "importance": compute_importance(network, prepared) if options.importance else None,
+        "importance": compute_importance(selected, prepared) if options.importance else None,
         "train_seconds": train_seconds,
         "growth_trail": trail,
         "test_sample": sample_predictions(network, prepared),

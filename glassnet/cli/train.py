@@ -59,6 +59,11 @@ def add_parser(commands) -> None:
         "--grow", action="store_true", help="start small and grow the network while validation improves"
     )
     parser.add_argument(
+        "--no-refit",
+        action="store_true",
+        help="keep the network of the run with validation instead of retraining on all training rows",
+    )
+    parser.add_argument(
         "--no-baselines", action="store_true", help="skip the classical models fitted on the same split for comparison"
     )
     parser.add_argument("--test-fraction", type=fraction, default=0.2)
@@ -118,6 +123,7 @@ def run(args) -> int:
         resume=args.resume,
         verbose=0 if (args.quiet or args.json) else 1,
         baselines=not args.no_baselines,
+        refit=not args.no_refit,
     )
     return train_and_report(options, out, args.overwrite, args.json)
 

@@ -244,6 +244,16 @@ METADATA = {
             ]
         },
         "train_seconds": {"type": "number"},
+        "refit": {
+            "anyOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["rows", "epochs"],
+                    "properties": {"rows": COUNT, "epochs": COUNT, "diverged": {"type": "boolean"}},
+                },
+            ]
+        },
         "growth_trail": {
             "anyOf": [
                 {"type": "null"},
