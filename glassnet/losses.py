@@ -123,6 +123,13 @@ class SoftmaxCrossEntropy(Loss):
     ``L = mean_i(logsumexp(z_i) − Σ_k t_ik z_ik)`` with targets t given as class indices (n,) or
     as rows of probabilities (n, k). The log-sum-exp subtracts the row maximum, so large logits
     are safe. Gradient: ``(softmax(z) − t) / n``.
+
+    Parameters
+    ----------
+    label_smoothing : float in [0, 1), default=0
+        Train towards ``(1 − ε)·t + ε/k`` instead of t (Szegedy et al. 2016; PyTorch's
+        ``label_smoothing``): the network is not pushed to ever larger logits for the classes it
+        already gets right.
     """
 
     name = "cross_entropy"
@@ -132,6 +139,16 @@ class SoftmaxCrossEntropy(Loss):
     n_correct: int | None = None
     _offsets = np.arange(0)
     _offsets_k = 0
+
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        if not 0.0 <= float(label_smoothing) < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1); got label_smoothing={label_smoothing!r}.")
+        self.label_smoothing = float(label_smoothing)
+
+    def __repr__(self) -> str:
+        smoothing = f"label_smoothing={self.label_smoothing:g}" if self.label_smoothing else ""
+        return f"{type(self).__name__}({smoothing})"
 
     def _row_offsets(self, n: int, k: int) -> np.ndarray:
         if len(self._offsets) < n or self._offsets_k != k:
@@ -145,7 +162,9 @@ class SoftmaxCrossEntropy(Loss):
         grad = self._grad_buffer(z.shape, z.dtype)
         self.n_correct = None
         compiled = kernels.active()
-        if compiled is not None and sample_weight is None and y_true.ndim == 1 and y_true.dtype.kind in "iu":
+        smoothing = self.label_smoothing
+        hard = y_true.ndim == 1 and y_true.dtype.kind in "iu"
+        if compiled is not None and sample_weight is None and hard and not smoothing:
             total, correct, bad = compiled.softmax_cross_entropy(z, y_true, grad, z.dtype.type(1.0 / n))
             if bad >= 0:
                 raise ValueError(f"y_true[{bad}] = {y_true[bad]} is not a class index in [0, {k}).")
@@ -165,9 +184,14 @@ class SoftmaxCrossEntropy(Loss):
             flat = self._row_offsets(n, k) + y_true.reshape(-1)
             per_row = log_norm - z.reshape(-1).take(flat)
             flat_grad = grad.reshape(-1)
-            flat_grad[flat] -= 1.0
+            flat_grad[flat] -= 1.0 - smoothing
+            if smoothing:  # targets (1 − ε)·onehot + ε/k
+                per_row = (1.0 - smoothing) * per_row + smoothing * (log_norm - z.mean(axis=1))
+                grad -= smoothing / k
         else:
             targets = y_true.reshape(z.shape)
+            if smoothing:
+                targets = (1.0 - smoothing) * targets + smoothing / k
             per_row = log_norm - np.einsum("ij,ij->i", targets, z)
             grad -= targets
         if sample_weight is None:

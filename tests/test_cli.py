@@ -124,6 +124,32 @@ def test_the_final_network_is_retrained_on_the_training_and_validation_rows(tabl
     assert json.loads((kept / "metrics.json").read_text())["validation"] == metrics["validation"]
 
 
+def test_label_smoothing_reaches_the_loss(table, tmp_path, monkeypatch):
+    import glassnet.app.run as run
+
+    used = []
+    original = run._loss
+    monkeypatch.setattr(run, "_loss", lambda prepared, options: used.append(original(prepared, options)) or used[-1])
+    _, csv_path, _, _ = table
+    out = tmp_path / "smoothed"
+    completed = glassnet(
+        "train",
+        csv_path,
+        "--target",
+        "churn",
+        "--out",
+        out,
+        "--no-baselines",
+        "--label-smoothing",
+        "0.1",
+        "--epochs",
+        "3",
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert used and all(loss.label_smoothing == 0.1 for loss in used)  # the validation run and the refit
+    assert glassnet("train", csv_path, "--target", "churn", "--label-smoothing", "1").returncode == 2
+
+
 def test_no_baselines_skips_the_classical_models(table, tmp_path):
     _, csv_path, _, _ = table
     out = tmp_path / "no-baselines"

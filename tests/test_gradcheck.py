@@ -44,6 +44,8 @@ def test_each_layer_matches_finite_differences(make_layer, training, rng):
         ("binary_cross_entropy", lambda rng, n: (rng.random((n, 3)) > 0.5).astype(float)),
         ("cross_entropy", lambda rng, n: rng.integers(0, 3, size=n)),
         ("cross_entropy", lambda rng, n: rng.dirichlet(np.ones(3), size=n)),  # soft targets
+        (gn.SoftmaxCrossEntropy(label_smoothing=0.1), lambda rng, n: rng.integers(0, 3, size=n)),
+        (gn.SoftmaxCrossEntropy(label_smoothing=0.2), lambda rng, n: rng.dirichlet(np.ones(3), size=n)),
     ],
 )
 def test_each_loss_matches_finite_differences(loss, make_target, rng):
@@ -60,6 +62,7 @@ def test_losses_with_sample_weight_match_finite_differences(rng):
         (gn.MeanSquaredError, rng.normal(size=(6, 2))),
         (gn.BinaryCrossEntropy, (rng.random((6, 2)) > 0.5).astype(float)),
         (gn.SoftmaxCrossEntropy, rng.integers(0, 2, size=6)),
+        (lambda: gn.SoftmaxCrossEntropy(label_smoothing=0.1), rng.integers(0, 2, size=6)),
     ]:
         z = x[:, :2].copy()
         loss = loss_cls()
@@ -71,7 +74,7 @@ def test_losses_with_sample_weight_match_finite_differences(rng):
                 z[index] += sign * 1e-6
                 numeric[index] += sign * loss_cls().forward(z, target, weights) / 2e-6
                 z[index] -= sign * 1e-6
-        assert np.allclose(analytic, numeric, atol=1e-8), loss_cls.__name__
+        assert np.allclose(analytic, numeric, atol=1e-8), repr(loss)
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "leaky_relu"])

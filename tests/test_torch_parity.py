@@ -169,3 +169,18 @@ def test_dense_input_gradient_matches_torch():
     x_t = torch.from_numpy(x).requires_grad_(True)
     model(x_t).backward(torch.from_numpy(grad_out))
     assert np.max(np.abs(ours - x_t.grad.numpy())) < TOL
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.25])
+@pytest.mark.parametrize("soft", [False, True])
+def test_label_smoothing_matches_torch(smoothing, soft):
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(9, 5)) * 3
+    y = rng.dirichlet(np.ones(5), size=9) if soft else rng.integers(0, 5, size=9)
+    loss = gn.SoftmaxCrossEntropy(label_smoothing=smoothing)
+    value = loss.forward(z, y)
+    logits = torch.tensor(z, requires_grad=True)
+    expected = torch.nn.functional.cross_entropy(logits, torch.tensor(y), label_smoothing=smoothing)
+    expected.backward()
+    assert value == pytest.approx(expected.item(), rel=1e-12)
+    np.testing.assert_allclose(loss.backward(), logits.grad.numpy(), rtol=1e-10, atol=1e-14)

@@ -51,4 +51,6 @@ class JobOptions:
     baselines: bool = True
     #: After choosing the epoch count on the validation rows, train the final network on them too.
     refit: bool = True
+    #: Label smoothing of the cross-entropy for single-label classification (0: none).
+    label_smoothing: float = 0.0
     frame: Any = None  # an in-memory table instead of a file (used by the demo)

@@ -115,6 +115,15 @@ def _network(prepared: Prepared, y_train, options: JobOptions):
     )
 
 
+def _loss(prepared: Prepared, options: JobOptions):
+    """Cross-entropy with the options' label smoothing for single-label classes; else the default."""
+    from ..losses import SoftmaxCrossEntropy
+
+    if prepared.task in ("binary", "multiclass") and options.label_smoothing:
+        return SoftmaxCrossEntropy(label_smoothing=options.label_smoothing)
+    return None
+
+
 def _optimizer(network, options: JobOptions):
     from ..optim import make_optimizer
 
@@ -141,6 +150,7 @@ def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
         prepared.x_train,
         y_train,
         optimizer=optimizer,
+        loss=_loss(prepared, options),
         epochs=options.epochs,
         batch_size=options.batch_size,
         validation_data=(prepared.x_val, y_val),
@@ -178,6 +188,7 @@ def _refit(prepared: Prepared, y_train, y_val, history, options: JobOptions, log
         x,
         y,
         optimizer=_optimizer(network, options),
+        loss=_loss(prepared, options),
         epochs=epochs,
         batch_size=options.batch_size,
         callbacks=schedule,

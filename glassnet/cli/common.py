@@ -40,6 +40,10 @@ def fraction(text: str) -> float:
     return _number(text, float, lambda v: 0 < v < 1, "a number in (0, 1)")
 
 
+def fraction_or_zero(text: str) -> float:
+    return _number(text, float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+
 def positive_float(text: str) -> float:
     return _number(text, float, lambda v: v > 0, "a positive number")
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..optim import default_lr
-from .common import emit_json, fraction, hidden_sizes, positive_float, positive_int
+from .common import emit_json, fraction, fraction_or_zero, hidden_sizes, positive_float, positive_int
 
 EXAMPLES = """examples:
   glassnet train houses.csv --target price --out houses-model
@@ -54,6 +54,12 @@ def add_parser(commands) -> None:
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--schedule", choices=["cosine", "plateau"], help="learning-rate schedule")
     parser.add_argument("--patience", type=positive_int, default=10, help="early-stopping patience in epochs")
+    parser.add_argument(
+        "--label-smoothing",
+        type=fraction_or_zero,
+        default=0.0,
+        help="label smoothing of the cross-entropy (classification; default 0)",
+    )
     parser.add_argument("--no-early-stopping", action="store_true", help="train all epochs (best weights not restored)")
     parser.add_argument(
         "--grow", action="store_true", help="start small and grow the network while validation improves"
@@ -124,6 +130,7 @@ def run(args) -> int:
         verbose=0 if (args.quiet or args.json) else 1,
         baselines=not args.no_baselines,
         refit=not args.no_refit,
+        label_smoothing=args.label_smoothing,
     )
     return train_and_report(options, out, args.overwrite, args.json)
 
