@@ -41,37 +41,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--activation", default="relu", choices=["relu", "leaky_relu", "tanh", "sigmoid"])
     parser.add_argument("--batch-norm", action="store_true", help="batch normalization before each activation")
     parser.add_argument("--dropout", type=float, default=0.0, help="dropout rate after each hidden activation")
-    parser.add_argument("--epochs", type=positive_int, default=100)
-    parser.add_argument("--batch-size", type=positive_int, default=64)
-    parser.add_argument("--optimizer", default="adam", choices=["adam", "adamw", "sgd"])
-    parser.add_argument(
-        "--lr",
-        type=positive_float,
-        help=f"learning rate (default: adam {default_lr('adam'):g}, adamw {default_lr('adamw'):g}, "
-        f"sgd {default_lr('sgd'):g})",
-    )
-    parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (Nesterov)")
-    parser.add_argument("--weight-decay", type=float, default=0.0)
-    parser.add_argument("--schedule", choices=["cosine", "plateau"], help="learning-rate schedule")
-    parser.add_argument("--patience", type=positive_int, default=10, help="early-stopping patience in epochs")
-    parser.add_argument(
-        "--label-smoothing",
-        type=fraction_or_zero,
-        default=0.0,
-        help="label smoothing of the cross-entropy (classification; default 0)",
-    )
-    parser.add_argument("--no-early-stopping", action="store_true", help="train all epochs (best weights not restored)")
-    parser.add_argument(
-        "--grow", action="store_true", help="start small and grow the network while validation improves"
-    )
-    parser.add_argument(
-        "--no-refit",
-        action="store_true",
-        help="keep the network of the run with validation instead of retraining on all training rows",
-    )
-    parser.add_argument(
-        "--no-baselines", action="store_true", help="skip the classical models fitted on the same split for comparison"
-    )
+    _add_training_arguments(parser.add_argument_group("training"))
     parser.add_argument("--test-fraction", type=fraction, default=0.2)
     parser.add_argument("--validation-fraction", type=fraction, default=0.15)
     parser.add_argument("--image-size", help="resize images to WxH, e.g. 28x28")
@@ -84,6 +54,39 @@ def add_parser(commands) -> None:
     parser.add_argument("--json", action="store_true", help="print metrics as JSON instead of a summary")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.set_defaults(handler=run)
+
+
+def _add_training_arguments(group) -> None:
+    """Epochs, optimizer, schedule, early stopping, refit and what is compared."""
+    group.add_argument("--epochs", type=positive_int, default=100)
+    group.add_argument("--batch-size", type=positive_int, default=64)
+    group.add_argument("--optimizer", default="adam", choices=["adam", "adamw", "sgd"])
+    group.add_argument(
+        "--lr",
+        type=positive_float,
+        help=f"learning rate (default: adam {default_lr('adam'):g}, adamw {default_lr('adamw'):g}, "
+        f"sgd {default_lr('sgd'):g})",
+    )
+    group.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (Nesterov)")
+    group.add_argument("--weight-decay", type=float, default=0.0)
+    group.add_argument("--schedule", choices=["cosine", "plateau"], help="learning-rate schedule")
+    group.add_argument("--patience", type=positive_int, default=10, help="early-stopping patience in epochs")
+    group.add_argument(
+        "--label-smoothing",
+        type=fraction_or_zero,
+        default=0.0,
+        help="label smoothing of the cross-entropy (classification; default 0)",
+    )
+    group.add_argument("--no-early-stopping", action="store_true", help="train all epochs (best weights not restored)")
+    group.add_argument("--grow", action="store_true", help="start small and grow the network while validation improves")
+    group.add_argument(
+        "--no-refit",
+        action="store_true",
+        help="keep the network of the run with validation instead of retraining on all training rows",
+    )
+    group.add_argument(
+        "--no-baselines", action="store_true", help="skip the classical models fitted on the same split for comparison"
+    )
 
 
 def run(args) -> int:
