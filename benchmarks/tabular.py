@@ -309,7 +309,9 @@ def main() -> None:
             for model, results in earlier["runs"].get(name, {}).items():
                 if model not in models and len(results) == args.seeds:
                     runs[name][model] = results
-                    reused[model] = earlier["command"]
+                    reused[model] = earlier.get("reused", {}).get(model, earlier["command"])
+                    if model in earlier.get("variants", {}):
+                        variants.setdefault(model, earlier["variants"][model])
     report = {
         "command": " ".join(["python", "benchmarks/tabular.py"] + sys.argv[1:]),
         "reused": reused,
@@ -335,9 +337,9 @@ def machine() -> dict:
     except OSError:
         pass
     versions = {}
-    for module in ("glassnet", "sklearn", "lightgbm", "xgboost", "pytabkit", "torch", "numpy"):
+    for module in ("glassnet", "scikit-learn", "lightgbm", "xgboost", "pytabkit", "torch", "numpy"):
         probe = subprocess.run(
-            [sys.executable, "-c", f"import {module}; print({module}.__version__)"],
+            [sys.executable, "-c", f"import importlib.metadata as m; print(m.version({module!r}))"],
             capture_output=True,
             text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -415,6 +417,14 @@ def ablation_lines(report: dict, table: dict) -> list[str]:
     return lines
 
 
+def reused_text(reused: dict) -> str:
+    """Models taken from earlier runs, grouped by the command that produced them."""
+    by_command: dict = {}
+    for model, command in reused.items():
+        by_command.setdefault(command, []).append(MODELS.get(model, model))
+    return "; ".join(f"{', '.join(models)} from `{command}`" for command, models in by_command.items())
+
+
 def write_markdown(report: dict, path: str) -> None:
     summary = summarize(report)
     table, machine_info = summary["table"], report["machine"]
@@ -427,14 +437,15 @@ def write_markdown(report: dict, path: str) -> None:
         f"- Machine: {machine_info['processor']}, {machine_info['cores']} cores; Python {machine_info['python']}.",
         "- Versions: "
         + ", ".join(f"{k} {v}" for k, v in machine_info.items() if k not in ("processor", "cores", "python")),
-        f"- {report['seeds']} seeded 80/20 splits per set (stratified for classification); the mean over "
-        "them, ± the standard deviation. Score: test accuracy (classification) or R² (regression).",
+        f"- {report['seeds']} seeded 80/20 split(s) per set (stratified for classification); the mean over "
+        "them (± the standard deviation with several). Score: test accuracy (classification) or R² "
+        "(regression). A dash: not run (see the failures, and the script's --timeout).",
         "- glassnet runs as `glassnet train TRAIN.csv --target T --test-data TEST.csv --no-baselines`, every "
         "other option at its default (the report's permutation importance off). Each peer runs with its "
         "library's defaults (see the script).",
         f"- Skipped: {report['skipped'] or 'none'}; failures: {report['failures'] or 'none'}.",
-        "- Reused from an earlier run on this machine (same sets, splits and seeds): "
-        + (", ".join(f"{MODELS[m]} (`{c}`)" for m, c in report.get("reused", {}).items()) or "none")
+        "- Reused from earlier runs on this machine (same sets, splits and seeds): "
+        + (reused_text(report.get("reused", {})) or "none")
         + ".",
         "",
         "| set | task | " + " | ".join(MODELS[m] for m in models) + " |",
@@ -447,7 +458,9 @@ def write_markdown(report: dict, path: str) -> None:
             if model not in scores:
                 cells.append("–")
                 continue
-            text = f"{scores[model]['score']:.4f} ± {scores[model]['spread']:.3f}"
+            text = f"{scores[model]['score']:.4f}"
+            if report["seeds"] > 1:
+                text += f" ± {scores[model]['spread']:.3f}"
             cells.append(f"**{text}**" if best is not None and scores[model]["score"] >= best - TIE else text)
         lines.append(f"| {name} | {SETS[name][1]} | " + " | ".join(cells) + " |")
     lines += [
