@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..app.options import JobOptions
 from ..optim import default_lr
 from .common import emit_json, fraction, fraction_or_zero, hidden_sizes, positive_float, positive_int
 
@@ -37,16 +38,24 @@ def add_parser(commands) -> None:
     parser.add_argument("--labels", help="idx labels file for idx image data")
     parser.add_argument("--test-data", help="a separate test file/folder instead of a held-out split")
     parser.add_argument("--delimiter", help="CSV delimiter (sniffed by default)")
-    parser.add_argument("--hidden", type=hidden_sizes, default=(128, 64), help="hidden units, e.g. 128,64 (default)")
-    parser.add_argument("--activation", default="relu", choices=["relu", "leaky_relu", "tanh", "sigmoid"])
+    parser.add_argument(
+        "--hidden",
+        type=hidden_sizes,
+        default=JobOptions.hidden,
+        help=f"hidden units (default {','.join(map(str, JobOptions.hidden))})",
+    )
+    activations = ["relu", "leaky_relu", "tanh", "sigmoid"]
+    parser.add_argument("--activation", default=JobOptions.activation, choices=activations)
     parser.add_argument("--batch-norm", action="store_true", help="batch normalization before each activation")
-    parser.add_argument("--dropout", type=float, default=0.0, help="dropout rate after each hidden activation")
+    parser.add_argument(
+        "--dropout", type=float, default=JobOptions.dropout, help="dropout rate after each hidden activation"
+    )
     _add_training_arguments(parser.add_argument_group("training"))
-    parser.add_argument("--test-fraction", type=fraction, default=0.2)
-    parser.add_argument("--validation-fraction", type=fraction, default=0.15)
+    parser.add_argument("--test-fraction", type=fraction, default=JobOptions.test_fraction)
+    parser.add_argument("--validation-fraction", type=fraction, default=JobOptions.validation_fraction)
     parser.add_argument("--image-size", help="resize images to WxH, e.g. 28x28")
     parser.add_argument("--grayscale", action="store_true", help="convert images to grayscale")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=JobOptions.seed)
     parser.add_argument("--checkpoint", help="checkpoint file (written every epoch and on Ctrl-C)")
     parser.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     parser.add_argument("--out", default="glassnet-output", help="output folder (default glassnet-output)")
@@ -58,23 +67,25 @@ def add_parser(commands) -> None:
 
 def _add_training_arguments(group) -> None:
     """Epochs, optimizer, schedule, early stopping, refit and what is compared."""
-    group.add_argument("--epochs", type=positive_int, default=100)
-    group.add_argument("--batch-size", type=positive_int, default=64)
-    group.add_argument("--optimizer", default="adam", choices=["adam", "adamw", "sgd"])
+    group.add_argument("--epochs", type=positive_int, default=JobOptions.epochs)
+    group.add_argument("--batch-size", type=positive_int, default=JobOptions.batch_size)
+    group.add_argument("--optimizer", default=JobOptions.optimizer, choices=["adam", "adamw", "sgd"])
     group.add_argument(
         "--lr",
         type=positive_float,
         help=f"learning rate (default: adam {default_lr('adam'):g}, adamw {default_lr('adamw'):g}, "
         f"sgd {default_lr('sgd'):g})",
     )
-    group.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (Nesterov)")
-    group.add_argument("--weight-decay", type=float, default=0.0)
+    group.add_argument("--momentum", type=float, default=JobOptions.momentum, help="SGD momentum (Nesterov)")
+    group.add_argument("--weight-decay", type=float, default=JobOptions.weight_decay)
     group.add_argument("--schedule", choices=["cosine", "plateau"], help="learning-rate schedule")
-    group.add_argument("--patience", type=positive_int, default=10, help="early-stopping patience in epochs")
+    group.add_argument(
+        "--patience", type=positive_int, default=JobOptions.patience, help="early-stopping patience in epochs"
+    )
     group.add_argument(
         "--label-smoothing",
         type=fraction_or_zero,
-        default=0.0,
+        default=JobOptions.label_smoothing,
         help="label smoothing of the cross-entropy (classification; default 0)",
     )
     group.add_argument("--no-early-stopping", action="store_true", help="train all epochs (best weights not restored)")
@@ -90,7 +101,6 @@ def _add_training_arguments(group) -> None:
 
 
 def run(args) -> int:
-    from ..app.options import JobOptions
     from ..app.outputs import check_output_dir
     from ..images import parse_size
     from . import UsageError
