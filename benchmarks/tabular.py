@@ -43,6 +43,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _process import cpu_name, run_measurement
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "tabular"
 
@@ -234,15 +236,7 @@ def spawn(model: str, name: str, seed: int, data: Path, timeout: float, changes:
     env.update({"OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"})
     command = [sys.executable, __file__, "--worker", model, "--sets", name, "--seed", str(seed), "--data", str(data)]
     command += ["--options", json.dumps(changes)]
-    try:
-        completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return f"timed out after {timeout:.0f} s"
-    for line in completed.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    tail = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-    return f"failed: {tail[:300]}"
+    return run_measurement(command, env, timeout, detail=300)
 
 
 def missing_library(model: str) -> str | None:
@@ -328,14 +322,7 @@ def main() -> None:
 
 
 def machine() -> dict:
-    processor = platform.processor()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                processor = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    processor = cpu_name()
     versions = {}
     for module in ("glassnet", "scikit-learn", "lightgbm", "xgboost", "pytabkit", "torch", "numpy"):
         probe = subprocess.run(

@@ -33,6 +33,8 @@ import sys
 import time
 from pathlib import Path
 
+from _process import cpu_name, run_measurement
+
 ROOT = Path(__file__).resolve().parent.parent
 
 CONFIGS = {
@@ -400,15 +402,7 @@ def spawn(worker: str, config: str | None, epochs: int, threads: int, timeout: f
     command = [sys.executable, __file__, "--worker", worker, "--epochs", str(epochs), "--threads", str(threads)]
     if config:
         command += ["--config", config]
-    try:
-        completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return f"timed out after {timeout:.0f} s"
-    for line in completed.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    tail = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-    return f"failed: {tail[:200]}"
+    return run_measurement(command, env, timeout)
 
 
 def versions() -> dict:
@@ -416,7 +410,7 @@ def versions() -> dict:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
-        "processor": _cpu_name(),
+        "processor": cpu_name(),
     }
     for module in ("numpy", "torch", "sklearn", "glassnet"):
         probe = subprocess.run(
@@ -427,16 +421,6 @@ def versions() -> dict:
         )
         out[module] = probe.stdout.strip() if probe.returncode == 0 else "not installed"
     return out
-
-
-def _cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def main() -> None:

@@ -39,18 +39,20 @@ class BatchGatherer:
     """
 
     def __init__(self, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None, *, batch_size: int) -> None:
-        self.x, self.y, self.weights = x, y, weights
+        self.x, self.y = x, y
         self._x = np.empty((batch_size,) + x.shape[1:], dtype=x.dtype)
         self._y = np.empty((batch_size,) + y.shape[1:], dtype=y.dtype)
-        self._w = None if weights is None else np.empty(batch_size, dtype=weights.dtype)
+        #: The weights and their batch buffer (None without weights).
+        self._weights = None if weights is None else (weights, np.empty(batch_size, dtype=weights.dtype))
 
     def gather(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """The rows ``indices`` of x, y and the weights (None without weights), in reused buffers."""
         n = len(indices)
         x_batch, y_batch = _take(self.x, indices, self._x, n), _take(self.y, indices, self._y, n)
-        if self.weights is None or self._w is None:
+        if self._weights is None:
             return x_batch, y_batch, None
-        return x_batch, y_batch, _take(self.weights, indices, self._w, n)
+        weights, buffer = self._weights
+        return x_batch, y_batch, _take(weights, indices, buffer, n)
 
 
 def _take(array: np.ndarray, indices: np.ndarray, buffer: np.ndarray, n: int) -> np.ndarray:

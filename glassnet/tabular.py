@@ -237,9 +237,8 @@ class TablePreprocessor:
         return values / np.sqrt(1.0 + (values / self.clip) ** 2)
 
     def _date_features(self, values, stats: dict[str, float]) -> np.ndarray:
-        dates = _date_days(values)
-        days = dates.fillna(stats["median"]).to_numpy(dtype=float)
         moments = _datetimes(values)
+        days = _days(moments).fillna(stats["median"]).to_numpy(dtype=float)
         month = moments.dt.month.fillna(1).to_numpy(dtype=float) - 1
         weekday = moments.dt.dayofweek.fillna(0).to_numpy(dtype=float)
         month_angle, weekday_angle = 2 * np.pi * month / 12, 2 * np.pi * weekday / 7
@@ -330,6 +329,11 @@ def _datetimes(values):
 
 def _date_days(values):
     """Days since 1970-01-01 of ``values`` read as ISO dates (NaN where a value is not one)."""
+    return _days(_datetimes(values))
+
+
+def _days(moments):
+    """Days since 1970-01-01 of parsed dates (NaN for NaT)."""
     import pandas as pd
 
-    return (_datetimes(values) - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400
+    return (moments - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400
