@@ -7,8 +7,9 @@ threads, and the process's CPU time (user + system, its threads and children inc
   ``$GLASSNET_TABULAR``); absent, the script says so and stops. Targets and tasks are listed below.
 - Splits: ``--seeds`` seeded 80/20 splits (stratified for classification), the same for every model.
 - Score: test accuracy (classification) or R² (regression), the headline metrics of ``glassnet train``.
-- glassnet runs as a user runs ``glassnet train TRAIN.csv --target T --test-data TEST.csv
-  --no-baselines`` with every other option at its default, without the report's permutation
+- glassnet runs as a user runs ``glassnet train TRAIN.csv --target T --task TASK --test-data TEST.csv
+  --no-baselines`` with every other option at its default (the task is the set's, as the peers are
+  told it: glassnet alone would guess a 0–10 integer score as 11 classes), without the report's permutation
   importance (its time is the fit and the test predictions, as for the peers).
 - The peers get the same columns: text columns as pandas categoricals (the boosted trees and
   RealMLP-TD handle them natively; the MLP one-hot encodes them), ISO date columns as days.
@@ -127,6 +128,7 @@ def run_glassnet(train, test, target: str, task: str, seed: int, changes: dict) 
             baselines=False,
             importance=False,
             seed=seed,
+            task=task,  # the set's declared task, as the peers are told it (a 0-10 score is not guessed as classes)
             **changes,
         )
         result = run_training(options, log=lambda *args: None)
@@ -427,8 +429,9 @@ def write_markdown(report: dict, path: str) -> None:
         f"- {report['seeds']} seeded 80/20 split(s) per set (stratified for classification); the mean over "
         "them (± the standard deviation with several). Score: test accuracy (classification) or R² "
         "(regression). A dash: not run (see the failures, and the script's --timeout).",
-        "- glassnet runs as `glassnet train TRAIN.csv --target T --test-data TEST.csv --no-baselines`, every "
-        "other option at its default (the report's permutation importance off). Each peer runs with its "
+        "- glassnet runs as `glassnet train TRAIN.csv --target T --task TASK --test-data TEST.csv --no-baselines`, "
+        "every other option at its default (the report's permutation importance off; the task is the set's, "
+        "as the peers are told it). Each peer runs with its "
         "library's defaults (see the script).",
         f"- Skipped: {report['skipped'] or 'none'}; failures: {report['failures'] or 'none'}.",
         "- Reused from earlier runs on this machine (same sets, splits and seeds): "

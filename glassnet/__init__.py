@@ -17,6 +17,7 @@ from typing import Any
 
 from ._version import __version__
 from .builders import mlp
+from .ensemble import Ensemble
 from .exceptions import DivergenceError, DivergenceWarning, LinearCollapseWarning, ModelFileError, NotFittedError
 from .gradcheck import GradcheckResult, gradcheck
 from .layers import BatchNorm, Dense, Dropout, Layer, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
@@ -84,6 +85,7 @@ __all__ = [
     "BinaryCrossEntropy",
     "SoftmaxCrossEntropy",
     "Sequential",
+    "Ensemble",
     "mlp",
     "Optimizer",
     "SGD",

@@ -7,9 +7,12 @@ pickle). Rules, documented for the report:
   text or integer) are dropped with a message;
 - **numeric columns**: missing values are imputed with the training median and flagged by a 0/1
   indicator feature ``"column (missing)"`` (when the column had missing values in training: that
-  a value is missing often says something); then robustly scaled, ``(x − median) / IQR`` (the
-  half range when the interquartile range is 0), and smoothly clipped, ``x / √(1 + (x/3)²)``, so
-  that an outlier cannot dominate a unit (RealMLP's preprocessing, Holzmüller et al. 2024).
+  a value is missing often says something); a heavy-tailed column (non-negative, more than two
+  values, skewness above 2: counts, amounts, sizes) is taken as ``log(1 + x)`` first, so that its
+  common small values are not squeezed together by its rare large ones; then robustly scaled,
+  ``(x − median) / IQR`` (the half range when the interquartile range is 0), and smoothly
+  clipped, ``x / √(1 + (x/3)²)``, so that an outlier cannot dominate a unit (RealMLP's
+  preprocessing, Holzmüller et al. 2024).
   Model files written before 0.6 standardize with the mean and standard deviation instead, and
   still do;
 - **date columns** (text of which 95 % or more reads as ISO dates, ``YYYY-MM-DD[ hh:mm:ss]``)
@@ -29,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .columns import DATE_FRACTION, date_days, datetimes, days_since_1970, heavy_tailed, robust_scale
 from .exceptions import DataError
 from .io.tables import read_table
 
@@ -37,8 +41,6 @@ __all__ = ["DataError", "TablePreprocessor", "infer_task", "read_table"]
 MISSING = "(missing)"
 #: Smooth clipping bound of scaled numeric features: x / √(1 + (x/CLIP)²) stays within ±CLIP.
 CLIP = 3.0
-#: A text column is a date column when at least this fraction of its values reads as an ISO date.
-DATE_FRACTION = 0.95
 #: The features a date column becomes.
 DATE_PARTS = ("days", "month_sin", "month_cos", "weekday_sin", "weekday_cos")
 
@@ -79,6 +81,8 @@ class TablePreprocessor:
         The smooth clipping bound (0: none).
     indicators : list of str
         Numeric columns with a missing-value indicator feature.
+    logs : list of str
+        Heavy-tailed numeric columns taken as ``log(1 + x)`` before scaling.
     categories : dict of str to list of str
     imputed : dict of str to int
         Missing values imputed per column in the training rows.
@@ -96,6 +100,7 @@ class TablePreprocessor:
     scaling: str = "standard"
     clip: float = 0.0
     indicators: list[str] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
 
     @staticmethod
     def column_kind(values, name: str) -> str:
@@ -107,7 +112,7 @@ class TablePreprocessor:
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
             return "numeric"
         present = values.dropna()
-        if len(present) and _date_days(present).notna().mean() >= DATE_FRACTION:
+        if len(present) and date_days(present).notna().mean() >= DATE_FRACTION:
             return "date"
         as_numbers = pd.to_numeric(present, errors="coerce")
         bad = as_numbers.isna().to_numpy()
@@ -126,13 +131,20 @@ class TablePreprocessor:
 
     @classmethod
     def fit(
-        cls, frame, *, scaling: str = "robust", clip: float = CLIP, indicators: bool = True, dates: bool = True
+        cls,
+        frame,
+        *,
+        scaling: str = "robust",
+        clip: float = CLIP,
+        indicators: bool = True,
+        dates: bool = True,
+        log_skewed: bool = True,
     ) -> TablePreprocessor:
         """Fit on the training rows.
 
         The keywords switch single ingredients off (for ablations): ``scaling="standard"``
         (training mean and standard deviation), ``clip=0`` (no smooth clipping), no missing-value
-        indicators, dates read as categories.
+        indicators, dates read as categories, no log of heavy-tailed columns.
         """
         import pandas as pd
 
@@ -160,12 +172,16 @@ class TablePreprocessor:
             if missing:
                 pre.imputed[name] = missing
             if kind == "numeric":
-                pre._fit_numeric(name, pd.to_numeric(values, errors="coerce").astype(float))
+                numbers = pd.to_numeric(values, errors="coerce").astype(float)
+                if log_skewed and heavy_tailed(numbers):
+                    pre.logs.append(name)
+                    numbers = np.log1p(numbers)
+                pre._fit_numeric(name, numbers)
                 if missing and indicators:
                     pre.indicators.append(name)
             elif kind == "date":
-                days = _date_days(values)
-                pre.dates[name] = {"median": float(days.median()), "scale": _robust_scale(days)}
+                days = date_days(values)
+                pre.dates[name] = {"median": float(days.median()), "scale": robust_scale(days)}
             else:
                 text = values.astype("string").fillna(MISSING)
                 pre.categorical.append(name)
@@ -179,7 +195,7 @@ class TablePreprocessor:
         self.numeric.append(name)
         self.medians[name] = median
         if self.scaling == "robust":
-            self.means[name], self.scales[name] = median, _robust_scale(numbers)
+            self.means[name], self.scales[name] = median, robust_scale(numbers)
         else:
             filled = numbers.fillna(median)
             std = float(filled.std(ddof=0))
@@ -215,7 +231,10 @@ class TablePreprocessor:
             bad = numbers.isna() & frame[name].notna()
             if bad.any():
                 raise DataError(f"column {name!r} is numeric but holds text such as {frame[name][bad].iloc[0]!r}.")
-            filled = numbers.astype(float).fillna(self.medians[name]).to_numpy()
+            filled = numbers.astype(float).to_numpy()
+            if name in self.logs:
+                filled = np.log1p(np.maximum(filled, 0.0))  # a negative value at predict time counts as 0
+            filled = np.where(np.isnan(filled), self.medians[name], filled)
             parts.append(self._scaled((filled - self.means[name]) / self.scales[name]).reshape(-1, 1))
         for name in self.indicators:
             parts.append(frame[name].isna().to_numpy(dtype=float).reshape(-1, 1))
@@ -237,10 +256,10 @@ class TablePreprocessor:
         return values / np.sqrt(1.0 + (values / self.clip) ** 2)
 
     def _date_features(self, values, stats: dict[str, float]) -> np.ndarray:
-        moments = _datetimes(values)
-        days = _days(moments).fillna(stats["median"]).to_numpy(dtype=float)
+        moments = datetimes(values)
+        days = days_since_1970(moments).fillna(stats["median"]).to_numpy(dtype=float)
         month = moments.dt.month.fillna(1).to_numpy(dtype=float) - 1
-        weekday = moments.dt.dayofweek.fillna(0).to_numpy(dtype=float)
+        weekday = moments.dt.day_of_week.fillna(0).to_numpy(dtype=float)
         month_angle, weekday_angle = 2 * np.pi * month / 12, 2 * np.pi * weekday / 7
         columns = [
             self._scaled((days - stats["median"]) / stats["scale"]),
@@ -266,6 +285,7 @@ class TablePreprocessor:
             "scaling": self.scaling,
             "clip": self.clip,
             "indicators": self.indicators,
+            "logs": self.logs,
         }
 
     @classmethod
@@ -276,6 +296,7 @@ class TablePreprocessor:
         pre = cls(**{k: data.get(k) or type(getattr(cls(), k))() for k in fields})
         pre.dates = dict(data.get("dates") or {})
         pre.indicators = list(data.get("indicators") or [])
+        pre.logs = list(data.get("logs") or [])
         pre.scaling = str(data.get("scaling") or "standard")  # files before 0.6: standardization
         pre.clip = float(data.get("clip") or 0.0)
         return pre
@@ -293,6 +314,8 @@ class TablePreprocessor:
             f"({sum(len(v) for v in self.categories.values())} indicator features; missing values are "
             f"their own category, unseen categories encode as all zeros)",
         ]
+        if self.logs:
+            lines.append(f"heavy-tailed column(s) taken as log(1 + x) before scaling: {', '.join(self.logs)}")
         for column in self.dates:
             lines.append(
                 f"date column {column!r} → days since 1970 (scaled like a numeric column), month and "
@@ -303,37 +326,3 @@ class TablePreprocessor:
         for column, count in self.imputed.items():
             lines.append(f"imputed {count} missing value(s) in {column!r}")
         return lines
-
-
-def _robust_scale(values) -> float:
-    """The interquartile range of ``values``; half the range when it is 0; else 1."""
-    present = values.dropna()
-    if present.empty:
-        return 1.0
-    q25, q75 = float(present.quantile(0.25)), float(present.quantile(0.75))
-    if q75 > q25:
-        return q75 - q25
-    spread = float(present.max() - present.min()) / 2
-    return spread if spread > 0 else 1.0
-
-
-def _datetimes(values):
-    """``values`` read as ISO dates, without time zone (NaT where a value is not one)."""
-    import pandas as pd
-
-    moments = pd.to_datetime(values.astype("string"), format="ISO8601", errors="coerce")
-    if getattr(moments.dt, "tz", None) is not None:
-        moments = moments.dt.tz_convert(None)
-    return moments
-
-
-def _date_days(values):
-    """Days since 1970-01-01 of ``values`` read as ISO dates (NaN where a value is not one)."""
-    return _days(_datetimes(values))
-
-
-def _days(moments):
-    """Days since 1970-01-01 of parsed dates (NaN for NaT)."""
-    import pandas as pd
-
-    return (moments - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400

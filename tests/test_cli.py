@@ -13,7 +13,8 @@ import pytest
 import glassnet as gn
 from glassnet.tabular import TablePreprocessor
 
-FAST = ["--epochs", "40", "--hidden", "16,16", "--lr", "0.01", "--quiet"]
+# One network (no cross-fit) keeps these tests quick; tests/test_crossfit.py covers the default.
+FAST = ["--epochs", "40", "--hidden", "16,16", "--lr", "0.01", "--quiet", "--folds", "1"]
 
 
 def subprocess_glassnet(*args, cwd=None):
@@ -125,11 +126,16 @@ def test_the_final_network_is_retrained_on_the_training_and_validation_rows(tabl
 
 
 def test_label_smoothing_reaches_the_loss(table, tmp_path, monkeypatch):
+    import glassnet.app.crossfit as crossfit
+    import glassnet.app.recipe as recipe
     import glassnet.app.run as run
 
     used = []
-    original = run._loss
-    monkeypatch.setattr(run, "_loss", lambda prepared, options: used.append(original(prepared, options)) or used[-1])
+    original = recipe.build_loss
+    for module in (run, crossfit):  # one network and its refit; every cross-fit member
+        monkeypatch.setattr(
+            module, "build_loss", lambda task, options: used.append(original(task, options)) or used[-1]
+        )
     _, csv_path, _, _ = table
     out = tmp_path / "smoothed"
     completed = glassnet(
@@ -146,7 +152,12 @@ def test_label_smoothing_reaches_the_loss(table, tmp_path, monkeypatch):
         "3",
     )
     assert completed.returncode == 0, completed.stderr
-    assert used and all(loss.label_smoothing == 0.1 for loss in used)  # the validation run and the refit
+    assert len(used) == 5 and all(loss.label_smoothing == 0.1 for loss in used)  # the five members
+    used.clear()
+    completed = glassnet("train", csv_path, "--target", "churn", "--out", out, "--overwrite", "--no-baselines",
+                         "--label-smoothing", "0.1", *FAST)  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert len(used) == 2 and all(loss.label_smoothing == 0.1 for loss in used)  # the validation run and the refit
     assert glassnet("train", csv_path, "--target", "churn", "--label-smoothing", "1").returncode == 2
 
 

@@ -291,7 +291,8 @@ def test_cli_ctrl_c_prints_one_line_in_the_clis_terms_and_exits_130(
     monkeypatch.undo()
     assert main(args + ["--checkpoint", str(checkpoint), "--resume"]) == 0
     resumed = gn.load_model(tmp_path / "out" / "model.glassnet")
-    assert main(args[:5] + [str(tmp_path / "plain")] + args[6:]) == 0
+    # a checkpoint resumes one run: one network, as --folds 1 trains without a checkpoint
+    assert main(args[:5] + [str(tmp_path / "plain")] + args[6:] + ["--folds", "1"]) == 0
     plain = gn.load_model(tmp_path / "plain" / "model.glassnet")
     for name, value in plain.network.state_dict().items():
         assert np.array_equal(resumed.network.state_dict()[name], value), name

@@ -19,7 +19,7 @@ def frame():
 
 
 def test_numbers_are_robustly_scaled_and_smoothly_clipped_with_a_missing_indicator(frame):
-    pre = TablePreprocessor.fit(frame)
+    pre = TablePreprocessor.fit(frame, log_skewed=False)
     x = pre.transform(frame)
     names = pre.feature_names
     amount, flag = x[:, names.index("amount")], x[:, names.index("amount (missing)")]
@@ -50,12 +50,34 @@ def test_each_ingredient_can_be_switched_off_and_the_file_form_round_trips(frame
         np.testing.assert_array_equal(again.transform(frame), pre.transform(frame))
 
 
+def test_heavy_tailed_columns_are_taken_as_log1p_before_scaling(frame):
+    rng = np.random.default_rng(0)
+    table = frame.assign(
+        queue=np.r_[np.zeros(16), [3, 10, 200, 5000]],  # mostly 0, a long tail: a count
+        signed=np.r_[rng.normal(size=19), 40.0],  # skewed but negative values: left alone
+        flag=np.r_[np.zeros(18), [1, 1]],  # two values: an indicator, not a tail
+    )
+    pre = TablePreprocessor.fit(table)
+    assert pre.logs == ["queue"]
+    assert any("log(1 + x)" in line and "queue" in line for line in pre.describe())
+    x = pre.transform(table)
+    queue = x[:, pre.feature_names.index("queue")]
+    assert queue[16] > 0.1 and queue[17] > queue[16]  # 3 and 10 are told apart from 0 (and from each other)
+    plain = TablePreprocessor.fit(table, log_skewed=False)  # scaled by half the range: 3 is 0.001
+    assert plain.logs == [] and plain.transform(table)[16, plain.feature_names.index("queue")] < 0.01
+    new = table.iloc[:2].assign(queue=[-5.0, np.nan])  # a negative count counts as 0; missing: the median
+    again = TablePreprocessor.from_dict(pre.to_dict()).transform(new)
+    assert np.all(np.isfinite(again)) and again[0, pre.feature_names.index("queue")] == pytest.approx(
+        x[0, pre.feature_names.index("queue")]
+    )
+
+
 def test_files_written_before_robust_scaling_still_standardize(frame):
     data = TablePreprocessor.fit(frame, scaling="standard", clip=0, indicators=False, dates=False).to_dict()
-    for key in ("scaling", "clip", "indicators", "dates"):
+    for key in ("scaling", "clip", "indicators", "dates", "logs"):
         del data[key]
     old = TablePreprocessor.from_dict(data)
-    assert old.scaling == "standard" and old.clip == 0
+    assert old.scaling == "standard" and old.clip == 0 and old.logs == []
     numbers = frame["amount"].fillna(frame["amount"].median())
     expected = (numbers - numbers.mean()) / numbers.std(ddof=0)
     np.testing.assert_allclose(old.transform(frame)[:, 0], expected, rtol=1e-5)

@@ -11,65 +11,85 @@ from .prepare import Prepared
 from .tasks import CLASSIFICATION, predict_outputs, targets_for_network
 
 
-def run_baselines(prepared: Prepared) -> dict:
-    """Classical models on the same split and features: a linear model and gradient boosting."""
+def run_baselines(prepared: Prepared, folds: np.ndarray | None = None) -> dict:
+    """Classical models on the same rows and features: a linear model and gradient boosting.
+
+    Without ``folds`` they train on the training and validation rows and are scored on the test
+    rows. With ``folds`` (a cross-fit's out-of-fold estimate, where the test rows are all the rows)
+    they are cross-validated on those same folds, as the network's members were.
+    """
     import warnings
 
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    from sklearn.linear_model import LinearRegression, LogisticRegression
-    from sklearn.metrics import accuracy_score, mean_squared_error, r2_score
-    from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
-
-    x_train = np.vstack([prepared.x_train, prepared.x_val])
-    y_train = (
-        np.concatenate([prepared.y_train, prepared.y_val])
-        if prepared.y_train.ndim == 1
-        else np.vstack([prepared.y_train, prepared.y_val])
-    )
-    if prepared.task in CLASSIFICATION:
-        models = {
-            "logistic regression": LogisticRegression(max_iter=2000),
-            "gradient boosting": HistGradientBoostingClassifier(random_state=0),
-        }
-    elif prepared.task == "multilabel":
-        models = {
-            "logistic regression": MultiOutputClassifier(LogisticRegression(max_iter=2000)),
-            "gradient boosting": MultiOutputClassifier(HistGradientBoostingClassifier(random_state=0)),
-        }
-    else:
-        multi = y_train.ndim == 2 and y_train.shape[1] > 1
-        models = {
-            "linear regression": LinearRegression(),
-            "gradient boosting": MultiOutputRegressor(HistGradientBoostingRegressor(random_state=0))
-            if multi
-            else HistGradientBoostingRegressor(random_state=0),
-        }
-        if not multi:
-            y_train = y_train.ravel()
+    if folds is None:
+        x_train = np.vstack([prepared.x_train, prepared.x_val])
+        y_train = np.concatenate([prepared.y_train, prepared.y_val])
     results = {}
-    for name, model in models.items():
+    for name, model in _baseline_models(prepared.task, prepared.y_test).items():
         started = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.fit(x_train, y_train)
-            predicted = model.predict(prepared.x_test)
-        seconds = time.perf_counter() - started
-        if prepared.task in CLASSIFICATION:
-            results[name] = {"accuracy": float(accuracy_score(prepared.y_test, predicted)), "seconds": seconds}
-        elif prepared.task == "multilabel":
-            results[name] = {
-                "subset_accuracy": float(np.mean(np.all(predicted == (prepared.y_test > 0.5), axis=1))),
-                "seconds": seconds,
-            }
-        else:
-            truth = prepared.y_test.reshape(len(prepared.y_test), -1)
-            predicted = np.asarray(predicted).reshape(truth.shape)
-            results[name] = {
-                "r2": float(r2_score(truth, predicted)),
-                "rmse": float(np.sqrt(mean_squared_error(truth, predicted))),
-                "seconds": seconds,
-            }
+            if folds is None:
+                predicted = _fit_predict(model, prepared.task, x_train, y_train, prepared.x_test)
+            else:
+                predicted = np.empty_like(_targets_for(prepared.task, prepared.y_test))
+                for fold in np.unique(folds):
+                    inside = folds != fold
+                    predicted[~inside] = _fit_predict(
+                        model, prepared.task, prepared.x_test[inside], prepared.y_test[inside], prepared.x_test[~inside]
+                    )
+        results[name] = {
+            **_baseline_score(prepared.task, prepared.y_test, predicted),
+            "seconds": time.perf_counter() - started,
+        }
     return results
+
+
+def _baseline_models(task: str, y: np.ndarray) -> dict:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
+
+    if task in CLASSIFICATION:
+        return {
+            "logistic regression": LogisticRegression(max_iter=2000),
+            "gradient boosting": HistGradientBoostingClassifier(random_state=0),
+        }
+    if task == "multilabel":
+        return {
+            "logistic regression": MultiOutputClassifier(LogisticRegression(max_iter=2000)),
+            "gradient boosting": MultiOutputClassifier(HistGradientBoostingClassifier(random_state=0)),
+        }
+    multi = y.ndim == 2 and y.shape[1] > 1
+    return {
+        "linear regression": LinearRegression(),
+        "gradient boosting": MultiOutputRegressor(HistGradientBoostingRegressor(random_state=0))
+        if multi
+        else HistGradientBoostingRegressor(random_state=0),
+    }
+
+
+def _targets_for(task: str, y: np.ndarray) -> np.ndarray:
+    """``y`` as scikit-learn takes it: a single regression target as a flat vector."""
+    return y.ravel() if task == "regression" and y.ndim == 2 and y.shape[1] == 1 else y
+
+
+def _fit_predict(model, task: str, x_train, y_train, x_test) -> np.ndarray:
+    from sklearn.base import clone
+
+    fitted = clone(model).fit(x_train, _targets_for(task, y_train))
+    return np.asarray(fitted.predict(x_test))
+
+
+def _baseline_score(task: str, truth: np.ndarray, predicted: np.ndarray) -> dict:
+    from sklearn.metrics import accuracy_score, mean_squared_error, r2_score
+
+    if task in CLASSIFICATION:
+        return {"accuracy": float(accuracy_score(truth, predicted))}
+    if task == "multilabel":
+        return {"subset_accuracy": float(np.mean(np.all(predicted == (truth > 0.5), axis=1)))}
+    truth = truth.reshape(len(truth), -1)
+    predicted = np.asarray(predicted).reshape(truth.shape)
+    return {"r2": float(r2_score(truth, predicted)), "rmse": float(np.sqrt(mean_squared_error(truth, predicted)))}
 
 
 def compute_importance(network, prepared: Prepared, max_rows: int = 2000) -> dict | None:
@@ -130,10 +150,12 @@ def compute_importance(network, prepared: Prepared, max_rows: int = 2000) -> dic
     return {"kind": "table", "rows": table, "completeness": explained.describe()}
 
 
-def sample_predictions(network, prepared: Prepared, limit: int = 2000) -> dict:
-    """Test truths and predictions kept for the report's residual plot (regression)."""
+def sample_predictions(network, prepared: Prepared, outputs=None, limit: int = 2000) -> dict:
+    """Test truths and predictions (``outputs`` when already known) for the report's residual plot."""
     if prepared.task != "regression":
         return {}
-    outputs = predict_outputs(network, prepared.task, prepared.x_test[:limit], prepared.preprocessing_arrays)
+    if outputs is None:
+        outputs = predict_outputs(network, prepared.task, prepared.x_test[:limit], prepared.preprocessing_arrays)
+    outputs = outputs[:limit]
     truth = prepared.y_test[:limit].reshape(outputs.shape)
     return {"truth": truth[:, 0].tolist(), "prediction": outputs[:, 0].tolist()}

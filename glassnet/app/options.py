@@ -49,8 +49,24 @@ class JobOptions:
     verbose: int = 1
     importance: bool = True
     baselines: bool = True
-    #: After choosing the epoch count on the validation rows, train the final network on them too.
+    #: Cross-fit this many members on the table's rows (out-of-fold estimate, the members' mean as
+    #: the model); 1: one network with a validation split (and the refit).
+    folds: int = 5
+    #: Where cross-fit members train: None (here), "joblib", or a Dask scheduler address.
+    executor: str | None = None
+    #: After choosing the epoch count on the validation rows, train the final network on them too
+    #: (one network only: cross-fit members already learn from every row but their own fold's).
     refit: bool = True
     #: Label smoothing of the cross-entropy for single-label classification (0: none).
     label_smoothing: float = 0.0
     frame: Any = None  # an in-memory table instead of a file (used by the demo)
+
+
+def cross_fitting(options: JobOptions, kind: str = "table") -> bool:
+    """Whether the run cross-fits: ``folds`` ≥ 2 on a table, without ``grow`` or a checkpoint.
+
+    Image folders keep one network with a hold-out (K members would cost K times as long on
+    data that is usually large); ``--grow`` searches one network at a time; a checkpoint resumes
+    one run.
+    """
+    return options.folds >= 2 and kind == "table" and not options.grow and not options.checkpoint

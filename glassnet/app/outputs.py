@@ -32,6 +32,7 @@ def metrics_document(result: JobResult) -> dict:
         "epochs": len(result.history),
         "best_epoch": result.history.best_epoch,
         "refit": meta.get("refit"),
+        "cross_fit": meta.get("cross_fit"),
         "train_seconds": meta["train_seconds"],
         "parameters": result.network.n_parameters,
         "architecture": [f"{type(layer).__name__}({layer.output_dim})" for layer in result.network.layers],

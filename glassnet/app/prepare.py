@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..tabular import DataError, TablePreprocessor, infer_task, read_table
-from .options import JobOptions
+from .options import JobOptions, cross_fitting
 from .tasks import CLASSIFICATION, labels_to_json
 
 
@@ -112,8 +112,9 @@ def _prepare_images(loaded, options: JobOptions, rng: np.random.Generator) -> Pr
             raise DataError(f"--test-data holds classes not in the training data: {unknown[:5]}.")
         y_test = np.searchsorted(np.array(classes, dtype=object), test_labels).astype(np.int64)
     return _finish_split(
-        x, y, x_test, y_test, "multiclass", classes, preprocessing, {}, features, features, description, options, rng
-    )
+        x, y, x_test, y_test, "multiclass", classes, preprocessing, {}, features, features, description, options, rng,
+        kind="images",
+    )  # fmt: skip
 
 
 def _checked_frame(frame, options: JobOptions):
@@ -189,8 +190,9 @@ def _prepare_table(frame, options: JobOptions, rng: np.random.Generator) -> Prep
     task, y, classes = _table_targets(frame[options.target], options)
     features_frame = frame.drop(columns=options.target)
     TablePreprocessor.validate(features_frame)
-    # Split before fitting the preprocessing, so that it sees the training rows only.
-    if options.test_data:
+    # Split before fitting the preprocessing, so that it sees the training rows only; a cross-fit
+    # estimates out of fold and keeps no test rows back.
+    if options.test_data or cross_fitting(options):
         train_idx, test_idx = np.arange(len(frame)), None
     else:
         train_idx, test_idx = _split(len(frame), options.test_fraction, rng, y if task in CLASSIFICATION else None)
@@ -198,6 +200,8 @@ def _prepare_table(frame, options: JobOptions, rng: np.random.Generator) -> Prep
     x = pre.transform(features_frame)
     if options.test_data:
         x_test, y_test = _separate_test_table(options, pre, task, classes, y.dtype)
+    elif test_idx is None:  # cross-fitting: out of fold, decided in _finish_split
+        x_test = y_test = None
     else:
         x_test, y_test = x[test_idx], y[test_idx]
     x_rest, y_rest = x[train_idx], y[train_idx]
@@ -224,16 +228,25 @@ def _prepare_table(frame, options: JobOptions, rng: np.random.Generator) -> Prep
 
 
 def _finish_split(
-    x, y, x_test, y_test, task, classes, preprocessing, arrays, features, sources, description, options, rng
-) -> Prepared:
+    x, y, x_test, y_test, task, classes, preprocessing, arrays, features, sources, description, options, rng,
+    kind="table",
+) -> Prepared:  # fmt: skip
     stratify = y if task in CLASSIFICATION else None
-    if x_test is None:
+    out_of_fold = x_test is None and cross_fitting(options, kind)
+    if out_of_fold:  # no test rows: every row is predicted by the member that did not train on it
+        x_test, y_test = x[:0], y[:0]
+    elif x_test is None:
         train_idx, test_idx = _split(len(x), options.test_fraction, rng, stratify)
         x, y, x_test, y_test = x[train_idx], y[train_idx], x[test_idx], y[test_idx]
         stratify = y if stratify is not None else None
     train_idx, val_idx = _split(len(x), options.validation_fraction, rng, stratify)
     if options.test_data:
         test_source = options.test_data
+    elif out_of_fold:
+        test_source = (
+            f"out of fold: {options.folds}-fold cross-fitting, every row predicted by the member that did not "
+            "train on it (that member's stopping epoch was chosen on the same rows)"
+        )
     else:
         test_source = "held out (seeded, stratified)" if stratify is not None else "held out (seeded)"
     description = {
@@ -244,6 +257,8 @@ def _finish_split(
         "validation_rows": int(len(val_idx)),
         "test_rows": int(len(x_test)),
         "test_source": test_source,
+        #: How the headline estimate is obtained: "test file", "out of fold" or "hold-out".
+        "estimate": "test file" if options.test_data else "out of fold" if out_of_fold else "hold-out",
     }
     return Prepared(
         x[train_idx],

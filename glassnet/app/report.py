@@ -54,7 +54,7 @@ def render_report(model) -> str:
     parts = [
         f"<h1>glassnet report</h1><p class='muted'>glassnet {html.escape(model.glassnet_version)} · "
         f"task: {html.escape(model.task or 'unknown')} · {network.n_parameters:,} parameters</p>",
-        _data_section(model, meta.get("data", {}), meta.get("refit")),
+        _data_section(model, meta.get("data", {}), meta.get("refit"), meta.get("cross_fit")),
         _architecture_section(network, meta),
         _results_section(model, meta),
     ]
@@ -70,8 +70,15 @@ def render_report(model) -> str:
     )
 
 
-def _final_network(refit: dict | None) -> str:
+def _final_network(refit: dict | None, cross_fit: dict | None = None) -> str:
     """How the network in the file was trained (the test rows are never among its training rows)."""
+    if cross_fit:
+        epochs = ", ".join(str(member["best_epoch"]) for member in cross_fit["members"])
+        return (
+            f"the mean of {cross_fit['folds']} networks cross-fitted on all {cross_fit['rows']} rows: each "
+            f"trained on {cross_fit['folds'] - 1} of {cross_fit['folds']} folds and stopped early on the "
+            f"remaining fold (best epochs {epochs}); the curves and diagnostics below are the first member's"
+        )
     if not refit:
         return "the network of the run with validation (best epoch's weights)"
     return (
@@ -80,7 +87,7 @@ def _final_network(refit: dict | None) -> str:
     )
 
 
-def _data_section(model, data: dict, meta_refit: dict | None) -> str:
+def _data_section(model, data: dict, meta_refit: dict | None, cross_fit: dict | None = None) -> str:
     rows = [
         ["source", data.get("source", "")],
         ["kind", data.get("kind", "")],
@@ -90,8 +97,8 @@ def _data_section(model, data: dict, meta_refit: dict | None) -> str:
             "train / validation / test rows",
             f"{data.get('train_rows')} / {data.get('validation_rows')} / {data.get('test_rows')}",
         ],
-        ["test set", data.get("test_source", "")],
-        ["final network", _final_network(meta_refit)],
+        ["test estimate", data.get("test_source", "")],
+        ["final model", _final_network(meta_refit, cross_fit)],
     ]
     if data.get("target"):
         rows.insert(2, ["target", ", ".join(data["target"])])
@@ -120,6 +127,7 @@ def _architecture_section(network, meta: dict) -> str:
 
 def _results_section(model, meta: dict) -> str:
     task = model.task
+    out_of_fold = meta.get("data", {}).get("estimate") == "out of fold"
     test = meta.get("test_metrics", {})
     metric_rows = [[k, v] for k, v in test.items() if k != "confusion_matrix"]
     key = headline_metric(task)
@@ -128,17 +136,24 @@ def _results_section(model, meta: dict) -> str:
     comparison += [[name, result.get(key), f"{result.get('seconds', 0):.1f} s"] for name, result in baselines.items()]
     best = max(comparison, key=lambda row: -np.inf if row[1] is None else row[1])
     claim = (
-        "the DNN scores best on this split"
+        f"the DNN scores best {'out of fold' if out_of_fold else 'on this split'}"
         if best[0] == "glassnet DNN"
-        else f"{best[0]} scores best on this split: here the DNN does not beat classical ML"
+        else f"{best[0]} scores best {'out of fold' if out_of_fold else 'on this split'}: here the DNN does not "
+        "beat classical ML"
     )
+    scope = "cross-validated on the same folds" if out_of_fold else "same split"
     against = (
-        f"<h2>Against classical baselines (same split, same features)</h2>"
+        f"<h2>Against classical baselines ({scope}, same features)</h2>"
         f"{_table(['model', 'test ' + key, 'fit time'], comparison)}<p class='verdict'>{html.escape(claim)}.</p>"
         if baselines
         else "<p class='muted'>No classical baselines were fitted (--no-baselines).</p>"
     )
-    result_html = f"<section><h2>Test results</h2>{_table(['metric', 'value'], metric_rows)}{against}"
+    title = (
+        "Out-of-fold results (every row, predicted by the member that did not train on it)"
+        if out_of_fold
+        else "Test results"
+    )
+    result_html = f"<section><h2>{title}</h2>{_table(['metric', 'value'], metric_rows)}{against}"
     if task in ("binary", "multiclass") and test.get("confusion_matrix"):
         result_html += _image(
             plots.plot_confusion_counts(np.asarray(test["confusion_matrix"]), model.classes), "confusion matrix"

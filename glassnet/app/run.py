@@ -7,14 +7,15 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..tabular import DataError
 from .evaluate import compute_importance, run_baselines, sample_predictions
-from .options import JobOptions
+from .options import JobOptions, cross_fitting
 from .prepare import Prepared, prepare
-from .tasks import CLASSIFICATION, LABELLED, evaluate_network, output_spec, targets_for_network
+from .recipe import build_callbacks, build_loss, build_network, build_optimizer, n_outputs
+from .tasks import CLASSIFICATION, evaluate_network, metrics_of_outputs, targets_for_network
 
 
 @dataclass
@@ -27,10 +28,14 @@ class JobResult:
 
 
 def run_training(options: JobOptions, log=print) -> JobResult:
-    """Prepare the data, train (or grow) the network, evaluate it and gather the account."""
+    """Prepare the data, train (or grow, or cross-fit) the network, evaluate it and gather the account."""
     started = time.perf_counter()
     prepared = prepare(options)
     _log_data(prepared, log)
+    if cross_fitting(options, prepared.preprocessing.get("kind", "table")):
+        return _cross_fit_run(prepared, options, log, started)
+    if options.folds >= 2 and options.checkpoint and not options.grow:
+        log("one network with a validation split: a checkpoint resumes one run (cross-fitting trains several)")
     y_train = targets_for_network(prepared.task, prepared.preprocessing_arrays, prepared.y_train)
     y_val = targets_for_network(prepared.task, prepared.preprocessing_arrays, prepared.y_val)
     if options.grow:
@@ -45,6 +50,33 @@ def run_training(options: JobOptions, log=print) -> JobResult:
     metadata = _account(network, selected, history, prepared, options, growth, time.perf_counter() - started)
     metadata["refit"] = refit
     return JobResult(network, history, prepared, metadata["test_metrics"], metadata)
+
+
+def _cross_fit_run(prepared: Prepared, options: JobOptions, log, started: float) -> JobResult:
+    """K members on all the rows; the estimate out of fold (or on --test-data), member 1's story told."""
+    from .crossfit import cross_fit
+
+    fit = cross_fit(prepared, options, log, executor=options.executor)
+    view = fit.member_view(prepared, 0)
+    outputs = None
+    if not len(prepared.x_test):  # out of fold: the pooled rows are the test rows, each predicted honestly
+        view = replace(view, x_test=fit.x, y_test=fit.y)
+        outputs = fit.out_of_fold
+    member = fit.summary()["members"][0]
+    view.description = {
+        **prepared.description,
+        "train_rows": member["training_rows"],  # each member's (the first member's) split
+        "validation_rows": member["validation_rows"],
+        "test_rows": int(len(view.x_test)),
+    }
+    seconds = time.perf_counter() - started
+    folds = fit.folds if outputs is not None else None  # out of fold, the baselines are cross-validated too
+    metadata = _account(
+        fit.ensemble, fit.ensemble.members[0], fit.histories[0], view, options, None, seconds, outputs, folds
+    )
+    metadata["refit"] = None
+    metadata["cross_fit"] = fit.summary()
+    return JobResult(fit.ensemble, fit.histories[0], view, metadata["test_metrics"], metadata)
 
 
 def _log_data(prepared: Prepared, log) -> None:
@@ -83,59 +115,9 @@ def _grow(prepared: Prepared, y_train, y_val, options: JobOptions, log):
     return growth
 
 
-def _callbacks(options: JobOptions) -> list:
-    from ..training.callbacks import CosineDecay, EarlyStopping, ReduceLROnPlateau
-
-    callbacks: list = (
-        [EarlyStopping(monitor=options.monitor, patience=options.patience)] if options.early_stopping else []
-    )
-    if options.schedule == "cosine":
-        callbacks.append(CosineDecay(options.epochs))
-    elif options.schedule == "plateau":
-        callbacks.append(ReduceLROnPlateau(patience=max(2, options.patience // 3), factor=0.3))
-    elif options.schedule is not None:
-        raise DataError(f"--schedule must be cosine or plateau; got {options.schedule!r}.")
-    return callbacks
-
-
 def _network(prepared: Prepared, y_train, options: JobOptions):
-    from ..builders import mlp
-
-    n_outputs = len(prepared.classes) if prepared.task in LABELLED else y_train.reshape(len(y_train), -1).shape[1]
-    output_dim, output_activation = output_spec(prepared.task, n_outputs)
-    return mlp(
-        list(options.hidden),
-        output_dim,
-        activation=options.activation,
-        output_activation=output_activation,
-        batch_norm=options.batch_norm,
-        dropout=options.dropout,
-        input_dim=prepared.x_train.shape[1],
-        seed=options.seed,
-    )
-
-
-def _loss(prepared: Prepared, options: JobOptions):
-    """Cross-entropy with the options' label smoothing for single-label classes; else the default."""
-    from ..losses import SoftmaxCrossEntropy
-
-    if prepared.task in ("binary", "multiclass") and options.label_smoothing:
-        return SoftmaxCrossEntropy(label_smoothing=options.label_smoothing)
-    return None
-
-
-def _optimizer(network, options: JobOptions):
-    from ..optim import make_optimizer
-
-    sgd = options.optimizer == "sgd"
-    return make_optimizer(
-        options.optimizer,
-        network.parameters(),
-        lr=options.lr,
-        momentum=options.momentum if sgd else None,
-        nesterov=options.momentum > 0 if sgd else None,
-        weight_decay=options.weight_decay,
-    )
+    outputs = n_outputs(prepared.task, prepared.classes, y_train)
+    return build_network(prepared.task, prepared.x_train.shape[1], outputs, options)
 
 
 def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
@@ -144,17 +126,17 @@ def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
 
     network = _network(prepared, y_train, options)
     log(network.summary())
-    optimizer = _optimizer(network, options)
+    optimizer = build_optimizer(network, options)
     history = make_trainer(
         network,
         prepared.x_train,
         y_train,
         optimizer=optimizer,
-        loss=_loss(prepared, options),
+        loss=build_loss(prepared.task, options),
         epochs=options.epochs,
         batch_size=options.batch_size,
         validation_data=(prepared.x_val, y_val),
-        callbacks=_callbacks(options),
+        callbacks=build_callbacks(options),
         seed=options.seed,
         verbose=options.verbose,
         checkpoint=options.checkpoint,
@@ -187,8 +169,8 @@ def _refit(prepared: Prepared, y_train, y_val, history, options: JobOptions, log
         network,
         x,
         y,
-        optimizer=_optimizer(network, options),
-        loss=_loss(prepared, options),
+        optimizer=build_optimizer(network, options),
+        loss=build_loss(prepared.task, options),
         epochs=epochs,
         batch_size=options.batch_size,
         callbacks=schedule,
@@ -201,31 +183,38 @@ def _refit(prepared: Prepared, y_train, y_val, history, options: JobOptions, log
     return network, {"rows": int(len(x)), "epochs": int(epochs), "diverged": bool(refit_history.diverged)}
 
 
-def _account(network, selected, history, prepared: Prepared, options: JobOptions, growth, train_seconds: float) -> dict:
+def _account(
+    network, selected, history, prepared: Prepared, options: JobOptions, growth, train_seconds: float,
+    outputs=None, folds=None,
+) -> dict:  # fmt: skip
     """Everything the model file, metrics.json and the report say about the run.
 
-    ``selected`` is the network of the run with validation (``network`` itself without a refit):
-    what is measured on the validation rows is measured on it.
+    ``selected`` is the network of the run with validation (``network`` itself without a refit;
+    the first member of a cross-fit): what is measured on the validation rows is measured on it.
+    ``outputs`` are the test rows' predictions when they are already known (out of fold), and
+    ``folds`` the folds the baselines are then cross-validated on.
     """
     from ..diagnostics import gradient_verdict, linear_block_report
 
-    verdict = gradient_verdict(history, network)
+    verdict = gradient_verdict(history, selected)
     task, arrays, classes = prepared.task, prepared.preprocessing_arrays, prepared.classes
     trail = None if growth is None else [{**row, "hidden": list(row["hidden"])} for row in growth.trail]
     return {
         "data": prepared.description,
         "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.__dict__.items() if k != "frame"},
-        "test_metrics": evaluate_network(network, task, prepared.x_test, prepared.y_test, arrays, classes),
+        "test_metrics": evaluate_network(network, task, prepared.x_test, prepared.y_test, arrays, classes)
+        if outputs is None
+        else metrics_of_outputs(task, outputs, prepared.y_test, classes),
         "validation_metrics": evaluate_network(selected, task, prepared.x_val, prepared.y_val, arrays, classes),
-        "baselines": run_baselines(prepared) if options.baselines else {},
+        "baselines": run_baselines(prepared, folds) if options.baselines else {},
         "overfitting": history.summary(),
         "overfitting_onset": history.overfitting_onset,
         "gradient_verdict": verdict.summary(),
         "vanishing": verdict.vanishing,
         "exploding": verdict.exploding,
-        "linear_blocks": [block.statement() for block in linear_block_report(network) if block.redundant],
+        "linear_blocks": [block.statement() for block in linear_block_report(selected) if block.redundant],
         "importance": compute_importance(selected, prepared) if options.importance else None,
         "train_seconds": train_seconds,
         "growth_trail": trail,
-        "test_sample": sample_predictions(network, prepared),
+        "test_sample": sample_predictions(network, prepared, outputs),
     }

@@ -59,10 +59,14 @@ def predict_outputs(network, task: str, x: np.ndarray, arrays: dict) -> np.ndarr
 
 
 def evaluate_network(network, task: str, x, y, arrays: dict | None = None, classes: list | None = None) -> dict:
-    """Test metrics: accuracy, balanced accuracy, log loss (+ confusion matrix) or RMSE, MAE, R²."""
+    """Test metrics of ``network`` (a Sequential or an Ensemble) on prepared rows ``x``."""
+    return metrics_of_outputs(task, predict_outputs(network, task, x, arrays or {}), y, classes)
+
+
+def metrics_of_outputs(task: str, outputs: np.ndarray, y, classes: list | None = None) -> dict:
+    """Accuracy, balanced accuracy, log loss (+ confusion matrix) or RMSE, MAE, R² of predictions."""
     from ..training.metrics import accuracy, balanced_accuracy, regression_metrics
 
-    outputs = predict_outputs(network, task, x, arrays or {})
     if task in ("binary", "multiclass"):
         predicted = outputs.argmax(axis=1)
         probability = np.clip(outputs[np.arange(len(y)), y], 1e-15, 1.0)

@@ -63,8 +63,12 @@ def run(args) -> int:
         frame=frame,
         # Pixel intensities share one scale, and most pixels are blank on most images: their
         # interquartile range is 0, so robust scaling (the tables' default) would scale a pixel by
-        # its half range. Standardization suits pixels (test accuracy 0.982 against 0.971).
-        table_options={"scaling": "standard", "clip": 0},
+        # its half range. Standardization suits pixels (test accuracy 0.982 against 0.971), and
+        # no pixel is taken as log(1 + x): a rarely inked pixel is not a heavy-tailed amount.
+        table_options={"scaling": "standard", "clip": 0, "log_skewed": False},
+        # One network with a hold-out test, so that the demo tells one training story in seconds;
+        # glassnet train cross-fits five on a table by default.
+        folds=1,
     )
     if not args.json:
         print("glassnet demo: a deep network (64 → 256 → 128 → 10, batch norm, ReLU) on the embedded digits")

@@ -34,6 +34,12 @@ def add_predict(commands) -> None:
     parser.add_argument("data", help="a table (target column optional) or an image folder")
     parser.add_argument("-o", "--output", required=True, help="CSV file to write")
     parser.add_argument("--proba", action="store_true", help="also write class probabilities")
+    parser.add_argument(
+        "--spread",
+        action="store_true",
+        help="also write how much an ensemble's members disagree (regression: their standard deviation; "
+        "classes: the fraction of members choosing another class)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     parser.set_defaults(handler=run_predict)
@@ -45,11 +51,16 @@ def run_predict(args) -> int:
     from ..app.saved import features_for_model
     from ..app.tasks import predict_outputs
     from ..io.atomic import atomic_write_bytes
+    from . import UsageError
 
     output = check_output(args.output, args.overwrite, "predictions", inputs=[args.model, args.data])
     model = load(args.model)
+    if args.spread and len(model.members) < 2:
+        raise UsageError(
+            f"--spread needs an ensemble; {args.model} holds a single network (train with --folds 2 or more)."
+        )
     x, _, names = features_for_model(model, args.data)
-    outputs = predict_outputs(model.network, model.task, x, model.preprocessing_arrays)
+    outputs = predict_outputs(model.predictor, model.task, x, model.preprocessing_arrays)
     frame = pd.DataFrame({"row": names})
     if model.task in ("binary", "multiclass"):
         frame["prediction"] = [model.classes[i] for i in outputs.argmax(axis=1)]
@@ -65,6 +76,8 @@ def run_predict(args) -> int:
         targets = (model.preprocessing or {}).get("target") or [f"y{i}" for i in range(outputs.shape[1])]
         for i, name in enumerate(targets):
             frame[f"predicted_{name}"] = outputs[:, i]
+    if args.spread:
+        _add_spread(frame, model, x)
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
     atomic_write_bytes(output, buffer.getvalue().encode("utf-8"))
@@ -73,6 +86,22 @@ def run_predict(args) -> int:
     else:
         print(f"wrote {len(frame)} predictions to {output}")
     return 0
+
+
+def _add_spread(frame, model, x) -> None:
+    """The members' disagreement per row: one column per target (regression), else one."""
+    from ..ensemble import Ensemble
+
+    members = model.predictor.member_predictions(x).astype(np.float64)
+    if model.task == "regression":
+        spread = Ensemble.spread(members, classes=False) * model.preprocessing_arrays["target_scale"]
+        targets = (model.preprocessing or {}).get("target") or [f"y{i}" for i in range(spread.shape[1])]
+        for i, name in enumerate(targets):
+            frame[f"spread_{name}"] = spread[:, i]
+    elif model.task == "multilabel":
+        frame["spread"] = np.mean((members > 0.5) != (members.mean(axis=0) > 0.5), axis=(0, 2))
+    else:
+        frame["spread"] = Ensemble.spread(members, classes=True)
 
 
 # ----------------------------------------------------------------------------------------- evaluate
@@ -96,7 +125,7 @@ def run_evaluate(args) -> int:
 
     model = load(args.model)
     x, y, _ = features_for_model(model, args.data, require_target=True)
-    metrics = evaluate_network(model.network, model.task, x, y, model.preprocessing_arrays, model.classes)
+    metrics = evaluate_network(model.predictor, model.task, x, y, model.preprocessing_arrays, model.classes)
     if args.json:
         emit_json({"task": model.task, "rows": int(len(x)), **metrics})
         return 0
@@ -129,6 +158,9 @@ def run_inspect(args) -> int:
         "classes": model.classes,
         "glassnet_version": model.glassnet_version,
         "parameters": network.n_parameters,
+        "members": len(model.members),
+        "cross_fit": meta.get("cross_fit"),
+        "estimate": meta.get("data", {}).get("test_source"),
         "input_dim": network.input_dim,
         "output_dim": network.output_dim,
         "layers": [
@@ -152,12 +184,18 @@ def run_inspect(args) -> int:
         emit_json(facts)
         return 0
     print(network.summary())
+    if len(model.members) > 1:
+        print(f"an ensemble of {len(model.members)} networks like this one: it predicts their mean")
     print(f"task: {model.task or 'unknown'}" + (f"; classes: {model.classes}" if model.classes else ""))
     if facts["epochs"]:
+        onset = facts["overfitting_onset"]
         print(
             f"trained {facts['epochs']} epochs on {facts['data']}; best epoch {facts['best_epoch']}; "
-            f"overfitting onset {facts['overfitting_onset']}"
+            + (f"overfitting from epoch {onset}" if onset else "no overfitting detected")
+            + (" (the first member)" if len(model.members) > 1 else "")
         )
+    if facts["estimate"]:
+        print(f"estimate: {facts['estimate']}")
     for name, value in facts["test_metrics"].items():
         print(f"test {name}: {value:.4f}")
     if facts["gradient_verdict"]:
@@ -217,7 +255,7 @@ def run_export(args) -> int:
     pre = model.preprocessing or {}
     mean = scale = None
     note = "the graph takes the preprocessed feature vector"
-    plain = not (pre.get("categorical") or pre.get("dates") or pre.get("indicators"))
+    plain = not any(pre.get(key) for key in ("categorical", "dates", "indicators", "logs"))
     clip = None
     if pre.get("kind") == "table" and plain:
         mean = np.array([pre["means"][c] for c in pre["numeric"]], dtype=np.float32)
@@ -226,7 +264,9 @@ def run_export(args) -> int:
         note = f"the graph scales the {len(pre['numeric'])} numeric columns itself (missing values not imputed)"
     elif pre.get("kind") == "image":
         note = "the graph takes pixels scaled to [0, 1], flattened row by row"
-    export_onnx(model.network, output, mean=mean, scale=scale, clip=clip, fold_batch_norm=not args.no_fold)
+    export_onnx(model.predictor, output, mean=mean, scale=scale, clip=clip, fold_batch_norm=not args.no_fold)
+    if len(model.members) > 1:
+        note += f"; it averages the {len(model.members)} members' outputs"
     print(
         f"wrote {output}: {note}; outputs are "
         + (

@@ -91,9 +91,21 @@ def _add_training_arguments(group) -> None:
     group.add_argument("--no-early-stopping", action="store_true", help="train all epochs (best weights not restored)")
     group.add_argument("--grow", action="store_true", help="start small and grow the network while validation improves")
     group.add_argument(
+        "--folds",
+        type=positive_int,
+        default=JobOptions.folds,
+        help=f"cross-fit this many networks on a table's rows: the estimate out of fold, their mean as the "
+        f"model (default {JobOptions.folds}; 1: one network with a validation split)",
+    )
+    group.add_argument(
+        "--executor",
+        default=JobOptions.executor,
+        help="where cross-fit members train: joblib (local processes) or a Dask scheduler address tcp://HOST:PORT",
+    )
+    group.add_argument(
         "--no-refit",
         action="store_true",
-        help="keep the network of the run with validation instead of retraining on all training rows",
+        help="with --folds 1: keep the network of the run with validation instead of retraining on all rows",
     )
     group.add_argument(
         "--no-baselines", action="store_true", help="skip the classical models fitted on the same split for comparison"
@@ -143,6 +155,8 @@ def run(args) -> int:
         verbose=0 if (args.quiet or args.json) else 1,
         baselines=not args.no_baselines,
         refit=not args.no_refit,
+        folds=args.folds,
+        executor=args.executor,
         label_smoothing=args.label_smoothing,
     )
     return train_and_report(options, out, args.overwrite, args.json)
@@ -182,9 +196,16 @@ def train_and_report(
         return 0
     meta = result.metadata
     name, value = headline(result.prepared.task, result.metrics)
+    estimate = result.prepared.description.get("estimate", "hold-out")
+    label = {"out of fold": "out-of-fold", "test file": "test", "hold-out": "test"}.get(estimate, "test")
     print(
-        f"\ntest {name}: {value:.4f}   ({len(result.prepared.x_test)} rows, trained in {meta['train_seconds']:.1f} s)"
+        f"\n{label} {name}: {value:.4f}   ({len(result.prepared.x_test)} rows, {estimate}; "
+        f"trained in {meta['train_seconds']:.1f} s)"
     )
+    if meta.get("cross_fit"):
+        fit = meta["cross_fit"]
+        epochs = ", ".join(str(member["best_epoch"]) for member in fit["members"])
+        print(f"model: the mean of {fit['folds']} cross-fit networks (best epochs {epochs})")
     for metric, number in result.metrics.items():
         if metric not in (name, "confusion_matrix"):
             print(f"  {metric}: {number:.4f}")

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
+from ..ensemble import Ensemble
 from ..exceptions import ModelFileError
 from ..network import Sequential
 from .atomic import atomic_write_bytes
@@ -27,6 +28,8 @@ from .schema import MODEL
 FORMAT_NAME = "glassnet-model"
 FORMAT_VERSION = 1
 _META_KEY = "glassnet"
+#: Tensor-name prefix of ensemble member i ≥ 1 (member 0 keeps the plain names of a single network).
+MEMBER_PREFIX = "member{}."
 _DIGEST_KEY = "glassnet_sha256"
 _ALLOWED_DTYPES = {"float32", "float64", "int64", "uint8"}
 
@@ -38,6 +41,9 @@ class SavedModel:
     Attributes
     ----------
     network : Sequential
+        The network, or the first member of an ensemble.
+    members : list of Sequential
+        Every member of an ensemble (``[network]`` for a single network).
     task : str
         "multiclass", "binary", "multilabel", "regression" or "" when unknown.
     classes : list or None
@@ -62,6 +68,16 @@ class SavedModel:
     history: dict | None = None
     metadata: dict = field(default_factory=dict)
     glassnet_version: str = __version__
+    members: list[Sequential] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.members:
+            self.members = [self.network]
+
+    @property
+    def predictor(self) -> Sequential | Ensemble:
+        """What predicts: the network, or the ensemble of the members (their mean prediction)."""
+        return self.network if len(self.members) == 1 else Ensemble(self.members)
 
 
 def _digest(meta_json: str, tensors: dict[str, np.ndarray]) -> str:
@@ -167,7 +183,7 @@ def from_bytes(raw: bytes, source: str, expected_format: str, schema: dict) -> t
 
 
 def save_model(
-    network: Sequential,
+    network: Sequential | Ensemble,
     path: str | Path,
     *,
     task: str = "",
@@ -182,8 +198,9 @@ def save_model(
 
     Parameters
     ----------
-    network : Sequential
-        Must be built.
+    network : Sequential or Ensemble
+        Must be built. An ensemble's members share the architecture; member ``i ≥ 1`` is stored
+        under the tensor names ``member{i}.*``.
     path : str or Path
         Conventionally ``*.glassnet``.
     task, classes, preprocessing, preprocessing_arrays, history, metadata :
@@ -196,11 +213,16 @@ def save_model(
     Path
     """
     path = Path(path)
-    if not network.built:
+    members = network.members if isinstance(network, Ensemble) else [network]
+    if not all(member.built for member in members):
         raise ValueError("the network is not built (never trained or called); nothing to save.")
+    if len({json.dumps({**m.config(), "seed": None}, sort_keys=True, default=str) for m in members}) > 1:
+        raise ValueError("an ensemble's members must share one architecture to be saved in one file.")
     if not overwrite and path.exists():
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
-    tensors = network.state_dict()
+    tensors = members[0].state_dict()
+    for index, member in enumerate(members[1:], start=1):
+        tensors.update({MEMBER_PREFIX.format(index) + k: v for k, v in member.state_dict().items()})
     for name, array in (preprocessing_arrays or {}).items():
         tensors[f"preprocessing.{name}"] = np.asarray(array)
     if history is not None and hasattr(history, "to_dict"):
@@ -209,7 +231,8 @@ def save_model(
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "glassnet_version": __version__,
-        "architecture": network.config(),
+        "architecture": members[0].config(),
+        "members": len(members),
         "task": task,
         "classes": classes,
         "preprocessing": preprocessing,
@@ -218,6 +241,19 @@ def save_model(
     }
     atomic_write_bytes(path, to_bytes(meta, tensors))
     return path
+
+
+def _members_from(meta: dict, tensors: dict[str, np.ndarray], source: str) -> list[Sequential]:
+    """The network, or every member of an ensemble, each checked against the architecture."""
+    count = int(meta.get("members") or 1)
+    own = {k: v for k, v in tensors.items() if not k.startswith("preprocessing.")}
+    prefixes = [MEMBER_PREFIX.format(index) for index in range(1, count)]
+    networks = []
+    for prefix in prefixes:
+        part = {k[len(prefix) :]: v for k, v in own.items() if k.startswith(prefix)}
+        networks.append(network_from(meta, part, source))
+        own = {k: v for k, v in own.items() if not k.startswith(prefix)}
+    return [network_from(meta, own, source), *networks]
 
 
 def load_model(path: str | Path) -> SavedModel:
@@ -239,7 +275,8 @@ def load_model(path: str | Path) -> SavedModel:
         raise ModelFileError(f"cannot read {path}: {exc.strerror or exc}") from None
     meta, tensors = from_bytes(raw, source, FORMAT_NAME, MODEL)
     try:
-        network = network_from(meta, {k: v for k, v in tensors.items() if not k.startswith("preprocessing.")}, source)
+        networks = _members_from(meta, tensors, source)
+        network = networks[0]
         classes = meta.get("classes")
         if classes is not None and (
             not isinstance(classes, list)
@@ -261,6 +298,7 @@ def load_model(path: str | Path) -> SavedModel:
             history=meta.get("history") if isinstance(meta.get("history"), dict) else None,
             metadata=meta.get("metadata") if isinstance(meta.get("metadata"), dict) else {},
             glassnet_version=str(meta.get("glassnet_version")),
+            members=networks,
         )
     except ModelFileError:
         raise

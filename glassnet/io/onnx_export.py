@@ -6,13 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..ensemble import Ensemble
 from ..layers import BatchNorm, Dense, Dropout, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from ..network import Sequential
 from .atomic import atomic_write_bytes
 
 
 def export_onnx(
-    network: Sequential,
+    network: Sequential | Ensemble,
     path: str | Path,
     *,
     mean: np.ndarray | None = None,
@@ -29,7 +30,9 @@ def export_onnx(
 
     Parameters
     ----------
-    network : Sequential
+    network : Sequential or Ensemble
+        An ensemble becomes one graph: each member's nodes (names prefixed ``member{i}/``) and a
+        ``Mean`` of their outputs, as :meth:`Ensemble.predict` computes.
     path : str or Path
     mean, scale : ndarray of shape (input_dim,), optional
         Standardization applied to the raw input first (``(x − mean) / scale``), when the model's
@@ -52,7 +55,8 @@ def export_onnx(
     import onnx
     from onnx import TensorProto, helper
 
-    if not network.built:
+    members = network.members if isinstance(network, Ensemble) else [network]
+    if not all(member.built for member in members):
         raise ValueError("the network is not built; train it (or call it once) before exporting.")
     graph = _Graph(network.dtype)
     current = input_name
@@ -62,10 +66,15 @@ def export_onnx(
         current = graph.emit("Div", [current, graph.constant("preprocess_scale", scale)], "standardize_div")
     if clip:
         current = graph.smooth_clip(current, clip)
-    layers = list(network.layers)
-    position = 0
-    while position < len(layers):
-        current, position = graph.add_layer(layers, position, current, fold_batch_norm)
+    ends = []
+    for index, member in enumerate(members):
+        graph.prefix = f"member{index}/" if len(members) > 1 else ""
+        layers, position, end = list(member.layers), 0, current
+        while position < len(layers):
+            end, position = graph.add_layer(layers, position, end, fold_batch_norm)
+        ends.append(end)
+    graph.prefix = ""
+    current = ends[0] if len(ends) == 1 else graph.emit("Mean", ends, "ensemble_mean")
     if output_scale is not None:
         current = graph.emit("Mul", [current, graph.constant("target_scale", output_scale)], "unstandardize_mul")
     if output_shift is not None:
@@ -99,6 +108,7 @@ class _Graph:
 
     def __init__(self, dtype: np.dtype) -> None:
         self.dtype = dtype
+        self.prefix = ""  # before every node and initializer name (an ensemble's member)
         self.nodes: list = []
         self.initializers: list = []
 
@@ -106,12 +116,14 @@ class _Graph:
         from onnx import numpy_helper
 
         array = np.ascontiguousarray(np.asarray(value), dtype=self.dtype)
+        name = self.prefix + name
         self.initializers.append(numpy_helper.from_array(array, name))
         return name
 
     def emit(self, op: str, inputs: list[str], name: str, **attributes) -> str:
         from onnx import helper
 
+        name = self.prefix + name
         self.nodes.append(helper.make_node(op, inputs, [name], name=name, **attributes))
         return name
 

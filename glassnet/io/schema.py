@@ -138,6 +138,7 @@ TABLE_PREPROCESSING = {
         "scaling": {"enum": ["standard", "robust"]},
         "clip": {"type": "number", "minimum": 0},
         "indicators": STRINGS,
+        "logs": STRINGS,
     },
 }
 
@@ -287,6 +288,7 @@ MODEL = {
         "format_version": {"type": "integer", "minimum": 1},
         "glassnet_version": {"type": "string"},
         "architecture": ARCHITECTURE,
+        "members": {"type": "integer", "minimum": 1, "maximum": 1000},
         "task": {"enum": ["", "multiclass", "binary", "multilabel", "regression"]},
         "classes": {"type": ["array", "null"], "items": LABEL, "maxItems": 1000000},
         # glassnet's own kinds are checked in full; other kinds (written through the Python API) are free.

@@ -1,0 +1,138 @@
+"""K-fold cross-fitting: every row trains the final model, and every row gets an honest prediction.
+
+The rows are dealt into K folds (stratified by class for classification). Member k trains on the
+other K − 1 folds and stops early on fold k; fold k's rows are then predicted by member k, which
+never trained on them: the *out-of-fold* predictions. The K members together are the model (an
+:class:`~glassnet.ensemble.Ensemble`, their mean prediction). Members train independently, so they
+run on any executor (here, joblib processes, a Dask cluster) with the same result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from ..ensemble import Ensemble
+from .options import JobOptions
+from .prepare import Prepared
+from .recipe import build_callbacks, build_loss, build_network, build_optimizer, n_outputs
+from .tasks import CLASSIFICATION, predict_outputs, targets_for_network
+
+
+@dataclass
+class CrossFit:
+    """The members, their runs, and the out-of-fold predictions over the pooled rows."""
+
+    ensemble: Ensemble
+    histories: list
+    folds: np.ndarray  # the fold of each pooled row
+    x: np.ndarray  # the pooled rows (training and validation rows of the split)
+    y: np.ndarray  # their targets, as loaded (class indices or values)
+    out_of_fold: np.ndarray  # each row's prediction by the member that did not train on it
+
+    def member_view(self, prepared: Prepared, member: int = 0) -> Prepared:
+        """``prepared`` with member ``member``'s training and validation rows (for its diagnostics)."""
+        inside = self.folds != member
+        return replace(
+            prepared,
+            x_train=self.x[inside],
+            y_train=self.y[inside],
+            x_val=self.x[~inside],
+            y_val=self.y[~inside],
+        )
+
+    def summary(self) -> dict:
+        """What the report and metrics.json say about the members."""
+        return {
+            "folds": len(self.ensemble),
+            "rows": int(len(self.x)),
+            "members": [
+                {
+                    "fold": k,
+                    "training_rows": int(np.sum(self.folds != k)),
+                    "validation_rows": int(np.sum(self.folds == k)),
+                    "epochs": len(history),
+                    "best_epoch": history.best_epoch,
+                }
+                for k, history in enumerate(self.histories)
+            ],
+        }
+
+
+def fold_assignment(n: int, k: int, seed: int, labels: np.ndarray | None = None) -> np.ndarray:
+    """Fold indices 0..k−1 for ``n`` rows, seeded; with ``labels``, each class is dealt evenly."""
+    if not 2 <= k <= n:
+        raise ValueError(f"folds must be between 2 and the number of rows ({n}); got {k}.")
+    order = np.random.default_rng(seed).permutation(n)
+    if labels is not None:
+        order = order[np.argsort(np.asarray(labels)[order], kind="stable")]
+    folds = np.empty(n, dtype=np.int64)
+    folds[order] = np.arange(n) % k
+    return folds
+
+
+def member_seed(seed: int, fold: int) -> int:
+    """Member ``fold``'s seed, derived from the run's seed (independent streams, reproducible)."""
+    return int(np.random.SeedSequence([seed, fold]).generate_state(1)[0])
+
+
+def cross_fit(prepared: Prepared, options: JobOptions, log=print, executor: Any = None) -> CrossFit:
+    """Train ``options.folds`` members on the pooled training and validation rows of ``prepared``."""
+    from ..training.executors import get_executor
+
+    x = np.concatenate([prepared.x_train, prepared.x_val])
+    y = np.concatenate([prepared.y_train, prepared.y_val])
+    labels = y if prepared.task in CLASSIFICATION else None
+    folds = fold_assignment(len(x), options.folds, options.seed, labels)
+    y_net = targets_for_network(prepared.task, prepared.preprocessing_arrays, y)
+    shared = {
+        "x": x,
+        "y": y_net,
+        "folds": folds,
+        "task": prepared.task,
+        "outputs": n_outputs(prepared.task, prepared.classes, y_net),
+        "options": replace(options, frame=None),
+    }
+    log(build_network(prepared.task, x.shape[1], shared["outputs"], options).summary())
+    log(f"cross-fitting: {options.folds} members, each trained on {options.folds - 1} of {options.folds} folds ...")
+    trained = get_executor(executor).map(train_member, list(range(options.folds)), shared)
+    members, histories = [network for network, _ in trained], [history for _, history in trained]
+    out_of_fold = np.empty((len(x), members[0].output_dim))
+    for k, (member, history) in enumerate(zip(members, histories)):
+        rows = folds == k
+        out_of_fold[rows] = predict_outputs(member, prepared.task, x[rows], prepared.preprocessing_arrays)
+        log(
+            f"  member {k + 1}/{options.folds}: {len(history)} epoch(s), best epoch {history.best_epoch}, "
+            f"validation on its {int(rows.sum())} held-out row(s)"
+        )
+    return CrossFit(Ensemble(members), histories, folds, x, y, out_of_fold)
+
+
+def train_member(fold: int, shared: dict):
+    """Member ``fold``: trained on every other fold, stopped early on its own (runs in any executor)."""
+    from ..exceptions import TrainingInterrupted
+    from ..training.fit import make_trainer
+
+    options: JobOptions = shared["options"]
+    x, y, inside = shared["x"], shared["y"], shared["folds"] != fold
+    seed = member_seed(options.seed, fold)
+    network = build_network(shared["task"], x.shape[1], shared["outputs"], options, seed=seed)
+    history = make_trainer(
+        network,
+        x[inside],
+        y[inside],
+        optimizer=build_optimizer(network, options),
+        loss=build_loss(shared["task"], options),
+        epochs=options.epochs,
+        batch_size=options.batch_size,
+        validation_data=(x[~inside], y[~inside]),
+        callbacks=build_callbacks(options),
+        seed=seed,
+        verbose=options.verbose,
+        diagnostics=fold == 0,  # the report's gradient story is told on the first member
+    ).run()
+    if history.interrupted:
+        raise TrainingInterrupted(history.interrupt_message, None)
+    return network, history

@@ -1,0 +1,137 @@
+"""Cross-fitting and ensembles: every row trains the model, every row gets an honest prediction."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import glassnet as gn
+from glassnet.app.crossfit import fold_assignment
+from glassnet.app.options import JobOptions
+from glassnet.app.run import run_training
+from glassnet.io.modelfile import load_model, save_model
+
+
+def _members(n=3, softmax=True):
+    activation = "softmax" if softmax else "linear"
+    return [gn.mlp([6], 3, input_dim=4, seed=s, output_activation=activation) for s in range(n)]
+
+
+def test_an_ensemble_predicts_the_members_mean_and_their_spread():
+    members = _members()
+    ensemble = gn.Ensemble(members)
+    x = np.random.default_rng(0).normal(size=(9, 4)).astype(np.float32)
+    stacked = np.stack([m.predict(x) for m in members])
+    np.testing.assert_allclose(ensemble.predict(x), stacked.mean(axis=0), rtol=1e-6)
+    disagreement = gn.Ensemble.spread(stacked, classes=True)
+    chosen = stacked.mean(axis=0).argmax(axis=1)
+    expected = np.mean([m.argmax(axis=1) != chosen for m in stacked], axis=0)
+    np.testing.assert_array_equal(disagreement, expected)
+    assert set(np.round(disagreement * 3)) <= {0, 1, 2}  # thirds of three members
+    np.testing.assert_allclose(gn.Ensemble.spread(stacked, classes=False), stacked.std(axis=0))
+    with pytest.raises(ValueError, match="share input and output widths"):
+        gn.Ensemble([members[0], gn.mlp([6], 2, input_dim=4)])
+    with pytest.raises(ValueError, match="at least one member"):
+        gn.Ensemble([])
+
+
+def test_an_ensemble_file_holds_every_member(tmp_path):
+    ensemble = gn.Ensemble(_members(softmax=False))
+    save_model(ensemble, tmp_path / "e.glassnet")
+    model = load_model(tmp_path / "e.glassnet")
+    x = np.ones((2, 4), dtype=np.float32)
+    assert len(model.members) == 3 and isinstance(model.predictor, gn.Ensemble)
+    np.testing.assert_array_equal(model.predictor.predict(x), ensemble.predict(x))
+    save_model(ensemble.members[0], tmp_path / "one.glassnet")
+    single = load_model(tmp_path / "one.glassnet")
+    assert single.members == [single.network] and single.predictor is single.network
+
+
+def test_an_ensemble_exports_to_one_onnx_graph(tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    from glassnet.io.onnx_export import export_onnx
+
+    ensemble = gn.Ensemble(_members())
+    export_onnx(ensemble, tmp_path / "e.onnx")
+    x = np.random.default_rng(1).normal(size=(5, 4)).astype(np.float32)
+    session = onnxruntime.InferenceSession(str(tmp_path / "e.onnx"))
+    np.testing.assert_allclose(session.run(None, {"input": x})[0], ensemble.predict(x), rtol=1e-5, atol=1e-6)
+
+
+def test_folds_are_seeded_and_deal_each_class_evenly():
+    labels = np.r_[np.zeros(50), np.ones(10)].astype(int)
+    folds = fold_assignment(60, 5, seed=3, labels=labels)
+    np.testing.assert_array_equal(folds, fold_assignment(60, 5, seed=3, labels=labels))
+    assert not np.array_equal(folds, fold_assignment(60, 5, seed=4, labels=labels))
+    for fold in range(5):
+        assert np.sum(folds == fold) == 12 and np.sum(labels[folds == fold]) == 2
+    with pytest.raises(ValueError, match="between 2"):
+        fold_assignment(10, 1, seed=0)
+
+
+@pytest.fixture(scope="module")
+def churn(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    n = 240
+    frame = pd.DataFrame(
+        {"age": rng.normal(40, 10, n), "visits": rng.poisson(2, n) ** 2, "city": rng.choice(list("abc"), n)}
+    )
+    frame["churn"] = np.where((frame["age"] - 40) / 10 + (frame["city"] == "b") + rng.normal(0, 0.3, n) > 0.3, "y", "n")
+    path = tmp_path_factory.mktemp("crossfit") / "churn.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _options(path, **changes):
+    settings = dict(target=["churn"], epochs=8, hidden=(8, 8), verbose=0, importance=False, baselines=False)
+    return JobOptions(data=str(path), **{**settings, **changes})
+
+
+def test_train_cross_fits_on_every_row_and_estimates_out_of_fold(churn):
+    result = run_training(_options(churn, baselines=True), log=lambda *a: None)
+    fit, data = result.metadata["cross_fit"], result.prepared.description
+    assert isinstance(result.network, gn.Ensemble) and len(result.network) == 5
+    assert fit["rows"] == 240 and data["test_rows"] == 240 and data["estimate"] == "out of fold"
+    assert sorted(m["validation_rows"] for m in fit["members"]) == [48] * 5
+    assert all(m["training_rows"] == 192 for m in fit["members"])
+    # the baselines are cross-validated on the same folds, scored on the same 240 rows
+    assert set(result.metadata["baselines"]) == {"logistic regression", "gradient boosting"}
+    again = run_training(_options(churn, baselines=True), log=lambda *a: None)
+    for a, b in zip(result.network.members, again.network.members):
+        for key, value in a.state_dict().items():
+            np.testing.assert_array_equal(value, b.state_dict()[key])  # the same seed, the same weights
+    assert again.metrics == result.metrics
+
+
+def test_members_train_the_same_on_joblib_processes(churn):
+    pytest.importorskip("joblib")
+    here = run_training(_options(churn, folds=2), log=lambda *a: None)
+    there = run_training(_options(churn, folds=2, executor="joblib"), log=lambda *a: None)
+    for a, b in zip(here.network.members, there.network.members):
+        for key, value in a.state_dict().items():
+            np.testing.assert_array_equal(value, b.state_dict()[key])
+    assert here.metrics == there.metrics
+
+
+def test_the_command_line_writes_an_ensemble_and_its_spread(churn, tmp_path):
+    from test_cli import glassnet
+
+    out = tmp_path / "out"
+    completed = glassnet("train", churn, "--target", "churn", "--out", out, "--epochs", "5", "--hidden", "8,8",
+                         "--no-baselines", "--folds", "3")  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert "out-of-fold accuracy" in completed.stdout and "the mean of 3 cross-fit networks" in completed.stdout
+    assert json.loads((out / "metrics.json").read_text())["cross_fit"]["folds"] == 3
+    report = (out / "report.html").read_text()
+    assert "Out-of-fold results" in report and "the mean of 3 networks cross-fitted on all 240 rows" in report
+    predicted = glassnet("predict", out / "model.glassnet", churn, "-o", tmp_path / "p.csv", "--spread")
+    assert predicted.returncode == 0, predicted.stderr
+    spread = pd.read_csv(tmp_path / "p.csv")["spread"]
+    assert len(spread) == 240 and spread.between(0, 1).all() and set(np.round(spread * 3)) <= {0, 1, 2}
+    assert "ensemble of 3 networks" in glassnet("inspect", out / "model.glassnet").stdout
+    single = tmp_path / "single"
+    assert glassnet("train", churn, "--target", "churn", "--out", single, "--epochs", "2", "--folds", "1",
+                    "--no-baselines", "--quiet").returncode == 0  # fmt: skip
+    refused = glassnet("predict", single / "model.glassnet", churn, "-o", tmp_path / "q.csv", "--spread")
+    assert refused.returncode == 2 and "needs an ensemble" in refused.stderr and not (tmp_path / "q.csv").exists()
