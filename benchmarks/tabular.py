@@ -23,8 +23,9 @@ threads, and the process's CPU time (user + system, its threads and children inc
 
 ``--variant NAME=JSON`` adds glassnet with some options changed (``JobOptions`` fields, for
 example ``no-clip={"table_options": {"clip": 0}}``), as the model ``glassnet:NAME``: the ablations.
-``--reuse REPORT`` takes the results of the models not run now from an earlier report of the same
-sets and seeds (the peers do not change when glassnet does); the page says which were reused.
+``--reuse REPORT`` (repeatable) takes the results of the models not run now from an earlier report
+of the same sets and seeds (the peers do not change when glassnet does; an ablation may come from a
+run on fewer seeds, and is compared with the defaults on those seeds); the page says which were reused.
 
 Writes ``benchmarks/results/tabular.json`` and regenerates ``docs/tabular.md`` (never edit it by
 hand). A model whose library is missing is skipped and named in the report; RealMLP-TD needs
@@ -215,7 +216,53 @@ def run_peer(model: str, train, test, target: str, task: str, seed: int) -> floa
     return float(r2_score(y_test, predicted))
 
 
+#: The time target's table: rows × input columns (numeric and categorical), trained with every default.
+TIME_ROWS, TIME_COLUMNS = 50_000, 10
+
+
+def synthetic_table(rows: int = TIME_ROWS, seed: int = 0):
+    """A seeded table of ``TIME_COLUMNS`` inputs (7 numeric, one heavy-tailed; 3 categorical) and a
+    regression target with interactions and noise."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    numbers = rng.normal(size=(rows, 6))
+    frame = pd.DataFrame(numbers, columns=[f"x{i}" for i in range(6)])
+    frame["amount"] = rng.lognormal(3, 1.5, rows).round(2)
+    for i, levels in enumerate((3, 12, 60)):
+        frame[f"c{i}"] = rng.integers(0, levels, rows).astype(str)
+        frame[f"c{i}"] = "level_" + frame[f"c{i}"]
+    effect = frame["c1"].str.len() * 0.1 + (frame["c0"] == "level_1") * numbers[:, 1]
+    frame["y"] = np.sin(numbers[:, 0]) + numbers[:, 2] * numbers[:, 3] + np.log1p(frame["amount"]) * 0.3 + effect
+    frame["y"] += rng.normal(0, 0.3, rows)
+    return frame
+
+
+def time_check_worker() -> dict:
+    """``glassnet train`` with every default (cross-fit, baselines, importance, report) on the synthetic table."""
+    from glassnet.cli import main as glassnet_main
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "table.csv"
+        synthetic_table().to_csv(path, index=False)
+        started, cpu_before = time.perf_counter(), _cpu_seconds()
+        code = glassnet_main(["train", str(path), "--target", "y", "--out", str(Path(folder) / "out"), "--quiet"])
+        seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_before
+        metrics = json.loads((Path(folder) / "out" / "metrics.json").read_text()) if code == 0 else {}
+    if code != 0:
+        raise SystemExit(f"glassnet train exited with {code}")
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "r2": metrics["test"]["r2"],
+        "estimate": metrics["data"]["estimate"],
+    }
+
+
 def worker(model: str, name: str, seed: int, data: Path, changes: dict) -> dict:
+    if model == "time-check":
+        return time_check_worker()
     train, test, target, task = split(name, data, seed)
     started, cpu_before = time.perf_counter(), _cpu_seconds()
     if model.startswith("glassnet"):
@@ -258,8 +305,20 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "tabular.json"))
     parser.add_argument("--markdown", default=str(ROOT / "docs" / "tabular.md"))
     parser.add_argument("--render", metavar="JSON", help="only re-render the Markdown from a saved run")
-    parser.add_argument("--reuse", metavar="JSON", help="take the other models' results from this earlier run")
+    parser.add_argument(
+        "--reuse",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help="take the other models' results from this earlier run (repeatable; the first that has them)",
+    )
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=JSON", help="glassnet with options")
+    parser.add_argument(
+        "--time-check",
+        action="store_true",
+        help=f"also time `glassnet train` with every default on a synthetic {TIME_ROWS:,}-row, "
+        f"{TIME_COLUMNS}-column table",
+    )
     parser.add_argument("--options", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
@@ -298,12 +357,23 @@ def main() -> None:
                     f"({result['seconds']:.1f} s, {result['cpu_seconds']:.1f} s CPU)",
                     flush=True,
                 )
-    reused = {}
-    if args.reuse:
-        earlier = json.loads(Path(args.reuse).read_text())
+    time_check = None
+    if args.time_check:
+        command = [sys.executable, __file__, "--worker", "time-check", "--sets", "", "--seed", "0", "--data", str(data)]
+        time_check = run_measurement(command, {**os.environ, "PYTHONPATH": str(ROOT)}, args.timeout, detail=300)
+        print(f"time check: {time_check}", flush=True)
+    reused: dict = {}
+    for source in args.reuse:  # the first report that has a model's results provides them
+        earlier = json.loads(Path(source).read_text())
+        if time_check is None and earlier.get("time_check"):
+            time_check = earlier["time_check"]
+            reused["time check"] = earlier.get("reused", {}).get("time check", earlier["command"])
         for name in sets:
             for model, results in earlier["runs"].get(name, {}).items():
-                if model not in models and len(results) == args.seeds:
+                # an ablation (glassnet:NAME) may have run on fewer seeds: compared on those seeds
+                fewer = model.startswith("glassnet:") and 0 < len(results) <= args.seeds
+                taken = model in models or runs[name].get(model)
+                if not taken and (len(results) == args.seeds or fewer):
                     runs[name][model] = results
                     reused[model] = earlier.get("reused", {}).get(model, earlier["command"])
                     if model in earlier.get("variants", {}):
@@ -317,6 +387,7 @@ def main() -> None:
         "skipped": skipped,
         "failures": failures,
         "runs": runs,
+        "time_check": time_check,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
@@ -373,29 +444,36 @@ def summarize(report: dict) -> dict:
 
 
 def ablation_lines(report: dict, table: dict) -> list[str]:
-    """The defaults against each variant (one ingredient changed): score differences per set."""
+    """The defaults against each variant (one ingredient changed): score differences per set, each on
+    the seeds the variant ran (the first ones of the defaults' seeds)."""
     variants = report.get("variants") or {}
     if not variants:
         return []
     names = list(variants)
+    seeds = {n: max((len(models.get(n, [])) for models in report["runs"].values()), default=0) for n in names}
     lines = [
         "",
         "## Ablations: the defaults with one ingredient changed",
         "",
         "Each column is glassnet with the options shown changed; the cells are its score minus the "
-        "defaults' (negative: the ingredient helps).",
+        "defaults' on the same seeded splits (negative: the ingredient helps).",
         "",
-        "| set | " + " | ".join(f"{n.split(':', 1)[1]} `{json.dumps(variants[n])}`" for n in names) + " |",
+        "| set | "
+        + " | ".join(f"{n.split(':', 1)[1]} `{json.dumps(variants[n])}` ({seeds[n]} seed(s))" for n in names)
+        + " |",
         "|---|" + "---|" * len(names),
     ]
     totals: dict = {n: [] for n in names}
-    for name, scores in table.items():
-        if "glassnet" not in scores:
+    for name, models in report["runs"].items():
+        defaults = models.get("glassnet") or []
+        if not defaults:
             continue
         cells = []
         for n in names:
-            if n in scores:
-                difference = scores[n]["score"] - scores["glassnet"]["score"]
+            results = models.get(n) or []
+            if results and len(defaults) >= len(results):
+                same = defaults[: len(results)]
+                difference = statistics.mean(r["score"] for r in results) - statistics.mean(r["score"] for r in same)
                 totals[n].append(difference)
                 cells.append(f"{difference:+.4f}")
             else:
@@ -406,10 +484,45 @@ def ablation_lines(report: dict, table: dict) -> list[str]:
     return lines
 
 
+def cpu_share_lines(table: dict) -> list[str]:
+    """glassnet's CPU seconds as a share of RealMLP-TD's, per set (the target: at most a third)."""
+    shares = {
+        name: scores["glassnet"]["cpu_seconds"] / scores["realmlp"]["cpu_seconds"]
+        for name, scores in table.items()
+        if "glassnet" in scores and "realmlp" in scores and scores["realmlp"]["cpu_seconds"] > 0
+    }
+    if not shares:
+        return []
+    worst = max(shares, key=shares.get)
+    return [
+        "",
+        f"glassnet's CPU time is {min(shares.values()):.0%} to {shares[worst]:.0%} of RealMLP-TD's "
+        f"(the most on {worst}; median {statistics.median(shares.values()):.0%}).",
+    ]
+
+
+def time_check_lines(check) -> list[str]:
+    if not check:
+        return []
+    if isinstance(check, str):
+        return ["", f"## Time on a {TIME_ROWS:,}-row table", "", f"The time check failed: {check}."]
+    return [
+        "",
+        f"## Time on a {TIME_ROWS:,}-row table",
+        "",
+        f"`glassnet train` with every default (five cross-fit networks, the cross-validated baselines, "
+        f"permutation importance and the report) on a synthetic table of {TIME_ROWS:,} rows and "
+        f"{TIME_COLUMNS} columns (7 numeric, 3 categorical; `synthetic_table` in the script): "
+        f"**{check['seconds']:.0f} s** wall, {check['cpu_seconds']:.0f} s CPU "
+        f"({check['estimate']} R² {check['r2']:.3f}). The target is at most 180 s on 2 cores.",
+    ]
+
+
 def reused_text(reused: dict) -> str:
     """Models taken from earlier runs, grouped by the command that produced them."""
     by_command: dict = {}
     for model, command in reused.items():
+        model = "the time check" if model == "time check" else model
         by_command.setdefault(command, []).append(MODELS.get(model, model))
     return "; ".join(f"{', '.join(models)} from `{command}`" for command, models in by_command.items())
 
@@ -431,8 +544,8 @@ def write_markdown(report: dict, path: str) -> None:
         "(regression). A dash: not run (see the failures, and the script's --timeout).",
         "- glassnet runs as `glassnet train TRAIN.csv --target T --task TASK --test-data TEST.csv --no-baselines`, "
         "every other option at its default (the report's permutation importance off; the task is the set's, "
-        "as the peers are told it). Each peer runs with its "
-        "library's defaults (see the script).",
+        "as the peers are told it): five networks cross-fitted on the training file's rows, their mean "
+        "scored on the test file. Each peer runs with its library's defaults (see the script).",
         f"- Skipped: {report['skipped'] or 'none'}; failures: {report['failures'] or 'none'}.",
         "- Reused from earlier runs on this machine (same sets, splits and seeds): "
         + (reused_text(report.get("reused", {})) or "none")
@@ -477,6 +590,7 @@ def write_markdown(report: dict, path: str) -> None:
     for name, scores in table.items():
         cells = [f"{scores[m]['seconds']:.1f} ({scores[m]['cpu_seconds']:.1f})" if m in scores else "–" for m in models]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += cpu_share_lines(table) + time_check_lines(report.get("time_check"))
     lines += ablation_lines(report, table)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text("\n".join(lines) + "\n")

@@ -307,10 +307,12 @@ class TablePreprocessor:
             if self.scaling == "robust"
             else "standardized (training mean and std)"
         )
+        levels = [f"{c} ({len(self.categories[c])})" for c in self.categorical]
         lines = [
-            f"{len(self.numeric)} numeric column(s) {scaled}; missing values imputed with the training "
-            f"median" + (f", flagged by an indicator in {len(self.indicators)} column(s)" if self.indicators else ""),
-            f"{len(self.categorical)} categorical column(s) one-hot encoded "
+            f"{len(self.numeric)} numeric column(s){_names(self.numeric)} {scaled}; missing values imputed with "
+            f"the training median"
+            + (f", flagged by an indicator in {len(self.indicators)} column(s)" if self.indicators else ""),
+            f"{len(self.categorical)} categorical column(s){_names(levels)} one-hot encoded "
             f"({sum(len(v) for v in self.categories.values())} indicator features; missing values are "
             f"their own category, unseen categories encode as all zeros)",
         ]
@@ -326,3 +328,11 @@ class TablePreprocessor:
         for column, count in self.imputed.items():
             lines.append(f"imputed {count} missing value(s) in {column!r}")
         return lines
+
+
+def _names(columns: list[str], limit: int = 12) -> str:
+    """`` (a, b, c)``: the first ``limit`` names, for a description line ("" for none)."""
+    if not columns:
+        return ""
+    shown = ", ".join(columns[:limit]) + (f", … ({len(columns) - limit} more)" if len(columns) > limit else "")
+    return f" ({shown})"

@@ -97,18 +97,24 @@ def test_train_cross_fits_on_every_row_and_estimates_out_of_fold(churn):
     assert all(m["training_rows"] == 192 for m in fit["members"])
     # the baselines are cross-validated on the same folds, scored on the same 240 rows
     assert set(result.metadata["baselines"]) == {"logistic regression", "gradient boosting"}
-    again = run_training(_options(churn, baselines=True), log=lambda *a: None)
+    again = run_training(_options(churn), log=lambda *a: None)
     for a, b in zip(result.network.members, again.network.members):
         for key, value in a.state_dict().items():
             np.testing.assert_array_equal(value, b.state_dict()[key])  # the same seed, the same weights
     assert again.metrics == result.metrics
 
 
-def test_members_train_the_same_on_joblib_processes(churn):
-    pytest.importorskip("joblib")
-    here = run_training(_options(churn, folds=2), log=lambda *a: None)
-    there = run_training(_options(churn, folds=2, executor="joblib"), log=lambda *a: None)
-    for a, b in zip(here.network.members, there.network.members):
+@pytest.mark.parametrize("where", ["joblib", "dask"])
+def test_members_train_the_same_on_other_processes(churn, where):
+    here = run_training(_options(churn, folds=3), log=lambda *a: None)
+    if where == "joblib":
+        pytest.importorskip("joblib")
+        there = run_training(_options(churn, folds=3, executor="joblib"), log=lambda *a: None)
+    else:
+        distributed = pytest.importorskip("dask.distributed")
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+            there = run_training(_options(churn, folds=3, executor=c.scheduler_address), log=lambda *a: None)
+    for a, b in zip(here.network.members, there.network.members, strict=True):
         for key, value in a.state_dict().items():
             np.testing.assert_array_equal(value, b.state_dict()[key])
     assert here.metrics == there.metrics
@@ -129,7 +135,10 @@ def test_the_command_line_writes_an_ensemble_and_its_spread(churn, tmp_path):
     assert predicted.returncode == 0, predicted.stderr
     spread = pd.read_csv(tmp_path / "p.csv")["spread"]
     assert len(spread) == 240 and spread.between(0, 1).all() and set(np.round(spread * 3)) <= {0, 1, 2}
-    assert "ensemble of 3 networks" in glassnet("inspect", out / "model.glassnet").stdout
+    inspected = glassnet("inspect", out / "model.glassnet").stdout
+    assert "ensemble of 3 networks" in inspected and "out-of-fold accuracy" in inspected
+    assert "numeric column(s) (age, visits)" in inspected and "categorical column(s) (city (3))" in inspected
+    assert "folds=3" in inspected and "lr=0.003" in inspected  # the rate the recipe chose, not "None"
     single = tmp_path / "single"
     assert glassnet("train", churn, "--target", "churn", "--out", single, "--epochs", "2", "--folds", "1",
                     "--no-baselines", "--quiet").returncode == 0  # fmt: skip

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..ensemble import Ensemble
+from ..exceptions import DataError
 from .options import JobOptions
 from .prepare import Prepared
 from .recipe import build_callbacks, build_loss, build_network, build_optimizer, n_outputs
@@ -84,6 +85,11 @@ def cross_fit(prepared: Prepared, options: JobOptions, log=print, executor: Any 
 
     x = np.concatenate([prepared.x_train, prepared.x_val])
     y = np.concatenate([prepared.y_train, prepared.y_val])
+    if options.folds > len(x) // 2:
+        raise DataError(
+            f"--folds {options.folds} needs at least {2 * options.folds} rows (two per fold); the data has "
+            f"{len(x)}. Pass fewer folds, or --folds 1 for one network."
+        )
     labels = y if prepared.task in CLASSIFICATION else None
     folds = fold_assignment(len(x), options.folds, options.seed, labels)
     y_net = targets_for_network(prepared.task, prepared.preprocessing_arrays, y)
@@ -97,7 +103,12 @@ def cross_fit(prepared: Prepared, options: JobOptions, log=print, executor: Any 
     }
     log(build_network(prepared.task, x.shape[1], shared["outputs"], options).summary())
     log(f"cross-fitting: {options.folds} members, each trained on {options.folds - 1} of {options.folds} folds ...")
-    trained = get_executor(executor).map(train_member, list(range(options.folds)), shared)
+    runner = get_executor(executor)
+    try:
+        trained = runner.map(train_member, list(range(options.folds)), shared)
+    finally:
+        if runner is not executor and hasattr(runner, "close"):
+            runner.close()  # what get_executor opened here (a client from an address), not the caller's
     members, histories = [network for network, _ in trained], [history for _, history in trained]
     out_of_fold = np.empty((len(x), members[0].output_dim))
     for k, (member, history) in enumerate(zip(members, histories)):

@@ -23,8 +23,10 @@ overflow-x:auto}th,td{border-bottom:1px solid #eaeef2;padding:4px 8px;text-align
 th{background:#f6f8fa}img{max-width:100%;height:auto;display:block;margin:8px auto}.grid{display:grid;
 grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:8px}.verdict{padding:8px 12px;border-radius:6px;
 background:#eef6ee;border:1px solid #b7dfb9}.warn{background:#fff4e5;border-color:#f5c67a}.muted{color:#57606a;
-font-size:.9rem}code{background:#f6f8fa;padding:1px 4px;border-radius:4px}
+font-size:.9rem}code{background:#f6f8fa;padding:1px 4px;border-radius:4px}td.wrap{white-space:normal}
 """
+#: Table cells longer than this wrap (sentences) instead of widening the table.
+WRAP = 60
 
 
 def _image(figure, alt: str) -> str:
@@ -36,8 +38,12 @@ def _image(figure, alt: str) -> str:
 
 def _table(headers: list[str], rows: list[list]) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(_cell(_fmt(c)) for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(text: str) -> str:
+    return f"<td{' class=wrap' if len(text) > WRAP else ''}>{html.escape(text)}</td>"
 
 
 def _fmt(value) -> str:
@@ -53,9 +59,9 @@ def render_report(model) -> str:
     network = model.network
     parts = [
         f"<h1>glassnet report</h1><p class='muted'>glassnet {html.escape(model.glassnet_version)} · "
-        f"task: {html.escape(model.task or 'unknown')} · {network.n_parameters:,} parameters</p>",
+        f"task: {html.escape(model.task or 'unknown')} · {_parameters(model)}</p>",
         _data_section(model, meta.get("data", {}), meta.get("refit"), meta.get("cross_fit")),
-        _architecture_section(network, meta),
+        _architecture_section(network, meta, len(model.members)),
         _results_section(model, meta),
     ]
     if history.get("epochs"):
@@ -68,6 +74,13 @@ def render_report(model) -> str:
         + "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>glassnet report</title><style>{CSS}</style></head><body><main>{body}</main></body></html>"
     )
+
+
+def _parameters(model) -> str:
+    count = model.network.n_parameters
+    if len(model.members) == 1:
+        return f"{count:,} parameters"
+    return f"{len(model.members)} networks × {count:,} parameters"
 
 
 def _final_network(refit: dict | None, cross_fit: dict | None = None) -> str:
@@ -94,8 +107,9 @@ def _data_section(model, data: dict, meta_refit: dict | None, cross_fit: dict | 
         ["rows", data.get("rows", "")],
         ["features after preprocessing", data.get("features", "")],
         [
-            "train / validation / test rows",
-            f"{data.get('train_rows')} / {data.get('validation_rows')} / {data.get('test_rows')}",
+            "train / validation rows of each member; test rows" if cross_fit else "train / validation / test rows",
+            f"{data.get('train_rows')} / {data.get('validation_rows')}{'; ' if cross_fit else ' / '}"
+            f"{data.get('test_rows')}",
         ],
         ["test estimate", data.get("test_source", "")],
         ["final model", _final_network(meta_refit, cross_fit)],
@@ -112,7 +126,7 @@ def _data_section(model, data: dict, meta_refit: dict | None, cross_fit: dict | 
     return f"<section><h2>Data</h2>{_table(['', ''], rows)}<ul>{pre}</ul></section>"
 
 
-def _architecture_section(network, meta: dict) -> str:
+def _architecture_section(network, meta: dict, members: int = 1) -> str:
     arch_rows = [
         [layer.name, type(layer).__name__, layer.output_dim, sum(p.size for p in layer.parameters())]
         for layer in network.layers
@@ -120,7 +134,8 @@ def _architecture_section(network, meta: dict) -> str:
     linear = "".join(f"<p class='verdict warn'>{html.escape(s)}</p>" for s in meta.get("linear_blocks", []))
     return (
         f"<section><h2>Architecture</h2><p>input width {network.input_dim} → output {network.output_dim}; "
-        f"{network.n_parameters:,} trainable parameters; {network.dtype}.</p>"
+        f"{network.n_parameters:,} trainable parameters"
+        f"{f' in each of the {members} members (the same architecture)' if members > 1 else ''}; {network.dtype}.</p>"
         f"{_table(['layer', 'type', 'units', 'parameters'], arch_rows)}{linear}</section>"
     )
 
@@ -142,9 +157,10 @@ def _results_section(model, meta: dict) -> str:
         "beat classical ML"
     )
     scope = "cross-validated on the same folds" if out_of_fold else "same split"
+    column = ("out-of-fold " if out_of_fold else "test ") + key
     against = (
         f"<h2>Against classical baselines ({scope}, same features)</h2>"
-        f"{_table(['model', 'test ' + key, 'fit time'], comparison)}<p class='verdict'>{html.escape(claim)}.</p>"
+        f"{_table(['model', column, 'fit time'], comparison)}<p class='verdict'>{html.escape(claim)}.</p>"
         if baselines
         else "<p class='muted'>No classical baselines were fitted (--no-baselines).</p>"
     )

@@ -14,7 +14,7 @@ from ..tabular import DataError
 from .evaluate import compute_importance, run_baselines, sample_predictions
 from .options import JobOptions, cross_fitting
 from .prepare import Prepared, prepare
-from .recipe import build_callbacks, build_loss, build_network, build_optimizer, n_outputs
+from .recipe import build_callbacks, build_loss, build_network, build_optimizer, learning_rate, n_outputs
 from .tasks import CLASSIFICATION, evaluate_network, metrics_of_outputs, targets_for_network
 
 
@@ -31,7 +31,7 @@ def run_training(options: JobOptions, log=print) -> JobResult:
     """Prepare the data, train (or grow, or cross-fit) the network, evaluate it and gather the account."""
     started = time.perf_counter()
     prepared = prepare(options)
-    _log_data(prepared, log)
+    _log_data(prepared, options, log)
     if cross_fitting(options, prepared.preprocessing.get("kind", "table")):
         return _cross_fit_run(prepared, options, log, started)
     if options.folds >= 2 and options.checkpoint and not options.grow:
@@ -79,12 +79,18 @@ def _cross_fit_run(prepared: Prepared, options: JobOptions, log, started: float)
     return JobResult(fit.ensemble, fit.histories[0], view, metadata["test_metrics"], metadata)
 
 
-def _log_data(prepared: Prepared, log) -> None:
+def _log_data(prepared: Prepared, options: JobOptions, log) -> None:
     description = prepared.description
-    log(
-        f"data: {description['rows']} rows → {prepared.x_train.shape[1]} features; task {prepared.task}; "
-        f"{len(prepared.x_train)} train / {len(prepared.x_val)} validation / {len(prepared.x_test)} test"
-    )
+    pooled = len(prepared.x_train) + len(prepared.x_val)
+    if cross_fitting(options, prepared.preprocessing.get("kind", "table")):
+        rows = f"{pooled} rows in {options.folds} folds; " + (
+            f"{len(prepared.x_test)} test rows from {options.test_data}"
+            if options.test_data
+            else "the estimate out of fold"
+        )
+    else:
+        rows = f"{len(prepared.x_train)} train / {len(prepared.x_val)} validation / {len(prepared.x_test)} test"
+    log(f"data: {description['rows']} rows → {prepared.x_train.shape[1]} features; task {prepared.task}; {rows}")
     for line in description.get("preprocessing", []):
         log(f"  {line}")
     if description.get("rows_dropped_missing_target"):
@@ -201,7 +207,10 @@ def _account(
     trail = None if growth is None else [{**row, "hidden": list(row["hidden"])} for row in growth.trail]
     return {
         "data": prepared.description,
-        "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.__dict__.items() if k != "frame"},
+        "options": {
+            **{k: (list(v) if isinstance(v, tuple) else v) for k, v in options.__dict__.items() if k != "frame"},
+            "lr": learning_rate(options.optimizer, options.lr),  # the rate used, also when the recipe chose it
+        },
         "test_metrics": evaluate_network(network, task, prepared.x_test, prepared.y_test, arrays, classes)
         if outputs is None
         else metrics_of_outputs(task, outputs, prepared.y_test, classes),

@@ -179,6 +179,8 @@ def run_inspect(args) -> int:
         "test_metrics": {k: v for k, v in (meta.get("test_metrics") or {}).items() if k != "confusion_matrix"},
         "gradient_verdict": meta.get("gradient_verdict"),
         "data": meta.get("data", {}).get("source"),
+        "inputs": _inputs(model.preprocessing or {}),
+        "training": {k: v for k, v in (meta.get("options") or {}).items() if k in TRAINING_KEYS},
     }
     if args.json:
         emit_json(facts)
@@ -196,12 +198,40 @@ def run_inspect(args) -> int:
         )
     if facts["estimate"]:
         print(f"estimate: {facts['estimate']}")
+    label = "out-of-fold" if meta.get("data", {}).get("estimate") == "out of fold" else "test"
     for name, value in facts["test_metrics"].items():
-        print(f"test {name}: {value:.4f}")
+        print(f"{label} {name}: {value:.4f}")
     if facts["gradient_verdict"]:
         print(f"gradients: {facts['gradient_verdict']}")
+    if facts["inputs"]:
+        print("inputs:")
+        for line in facts["inputs"]["description"]:
+            print(f"  {line}")
+    if facts["training"]:
+        print("training: " + ", ".join(f"{k}={v}" for k, v in facts["training"].items()))
     print(f"written by glassnet {model.glassnet_version}")
     return 0
+
+
+#: The training options ``inspect`` shows (from the job's recorded options).
+TRAINING_KEYS = ("hidden", "activation", "batch_norm", "dropout", "epochs", "batch_size", "optimizer", "lr")
+TRAINING_KEYS += ("weight_decay", "schedule", "patience", "folds", "label_smoothing", "seed")
+
+
+def _inputs(pre: dict) -> dict | None:
+    """The columns a table model expects, by kind, and how each is prepared."""
+    if pre.get("kind") != "table":
+        return None
+    from ..tabular import TablePreprocessor
+
+    prepared = TablePreprocessor.from_dict(pre)
+    return {
+        "numeric": prepared.numeric,
+        "dates": list(prepared.dates),
+        "categorical": {column: prepared.categories[column] for column in prepared.categorical},
+        "dropped": prepared.dropped,
+        "description": prepared.describe(),
+    }
 
 
 # ------------------------------------------------------------------------------------------- report

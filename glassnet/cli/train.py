@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..app.options import JobOptions
-from ..optim import default_lr
+from ..app.recipe import learning_rate
 from .common import emit_json, fraction, fraction_or_zero, hidden_sizes, positive_float, positive_int
 
 EXAMPLES = """examples:
@@ -73,8 +73,8 @@ def _add_training_arguments(group) -> None:
     group.add_argument(
         "--lr",
         type=positive_float,
-        help=f"learning rate (default: adam {default_lr('adam'):g}, adamw {default_lr('adamw'):g}, "
-        f"sgd {default_lr('sgd'):g})",
+        help=f"learning rate (default: adam {learning_rate('adam'):g}, adamw {learning_rate('adamw'):g}, "
+        f"sgd {learning_rate('sgd'):g})",
     )
     group.add_argument("--momentum", type=float, default=JobOptions.momentum, help="SGD momentum (Nesterov)")
     group.add_argument("--weight-decay", type=float, default=JobOptions.weight_decay)

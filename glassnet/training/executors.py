@@ -1,7 +1,8 @@
 """Where independent jobs run: in this process, in local processes (joblib), or on a Dask cluster.
 
 An executor has one method, ``map(function, items, shared)``, returning
-``[function(item, shared) for item in items]`` in order. ``shared`` (the data) is sent once per
+``[function(item, shared) for item in items]`` in order, and ``close()``, which releases what it
+opened itself. ``shared`` (the data) is sent once per
 worker where the backend allows it.
 """
 
@@ -16,6 +17,9 @@ class SequentialExecutor:
 
     def map(self, function: Callable, items: Sequence, shared: Any) -> list:
         return [function(item, shared) for item in items]
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def __repr__(self) -> str:
         return "SequentialExecutor()"
@@ -32,6 +36,9 @@ class JoblibExecutor:
 
         return Parallel(n_jobs=self.n_jobs)(delayed(function)(item, shared) for item in items)
 
+    def close(self) -> None:
+        """Nothing to release (joblib's workers are reused, then shut down by joblib)."""
+
     def __repr__(self) -> str:
         return f"JoblibExecutor(n_jobs={self.n_jobs})"
 
@@ -46,6 +53,7 @@ class DaskExecutor:
     """
 
     def __init__(self, client: Any) -> None:
+        self.owns_client = isinstance(client, str)
         if isinstance(client, str):
             from dask.distributed import Client
 
@@ -57,6 +65,11 @@ class DaskExecutor:
         [shared_future] = self.client.scatter([shared], broadcast=True, hash=False)
         futures = [self.client.submit(function, item, shared_future, pure=False) for item in items]
         return self.client.gather(futures)
+
+    def close(self) -> None:
+        """Close the client when this executor opened it from an address (a given client stays open)."""
+        if self.owns_client:
+            self.client.close()
 
     def __repr__(self) -> str:
         return f"DaskExecutor({self.client!r})"
