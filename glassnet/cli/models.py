@@ -185,7 +185,14 @@ def run_inspect(args) -> int:
     if args.json:
         emit_json(facts)
         return 0
-    print(network.summary())
+    _print_facts(model, facts)
+    return 0
+
+
+def _print_facts(model, facts: dict) -> None:
+    """``inspect``'s text output."""
+    meta = model.metadata or {}
+    print(model.network.summary())
     if len(model.members) > 1:
         print(f"an ensemble of {len(model.members)} networks like this one: it predicts their mean")
     print(f"task: {model.task or 'unknown'}" + (f"; classes: {model.classes}" if model.classes else ""))
@@ -210,7 +217,6 @@ def run_inspect(args) -> int:
     if facts["training"]:
         print("training: " + ", ".join(f"{k}={v}" for k, v in facts["training"].items()))
     print(f"written by glassnet {model.glassnet_version}")
-    return 0
 
 
 #: The training options ``inspect`` shows (from the job's recorded options).
