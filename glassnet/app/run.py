@@ -59,7 +59,9 @@ def _cross_fit_run(prepared: Prepared, options: JobOptions, log, started: float)
     fit = cross_fit(prepared, options, log, executor=options.executor)
     view = fit.member_view(prepared, 0)
     outputs = None
-    if not len(prepared.x_test):  # out of fold: the pooled rows are the test rows, each predicted honestly
+    if (
+        prepared.description.get("estimate") == "out of fold"
+    ):  # the pooled rows are the test rows, each predicted honestly
         view = replace(view, x_test=fit.x, y_test=fit.y)
         outputs = fit.out_of_fold
     member = fit.summary()["members"][0]
