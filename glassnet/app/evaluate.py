@@ -81,15 +81,16 @@ def _fit_predict(model, task: str, x_train, y_train, x_test) -> np.ndarray:
 
 
 def _baseline_score(task: str, truth: np.ndarray, predicted: np.ndarray) -> dict:
-    from sklearn.metrics import accuracy_score, mean_squared_error, r2_score
+    """The network's metrics (training.metrics) of a baseline's predicted labels or values."""
+    from ..training.metrics import accuracy, regression_metrics
 
     if task in CLASSIFICATION:
-        return {"accuracy": float(accuracy_score(truth, predicted))}
+        return {"accuracy": accuracy(truth, np.asarray(predicted))}
     if task == "multilabel":
         return {"subset_accuracy": float(np.mean(np.all(predicted == (truth > 0.5), axis=1)))}
     truth = truth.reshape(len(truth), -1)
-    predicted = np.asarray(predicted).reshape(truth.shape)
-    return {"r2": float(r2_score(truth, predicted)), "rmse": float(np.sqrt(mean_squared_error(truth, predicted)))}
+    scores = regression_metrics(truth, np.asarray(predicted, dtype=np.float64).reshape(truth.shape))
+    return {"r2": scores["r2"], "rmse": scores["rmse"]}
 
 
 def compute_importance(network, prepared: Prepared, max_rows: int = 2000) -> dict | None:

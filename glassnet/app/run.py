@@ -64,7 +64,8 @@ def _cross_fit_run(prepared: Prepared, options: JobOptions, log, started: float)
     ):  # the pooled rows are the test rows, each predicted honestly
         view = replace(view, x_test=fit.x, y_test=fit.y)
         outputs = fit.out_of_fold
-    member = fit.summary()["members"][0]
+    summary = fit.summary()
+    member = summary["members"][0]
     view.description = {
         **prepared.description,
         "train_rows": member["training_rows"],  # each member's (the first member's) split
@@ -77,7 +78,7 @@ def _cross_fit_run(prepared: Prepared, options: JobOptions, log, started: float)
         fit.ensemble, fit.ensemble.members[0], fit.histories[0], view, options, None, seconds, outputs, folds
     )
     metadata["refit"] = None
-    metadata["cross_fit"] = fit.summary()
+    metadata["cross_fit"] = summary
     return JobResult(fit.ensemble, fit.histories[0], view, metadata["test_metrics"], metadata)
 
 
