@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 import glassnet as gn
-from glassnet.app.crossfit import fold_assignment
 from glassnet.app.options import JobOptions
 from glassnet.app.run import run_training
 from glassnet.io.modelfile import load_model, save_model
+from glassnet.training.folds import fold_assignment
 
 
 def _members(n=3, softmax=True):
@@ -30,6 +30,8 @@ def test_an_ensemble_predicts_the_members_mean_and_their_spread():
     np.testing.assert_array_equal(disagreement, expected)
     assert set(np.round(disagreement * 3)) <= {0, 1, 2}  # thirds of three members
     np.testing.assert_allclose(gn.Ensemble.spread(stacked, classes=False), stacked.std(axis=0))
+    labels = np.array([[[0.9, 0.2]], [[0.8, 0.6]], [[0.7, 0.1]]])  # 3 members, 1 row, 2 labels
+    assert gn.Ensemble.spread(labels, classes="labels") == pytest.approx([1 / 6])  # one vote of six differs
     with pytest.raises(ValueError, match="share input and output widths"):
         gn.Ensemble([members[0], gn.mlp([6], 2, input_dim=4)])
     with pytest.raises(ValueError, match="at least one member"):

@@ -1,6 +1,6 @@
 """Each default has one owner (#16, item 3): the optimizer classes own their learning rates, and the
-training loop takes them from there; the job's recipe (app/recipe.py) owns the rates ``glassnet train``
-uses, and the command line's help shows them."""
+training loop takes them from there; the recipe (glassnet/recipe.py) owns the rates ``glassnet train`` and
+the estimators use, and the command line's help shows them."""
 
 import numpy as np
 import pytest
@@ -23,7 +23,8 @@ def test_the_loop_and_the_factory_use_the_classes_learning_rate(name):
 
 
 def test_the_command_lines_help_shows_the_jobs_rates_and_the_job_uses_them():
-    from glassnet.app.recipe import JOB_LEARNING_RATES, build_optimizer, learning_rate
+    from glassnet.app.recipe import build_optimizer
+    from glassnet.recipe import LEARNING_RATES, learning_rate
 
     train = next(
         action for action in build_parser()._subparsers._group_actions[0].choices.items() if action[0] == "train"
@@ -31,7 +32,7 @@ def test_the_command_lines_help_shows_the_jobs_rates_and_the_job_uses_them():
     text = train.format_help().replace("\n", " ")
     net = gn.mlp([4], 2, output_activation="softmax", input_dim=3)
     for name in OPTIMIZERS:
-        expected = JOB_LEARNING_RATES.get(name, default_lr(name))
+        expected = LEARNING_RATES.get(name, default_lr(name))
         assert learning_rate(name) == expected and f"{name} {expected:g}" in " ".join(text.split())
         assert build_optimizer(net, JobOptions(data="x", optimizer=name)).lr == expected
         assert build_optimizer(net, JobOptions(data="x", optimizer=name, lr=0.5)).lr == 0.5

@@ -22,8 +22,11 @@ def quiet():
 # ------------------------------------------------------------------ 12. weights are repetitions
 @pytest.mark.parametrize("estimator", [gn.DNNClassifier, gn.DNNRegressor])
 def test_scikit_learns_weight_equivalence_check_passes_in_float64(estimator):
-    """One batch holds every row there, so weights can be exact repetitions; in float64 they are."""
-    check_sample_weight_equivalence_on_dense_data(estimator.__name__, estimator(dtype="float64", max_iter=100))
+    """With one network trained on one batch holding every row, weights can be exact repetitions; in
+    float64 they are. (Cross-fitting deals a repeated row into other folds than its weighted copy, and
+    dropout draws a mask per row: the defaults are not meant to be exact there.)"""
+    exact = dict(n_networks=1, early_stopping=False, dropout=0.0, batch_size=10_000)
+    check_sample_weight_equivalence_on_dense_data(estimator.__name__, estimator(dtype="float64", max_iter=100, **exact))
 
 
 @pytest.mark.parametrize("alpha", [0.0, 1.0])
@@ -35,7 +38,15 @@ def test_a_weight_of_two_is_a_duplicated_row_for_the_regressor(alpha):
     weights = np.ones(40)
     weights[:10] = 2
     settings = dict(
-        hidden_layer_sizes=(8, 8), alpha=alpha, dtype="float64", random_state=0, max_iter=80, batch_size=100
+        hidden_layer_sizes=(8, 8),
+        alpha=alpha,
+        dtype="float64",
+        random_state=0,
+        max_iter=80,
+        batch_size=100,
+        n_networks=1,
+        early_stopping=False,
+        dropout=0.0,
     )
     weighted = gn.DNNRegressor(**settings).fit(x, y, sample_weight=weights)
     repeated = gn.DNNRegressor(**settings).fit(np.vstack([x, x[:10]]), np.concatenate([y, y[:10]]))

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..ensemble import Ensemble
 from ..exceptions import DataError
+from ..training.folds import fold_assignment, member_seed
 from .options import JobOptions
 from .prepare import Prepared
 from .recipe import build_callbacks, build_loss, build_network, build_optimizer, n_outputs
@@ -60,23 +61,6 @@ class CrossFit:
                 for k, history in enumerate(self.histories)
             ],
         }
-
-
-def fold_assignment(n: int, k: int, seed: int, labels: np.ndarray | None = None) -> np.ndarray:
-    """Fold indices 0..k−1 for ``n`` rows, seeded; with ``labels``, each class is dealt evenly."""
-    if not 2 <= k <= n:
-        raise ValueError(f"folds must be between 2 and the number of rows ({n}); got {k}.")
-    order = np.random.default_rng(seed).permutation(n)
-    if labels is not None:
-        order = order[np.argsort(np.asarray(labels)[order], kind="stable")]
-    folds = np.empty(n, dtype=np.int64)
-    folds[order] = np.arange(n) % k
-    return folds
-
-
-def member_seed(seed: int, fold: int) -> int:
-    """Member ``fold``'s seed, derived from the run's seed (independent streams, reproducible)."""
-    return int(np.random.SeedSequence([seed, fold]).generate_state(1)[0])
 
 
 def cross_fit(prepared: Prepared, options: JobOptions, log=print, executor: Any = None) -> CrossFit:
@@ -139,7 +123,7 @@ def train_member(fold: int, shared: dict):
         epochs=options.epochs,
         batch_size=options.batch_size,
         validation_data=(x[~inside], y[~inside]),
-        callbacks=build_callbacks(options),
+        callbacks=build_callbacks(options, int(inside.sum())),
         seed=seed,
         verbose=options.verbose,
         diagnostics=fold == 0,  # the report's gradient story is told on the first member

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import recipe
+
 MODEL_FILE, METRICS_FILE, REPORT_FILE = "model.glassnet", "metrics.json", "report.html"
 #: The file ``glassnet demo`` leaves in its folder, so that it replaces only its own output.
 DEMO_MARKER = ".glassnet-demo"
@@ -21,24 +23,28 @@ class JobOptions:
     task: str | None = None
     labels: str | None = None
     test_data: str | None = None
-    #: The job's network: 256 and 128 units with dropout 0.1, trained by Adam at 3e-3
-    #: (app/recipe.JOB_LEARNING_RATES). Against 128-64 at 1e-3 without dropout, on the 12 tables of
-    #: docs/tabular.md (five cross-fit members, one seed): +0.006 on average; see its ablations.
-    hidden: tuple[int, ...] = (256, 128)
+    #: The recipe's network (glassnet/recipe.py, shared with the estimators): 256 and 128 units with
+    #: dropout 0.1, trained by Adam at 3e-3. Against 128-64 at 1e-3 without dropout, on the 12 tables
+    #: of docs/tabular.md (five cross-fit members, one seed): +0.006 on average; see its ablations.
+    hidden: tuple[int, ...] = recipe.HIDDEN
     activation: str = "relu"
+    #: The weights' initialization (glassnet.init.INITIALIZERS); None: the recipe's.
+    init: str | None = recipe.INIT
     batch_norm: bool = False
-    dropout: float = 0.1
+    dropout: float = recipe.DROPOUT
     epochs: int = 100
-    batch_size: int = 64
+    batch_size: int = recipe.BATCH_SIZE
     optimizer: str = "adam"
-    #: None: the job's rate for the optimizer (app/recipe.learning_rate).
+    #: None: the recipe's rate for the optimizer (glassnet.recipe.learning_rate).
     lr: float | None = None
     momentum: float = 0.9
     weight_decay: float = 0.0
     schedule: str | None = None
     early_stopping: bool = True
-    patience: int = 10
+    patience: int = recipe.PATIENCE
     monitor: str = "val_loss"
+    #: Declared column kinds: name → "categorical", "numeric" or "ignore" (the others are guessed).
+    columns: dict[str, str] = field(default_factory=dict)
     #: Keywords of TablePreprocessor.fit (switch single preprocessing ingredients off).
     table_options: dict[str, Any] = field(default_factory=dict)
     grow: bool = False
@@ -48,6 +54,8 @@ class JobOptions:
     image_size: tuple[int, int] | None = None
     image_mode: str | None = None
     delimiter: str | None = None
+    #: The CSV's text encoding; None: UTF-8.
+    encoding: str | None = None
     checkpoint: str | None = None
     resume: bool = False
     verbose: int = 1
@@ -55,7 +63,7 @@ class JobOptions:
     baselines: bool = True
     #: Cross-fit this many members on the table's rows (out-of-fold estimate, the members' mean as
     #: the model); 1: one network with a validation split (and the refit).
-    folds: int = 5
+    folds: int = recipe.FOLDS
     #: Where cross-fit members train: None (here), "joblib", or a Dask scheduler address.
     executor: str | None = None
     #: After choosing the epoch count on the validation rows, train the final network on them too

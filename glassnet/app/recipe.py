@@ -6,7 +6,9 @@ options always mean the same network and training.
 
 from __future__ import annotations
 
+from .. import recipe
 from ..exceptions import DataError
+from ..recipe import learning_rate
 from .options import JobOptions
 from .tasks import LABELLED, output_spec
 
@@ -25,6 +27,7 @@ def build_network(task: str, n_inputs: int, outputs: int, options: JobOptions, s
         list(options.hidden),
         output_dim,
         activation=options.activation,
+        init=options.init,
         output_activation=output_activation,
         batch_norm=options.batch_norm,
         dropout=options.dropout,
@@ -42,21 +45,6 @@ def build_loss(task: str, options: JobOptions):
     return None
 
 
-#: The job's learning rate for Adam and AdamW when none is given: three times their textbook 1e-3,
-#: for the wider, dropout-regularized job network that early stopping on each fold guards (other
-#: optimizers: their class's default).
-JOB_LEARNING_RATES = {"adam": 3e-3, "adamw": 3e-3}
-
-
-def learning_rate(optimizer: str, lr: float | None = None) -> float:
-    """``lr``, or the job's default for ``optimizer``."""
-    from ..optim import default_lr
-
-    if lr is not None:
-        return lr
-    return JOB_LEARNING_RATES.get(optimizer, default_lr(optimizer))
-
-
 def build_optimizer(network, options: JobOptions):
     from ..optim import make_optimizer
 
@@ -71,13 +59,16 @@ def build_optimizer(network, options: JobOptions):
     )
 
 
-def build_callbacks(options: JobOptions) -> list:
-    """Early stopping (on ``options.monitor``) and the learning-rate schedule."""
+def build_callbacks(options: JobOptions, rows: int) -> list:
+    """Early stopping (on ``options.monitor``) and the learning-rate schedule, for ``rows`` training rows.
+
+    The patience is ``options.patience`` epochs, or more when the rows make few steps an epoch
+    (``glassnet.recipe.patience``).
+    """
     from ..training.callbacks import CosineDecay, EarlyStopping, ReduceLROnPlateau
 
-    callbacks: list = (
-        [EarlyStopping(monitor=options.monitor, patience=options.patience)] if options.early_stopping else []
-    )
+    patience = recipe.patience(options.patience, rows, options.batch_size)
+    callbacks: list = [EarlyStopping(monitor=options.monitor, patience=patience)] if options.early_stopping else []
     if options.schedule == "cosine":
         callbacks.append(CosineDecay(options.epochs))
     elif options.schedule == "plateau":

@@ -11,10 +11,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .. import recipe
 from ..builders import mlp
 from ..optim import make_optimizer
 from ..training.callbacks import EarlyStopping
 from ..training.fit import make_trainer
+from ..training.folds import fold_assignment, member_seed
 from ..training.progress import EpochPrinter
 from .params import PARAMETER_CONSTRAINTS, json_param
 
@@ -24,13 +26,13 @@ class BaseDNN(BaseEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes=(64, 64),
+        hidden_layer_sizes=recipe.HIDDEN,
         activation="relu",
         *,
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
-        learning_rate_init=1e-3,
+        learning_rate_init=None,
         max_iter=200,
         shuffle=True,
         random_state=None,
@@ -39,12 +41,13 @@ class BaseDNN(BaseEstimator):
         warm_start=False,
         momentum=0.9,
         nesterovs_momentum=True,
-        early_stopping=False,
+        early_stopping=True,
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=recipe.PATIENCE,
         batch_norm=False,
-        dropout=0.0,
+        dropout=recipe.DROPOUT,
         dtype="float32",
+        n_networks=recipe.FOLDS,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -66,6 +69,7 @@ class BaseDNN(BaseEstimator):
         self.batch_norm = batch_norm
         self.dropout = dropout
         self.dtype = dtype
+        self.n_networks = n_networks
 
     # -- pieces the two estimators share ---------------------------------------------------
     def _hidden(self) -> list[int]:
@@ -76,7 +80,7 @@ class BaseDNN(BaseEstimator):
         return [int(s) for s in sizes]
 
     def _batch(self, n_samples: int) -> int:
-        return min(200, n_samples) if self.batch_size == "auto" else min(int(self.batch_size), n_samples)
+        return min(recipe.BATCH_SIZE if self.batch_size == "auto" else int(self.batch_size), n_samples)
 
     def _seed(self) -> int:
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -97,7 +101,7 @@ class BaseDNN(BaseEstimator):
         return make_optimizer(
             self.solver,
             network.parameters(),
-            lr=self.learning_rate_init,
+            lr=recipe.learning_rate(self.solver, self.learning_rate_init),
             momentum=self.momentum if sgd else None,
             nesterov=self.nesterovs_momentum and self.momentum > 0 if sgd else None,
             weight_decay=decay,
@@ -109,6 +113,7 @@ class BaseDNN(BaseEstimator):
             self._hidden(),
             n_outputs,
             activation=activation,
+            init=recipe.INIT,
             output_activation=output_activation,
             batch_norm=self.batch_norm,
             dropout=self.dropout,
@@ -117,40 +122,94 @@ class BaseDNN(BaseEstimator):
             seed=seed,
         )
 
+    def _folds(self, x, targets) -> np.ndarray | None:
+        """Each row's fold when the networks are cross-fitted (early stopping, two or more networks).
+
+        None when there is no early stopping, one network, or fewer than two rows per fold (the
+        networks then all train on every row, and a warning says so).
+        """
+        if not self.early_stopping or self.n_networks < 2:
+            return None
+        if len(x) < 2 * self.n_networks:
+            warnings.warn(
+                f"{type(self).__name__}: {len(x)} rows are too few for {self.n_networks} folds (two rows per "
+                "fold at least); every network trains on all rows and stops on its training loss. Pass "
+                "n_networks=1 and early_stopping=False to train one network, or bring more rows.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return None
+        labels = targets if targets.ndim == 1 else None  # class indices: each class dealt evenly
+        return fold_assignment(len(x), self.n_networks, self._random_seed, labels)
+
     def _train(self, x, targets, sample_weight, epochs: int, incremental: bool) -> None:
-        """Train ``network_`` (building it when needed) and update the fitted attributes."""
-        fresh = not (incremental or self.warm_start) or not hasattr(self, "network_")
+        """Train ``networks_`` (building them when needed) and update the fitted attributes."""
+        fresh = not (incremental or self.warm_start) or not hasattr(self, "networks_")
+        if not fresh and len(self.networks_) != self.n_networks:
+            raise ValueError(
+                f"n_networks={self.n_networks} but the fitted estimator has {len(self.networks_)} network(s); "
+                "set it back, or fit without warm_start."
+            )
         batch_size = self._batch(len(x))
         if fresh:
             self._random_seed = self._seed()
-            self.network_ = self._build(x.shape[1], self._n_network_outputs, self._output_activation, self._random_seed)
-            self._optimizer = None
+            seeds = (
+                [self._random_seed]
+                if self.n_networks == 1
+                else [member_seed(self._random_seed, k) for k in range(self.n_networks)]
+            )
+            self.networks_ = [
+                self._build(x.shape[1], self._n_network_outputs, self._output_activation, seed) for seed in seeds
+            ]
+            self._optimizers = [None] * len(self.networks_)
             self.loss_curve_, self.validation_loss_curve_, self.validation_scores_ = [], [], []
             self.n_iter_ = 0
             self.t_ = 0
         decay = self._decay(batch_size, sample_weight)
-        if getattr(self, "_optimizer", None) is None:
-            self._optimizer = self._make_optimizer(self.network_, decay)
-        self._optimizer.weight_decay = decay  # partial_fit calls may bring other weights
-        use_validation = self.early_stopping and not incremental
-        callbacks = self._callbacks(incremental, use_validation)
-        trainer = make_trainer(
-            self.network_,
-            x,
-            targets,
-            optimizer=self._optimizer,
-            epochs=epochs,
-            batch_size=batch_size,
-            validation_split=self.validation_fraction if use_validation else None,
-            callbacks=callbacks,
-            shuffle=self.shuffle,
-            seed=self._random_seed + self.n_iter_,
-            sample_weight=sample_weight,
-            on_divergence="raise",
-        )
-        history = trainer.run()
-        self._record(history, len(trainer.x), use_validation)
-        if not incremental and history.stopped_epoch is None and epochs > 1:
+        if getattr(self, "_optimizers", None) is None:  # after unpickling or loading: rebuilt here
+            self._optimizers = [None] * len(self.networks_)
+        folds = None if incremental else self._folds(x, targets)
+        use_validation = self.early_stopping and not incremental and (folds is not None or self.n_networks == 1)
+        histories, stopped = [], True
+        for k, network in enumerate(self.networks_):
+            if self._optimizers[k] is None:
+                self._optimizers[k] = self._make_optimizer(network, decay)
+            self._optimizers[k].weight_decay = decay  # partial_fit calls may bring other weights
+            rows = slice(None) if folds is None else folds != k
+            weights = None if sample_weight is None else sample_weight[rows]
+            held_out = None
+            if folds is not None:
+                held = folds == k
+                held_out = (x[held], targets[held]) + (() if sample_weight is None else (sample_weight[held],))
+            trainer = make_trainer(
+                network,
+                x[rows],
+                targets[rows],
+                optimizer=self._optimizers[k],
+                epochs=epochs,
+                batch_size=batch_size,
+                validation_data=held_out,
+                validation_split=self.validation_fraction if use_validation and folds is None else None,
+                callbacks=self._callbacks(
+                    incremental,
+                    use_validation,
+                    verbose=self.verbose and k == 0,
+                    rows=len(x) if folds is None else int(np.sum(rows)),
+                    batch_size=batch_size,
+                ),
+                shuffle=self.shuffle,
+                seed=(self._random_seed if len(self.networks_) == 1 else member_seed(self._random_seed, k))
+                + self.n_iter_,
+                sample_weight=weights,
+                on_divergence="raise",
+                diagnostics=k == 0,  # the gradient story is told on the first network
+            )
+            histories.append(trainer.run())
+            stopped = stopped and histories[-1].stopped_epoch is not None
+            if k == 0:
+                n_rows = len(trainer.x)
+        self._record(histories, n_rows, use_validation)
+        if not incremental and not stopped and epochs > 1:
             warnings.warn(
                 f"{type(self).__name__} reached max_iter={self.max_iter} before the "
                 f"{'validation' if use_validation else 'training'} loss stopped improving; "
@@ -158,26 +217,32 @@ class BaseDNN(BaseEstimator):
                 ConvergenceWarning,
             )
 
-    def _callbacks(self, incremental: bool, use_validation: bool) -> list:
-        """Early stopping (not for partial_fit) and a line per epoch when verbose."""
+    def _callbacks(self, incremental: bool, use_validation: bool, verbose: bool, rows: int, batch_size: int) -> list:
+        """Early stopping (not for partial_fit) and a line per epoch when verbose.
+
+        The patience is ``n_iter_no_change`` epochs, or more on few rows (``glassnet.recipe.patience``).
+        """
         callbacks: list = []
         if not incremental:
             monitor = "val_loss" if use_validation else "loss"
             callbacks.append(
                 EarlyStopping(
                     monitor=monitor,
-                    patience=self.n_iter_no_change,
+                    patience=recipe.patience(self.n_iter_no_change, rows, batch_size),
                     min_delta=self.tol,
                     restore_best_weights=use_validation,
                 )
             )
-        if self.verbose:
+        if verbose:
             callbacks.append(EpochPrinter())
         return callbacks
 
-    def _record(self, history, n_rows: int, use_validation: bool) -> None:
-        """The fitted attributes after a training run (curves, counts, the float64 predictor)."""
-        self.history_ = history
+    def _record(self, histories: list, n_rows: int, use_validation: bool) -> None:
+        """The fitted attributes after a training run: the curves and counts are the first network's
+        (every network's run is in ``histories_``); the float64 predictors of all of them."""
+        history = histories[0]
+        self.network_ = self.networks_[0]
+        self.history_, self.histories_ = history, histories
         self.n_iter_ += len(history)
         self.t_ += len(history) * n_rows
         self.loss_curve_ += history["loss"]
@@ -189,7 +254,7 @@ class BaseDNN(BaseEstimator):
         # Predictions run in float64 from the trained weights: float32 GEMM kernels round
         # differently for different batch sizes, and a row's prediction should not depend on
         # which other rows share the call.
-        self._predictor = self.network_.astype(np.float64)
+        self._predictors = [network.astype(np.float64) for network in self.networks_]
 
     _y_numeric = False
 
@@ -222,10 +287,11 @@ class BaseDNN(BaseEstimator):
     def _check_x(self, X, reset: bool):
         return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1)
 
-    def _forward_logits(self, X) -> np.ndarray:
-        check_is_fitted(self, "network_")
-        x = self._check_x(X, reset=False)
-        return self._predictor.logits(np.ascontiguousarray(x, dtype=np.float64))
+    def _member_logits(self, X) -> np.ndarray:
+        """Every network's outputs before the output activation, in float64: (networks, rows, outputs)."""
+        check_is_fitted(self, "networks_")
+        x = np.ascontiguousarray(self._check_x(X, reset=False), dtype=np.float64)
+        return np.stack([predictor.logits(x) for predictor in self._predictors])
 
     # -- glassnet's model file and ONNX ---------------------------------------------------------
     def save(self, path, *, overwrite: bool = True):
@@ -247,7 +313,7 @@ class BaseDNN(BaseEstimator):
         """
         from ..io.modelfile import save_model
 
-        check_is_fitted(self, "network_")
+        check_is_fitted(self, "networks_")
         params = {key: json_param(key, value) for key, value in self.get_params(deep=False).items()}
         fitted = {
             "n_features_in_": int(self.n_features_in_),
@@ -263,7 +329,7 @@ class BaseDNN(BaseEstimator):
         fitted.update(self._fitted_for_file())
         arrays = self._arrays_for_file()
         return save_model(
-            self.network_,
+            self._model(),
             path,
             task=self._task_name(),
             classes=self._classes_for_file(),
@@ -289,13 +355,16 @@ class BaseDNN(BaseEstimator):
             )
         try:
             params = dict(spec["params"])
+            params.setdefault("n_networks", len(model.members))  # files written before the ensembles
             if isinstance(params.get("hidden_layer_sizes"), list):
                 params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
             estimator = cls(**params)
             estimator._validate_params()
             fitted = spec["fitted"]
-            estimator.network_ = model.network
-            estimator._predictor = model.network.astype(np.float64)
+            if len(model.members) != estimator.n_networks:
+                raise ValueError(f"n_networks={estimator.n_networks} but the file holds {len(model.members)}")
+            estimator.networks_, estimator.network_ = list(model.members), model.network
+            estimator._predictors = [network.astype(np.float64) for network in model.members]
             estimator.n_features_in_ = int(fitted["n_features_in_"])
             if "feature_names_in_" in fitted:
                 estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
@@ -308,6 +377,7 @@ class BaseDNN(BaseEstimator):
                 estimator.best_validation_loss_ = float(min(estimator.validation_loss_curve_))
             estimator._random_seed = int(fitted["random_seed"])
             estimator.history_ = History.from_dict(model.history) if model.history else History()
+            estimator.histories_ = [estimator.history_]  # the file keeps the first network's run
             estimator._restore_fitted(fitted, model)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(
@@ -332,11 +402,17 @@ class BaseDNN(BaseEstimator):
         """
         from ..io.onnx_export import export_onnx
 
-        check_is_fitted(self, "network_")
+        check_is_fitted(self, "networks_")
         scale, shift = self._output_affine()
         return export_onnx(
-            self.network_, path, fold_batch_norm=fold_batch_norm, opset=opset, output_scale=scale, output_shift=shift
+            self._model(), path, fold_batch_norm=fold_batch_norm, opset=opset, output_scale=scale, output_shift=shift
         )
+
+    def _model(self):
+        """What predicts: the one network, or the Ensemble of them (their mean output)."""
+        from ..ensemble import Ensemble
+
+        return self.networks_[0] if len(self.networks_) == 1 else Ensemble(self.networks_)
 
     def _output_affine(self):
         return None, None
@@ -350,7 +426,7 @@ class BaseDNN(BaseEstimator):
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.pop("_optimizer", None)  # rebuilt on the next warm/partial fit
+        state.pop("_optimizers", None)  # rebuilt on the next warm/partial fit
         return state
 
     def __sklearn_tags__(self):

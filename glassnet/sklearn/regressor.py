@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import MultiOutputMixin, RegressorMixin
 
+from .. import recipe
 from .base import BaseDNN
 
 
 class DNNRegressor(MultiOutputMixin, RegressorMixin, BaseDNN):
     """A deep feed-forward regressor (single or multi-output), scikit-learn style.
 
-    Same parameters as :class:`DNNClassifier`, plus:
+    Same parameters and defaults as :class:`DNNClassifier` (the prediction is the networks' mean),
+    plus:
 
     Parameters
     ----------
@@ -36,13 +38,13 @@ class DNNRegressor(MultiOutputMixin, RegressorMixin, BaseDNN):
 
     def __init__(
         self,
-        hidden_layer_sizes=(64, 64),
+        hidden_layer_sizes=recipe.HIDDEN,
         activation="relu",
         *,
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
-        learning_rate_init=1e-3,
+        learning_rate_init=None,
         max_iter=200,
         shuffle=True,
         random_state=None,
@@ -51,12 +53,13 @@ class DNNRegressor(MultiOutputMixin, RegressorMixin, BaseDNN):
         warm_start=False,
         momentum=0.9,
         nesterovs_momentum=True,
-        early_stopping=False,
+        early_stopping=True,
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=recipe.PATIENCE,
         batch_norm=False,
-        dropout=0.0,
+        dropout=recipe.DROPOUT,
         dtype="float32",
+        n_networks=recipe.FOLDS,
         scale_target=True,
     ):
         super().__init__(
@@ -80,6 +83,7 @@ class DNNRegressor(MultiOutputMixin, RegressorMixin, BaseDNN):
             batch_norm=batch_norm,
             dropout=dropout,
             dtype=dtype,
+            n_networks=n_networks,
         )
         self.scale_target = scale_target
 
@@ -142,5 +146,5 @@ class DNNRegressor(MultiOutputMixin, RegressorMixin, BaseDNN):
 
     def predict(self, X):
         """Predicted targets, (n_samples,) or (n_samples, n_outputs)."""
-        outputs = self._forward_logits(X) * self._y_scale + self._y_mean
+        outputs = self._member_logits(X).mean(axis=0) * self._y_scale + self._y_mean
         return outputs.ravel() if self._y_1d else outputs
