@@ -74,15 +74,20 @@ class Ensemble:
         return np.asarray(self.member_predictions(x, batch_size).mean(axis=0))
 
     @staticmethod
-    def spread(predictions: np.ndarray, classes: bool) -> np.ndarray:
+    def spread(predictions: np.ndarray, classes: bool | str) -> np.ndarray:
         """Per-row disagreement of stacked member ``predictions`` (members, rows, outputs).
 
         ``classes=True``: the fraction of members whose most probable class is not the
-        ensemble's (0: unanimous). Otherwise the members' standard deviation, per output.
+        ensemble's (0: unanimous). ``classes="labels"`` (independent labels, probabilities per
+        output): the fraction of (member, label) votes that differ from the ensemble's, per row.
+        ``False``: the members' standard deviation, per output.
         """
         predictions = np.asarray(predictions, dtype=np.float64)
         if predictions.ndim != 3:
             raise ValueError(f"predictions must have shape (members, rows, outputs); got {predictions.shape}.")
+        if classes == "labels":
+            chosen = predictions.mean(axis=0) > 0.5
+            return np.asarray(np.mean((predictions > 0.5) != chosen, axis=(0, 2)))
         if classes:
             chosen = predictions.mean(axis=0).argmax(axis=1)
             return np.asarray((predictions.argmax(axis=2) != chosen).mean(axis=0))

@@ -62,7 +62,8 @@ def load_image_folder(
     Returns
     -------
     x : float32 (n, height·width·channels), labels : object array (n,) of class names,
-    info : dict with ``image_shape``, ``mode``, ``classes``, ``files``.
+    info : dict with ``image_shape``, ``mode``, ``classes``, ``files`` (how many) and ``paths``
+    (each image's path inside ``folder``, in the rows' order).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -99,5 +100,6 @@ def load_image_folder(
         "mode": mode,
         "classes": classes,
         "files": len(files),
+        "paths": [path.relative_to(folder).as_posix() for _, path in files],
     }
     return np.stack(pixels), labels, info

@@ -182,11 +182,28 @@ def test_csv_logger_writes_one_row_per_epoch(tmp_path):
     assert {"loss", "val_loss", "lr"} <= set(rows[0])
 
 
-def test_progress_bar_silent_when_not_a_terminal_and_shown_when_forced():
+def test_progress_prints_lines_when_not_a_terminal_and_a_bar_when_forced():
     x, y = noisy_small_data()
-    quiet = io.StringIO()
-    gn.fit(gn.mlp([8], 1, input_dim=10), x, y, epochs=2, callbacks=[gn.ProgressBar(stream=quiet)])
-    assert quiet.getvalue() == ""
+    log = io.StringIO()  # not a terminal: plain lines, the first and last epoch at least, none in between
+    gn.fit(gn.mlp([8], 1, input_dim=10), x, y, epochs=5, callbacks=[gn.ProgressBar(stream=log, interval=3600)])
+    lines = log.getvalue().splitlines()
+    assert [line.split()[1] for line in lines] == ["1/5", "5/5"] and "loss" in lines[0]
+    every = io.StringIO()
+    gn.fit(gn.mlp([8], 1, input_dim=10), x, y, epochs=3, callbacks=[gn.ProgressBar(stream=every, interval=0)])
+    assert len(every.getvalue().splitlines()) == 3
+    stopped = io.StringIO()  # early stopping: the last epoch trained is shown even between intervals
+    history = gn.fit(
+        gn.mlp([8], 1, input_dim=10),
+        x,
+        y,
+        epochs=200,
+        validation_split=0.3,
+        callbacks=[gn.EarlyStopping(patience=1, min_delta=10.0), gn.ProgressBar(stream=stopped, interval=3600)],
+    )
+    assert stopped.getvalue().splitlines()[-1].split()[1] == f"{len(history)}/200"
+    silent = io.StringIO()
+    gn.fit(gn.mlp([8], 1, input_dim=10), x, y, epochs=2, callbacks=[gn.ProgressBar(verbose=0, stream=silent)])
+    assert silent.getvalue() == ""
     shown = io.StringIO()
     gn.fit(gn.mlp([8], 1, input_dim=10), x, y, epochs=2, callbacks=[gn.ProgressBar(stream=shown, force=True)])
     assert "2/2" in shown.getvalue()

@@ -24,6 +24,8 @@ def metrics_document(result: JobResult) -> dict:
     return {
         "task": result.prepared.task,
         "test": result.metrics,
+        "test_interval": meta.get("test_interval"),
+        "warnings": meta.get("warnings", []),
         "validation": meta["validation_metrics"],
         "baselines": meta["baselines"],
         "overfitting_onset": meta["overfitting_onset"],
@@ -34,6 +36,7 @@ def metrics_document(result: JobResult) -> dict:
         "refit": meta.get("refit"),
         "cross_fit": meta.get("cross_fit"),
         "train_seconds": meta["train_seconds"],
+        "phases": meta.get("phases", {}),
         "parameters": result.network.n_parameters,
         "architecture": [f"{type(layer).__name__}({layer.output_dim})" for layer in result.network.layers],
         "data": result.prepared.description,

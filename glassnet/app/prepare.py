@@ -66,7 +66,7 @@ def load_frame_or_images(path: str, options: JobOptions):
             labels,
             {"image_shape": list(data.image_shape), "mode": "L", "classes": sorted(set(labels)), "files": 1},
         )
-    return "table", read_table(source, options.delimiter)
+    return "table", read_table(source, options.delimiter, options.encoding)
 
 
 def prepare(options: JobOptions) -> Prepared:
@@ -168,7 +168,7 @@ def _table_targets(target, options: JobOptions):
 
 def _separate_test_table(options: JobOptions, pre: TablePreprocessor, task: str, classes, y_dtype):
     """(x_test, y_test) from ``--test-data``, preprocessed as the training rows were."""
-    test_frame = read_table(options.test_data, options.delimiter)
+    test_frame = read_table(options.test_data, options.delimiter, options.encoding)
     test_frame.columns = [str(c) for c in test_frame.columns]
     absent = [t for t in options.target if t not in test_frame.columns]
     if absent:
@@ -185,18 +185,40 @@ def _separate_test_table(options: JobOptions, pre: TablePreprocessor, task: str,
     return x_test, mapped.to_numpy().astype(np.int64)
 
 
+#: A numeric column of whole numbers with at most this many distinct values may be codes.
+CODE_LEVELS = 12
+
+
+def _code_hints(pre: TablePreprocessor, frame, declared: dict) -> list[str]:
+    """Whole-number columns with few distinct values, read as numbers: they may be codes."""
+    import pandas as pd
+
+    hints = []
+    for name in pre.numeric:
+        if name in declared:
+            continue
+        values = pd.to_numeric(frame[name], errors="coerce").dropna()
+        distinct = values.nunique()
+        if 3 <= distinct <= CODE_LEVELS and np.all(np.mod(values, 1) == 0):
+            hints.append(
+                f"column {name!r} holds {distinct} distinct whole numbers and is read as a number; if they "
+                f"are codes (a region, a product type), pass --categorical {name}"
+            )
+    return hints
+
+
 def _prepare_table(frame, options: JobOptions, rng: np.random.Generator) -> Prepared:
     frame, dropped_rows = _checked_frame(frame, options)
     task, y, classes = _table_targets(frame[options.target], options)
     features_frame = frame.drop(columns=options.target)
-    TablePreprocessor.validate(features_frame)
+    TablePreprocessor.validate(features_frame, options.columns)
     # Split before fitting the preprocessing, so that it sees the training rows only; a cross-fit
     # estimates out of fold and keeps no test rows back.
     if options.test_data or cross_fitting(options):
         train_idx, test_idx = np.arange(len(frame)), None
     else:
         train_idx, test_idx = _split(len(frame), options.test_fraction, rng, y if task in CLASSIFICATION else None)
-    pre = TablePreprocessor.fit(features_frame.iloc[train_idx], **options.table_options)
+    pre = TablePreprocessor.fit(features_frame.iloc[train_idx], kinds=options.columns, **options.table_options)
     x = pre.transform(features_frame)
     if options.test_data:
         x_test, y_test = _separate_test_table(options, pre, task, classes, y.dtype)
@@ -218,7 +240,7 @@ def _prepare_table(frame, options: JobOptions, rng: np.random.Generator) -> Prep
         "features": int(x.shape[1]),
         "target": list(options.target),
         "rows_dropped_missing_target": dropped_rows,
-        "preprocessing": pre.describe(),
+        "preprocessing": pre.describe() + _code_hints(pre, features_frame.iloc[train_idx], options.columns),
     }
     preprocessing = {**pre.to_dict(), "target": list(options.target)}
     return _finish_split(

@@ -60,6 +60,7 @@ def render_report(model) -> str:
     parts = [
         f"<h1>glassnet report</h1><p class='muted'>glassnet {html.escape(model.glassnet_version)} · "
         f"task: {html.escape(model.task or 'unknown')} · {_parameters(model)}</p>",
+        _summary_section(model, meta),
         _data_section(model, meta.get("data", {}), meta.get("refit"), meta.get("cross_fit")),
         _architecture_section(network, meta, len(model.members)),
         _results_section(model, meta),
@@ -138,6 +139,43 @@ def _architecture_section(network, meta: dict, members: int = 1) -> str:
         f"{f' in each of the {members} members (the same architecture)' if members > 1 else ''}; {network.dtype}.</p>"
         f"{_table(['layer', 'type', 'units', 'parameters'], arch_rows)}{linear}</section>"
     )
+
+
+def _summary_section(model, meta: dict) -> str:
+    """What matters first: the estimate and how sure it is, the baselines, the verdicts, the warnings."""
+    test = meta.get("test_metrics", {})
+    key = headline_metric(model.task)
+    if test.get(key) is None:
+        return ""
+    estimate = meta.get("data", {}).get("estimate", "hold-out")
+    interval = meta.get("test_interval")
+    value = float(test[key])
+    line = f"<b>{html.escape(key)} {value:.4f}</b> ({html.escape(estimate)}"
+    if interval:
+        line += (
+            f"; 95 % interval {interval['low']:.4f}–{interval['high']:.4f}, {html.escape(interval['method'])} "
+            f"on {interval['rows']} rows"
+        )
+    items = [line + ")"]
+    baselines = {n: r.get(key) for n, r in (meta.get("baselines") or {}).items() if r.get(key) is not None}
+    if baselines:
+        name, best = max(baselines.items(), key=lambda item: item[1])
+        difference = value - best
+        within = interval is not None and interval["low"] <= best <= interval["high"]
+        verdict = (
+            "inside the DNN's 95 % interval: on these rows the two are not clearly apart"
+            if within
+            else ("the DNN is ahead" if difference > 0 else "the baseline is ahead")
+            + ", outside the DNN's 95 % interval"
+        )
+        items.append(f"best baseline: {html.escape(name)} {best:.4f} ({difference:+.4f}; {verdict})")
+    for label, field in (("training", "overfitting"), ("gradients", "gradient_verdict")):
+        if meta.get(field):
+            items.append(f"{label}: {html.escape(meta[field])}")
+    warnings = meta.get("warnings", []) + meta.get("linear_blocks", [])
+    notes = "".join(f"<p class='verdict warn'>{html.escape(w)}</p>" for w in warnings)
+    rows = "".join(f"<li>{item}</li>" for item in items)
+    return f"<section><h2>Summary</h2><ul>{rows}</ul>{notes}</section>"
 
 
 def _results_section(model, meta: dict) -> str:

@@ -10,12 +10,15 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..recipe import learning_rate
 from ..tabular import DataError
+from .advice import advice
 from .evaluate import compute_importance, run_baselines, sample_predictions
+from .interval import headline_interval
 from .options import JobOptions, cross_fitting
 from .prepare import Prepared, prepare
-from .recipe import build_callbacks, build_loss, build_network, build_optimizer, learning_rate, n_outputs
-from .tasks import CLASSIFICATION, evaluate_network, metrics_of_outputs, targets_for_network
+from .recipe import build_callbacks, build_loss, build_network, build_optimizer, n_outputs
+from .tasks import CLASSIFICATION, evaluate_network, metrics_of_outputs, predict_outputs, targets_for_network
 
 
 @dataclass
@@ -31,9 +34,12 @@ def run_training(options: JobOptions, log=print) -> JobResult:
     """Prepare the data, train (or grow, or cross-fit) the network, evaluate it and gather the account."""
     started = time.perf_counter()
     prepared = prepare(options)
+    prepare_seconds = time.perf_counter() - started
     _log_data(prepared, options, log)
     if cross_fitting(options, prepared.preprocessing.get("kind", "table")):
-        return _cross_fit_run(prepared, options, log, started)
+        result = _cross_fit_run(prepared, options, log, started)
+        result.metadata["phases"] = {"prepare": prepare_seconds, **result.metadata["phases"]}
+        return result
     if options.folds >= 2 and options.checkpoint and not options.grow:
         log("one network with a validation split: a checkpoint resumes one run (cross-fitting trains several)")
     y_train = targets_for_network(prepared.task, prepared.preprocessing_arrays, prepared.y_train)
@@ -47,8 +53,9 @@ def run_training(options: JobOptions, log=print) -> JobResult:
     selected, refit = network, None
     if options.refit and growth is None and options.early_stopping and not history.diverged:
         network, refit = _refit(prepared, y_train, y_val, history, options, log)
-    metadata = _account(network, selected, history, prepared, options, growth, time.perf_counter() - started)
+    metadata = _account(network, selected, history, prepared, options, growth, time.perf_counter() - started, log=log)
     metadata["refit"] = refit
+    metadata["phases"] = {"prepare": prepare_seconds, **metadata["phases"]}
     return JobResult(network, history, prepared, metadata["test_metrics"], metadata)
 
 
@@ -75,7 +82,7 @@ def _cross_fit_run(prepared: Prepared, options: JobOptions, log, started: float)
     seconds = time.perf_counter() - started
     folds = fit.folds if outputs is not None else None  # out of fold, the baselines are cross-validated too
     metadata = _account(
-        fit.ensemble, fit.ensemble.members[0], fit.histories[0], view, options, None, seconds, outputs, folds
+        fit.ensemble, fit.ensemble.members[0], fit.histories[0], view, options, None, seconds, outputs, folds, log
     )
     metadata["refit"] = None
     metadata["cross_fit"] = summary
@@ -145,7 +152,7 @@ def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
         epochs=options.epochs,
         batch_size=options.batch_size,
         validation_data=(prepared.x_val, y_val),
-        callbacks=build_callbacks(options),
+        callbacks=build_callbacks(options, len(prepared.x_train)),
         seed=options.seed,
         verbose=options.verbose,
         checkpoint=options.checkpoint,
@@ -194,7 +201,7 @@ def _refit(prepared: Prepared, y_train, y_val, history, options: JobOptions, log
 
 def _account(
     network, selected, history, prepared: Prepared, options: JobOptions, growth, train_seconds: float,
-    outputs=None, folds=None,
+    outputs=None, folds=None, log=print,
 ) -> dict:  # fmt: skip
     """Everything the model file, metrics.json and the report say about the run.
 
@@ -208,24 +215,40 @@ def _account(
     verdict = gradient_verdict(history, selected)
     task, arrays, classes = prepared.task, prepared.preprocessing_arrays, prepared.classes
     trail = None if growth is None else [{**row, "hidden": list(row["hidden"])} for row in growth.trail]
+    if outputs is None:
+        outputs = predict_outputs(network, task, prepared.x_test, arrays)
+    test_metrics = metrics_of_outputs(task, outputs, prepared.y_test, classes)
+    phases = {"training": train_seconds}
+    baselines = {}
+    if options.baselines:
+        log("baselines: fitting the classical models on the same rows (--no-baselines skips them) ...")
+        clock = time.perf_counter()
+        baselines = run_baselines(prepared, folds)
+        phases["baselines"] = time.perf_counter() - clock
+    importance = None
+    if options.importance:
+        clock = time.perf_counter()
+        importance = compute_importance(selected, prepared)
+        phases["importance"] = time.perf_counter() - clock
     return {
         "data": prepared.description,
         "options": {
             **{k: (list(v) if isinstance(v, tuple) else v) for k, v in options.__dict__.items() if k != "frame"},
             "lr": learning_rate(options.optimizer, options.lr),  # the rate used, also when the recipe chose it
         },
-        "test_metrics": evaluate_network(network, task, prepared.x_test, prepared.y_test, arrays, classes)
-        if outputs is None
-        else metrics_of_outputs(task, outputs, prepared.y_test, classes),
+        "test_metrics": test_metrics,
+        "test_interval": headline_interval(task, outputs, prepared.y_test, options.seed),
+        "warnings": advice(prepared, options, test_metrics),
         "validation_metrics": evaluate_network(selected, task, prepared.x_val, prepared.y_val, arrays, classes),
-        "baselines": run_baselines(prepared, folds) if options.baselines else {},
+        "baselines": baselines,
         "overfitting": history.summary(),
         "overfitting_onset": history.overfitting_onset,
         "gradient_verdict": verdict.summary(),
         "vanishing": verdict.vanishing,
         "exploding": verdict.exploding,
         "linear_blocks": [block.statement() for block in linear_block_report(selected) if block.redundant],
-        "importance": compute_importance(selected, prepared) if options.importance else None,
+        "importance": importance,
+        "phases": phases,
         "train_seconds": train_seconds,
         "growth_trail": trail,
         "test_sample": sample_predictions(network, prepared, outputs),

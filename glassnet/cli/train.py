@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..app.options import JobOptions
-from ..app.recipe import learning_rate
+from ..recipe import learning_rate
 from .common import emit_json, fraction, fraction_or_zero, hidden_sizes, positive_float, positive_int
 
 EXAMPLES = """examples:
@@ -38,6 +38,10 @@ def add_parser(commands) -> None:
     parser.add_argument("--labels", help="idx labels file for idx image data")
     parser.add_argument("--test-data", help="a separate test file/folder instead of a held-out split")
     parser.add_argument("--delimiter", help="CSV delimiter (sniffed by default)")
+    parser.add_argument("--encoding", help="the CSV's text encoding, e.g. latin-1 or cp1252 (default UTF-8)")
+    parser.add_argument("--categorical", metavar="COLUMNS", help="comma-separated columns to treat as categories")
+    parser.add_argument("--numeric", metavar="COLUMNS", help="comma-separated columns to treat as numbers")
+    parser.add_argument("--ignore", metavar="COLUMNS", help="comma-separated columns to leave out")
     parser.add_argument(
         "--hidden",
         type=hidden_sizes,
@@ -150,6 +154,8 @@ def run(args) -> int:
         image_size=parse_size(args.image_size),
         image_mode="L" if args.grayscale else None,
         delimiter=args.delimiter,
+        encoding=args.encoding,
+        columns=_declared_columns(args),
         checkpoint=args.checkpoint,
         resume=args.resume,
         verbose=0 if (args.quiet or args.json) else 1,
@@ -160,6 +166,19 @@ def run(args) -> int:
         label_smoothing=args.label_smoothing,
     )
     return train_and_report(options, out, args.overwrite, args.json)
+
+
+def _declared_columns(args) -> dict[str, str]:
+    """--categorical/--numeric/--ignore as one mapping; a column declared twice is a usage error."""
+    from . import UsageError
+
+    kinds: dict[str, str] = {}
+    for kind in ("categorical", "numeric", "ignore"):
+        for name in filter(None, (part.strip() for part in (getattr(args, kind) or "").split(","))):
+            if name in kinds and kinds[name] != kind:
+                raise UsageError(f"column {name!r} is given both --{kinds[name]} and --{kind}; choose one.")
+            kinds[name] = kind
+    return kinds
 
 
 def check_checkpoint_path(checkpoint: str, out: Path, *, resume: bool, overwrite: bool, inputs) -> None:
@@ -182,6 +201,8 @@ def check_checkpoint_path(checkpoint: str, out: Path, *, resume: bool, overwrite
 def train_and_report(
     options, out: Path, overwrite: bool, as_json: bool, extra_files: dict[str, str] | None = None
 ) -> int:
+    import time
+
     from ..app.options import METRICS_FILE, MODEL_FILE, REPORT_FILE
     from ..app.outputs import metrics_document, write_outputs
     from ..app.run import run_training
@@ -189,7 +210,9 @@ def train_and_report(
 
     log = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if as_json else print
     result = run_training(options, log=log)
+    clock = time.perf_counter()
     write_outputs(result, out, overwrite, extra_files)
+    phases = {**result.metadata.get("phases", {}), "report and files": time.perf_counter() - clock}
     document = metrics_document(result)
     if as_json:
         emit_json({**document, "output": str(out)})
@@ -198,8 +221,10 @@ def train_and_report(
     name, value = headline(result.prepared.task, result.metrics)
     estimate = result.prepared.description.get("estimate", "hold-out")
     label = {"out of fold": "out-of-fold", "test file": "test", "hold-out": "test"}.get(estimate, "test")
+    interval = meta.get("test_interval")
+    around = f" (95 % interval {interval['low']:.4f}–{interval['high']:.4f})" if interval else ""
     print(
-        f"\n{label} {name}: {value:.4f}   ({len(result.prepared.x_test)} rows, {estimate}; "
+        f"\n{label} {name}: {value:.4f}{around}   ({len(result.prepared.x_test)} rows, {estimate}; "
         f"trained in {meta['train_seconds']:.1f} s)"
     )
     if meta.get("cross_fit"):
@@ -211,7 +236,7 @@ def train_and_report(
             print(f"  {metric}: {number:.4f}")
     print(f"training: {meta['overfitting']}")
     print(f"gradients: {meta['gradient_verdict']}")
-    for statement in meta["linear_blocks"]:
+    for statement in meta["linear_blocks"] + meta.get("warnings", []):
         print(f"warning: {statement}")
     if meta["baselines"]:
         baseline_text = ", ".join(
@@ -225,4 +250,5 @@ def train_and_report(
     else:
         print("baselines: skipped (--no-baselines)")
     print(f"wrote {out / MODEL_FILE}, {out / METRICS_FILE}, {out / REPORT_FILE}")
+    print("time: " + " · ".join(f"{phase} {seconds:.1f} s" for phase, seconds in phases.items()))
     return 0

@@ -54,13 +54,17 @@ def is_glassnet_report(path: Path) -> bool:
 
 
 def is_glassnet_predictions(path: Path) -> bool:
-    """A CSV whose header is the one ``glassnet predict`` writes (first column ``row``)."""
+    """A CSV whose header is the one ``glassnet predict`` writes: the rows' identifiers (``row``,
+    ``file`` or the ID column's name), then ``prediction`` or ``predicted_<name>`` columns (files
+    written before the identifiers were carried: first column ``row``)."""
     try:
         with open(path, encoding="utf-8") as handle:
             header = handle.readline(65536).rstrip("\r\n").split(",")
     except (OSError, UnicodeDecodeError):
         return False
-    return len(header) >= 2 and header[0] == "row"
+    if len(header) < 2:
+        return False
+    return header[0] == "row" or header[1] == "prediction" or header[1].startswith("predicted_")
 
 
 def is_glassnet_onnx(path: Path) -> bool:

@@ -210,6 +210,45 @@ METADATA = {
         "vanishing": {"type": "boolean"},
         "exploding": {"type": "boolean"},
         "linear_blocks": STRINGS,
+        "warnings": STRINGS,
+        "phases": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
+        "cross_fit": {
+            "anyOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["folds", "rows", "members"],
+                    "properties": {
+                        "folds": {"type": "integer", "minimum": 2},
+                        "rows": COUNT,
+                        "members": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["fold", "training_rows", "validation_rows", "epochs", "best_epoch"],
+                                "properties": {
+                                    "fold": COUNT,
+                                    "training_rows": COUNT,
+                                    "validation_rows": COUNT,
+                                    "epochs": COUNT,
+                                    "best_epoch": OPTIONAL_INT,
+                                },
+                            },
+                        },
+                    },
+                },
+            ]
+        },
+        "test_interval": {
+            "anyOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["low", "high", "method", "rows"],
+                    "properties": {"low": NUMBER, "high": NUMBER, "method": {"type": "string"}, "rows": COUNT},
+                },
+            ]
+        },
         "importance": {
             "anyOf": [
                 {"type": "null"},

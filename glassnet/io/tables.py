@@ -11,10 +11,22 @@ import numpy as np
 from ..exceptions import DataError
 
 
-def read_table(path: str | Path, delimiter: str | None = None):
-    """Read a CSV (delimiter and header sniffed unless given), Parquet or npz file into a DataFrame."""
+def read_table(path: str | Path, delimiter: str | None = None, encoding: str | None = None):
+    """Read a CSV (delimiter and header sniffed unless given), Parquet or npz file into a DataFrame.
+
+    A CSV is read as UTF-8 (a byte-order mark is skipped) unless ``encoding`` names another
+    (``latin-1``, ``cp1252``, ...); a file that is not UTF-8 gets an error that says so.
+    """
+    import codecs
+
     import pandas as pd
 
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise DataError(f"unknown encoding {encoding!r}; try utf-8, latin-1 or cp1252.") from None
+    text_encoding = encoding or "utf-8-sig"
     path = Path(path)
     if not path.exists():
         raise DataError(f"no such file: {path}")
@@ -43,7 +55,7 @@ def read_table(path: str | Path, delimiter: str | None = None):
                         for i in range(y.shape[1]):
                             frame[f"y{i}"] = y[:, i]
                 return frame
-        with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        with open(path, newline="", encoding=text_encoding, errors="replace") as handle:
             sample = handle.read(64 * 1024)
         if not sample.strip():
             raise DataError(f"{path} is empty.")
@@ -53,13 +65,19 @@ def read_table(path: str | Path, delimiter: str | None = None):
             except csv.Error:
                 delimiter = ","
         has_header = _has_header(sample, delimiter)
-        frame = pd.read_csv(path, sep=delimiter, header=0 if has_header else None, encoding="utf-8-sig")
+        frame = pd.read_csv(path, sep=delimiter, header=0 if has_header else None, encoding=text_encoding)
         if not has_header:
             frame.columns = [f"column_{i}" for i in range(frame.shape[1])]
         return frame
     except DataError:
         raise
-    except (UnicodeDecodeError, ValueError, OSError, pd.errors.ParserError) as exc:
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"cannot read {path}: it is not {encoding or 'UTF-8'} text (byte 0x{exc.object[exc.start]:02x} at "
+            f"position {exc.start}). Name its encoding with --encoding, e.g. --encoding latin-1 or "
+            "--encoding cp1252."
+        ) from None
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise DataError(f"cannot read {path}: {exc}".splitlines()[0]) from None
     except Exception as exc:  # pyarrow and others raise their own types
         raise DataError(f"cannot read {path}: {type(exc).__name__}: {exc}".splitlines()[0]) from None

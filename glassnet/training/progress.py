@@ -11,22 +11,34 @@ import numpy as np
 
 from .callbacks import Callback
 
+#: The keys a progress line shows, when logged.
+SHOWN = ("loss", "accuracy", "rmse", "val_loss", "val_accuracy", "val_rmse")
+
 
 class ProgressBar(Callback):
-    """A tqdm progress bar over epochs showing the latest losses.
+    """A tqdm progress bar over epochs showing the latest losses, in a terminal.
 
-    Silent when ``verbose=0`` or when the stream is not a terminal (logs and CI stay clean),
-    unless ``force=True``.
+    When the stream is not a terminal (a log file, CI, a notebook's captured output) it prints a
+    plain line instead, at most one every ``interval`` seconds plus the first and the last epoch, as
+    Keras and LightGBM do. Silent with ``verbose=0``. ``force=True`` draws the bar anyway.
     """
 
-    def __init__(self, verbose: int = 1, stream: TextIO | None = None, force: bool = False) -> None:
+    def __init__(
+        self, verbose: int = 1, stream: TextIO | None = None, force: bool = False, interval: float = 10.0
+    ) -> None:
         self.verbose = verbose
         self.stream = stream if stream is not None else sys.stderr
         self.force = force
+        self.interval = interval
         self._bar: Any = None  # a tqdm bar while training in a terminal
+        self._lines = False  # plain lines instead (not a terminal)
+        self._last_line = 0.0
+        self._pending: str | None = None  # the latest epoch's line, when it was not printed
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         interactive = self.force or (hasattr(self.stream, "isatty") and self.stream.isatty())
+        self._lines = bool(self.verbose) and not interactive
+        self._last_line, self._pending = 0.0, None
         if self.verbose and interactive:
             from tqdm.auto import tqdm  # imported lazily: the core import stays light
 
@@ -40,6 +52,20 @@ class ProgressBar(Callback):
             )
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self._lines:
+            import time
+
+            line = epoch_line(epoch, self.trainer.epochs, logs or {})
+            now = time.monotonic()
+            if (
+                epoch == self.trainer.start_epoch
+                or epoch == self.trainer.epochs
+                or now - self._last_line >= self.interval
+            ):
+                print(line, file=self.stream, flush=True)
+                self._last_line, self._pending = now, None
+            else:
+                self._pending = line
         if self._bar is not None:
             shown = {
                 k: f"{v:.4g}"
@@ -50,9 +76,18 @@ class ProgressBar(Callback):
             self._bar.update(1)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self._pending is not None:  # stopped early: the last epoch is always shown
+            print(self._pending, file=self.stream, flush=True)
+            self._pending = None
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def epoch_line(epoch: int, epochs: int, logs: dict[str, Any]) -> str:
+    """``epoch  12/100  loss 0.4213  val_loss 0.4511 ...``: one epoch's logged losses and metrics."""
+    text = "  ".join(f"{k} {logs[k]:.4f}" for k in SHOWN if k in logs)
+    return f"epoch {epoch:>3}/{epochs}  {text}"
 
 
 class EpochPrinter(Callback):
@@ -62,10 +97,7 @@ class EpochPrinter(Callback):
         self.stream = stream
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        logs = logs or {}
-        keys = [k for k in ("loss", "accuracy", "rmse", "val_loss", "val_accuracy", "val_rmse") if k in logs]
-        text = "  ".join(f"{k} {logs[k]:.4f}" for k in keys)
-        print(f"epoch {epoch:>3}/{self.trainer.epochs}  {text}", file=self.stream or sys.stdout, flush=True)
+        print(epoch_line(epoch, self.trainer.epochs, logs or {}), file=self.stream or sys.stdout, flush=True)
 
 
 class CSVLogger(Callback):

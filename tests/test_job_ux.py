@@ -1,0 +1,175 @@
+"""The main job as users live it (#15): predictions that join back to their inputs, data that differs
+from the training data said or refused (--strict), other text encodings, the evaluate text, the
+warnings with their remedies, and the estimate's interval first in the report."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_cli import assert_clean_error, glassnet
+
+import glassnet as gn
+from glassnet.app.interval import headline_interval, wilson
+
+FAST = ["--epochs", "15", "--hidden", "16", "--quiet", "--folds", "2", "--no-baselines"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ux")
+    rng = np.random.default_rng(0)
+    n = 240
+    frame = pd.DataFrame(
+        {
+            "order": [f"A-{i:04d}" for i in range(n)],
+            "amount": rng.normal(50, 10, n).round(2),
+            "shop": rng.choice(["north", "south", "east"], n),
+        }
+    )
+    frame["big"] = np.where((frame["amount"] > 50) ^ (frame["shop"] == "east"), "yes", "no")
+    frame.to_csv(folder / "orders.csv", index=False)
+    out = folder / "model"
+    completed = glassnet("train", folder / "orders.csv", "--target", "big", "--out", out, *FAST)
+    assert completed.returncode == 0, completed.stderr
+    return folder, out / "model.glassnet", frame
+
+
+def test_predictions_carry_the_id_column_training_dropped(trained, tmp_path):
+    folder, model, frame = trained
+    new = frame.drop(columns="big").head(5)
+    new.to_csv(tmp_path / "new.csv", index=False)
+    completed = glassnet("predict", model, tmp_path / "new.csv", "-o", tmp_path / "p.csv")
+    assert completed.returncode == 0, completed.stderr
+    written = pd.read_csv(tmp_path / "p.csv")
+    assert list(written.columns[:2]) == ["order", "prediction"]
+    assert list(written["order"]) == list(new["order"])
+    new.rename(columns={"order": "ref"}).to_csv(tmp_path / "renamed.csv", index=False)
+    completed = glassnet("predict", model, tmp_path / "renamed.csv", "-o", tmp_path / "q.csv", "--id-column", "ref")
+    assert completed.returncode == 0 and list(pd.read_csv(tmp_path / "q.csv")["ref"]) == list(new["order"])
+    missing = glassnet("predict", model, tmp_path / "new.csv", "-o", tmp_path / "r.csv", "--id-column", "nope")
+    assert_clean_error(missing, 2, "--id-column 'nope' is not a column")
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_differences_from_the_training_data_are_said_or_refused_with_strict(trained, tmp_path):
+    folder, model, frame = trained
+    new = frame.drop(columns="big").head(6).copy()
+    new.loc[[0, 1], "shop"] = "west"
+    new["note"] = "x"
+    new.to_csv(tmp_path / "new.csv", index=False)
+    completed = glassnet("predict", model, tmp_path / "new.csv", "-o", tmp_path / "p.csv")
+    assert completed.returncode == 0
+    assert "column(s) the model does not use, ignored: 'note'" in completed.stderr
+    assert "shop: 2 row(s), e.g. 'west'" in completed.stderr
+    strict = glassnet("predict", model, tmp_path / "new.csv", "-o", tmp_path / "s.csv", "--strict")
+    assert_clean_error(strict, 2, "--strict", "'note'", "'west'")
+    assert not (tmp_path / "s.csv").exists()  # nothing written when refused
+    clean = frame.drop(columns="big").head(6)
+    clean.to_csv(tmp_path / "clean.csv", index=False)
+    assert glassnet("predict", model, tmp_path / "clean.csv", "-o", tmp_path / "c.csv", "--strict").returncode == 0
+
+
+def test_a_file_in_another_encoding_is_named_and_read_with_encoding(trained, tmp_path):
+    folder, model, frame = trained
+    labelled = frame.head(30).copy()
+    labelled.loc[0, "order"] = "commande-été"
+    path = tmp_path / "latin1.csv"
+    labelled.to_csv(path, index=False, encoding="latin-1")
+    refused = glassnet("evaluate", model, path)
+    assert_clean_error(refused, 2, "not UTF-8", "--encoding latin-1")
+    completed = glassnet("evaluate", model, path, "--encoding", "latin-1")
+    assert completed.returncode == 0, completed.stderr
+    bogus = glassnet("evaluate", model, path, "--encoding", "klingon")
+    assert_clean_error(bogus, 2, "unknown encoding 'klingon'")
+    trained_latin = glassnet("train", path, "--target", "big", "--out", tmp_path / "m", "--encoding", "latin-1", *FAST)
+    assert trained_latin.returncode == 0, trained_latin.stderr
+
+
+def test_evaluate_text_gives_precision_recall_and_the_confusion_matrix(trained):
+    folder, model, frame = trained
+    completed = glassnet("evaluate", model, folder / "orders.csv")
+    assert completed.returncode == 0, completed.stderr
+    text = completed.stdout
+    assert "precision" in text and "recall" in text and "confusion matrix" in text
+    table = text[text.index("class") :].splitlines()
+    yes = next(line for line in table if line.startswith("yes")).split()
+    assert int(yes[3]) == int((frame["big"] == "yes").sum())  # the support column counts the rows
+
+
+def test_the_estimate_has_an_interval_and_the_report_puts_the_summary_first(trained):
+    folder, model, frame = trained
+    metrics = json.loads((model.parent / "metrics.json").read_text())
+    interval = metrics["test_interval"]
+    assert interval["low"] <= metrics["test"]["accuracy"] <= interval["high"] and interval["rows"] == len(frame)
+    html = (model.parent / "report.html").read_text()
+    assert html.index("<h2>Summary</h2>") < html.index("<h2>Data</h2>") and "95 % interval" in html
+
+
+def test_interval_arithmetic():
+    low, high = wilson(45, 50)
+    assert 0.78 < low < 0.79 and 0.95 < high < 0.96  # the textbook values 0.786, 0.957
+    assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=300)
+    outputs = (y + rng.normal(scale=0.5, size=300)).reshape(-1, 1)
+    r2 = headline_interval("regression", outputs, y)
+    assert r2["low"] < 0.8 < r2["high"] and r2["high"] - r2["low"] < 0.15  # R² is about 0.8
+    assert headline_interval("regression", outputs, y) == r2  # seeded
+
+
+def test_warnings_name_the_problem_and_the_remedy(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 300
+    rare = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    rare["y"] = np.where(rare["a"] > 0, "up", "down")
+    rare.loc[:4, "y"] = "odd"
+    rare.to_csv(tmp_path / "rare.csv", index=False)
+    heavy = pd.DataFrame({"a": rng.normal(size=n)})
+    heavy["y"] = np.exp(2.5 * rng.normal(size=n))  # unrelated to a, heavy-tailed
+    heavy.to_csv(tmp_path / "heavy.csv", index=False)
+    counts = pd.DataFrame({"a": rng.normal(size=n)})
+    counts["y"] = np.clip(np.round(counts["a"] * 2 + 4), 0, 8).astype(int)
+    counts.to_csv(tmp_path / "counts.csv", index=False)
+    expected = {
+        "rare": ["'odd' (0 of 5 test rows", "balanced accuracy"],
+        "heavy": ["heavy-tailed", "log target"],
+        "counts": ["distinct whole numbers", "--task regression"],
+    }
+    for name, fragments in expected.items():
+        out = tmp_path / f"out-{name}"
+        completed = glassnet("train", tmp_path / f"{name}.csv", "--target", "y", "--out", out, *FAST)
+        assert completed.returncode == 0, completed.stderr
+        warnings = json.loads((out / "metrics.json").read_text())["warnings"]
+        assert any(all(f in w for f in fragments) for w in warnings), (name, warnings)
+
+
+def test_column_kinds_can_be_declared_and_codes_are_pointed_out(tmp_path):
+    rng = np.random.default_rng(2)
+    n = 200
+    frame = pd.DataFrame(
+        {"region": rng.integers(1, 6, n), "size": rng.normal(size=n), "comment": rng.choice(["a", "b"], n)}
+    )
+    frame["y"] = np.where(frame["region"].isin([2, 4]) ^ (frame["size"] > 0), "p", "q")
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    guessed = glassnet("train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "a", *FAST)
+    assert guessed.returncode == 0, guessed.stderr
+    assert "holds 5 distinct whole numbers" in guessed.stdout and "--categorical region" in guessed.stdout
+    declared = glassnet(
+        "train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "b",
+        "--categorical", "region", "--ignore", "comment", *FAST,
+    )  # fmt: skip
+    assert declared.returncode == 0, declared.stderr
+    model = gn.load_model(tmp_path / "b" / "model.glassnet")
+    assert model.preprocessing["categorical"] == ["region"] and "comment" in model.preprocessing["dropped"]
+    text = glassnet(
+        "train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "c", "--numeric", "comment", *FAST
+    )
+    assert_clean_error(text, 2, "'comment'", "--numeric", "holds text")
+    unknown = glassnet("train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "d", "--ignore", "nope", *FAST)
+    assert_clean_error(unknown, 2, "['nope']", "not input columns")
+    both = glassnet(
+        "train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "e", "--ignore", "size", "--numeric", "size"
+    )
+    assert_clean_error(both, 2, "both --numeric and --ignore")
+    assert not any((tmp_path / name).exists() for name in "cde")
