@@ -375,7 +375,10 @@ def main() -> None:
                 taken = model in models or runs[name].get(model)
                 if not taken and (len(results) == args.seeds or fewer):
                     runs[name][model] = results
-                    reused[model] = earlier.get("reused", {}).get(model, earlier["command"])
+                    origin = earlier.get("reused", {}).get(model, earlier["command"])
+                    if isinstance(origin, dict):  # the earlier report merged several runs: keep theirs
+                        origin = next((c for c, s in origin.items() if name in s), earlier["command"])
+                    reused.setdefault(model, {}).setdefault(origin, []).append(name)
                     if model in earlier.get("variants", {}):
                         variants.setdefault(model, earlier["variants"][model])
     report = {
@@ -521,9 +524,13 @@ def time_check_lines(check) -> list[str]:
 def reused_text(reused: dict) -> str:
     """Models taken from earlier runs, grouped by the command that produced them."""
     by_command: dict = {}
-    for model, command in reused.items():
-        model = "the time check" if model == "time check" else model
-        by_command.setdefault(command, []).append(MODELS.get(model, model))
+    for model, origins in reused.items():
+        label = "the time check" if model == "time check" else MODELS.get(model, model)
+        if isinstance(origins, str):  # one command for every set (the time check, older reports)
+            origins = {origins: []}
+        for command, names in origins.items():
+            whole = len(origins) == 1  # one source for the model: no need to list its sets
+            by_command.setdefault(command, []).append(label if whole else f"{label} ({', '.join(names)})")
     return "; ".join(f"{', '.join(models)} from `{command}`" for command, models in by_command.items())
 
 

@@ -25,7 +25,7 @@ class JobOptions:
     test_data: str | None = None
     #: The recipe's network (glassnet/recipe.py, shared with the estimators): 256 and 128 units with
     #: dropout 0.1, trained by Adam at 3e-3. Against 128-64 at 1e-3 without dropout, on the 12 tables
-    #: of docs/tabular.md (five cross-fit members, one seed): +0.006 on average; see its ablations.
+    #: of docs/tabular.md (five cross-fit members, one seed): +0.004 on average; see its ablations.
     hidden: tuple[int, ...] = recipe.HIDDEN
     activation: str = "relu"
     #: The weights' initialization (glassnet.init.INITIALIZERS); None: the recipe's.

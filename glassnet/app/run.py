@@ -223,7 +223,7 @@ def _account(
     if options.baselines:
         log("baselines: fitting the classical models on the same rows (--no-baselines skips them) ...")
         clock = time.perf_counter()
-        baselines = run_baselines(prepared, folds)
+        baselines = run_baselines(prepared, folds, log)
         phases["baselines"] = time.perf_counter() - clock
     importance = None
     if options.importance:

@@ -246,7 +246,10 @@ def train_and_report(
             [("glassnet", value)] + [(m, s.get(name, float("-inf"))) for m, s in meta["baselines"].items()],
             key=lambda item: item[1],
         )
-        print(f"baselines ({name}): {baseline_text} → best: {best[0]}")
+        rival = max((s.get(name, float("-inf")) for s in meta["baselines"].values()), default=float("-inf"))
+        close = interval is not None and interval["low"] <= rival <= interval["high"]
+        apart = " (the best baseline is inside the 95 % interval: not clearly apart)" if close else ""
+        print(f"baselines ({name}): {baseline_text} → best: {best[0]}{apart}")
     else:
         print("baselines: skipped (--no-baselines)")
     print(f"wrote {out / MODEL_FILE}, {out / METRICS_FILE}, {out / REPORT_FILE}")
