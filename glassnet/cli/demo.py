@@ -47,6 +47,7 @@ def run(args) -> int:
         task="classification",
         hidden=(256, 128),
         activation="relu",
+        init=None,  # each layer's default for its activation (He for ReLU); the tables' recipe starts smaller
         batch_norm=True,
         dropout=0.0,  # batch norm regularizes the demo's network (the job's tables default adds 0.1)
         epochs=args.epochs,
