@@ -88,7 +88,8 @@ def markdown(report: dict) -> str:
         "- glassnet's defaults are the job's recipe (`glassnet/recipe.py`): five cross-fitted networks "
         "(network k stops early on fold k), dropout 0.1, Adam at 3e-3, batches of 64; the prediction is "
         "their mean.",
-        f"- glassnet before 0.6: the estimators' earlier defaults, `{json.dumps(BEFORE)}` (with today's initialization).",
+        f"- glassnet before 0.6: the estimators' earlier defaults, `{json.dumps(BEFORE)}` "
+        "(with today's initialization).",
         "- Score: accuracy on the held-out quarter (R² for diabetes), the mean over the splits; wins "
         f"count the splits where glassnet is ahead by more than {TIE} (ties within it).",
         "",
