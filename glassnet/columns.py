@@ -1,10 +1,13 @@
-"""What a table's column is: date text, heavy tails, a robust scale (helpers of the table preprocessing)."""
+"""What a table's column is: its kind (guessed or declared), date text, heavy tails, a robust scale (helpers of
+the table preprocessing)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+
+from .exceptions import DataError
 
 # pandas Series throughout; typed as Any so that importing this module never imports pandas.
 Series = Any
@@ -56,3 +59,53 @@ def days_since_1970(moments: Series) -> Series:
     import pandas as pd
 
     return (moments - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400
+
+
+#: What ``--categorical``, ``--numeric`` and ``--ignore`` declare a column to be.
+COLUMN_KINDS = ("categorical", "numeric", "ignore")
+
+
+def column_kind(values, name: str, declared: str | None = None) -> str:
+    """ "numeric", "date" or "categorical"; raises for an empty column or text in a numeric column.
+
+    ``declared`` ("numeric" or "categorical", from ``--numeric``/``--categorical``) overrides
+    the guess; a column declared numeric must hold numbers only.
+
+    >>> import pandas as pd
+    >>> column_kind(pd.Series(["2024-01-02", "2024-03-04"]), "day"), column_kind(pd.Series([1, 2]), "n", "categorical")
+    ('date', 'categorical')
+    """
+    import pandas as pd
+
+    if values.isna().all():
+        raise DataError(f"column {name!r} is entirely empty; drop it or fill it (or --ignore {name}).")
+    if declared == "categorical":
+        return "categorical"
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return "numeric"
+    present = values.dropna()
+    if declared != "numeric" and len(present) and date_days(present).notna().mean() >= DATE_FRACTION:
+        return "date"
+    as_numbers = pd.to_numeric(present, errors="coerce")
+    bad = as_numbers.isna().to_numpy()
+    if len(as_numbers) and (bad.mean() <= 0.05 or declared == "numeric") and bad.any():
+        declared_text = " (declared with --numeric)" if declared == "numeric" else ""
+        raise DataError(
+            f"column {name!r} is numeric{declared_text} but holds text such as {present[bad].iloc[0]!r} "
+            f"(row {present.index[bad][0]}); fix or remove those values."
+        )
+    return "numeric" if len(as_numbers) and not bad.any() else "categorical"
+
+
+def check_kinds(kinds: dict[str, str], columns) -> None:
+    """Declared column kinds name existing input columns and known kinds."""
+    names = [str(c) for c in columns]
+    unknown = [c for c in kinds if c not in names]
+    if unknown:
+        raise DataError(
+            f"column(s) {unknown} given to --categorical/--numeric/--ignore are not input columns; the "
+            f"input columns are {names[:20]}{' …' if len(names) > 20 else ''}."
+        )
+    wrong = {c: k for c, k in kinds.items() if k not in COLUMN_KINDS}
+    if wrong:
+        raise DataError(f"column kinds must be one of {COLUMN_KINDS}; got {wrong}.")

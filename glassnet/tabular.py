@@ -32,15 +32,13 @@ from typing import Any
 
 import numpy as np
 
-from .columns import DATE_FRACTION, date_days, datetimes, days_since_1970, heavy_tailed, robust_scale
+from .columns import check_kinds, column_kind, date_days, datetimes, days_since_1970, heavy_tailed, robust_scale
 from .exceptions import DataError
 from .io.tables import read_table
 
 __all__ = ["DataError", "TablePreprocessor", "infer_task", "read_table"]
 
 MISSING = "(missing)"
-#: What ``--categorical``, ``--numeric`` and ``--ignore`` declare a column to be.
-COLUMN_KINDS = ("categorical", "numeric", "ignore")
 #: Smooth clipping bound of scaled numeric features: x / √(1 + (x/CLIP)²) stays within ±CLIP.
 CLIP = 3.0
 #: The features a date column becomes.
@@ -61,6 +59,20 @@ def infer_task(target) -> str:
     if integral and len(unique) <= max(2, min(50, int(0.05 * len(values)) + 2)):
         return "classification"
     return "regression"
+
+
+def _drop_reason(values, kind: str, declared: bool, n: int) -> str | None:
+    """Why a column is dropped: constant, or ID-like (every value distinct, text or whole numbers,
+    and its kind not declared); None to keep it."""
+    import pandas as pd
+
+    distinct = values.nunique(dropna=True)
+    if distinct <= 1:
+        return "constant"
+    integral = kind == "numeric" and np.all(np.mod(pd.to_numeric(values.dropna()), 1) == 0)
+    if distinct == n and n > 20 and (kind == "categorical" or integral) and not declared:
+        return "ID-like (every value distinct)"
+    return None
 
 
 @dataclass
@@ -104,56 +116,14 @@ class TablePreprocessor:
     indicators: list[str] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
 
-    @staticmethod
-    def column_kind(values, name: str, declared: str | None = None) -> str:
-        """ "numeric", "date" or "categorical"; raises for an empty column or text in a numeric column.
-
-        ``declared`` ("numeric" or "categorical", from ``--numeric``/``--categorical``) overrides
-        the guess; a column declared numeric must hold numbers only.
-        """
-        import pandas as pd
-
-        if values.isna().all():
-            raise DataError(f"column {name!r} is entirely empty; drop it or fill it (or --ignore {name}).")
-        if declared == "categorical":
-            return "categorical"
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            return "numeric"
-        present = values.dropna()
-        if declared != "numeric" and len(present) and date_days(present).notna().mean() >= DATE_FRACTION:
-            return "date"
-        as_numbers = pd.to_numeric(present, errors="coerce")
-        bad = as_numbers.isna().to_numpy()
-        if len(as_numbers) and (bad.mean() <= 0.05 or declared == "numeric") and bad.any():
-            declared_text = " (declared with --numeric)" if declared == "numeric" else ""
-            raise DataError(
-                f"column {name!r} is numeric{declared_text} but holds text such as {present[bad].iloc[0]!r} "
-                f"(row {present.index[bad][0]}); fix or remove those values."
-            )
-        return "numeric" if len(as_numbers) and not bad.any() else "categorical"
-
-    @staticmethod
-    def check_kinds(kinds: dict[str, str], columns) -> None:
-        """Declared column kinds name existing input columns and known kinds."""
-        names = [str(c) for c in columns]
-        unknown = [c for c in kinds if c not in names]
-        if unknown:
-            raise DataError(
-                f"column(s) {unknown} given to --categorical/--numeric/--ignore are not input columns; the "
-                f"input columns are {names[:20]}{' …' if len(names) > 20 else ''}."
-            )
-        wrong = {c: k for c, k in kinds.items() if k not in COLUMN_KINDS}
-        if wrong:
-            raise DataError(f"column kinds must be one of {COLUMN_KINDS}; got {wrong}.")
-
     @classmethod
     def validate(cls, frame, kinds: dict[str, str] | None = None) -> None:
         """Check every column of the whole table (before any split), as declared in ``kinds``."""
         kinds = kinds or {}
-        cls.check_kinds(kinds, frame.columns)
+        check_kinds(kinds, frame.columns)
         for column in frame.columns:
             if kinds.get(str(column)) != "ignore":
-                cls.column_kind(frame[column], str(column), kinds.get(str(column)))
+                column_kind(frame[column], str(column), kinds.get(str(column)))
 
     @classmethod
     def fit(
@@ -182,7 +152,7 @@ class TablePreprocessor:
         if scaling not in ("robust", "standard"):
             raise ValueError(f"scaling must be 'robust' or 'standard'; got {scaling!r}.")
         kinds = kinds or {}
-        cls.check_kinds(kinds, frame.columns)
+        check_kinds(kinds, frame.columns)
         pre = cls(scaling=scaling, clip=float(clip))
         n = len(frame)
         for column in frame.columns:
@@ -192,16 +162,12 @@ class TablePreprocessor:
             if declared == "ignore":
                 pre.dropped[name] = "ignored, as asked (--ignore)"
                 continue
-            kind = cls.column_kind(values, name, declared)
+            kind = column_kind(values, name, declared)
             if kind == "date" and not dates:
                 kind = "categorical"
-            distinct = values.nunique(dropna=True)
-            if distinct <= 1:
-                pre.dropped[name] = "constant"
-                continue
-            integral = kind == "numeric" and np.all(np.mod(pd.to_numeric(values.dropna()), 1) == 0)
-            if distinct == n and n > 20 and (kind == "categorical" or integral) and declared is None:
-                pre.dropped[name] = "ID-like (every value distinct)"
+            reason = _drop_reason(values, kind, declared is not None, n)
+            if reason:
+                pre.dropped[name] = reason
                 continue
             missing = int(values.isna().sum())
             if missing:

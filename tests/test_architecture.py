@@ -29,6 +29,7 @@ CORE = (
     "glassnet.affine",
     "glassnet.builders",
     "glassnet.ensemble",
+    "glassnet.recipe",
     "glassnet.optim",
     "glassnet.data",
     "glassnet.kernels",
@@ -44,6 +45,7 @@ CORE = (
     "glassnet.training.interrupts",
     "glassnet.training.progress",
     "glassnet.training.state",
+    "glassnet.training.folds",
 )
 #: What the core must not import, at module level or inside a function.
 ABOVE_CORE = (

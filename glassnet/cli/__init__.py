@@ -31,11 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    from . import demo, models, train
+    from . import demo, models, predict, train
 
     train.add_parser(commands)
-    models.add_predict(commands)
-    models.add_evaluate(commands)
+    predict.add_predict(commands)
+    predict.add_evaluate(commands)
     models.add_inspect(commands)
     models.add_report(commands)
     models.add_export(commands)

@@ -1,16 +1,15 @@
-"""Commands that use a saved model: predict, evaluate, inspect, report, export."""
+"""Commands that show or convert a saved model: inspect, report, export (predict and evaluate: predict.py)."""
 
 from __future__ import annotations
 
 import argparse
-import io
 
 import numpy as np
 
 from .common import check_output, emit_json, load
 
 
-def _parser(commands, name, help_text, description, examples):
+def parser_for(commands, name, help_text, description, examples):
     return commands.add_parser(
         name,
         help=help_text,
@@ -20,188 +19,9 @@ def _parser(commands, name, help_text, description, examples):
     )
 
 
-# ------------------------------------------------------------------------------------------ predict
-def add_predict(commands) -> None:
-    parser = _parser(
-        commands,
-        "predict",
-        "predict with a saved model",
-        "Write predictions for new data as CSV.",
-        "  glassnet predict model/model.glassnet new.csv -o predictions.csv\n"
-        "  glassnet predict model/model.glassnet photos/ -o labels.csv --proba\n",
-    )
-    parser.add_argument("model")
-    parser.add_argument("data", help="a table (target column optional) or an image folder")
-    parser.add_argument("-o", "--output", required=True, help="CSV file to write")
-    parser.add_argument("--proba", action="store_true", help="also write class probabilities")
-    parser.add_argument(
-        "--spread",
-        action="store_true",
-        help="also write how much an ensemble's members disagree (regression: their standard deviation; "
-        "classes: the fraction of members choosing another class)",
-    )
-    parser.add_argument(
-        "--id-column",
-        help="the table's column that identifies rows, written first (default: the column training dropped "
-        "as ID-like, when present; else the row number)",
-    )
-    _add_data_arguments(parser)
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    parser.add_argument("--json", action="store_true", help="print a JSON summary")
-    parser.set_defaults(handler=run_predict)
-
-
-def _add_data_arguments(parser) -> None:
-    """How new data is read and checked (predict and evaluate)."""
-    parser.add_argument("--delimiter", help="CSV delimiter (sniffed by default)")
-    parser.add_argument("--encoding", help="the CSV's text encoding, e.g. latin-1 (default UTF-8)")
-    parser.add_argument(
-        "--strict",
-        action="store_true",
-        help="fail when the data differs from the training data (unseen categories, columns the model does "
-        "not use, unreadable dates) instead of saying so and going on",
-    )
-
-
-def _new_data(model, args, require_target: bool = False):
-    """The data for ``model`` as the arguments say; what differs from the training data, on stderr."""
-    import sys
-
-    from ..app.saved import features_for_model
-
-    new = features_for_model(
-        model,
-        args.data,
-        args.delimiter,
-        require_target,
-        encoding=args.encoding,
-        id_column=getattr(args, "id_column", None),
-        strict=args.strict,
-    )
-    for note in new.notes:
-        print(f"note: {note}", file=sys.stderr)
-    return new
-
-
-def run_predict(args) -> int:
-    import pandas as pd
-
-    from ..app.tasks import predict_outputs
-    from ..io.atomic import atomic_write_bytes
-    from . import UsageError
-
-    output = check_output(args.output, args.overwrite, "predictions", inputs=[args.model, args.data])
-    model = load(args.model)
-    if args.spread and len(model.members) < 2:
-        raise UsageError(
-            f"--spread needs an ensemble; {args.model} holds a single network (train with --folds 2 or more)."
-        )
-    new = _new_data(model, args)
-    x = new.x
-    outputs = predict_outputs(model.predictor, model.task, x, model.preprocessing_arrays)
-    frame = pd.DataFrame({new.id_name: new.ids})
-    if model.task in ("binary", "multiclass"):
-        frame["prediction"] = [model.classes[i] for i in outputs.argmax(axis=1)]
-        if args.proba:
-            for i, label in enumerate(model.classes):
-                frame[f"proba_{label}"] = outputs[:, i]
-    elif model.task == "multilabel":
-        for i, label in enumerate(model.classes):
-            frame[f"predicted_{label}"] = (outputs[:, i] > 0.5).astype(int)
-            if args.proba:
-                frame[f"proba_{label}"] = outputs[:, i]
-    else:
-        targets = (model.preprocessing or {}).get("target") or [f"y{i}" for i in range(outputs.shape[1])]
-        for i, name in enumerate(targets):
-            frame[f"predicted_{name}"] = outputs[:, i]
-    if args.spread:
-        _add_spread(frame, model, x)
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
-    atomic_write_bytes(output, buffer.getvalue().encode("utf-8"))
-    if args.json:
-        emit_json({"rows": len(frame), "output": str(output), "identifiers": new.id_name, "notes": new.notes})
-    else:
-        print(f"wrote {len(frame)} predictions to {output} (rows identified by {new.id_name!r})")
-    return 0
-
-
-def _add_spread(frame, model, x) -> None:
-    """The members' disagreement per row: one column per target (regression), else one."""
-    from ..ensemble import Ensemble
-
-    members = model.predictor.member_predictions(x).astype(np.float64)
-    if model.task == "regression":
-        spread = Ensemble.spread(members, classes=False) * model.preprocessing_arrays["target_scale"]
-        targets = (model.preprocessing or {}).get("target") or [f"y{i}" for i in range(spread.shape[1])]
-        for i, name in enumerate(targets):
-            frame[f"spread_{name}"] = spread[:, i]
-    elif model.task == "multilabel":
-        frame["spread"] = Ensemble.spread(members, classes="labels")
-    else:
-        frame["spread"] = Ensemble.spread(members, classes=True)
-
-
-# ----------------------------------------------------------------------------------------- evaluate
-def add_evaluate(commands) -> None:
-    parser = _parser(
-        commands,
-        "evaluate",
-        "evaluate a saved model on labelled data",
-        "Print test metrics of a saved model on data that includes the target.",
-        "  glassnet evaluate model/model.glassnet test.csv\n  glassnet evaluate model/model.glassnet test.csv --json\n",
-    )
-    parser.add_argument("model")
-    parser.add_argument("data")
-    _add_data_arguments(parser)
-    parser.add_argument("--json", action="store_true")
-    parser.set_defaults(handler=run_evaluate)
-
-
-def run_evaluate(args) -> int:
-    from ..app.tasks import evaluate_network
-
-    model = load(args.model)
-    new = _new_data(model, args, require_target=True)
-    x, y = new.x, new.y
-    metrics = evaluate_network(model.predictor, model.task, x, y, model.preprocessing_arrays, model.classes)
-    if args.json:
-        emit_json({"task": model.task, "rows": int(len(x)), **metrics, "notes": new.notes})
-        return 0
-    print(f"{model.task} on {len(x)} rows of {args.data}:")
-    for name, value in metrics.items():
-        if name != "confusion_matrix":
-            print(f"  {name}: {value:.4f}")
-    if "confusion_matrix" in metrics:
-        print(class_table(np.asarray(metrics["confusion_matrix"]), model.classes))
-    return 0
-
-
-def class_table(matrix: np.ndarray, classes: list) -> str:
-    """Per-class precision, recall and support, then the confusion matrix (rows: true classes)."""
-    names = [str(c) for c in classes]
-    width = max(8, *(len(n) for n in names)) + 2
-    predicted, support = matrix.sum(axis=0), matrix.sum(axis=1)
-    diagonal = np.diag(matrix)
-    lines = ["", f"{'class':<{width}}{'precision':>10}{'recall':>10}{'support':>10}"]
-    for i, name in enumerate(names):
-        precision = f"{diagonal[i] / predicted[i]:.3f}" if predicted[i] else "–"
-        recall = f"{diagonal[i] / support[i]:.3f}" if support[i] else "–"
-        lines.append(f"{name:<{width}}{precision:>10}{recall:>10}{support[i]:>10}")
-    never = [names[i] for i in range(len(names)) if support[i] and not diagonal[i]]
-    if never:
-        lines.append(f"never predicted right: {', '.join(never)} (a rare class? see the report's confusion matrix)")
-    cell = max(6, len(str(matrix.max())) + 2, *(len(n) + 1 for n in names))
-    lines += ["", "confusion matrix (rows: true class, columns: predicted class)"]
-    lines.append(" " * width + "".join(f"{n:>{cell}}" for n in names))
-    for i, name in enumerate(names):
-        lines.append(f"{name:<{width}}" + "".join(f"{v:>{cell}}" for v in matrix[i]))
-    return "\n".join(lines)
-
-
 # ------------------------------------------------------------------------------------------ inspect
 def add_inspect(commands) -> None:
-    parser = _parser(
+    parser = parser_for(
         commands,
         "inspect",
         "show a saved model's architecture and training facts",
@@ -305,7 +125,7 @@ def _inputs(pre: dict) -> dict | None:
 
 # ------------------------------------------------------------------------------------------- report
 def add_report(commands) -> None:
-    parser = _parser(
+    parser = parser_for(
         commands,
         "report",
         "re-render report.html from a saved model",
@@ -331,7 +151,7 @@ def run_report(args) -> int:
 
 # ------------------------------------------------------------------------------------------- export
 def add_export(commands) -> None:
-    parser = _parser(
+    parser = parser_for(
         commands,
         "export",
         "export a saved model to ONNX",

@@ -39,22 +39,7 @@ def read_table(path: str | Path, delimiter: str | None = None, encoding: str | N
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
         if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as data:
-                keys = list(data.keys())
-                x_key = next((k for k in ("x", "X", "data", "images") if k in keys), None)
-                y_key = next((k for k in ("y", "target", "labels") if k in keys), None)
-                if x_key is None:
-                    raise DataError(f"{path}: expected arrays named x and y; found {keys}.")
-                x = data[x_key].reshape(len(data[x_key]), -1)
-                frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])])
-                if y_key is not None:
-                    y = data[y_key]
-                    if y.ndim == 1:
-                        frame["y"] = y
-                    else:
-                        for i in range(y.shape[1]):
-                            frame[f"y{i}"] = y[:, i]
-                return frame
+            return _read_npz(path)
         with open(path, newline="", encoding=text_encoding, errors="replace") as handle:
             sample = handle.read(64 * 1024)
         if not sample.strip():
@@ -81,6 +66,28 @@ def read_table(path: str | Path, delimiter: str | None = None, encoding: str | N
         raise DataError(f"cannot read {path}: {exc}".splitlines()[0]) from None
     except Exception as exc:  # pyarrow and others raise their own types
         raise DataError(f"cannot read {path}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+
+
+def _read_npz(path: Path):
+    """An npz file's ``x`` (flattened per row) as columns x0, x1, ... and its ``y`` as y (or y0, y1, ...)."""
+    import pandas as pd
+
+    with np.load(path, allow_pickle=False) as data:
+        keys = list(data.keys())
+        x_key = next((k for k in ("x", "X", "data", "images") if k in keys), None)
+        y_key = next((k for k in ("y", "target", "labels") if k in keys), None)
+        if x_key is None:
+            raise DataError(f"{path}: expected arrays named x and y; found {keys}.")
+        x = data[x_key].reshape(len(data[x_key]), -1)
+        frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])])
+        if y_key is not None:
+            y = data[y_key]
+            if y.ndim == 1:
+                frame["y"] = y
+            else:
+                for i in range(y.shape[1]):
+                    frame[f"y{i}"] = y[:, i]
+        return frame
 
 
 def _has_header(sample: str, delimiter: str) -> bool:

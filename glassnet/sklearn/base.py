@@ -18,10 +18,11 @@ from ..training.callbacks import EarlyStopping
 from ..training.fit import make_trainer
 from ..training.folds import fold_assignment, member_seed
 from ..training.progress import EpochPrinter
-from .params import PARAMETER_CONSTRAINTS, json_param
+from .files import ModelFiles
+from .params import PARAMETER_CONSTRAINTS
 
 
-class BaseDNN(BaseEstimator):
+class BaseDNN(ModelFiles, BaseEstimator):
     _parameter_constraints: dict = PARAMETER_CONSTRAINTS
 
     def __init__(
@@ -142,6 +143,10 @@ class BaseDNN(BaseEstimator):
         labels = targets if targets.ndim == 1 else None  # class indices: each class dealt evenly
         return fold_assignment(len(x), self.n_networks, self._random_seed, labels)
 
+    def _network_seed(self, k: int) -> int:
+        """Network ``k``'s seed: the estimator's own for one network, else one stream per network."""
+        return self._random_seed if self.n_networks == 1 else member_seed(self._random_seed, k)
+
     def _train(self, x, targets, sample_weight, epochs: int, incremental: bool) -> None:
         """Train ``networks_`` (building them when needed) and update the fitted attributes."""
         fresh = not (incremental or self.warm_start) or not hasattr(self, "networks_")
@@ -150,72 +155,68 @@ class BaseDNN(BaseEstimator):
                 f"n_networks={self.n_networks} but the fitted estimator has {len(self.networks_)} network(s); "
                 "set it back, or fit without warm_start."
             )
-        batch_size = self._batch(len(x))
         if fresh:
             self._random_seed = self._seed()
-            seeds = (
-                [self._random_seed]
-                if self.n_networks == 1
-                else [member_seed(self._random_seed, k) for k in range(self.n_networks)]
-            )
             self.networks_ = [
-                self._build(x.shape[1], self._n_network_outputs, self._output_activation, seed) for seed in seeds
+                self._build(x.shape[1], self._n_network_outputs, self._output_activation, self._network_seed(k))
+                for k in range(self.n_networks)
             ]
-            self._optimizers = [None] * len(self.networks_)
+            self._optimizers = None
             self.loss_curve_, self.validation_loss_curve_, self.validation_scores_ = [], [], []
             self.n_iter_ = 0
             self.t_ = 0
-        decay = self._decay(batch_size, sample_weight)
-        if getattr(self, "_optimizers", None) is None:  # after unpickling or loading: rebuilt here
+        if getattr(self, "_optimizers", None) is None:  # fresh, or after unpickling or loading
             self._optimizers = [None] * len(self.networks_)
         folds = None if incremental else self._folds(x, targets)
         use_validation = self.early_stopping and not incremental and (folds is not None or self.n_networks == 1)
-        histories, stopped = [], True
-        for k, network in enumerate(self.networks_):
-            if self._optimizers[k] is None:
-                self._optimizers[k] = self._make_optimizer(network, decay)
-            self._optimizers[k].weight_decay = decay  # partial_fit calls may bring other weights
-            rows = slice(None) if folds is None else folds != k
-            weights = None if sample_weight is None else sample_weight[rows]
-            held_out = None
-            if folds is not None:
-                held = folds == k
-                held_out = (x[held], targets[held]) + (() if sample_weight is None else (sample_weight[held],))
-            trainer = make_trainer(
-                network,
-                x[rows],
-                targets[rows],
-                optimizer=self._optimizers[k],
-                epochs=epochs,
-                batch_size=batch_size,
-                validation_data=held_out,
-                validation_split=self.validation_fraction if use_validation and folds is None else None,
-                callbacks=self._callbacks(
-                    incremental,
-                    use_validation,
-                    verbose=self.verbose and k == 0,
-                    rows=len(x) if folds is None else int(np.sum(rows)),
-                    batch_size=batch_size,
-                ),
-                shuffle=self.shuffle,
-                seed=(self._random_seed if len(self.networks_) == 1 else member_seed(self._random_seed, k))
-                + self.n_iter_,
-                sample_weight=weights,
-                on_divergence="raise",
-                diagnostics=k == 0,  # the gradient story is told on the first network
-            )
-            histories.append(trainer.run())
-            stopped = stopped and histories[-1].stopped_epoch is not None
-            if k == 0:
-                n_rows = len(trainer.x)
-        self._record(histories, n_rows, use_validation)
-        if not incremental and not stopped and epochs > 1:
+        runs = [
+            self._train_network(k, x, targets, sample_weight, folds, epochs, incremental, use_validation)
+            for k in range(len(self.networks_))
+        ]
+        self._record([history for history, _ in runs], runs[0][1], use_validation)
+        if not incremental and epochs > 1 and any(history.stopped_epoch is None for history, _ in runs):
             warnings.warn(
                 f"{type(self).__name__} reached max_iter={self.max_iter} before the "
                 f"{'validation' if use_validation else 'training'} loss stopped improving; "
                 "raise max_iter or learning_rate_init.",
                 ConvergenceWarning,
             )
+
+    def _train_network(self, k, x, targets, sample_weight, folds, epochs, incremental, use_validation):
+        """Network ``k``'s run: on every fold but its own (which it stops on), or on every row.
+
+        Returns its history and the number of rows it trained on.
+        """
+        network, batch_size = self.networks_[k], self._batch(len(x))
+        decay = self._decay(batch_size, sample_weight)
+        if self._optimizers[k] is None:
+            self._optimizers[k] = self._make_optimizer(network, decay)
+        self._optimizers[k].weight_decay = decay  # partial_fit calls may bring other weights
+        rows = np.ones(len(x), dtype=bool) if folds is None else folds != k
+        held_out = None
+        if folds is not None:
+            held = ~rows
+            held_out = (x[held], targets[held]) + (() if sample_weight is None else (sample_weight[held],))
+        trainer = make_trainer(
+            network,
+            x[rows],
+            targets[rows],
+            optimizer=self._optimizers[k],
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_data=held_out,
+            validation_split=self.validation_fraction if use_validation and folds is None else None,
+            callbacks=self._callbacks(
+                incremental, use_validation, self.verbose and k == 0, int(rows.sum()), batch_size
+            ),
+            shuffle=self.shuffle,
+            seed=self._network_seed(k) + self.n_iter_,
+            sample_weight=None if sample_weight is None else sample_weight[rows],
+            on_divergence="raise",
+            diagnostics=k == 0,  # the gradient story is told on the first network
+        )
+        history = trainer.run()
+        return history, len(trainer.x)
 
     def _callbacks(self, incremental: bool, use_validation: bool, verbose: bool, rows: int, batch_size: int) -> list:
         """Early stopping (not for partial_fit) and a line per epoch when verbose.
@@ -292,137 +293,6 @@ class BaseDNN(BaseEstimator):
         check_is_fitted(self, "networks_")
         x = np.ascontiguousarray(self._check_x(X, reset=False), dtype=np.float64)
         return np.stack([predictor.logits(x) for predictor in self._predictors])
-
-    # -- glassnet's model file and ONNX ---------------------------------------------------------
-    def save(self, path, *, overwrite: bool = True):
-        """Write the fitted estimator to a glassnet model file (safetensors + JSON; loading runs no code).
-
-        The file holds the network, the estimator's parameters, its classes or target scaling and
-        its training curves; :meth:`load` gives back an estimator that predicts identically.
-
-        Parameters
-        ----------
-        path : str or Path
-            Conventionally ``*.glassnet``.
-        overwrite : bool, default=True
-            When False, an existing file is never replaced.
-
-        Returns
-        -------
-        Path
-        """
-        from ..io.modelfile import save_model
-
-        check_is_fitted(self, "networks_")
-        params = {key: json_param(key, value) for key, value in self.get_params(deep=False).items()}
-        fitted = {
-            "n_features_in_": int(self.n_features_in_),
-            "n_iter_": int(self.n_iter_),
-            "t_": int(self.t_),
-            "loss_curve_": [float(v) for v in self.loss_curve_],
-            "validation_loss_curve_": [float(v) for v in self.validation_loss_curve_],
-            "validation_scores_": [float(v) for v in self.validation_scores_],
-            "random_seed": int(self._random_seed),
-        }
-        if hasattr(self, "feature_names_in_"):
-            fitted["feature_names_in_"] = [str(name) for name in self.feature_names_in_]
-        fitted.update(self._fitted_for_file())
-        arrays = self._arrays_for_file()
-        return save_model(
-            self._model(),
-            path,
-            task=self._task_name(),
-            classes=self._classes_for_file(),
-            preprocessing=None,
-            preprocessing_arrays=arrays,
-            history=self.history_,
-            metadata={"estimator": {"class": type(self).__name__, "params": params, "fitted": fitted}},
-            overwrite=overwrite,
-        )
-
-    @classmethod
-    def load(cls, path):
-        """Read an estimator written by :meth:`save`; raises ModelFileError for any other file."""
-        from ..io.modelfile import ModelFileError, load_model
-        from ..training.history import History
-
-        model = load_model(path)
-        spec = (model.metadata or {}).get("estimator")
-        if not isinstance(spec, dict) or spec.get("class") != cls.__name__:
-            found = spec.get("class") if isinstance(spec, dict) else "no estimator"
-            raise ModelFileError(
-                f"{path} holds {found!r}, not a saved {cls.__name__}; use {found}.load or glassnet.load_model."
-            )
-        try:
-            params = dict(spec["params"])
-            params.setdefault("n_networks", len(model.members))  # files written before the ensembles
-            if isinstance(params.get("hidden_layer_sizes"), list):
-                params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-            estimator = cls(**params)
-            estimator._validate_params()
-            fitted = spec["fitted"]
-            if len(model.members) != estimator.n_networks:
-                raise ValueError(f"n_networks={estimator.n_networks} but the file holds {len(model.members)}")
-            estimator.networks_, estimator.network_ = list(model.members), model.network
-            estimator._predictors = [network.astype(np.float64) for network in model.members]
-            estimator.n_features_in_ = int(fitted["n_features_in_"])
-            if "feature_names_in_" in fitted:
-                estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
-            estimator.n_iter_, estimator.t_ = int(fitted["n_iter_"]), int(fitted["t_"])
-            estimator.loss_curve_ = list(fitted["loss_curve_"])
-            estimator.validation_loss_curve_ = list(fitted["validation_loss_curve_"])
-            estimator.validation_scores_ = list(fitted["validation_scores_"])
-            estimator.best_loss_ = float(min(estimator.loss_curve_)) if estimator.loss_curve_ else float("nan")
-            if estimator.validation_loss_curve_:
-                estimator.best_validation_loss_ = float(min(estimator.validation_loss_curve_))
-            estimator._random_seed = int(fitted["random_seed"])
-            estimator.history_ = History.from_dict(model.history) if model.history else History()
-            estimator.histories_ = [estimator.history_]  # the file keeps the first network's run
-            estimator._restore_fitted(fitted, model)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(
-                f"{path}: the saved {cls.__name__} is incomplete or invalid: {type(exc).__name__}: {exc}"
-            ) from None
-        if estimator.network_.input_dim != estimator.n_features_in_:
-            raise ModelFileError(
-                f"{path}: the network takes {estimator.network_.input_dim} features but the "
-                f"estimator was fitted on {estimator.n_features_in_}."
-            )
-        return estimator
-
-    def export_onnx(self, path, *, fold_batch_norm: bool = True, opset: int = 17):
-        """Write an ONNX graph computing :meth:`predict_proba` (classifier) or :meth:`predict` (regressor).
-
-        The graph takes float32 rows of ``n_features_in_`` features; the regressor's graph maps the
-        outputs back to the targets' units (its target scaling is part of the graph).
-
-        Returns
-        -------
-        Path
-        """
-        from ..io.onnx_export import export_onnx
-
-        check_is_fitted(self, "networks_")
-        scale, shift = self._output_affine()
-        return export_onnx(
-            self._model(), path, fold_batch_norm=fold_batch_norm, opset=opset, output_scale=scale, output_shift=shift
-        )
-
-    def _model(self):
-        """What predicts: the one network, or the Ensemble of them (their mean output)."""
-        from ..ensemble import Ensemble
-
-        return self.networks_[0] if len(self.networks_) == 1 else Ensemble(self.networks_)
-
-    def _output_affine(self):
-        return None, None
-
-    def _restore_fitted(self, fitted: dict, model) -> None:
-        """Set the subclass's own fitted attributes from a model file (see :meth:`load`)."""
-        raise NotImplementedError
-
-    def _arrays_for_file(self) -> dict:
-        return {}
 
     def __getstate__(self):
         state = self.__dict__.copy()
