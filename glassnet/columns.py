@@ -65,7 +65,7 @@ def days_since_1970(moments: Series) -> Series:
 COLUMN_KINDS = ("categorical", "numeric", "ignore")
 
 
-def column_kind(values, name: str, declared: str | None = None) -> str:
+def column_kind(values: Series, name: str, declared: str | None = None) -> str:
     """ "numeric", "date" or "categorical"; raises for an empty column or text in a numeric column.
 
     ``declared`` ("numeric" or "categorical", from ``--numeric``/``--categorical``) overrides
@@ -97,7 +97,7 @@ def column_kind(values, name: str, declared: str | None = None) -> str:
     return "numeric" if len(as_numbers) and not bad.any() else "categorical"
 
 
-def check_kinds(kinds: dict[str, str], columns) -> None:
+def check_kinds(kinds: dict[str, str], columns: Any) -> None:
     """Declared column kinds name existing input columns and known kinds."""
     names = [str(c) for c in columns]
     unknown = [c for c in kinds if c not in names]
