@@ -173,3 +173,17 @@ def test_column_kinds_can_be_declared_and_codes_are_pointed_out(tmp_path):
     )
     assert_clean_error(both, 2, "both --numeric and --ignore")
     assert not any((tmp_path / name).exists() for name in "cde")
+
+
+def test_category_levels_that_look_like_typos_are_pointed_out(tmp_path):
+    rng = np.random.default_rng(3)
+    cut = rng.choice(["ideal", "premium", "good"], 120).astype(object)
+    cut[:3] = ["Idael", "ideal ", "Ideal"]
+    frame = pd.DataFrame({"cut": cut, "carat": rng.normal(1, 0.3, 120)})
+    frame["price"] = frame["carat"] * 1000
+    frame.to_csv(tmp_path / "gems.csv", index=False)
+    completed = glassnet("train", tmp_path / "gems.csv", "--target", "price", "--out", tmp_path / "o", *FAST)
+    assert completed.returncode == 0, completed.stderr
+    lines = json.loads((tmp_path / "o" / "metrics.json").read_text())["data"]["preprocessing"]
+    assert any("differ only in case or spaces" in line and "'ideal '" in line for line in lines)
+    assert any("seen fewer than 3 times" in line and "'Idael' (1)" in line for line in lines)

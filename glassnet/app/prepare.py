@@ -187,10 +187,13 @@ def _separate_test_table(options: JobOptions, pre: TablePreprocessor, task: str,
 
 #: A numeric column of whole numbers with at most this many distinct values may be codes.
 CODE_LEVELS = 12
+#: A category level seen fewer times than this in the training rows is pointed out.
+RARE_LEVEL = 3
 
 
-def _code_hints(pre: TablePreprocessor, frame, declared: dict) -> list[str]:
-    """Whole-number columns with few distinct values, read as numbers: they may be codes."""
+def _column_hints(pre: TablePreprocessor, frame, declared: dict) -> list[str]:
+    """Columns worth a second look: whole numbers that may be codes, category levels that differ
+    only in case or spaces (typos of one another?), and levels seen only a few times."""
     import pandas as pd
 
     hints = []
@@ -203,6 +206,23 @@ def _code_hints(pre: TablePreprocessor, frame, declared: dict) -> list[str]:
             hints.append(
                 f"column {name!r} holds {distinct} distinct whole numbers and is read as a number; if they "
                 f"are codes (a region, a product type), pass --categorical {name}"
+            )
+    for name in pre.categorical:
+        counts = frame[name].dropna().astype(str).value_counts()
+        groups: dict[str, list[str]] = {}
+        for level in counts.index:
+            groups.setdefault(" ".join(level.split()).lower(), []).append(level)
+        alike = [sorted(levels) for levels in groups.values() if len(levels) > 1]
+        if alike:
+            shown = "; ".join(" / ".join(repr(v) for v in levels) for levels in alike[:3])
+            hints.append(f"column {name!r} has levels that differ only in case or spaces: {shown}")
+        rare = counts[counts < RARE_LEVEL]
+        if 0 < len(rare) < len(counts):
+            shown = ", ".join(f"{level!r} ({count})" for level, count in rare.head(5).items())
+            more = f" and {len(rare) - 5} more" if len(rare) > 5 else ""
+            hints.append(
+                f"column {name!r} has {len(rare)} level(s) seen fewer than {RARE_LEVEL} times: {shown}{more} "
+                "(typos? each becomes its own category)"
             )
     return hints
 
@@ -240,7 +260,7 @@ def _prepare_table(frame, options: JobOptions, rng: np.random.Generator) -> Prep
         "features": int(x.shape[1]),
         "target": list(options.target),
         "rows_dropped_missing_target": dropped_rows,
-        "preprocessing": pre.describe() + _code_hints(pre, features_frame.iloc[train_idx], options.columns),
+        "preprocessing": pre.describe() + _column_hints(pre, features_frame.iloc[train_idx], options.columns),
     }
     preprocessing = {**pre.to_dict(), "target": list(options.target)}
     return _finish_split(
