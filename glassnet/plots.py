@@ -49,7 +49,13 @@ def plot_learning_curves(history, metric: str = "loss"):
             label=f"restored weights (epoch {restored})",
         )
     axes.set_xlabel("epoch")
-    axes.set_ylabel(metric)
+    values = [v for key in (metric, f"val_{metric}") for v in curves.get(key, []) if np.isfinite(v)]
+    # Epoch 1's loss sets a linear axis's scale and flattens the late epochs: a loss spanning more
+    # than a factor of ten is drawn on a log axis.
+    logarithmic = metric.endswith("loss") and values and min(values) > 0 and max(values) > 10 * min(values)
+    if logarithmic:
+        axes.set_yscale("log")
+    axes.set_ylabel(f"{metric} (log scale)" if logarithmic else metric)
     axes.set_title(f"Learning curves: {metric}")
     axes.legend()
     return figure

@@ -449,10 +449,16 @@ def test_demo_report_renders_in_headless_chromium(tmp_path):
             "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])"
         )
         errors = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
+        first = browser.execute_script("return document.querySelector('section').innerText")
+        empty_headers = browser.execute_script(
+            "return Array.from(document.querySelectorAll('thead')).filter(h => !h.innerText.trim()).length"
+        )
         browser.set_window_size(390, 844)  # a phone: nothing wider than the screen
         overflow = browser.execute_script("return document.documentElement.scrollWidth")
     finally:
         browser.quit()
+    assert first.startswith("Summary") and "95 % interval" in first and "Criterion:" in first
+    assert empty_headers == 0
     assert len(images) >= 6
     assert all(complete and width > 0 and height > 0 for _, complete, width, height in images), images
     assert errors == []

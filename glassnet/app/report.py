@@ -36,10 +36,12 @@ def _image(figure, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
 
 
-def _table(headers: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+def _table(headers: list[str] | None, rows: list[list]) -> str:
+    """An HTML table; ``headers=None`` for a two-column list of facts (no empty header row)."""
+    head = "" if headers is None else "<thead><tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    head += "" if headers is None else "</tr></thead>"
     body = "".join("<tr>" + "".join(_cell(_fmt(c)) for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<table>{head}<tbody>{body}</tbody></table>"
 
 
 def _cell(text: str) -> str:
@@ -47,9 +49,14 @@ def _cell(text: str) -> str:
 
 
 def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    """Table cells: the same four decimals for every metric, thousands separators for counts."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if not np.isfinite(value):
+        return str(value)
+    return f"{value:,.4f}" if abs(value) < 1e4 else f"{value:,.0f}"
 
 
 def render_report(model) -> str:
@@ -124,7 +131,7 @@ def _data_section(model, data: dict, meta_refit: dict | None, cross_fit: dict | 
     if data.get("rows_dropped_missing_target"):
         rows.append(["rows dropped (missing target)", data["rows_dropped_missing_target"]])
     pre = "".join(f"<li>{html.escape(line)}</li>" for line in data.get("preprocessing", []))
-    return f"<section><h2>Data</h2>{_table(['', ''], rows)}<ul>{pre}</ul></section>"
+    return f"<section><h2>Data</h2>{_table(None, rows)}<ul>{pre}</ul></section>"
 
 
 def _architecture_section(network, meta: dict, members: int = 1) -> str:
