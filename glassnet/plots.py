@@ -61,12 +61,22 @@ def plot_learning_curves(history, metric: str = "loss"):
     return figure
 
 
+#: Per series: a line style, a marker and a width that shrinks, so a series drawn later over an
+#: earlier one with the same values (layer 2 over layer 1) leaves the earlier one visible.
+SERIES_STYLES = (("-", "o", 3.0), ("--", "s", 2.2), (":", "^", 1.6), ("-.", "D", 1.2))
+
+
+def _series_style(index: int) -> dict:
+    linestyle, marker, width = SERIES_STYLES[index % len(SERIES_STYLES)]
+    return {"linestyle": linestyle, "marker": marker, "markersize": 3, "linewidth": width}
+
+
 def plot_gradient_flow(history):
     """Mean ‖dL/dW‖ of each Dense layer per epoch (log scale): vanishing gradients show as a fan."""
     data = _history_dict(history)
     figure, axes = _figure()
-    for name, values in data["grad_norms"].items():
-        axes.plot(data["epochs"][: len(values)], values, marker="o", markersize=3, label=name)
+    for index, (name, values) in enumerate(data["grad_norms"].items()):
+        axes.plot(data["epochs"][: len(values)], values, label=name, **_series_style(index))
     axes.set_yscale("log")
     axes.set_xlabel("epoch")
     axes.set_ylabel("mean gradient norm ‖dL/dW‖")
@@ -92,7 +102,8 @@ def plot_percentiles(history, layers: list[str] | None = None, unit: bool = Fals
         entry = activations[name]
         color = colors[index % len(colors)]
         axes.fill_between(steps, entry[prefix + "p15"], entry[prefix + "p85"], color=color, alpha=0.2)
-        axes.plot(steps, entry[prefix + "p50"], color=color, label=f"{name} input (median, 15–85%)")
+        style = {**_series_style(index), "marker": None}
+        axes.plot(steps, entry[prefix + "p50"], color=color, label=f"{name} input (median, 15–85%)", **style)
     axes.set_xlabel("training step")
     axes.set_ylabel("pre-activation value")
     axes.set_title("Distribution of activation inputs over training" + (" (one unit)" if unit else ""))
@@ -106,11 +117,11 @@ def plot_saturation(history):
     diagnostics = data.get("diagnostics") or {}
     steps = diagnostics.get("step", [])
     figure, axes = _figure()
-    for name, entry in diagnostics.get("activations", {}).items():
+    for index, (name, entry) in enumerate(diagnostics.get("activations", {}).items()):
         if entry["kind"] in ("relu", "leaky_relu"):
-            axes.plot(steps, entry["dead_fraction"], label=f"{name}: dead")
+            axes.plot(steps, entry["dead_fraction"], label=f"{name}: dead", **_series_style(index))
         elif entry["kind"] in ("sigmoid", "tanh"):
-            axes.plot(steps, entry["saturated_fraction"], label=f"{name}: saturated")
+            axes.plot(steps, entry["saturated_fraction"], label=f"{name}: saturated", **_series_style(index))
     axes.set_ylim(-0.02, 1.02)
     axes.set_xlabel("training step")
     axes.set_ylabel("fraction of units")

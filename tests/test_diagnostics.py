@@ -169,6 +169,12 @@ def test_every_plot_renders_to_png_and_svg(digits, tmp_path):
         "residuals": plots.plot_residuals(np.arange(10.0), np.arange(10.0) + 0.1),
         "importance": plots.plot_feature_importance(table),
     }
+    for name in ("flow", "saturation"):  # no series hides another: each layer its own style, narrower on top
+        lines = figures[name].axes[0].get_lines()
+        assert len({line.get_linestyle() for line in lines}) == len(lines) >= 2
+        assert [line.get_linewidth() for line in lines] == sorted(
+            (line.get_linewidth() for line in lines), reverse=True
+        )
     for name, figure in figures.items():
         for suffix in (".png", ".svg"):
             assert plots.save_figure(figure, tmp_path / f"{name}{suffix}").stat().st_size > 1000

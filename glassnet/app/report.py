@@ -234,7 +234,12 @@ def _training_section(history: dict, meta: dict) -> str:
     )
     if "accuracy" in history.get("history", {}):
         training += _image(plots.plot_learning_curves(history, "accuracy"), "learning curves (accuracy)")
-    training += "</div>"
+    training += (
+        "</div><p class='muted'>What to look for: the two curves falling together is learning; the "
+        "validation curve turning up while the training curve keeps falling is overfitting (its onset, "
+        "when detected, is the dashed line; the black dot is the epoch whose weights were kept). A loss "
+        "spanning more than a factor of ten is drawn on a log axis so that the late epochs stay visible.</p>"
+    )
     trail = meta.get("growth_trail")
     if trail:
         training += "<h2>Start small and grow</h2>" + _table(
@@ -253,6 +258,9 @@ def _gradient_section(history: dict, meta: dict) -> str:
         "<section><h2>Gradient flow</h2>"
         f"<p class='{verdict_class}'>{html.escape(meta.get('gradient_verdict', ''))}</p>"
         f"{_image(plots.plot_gradient_flow(history), 'gradient flow per layer')}"
+        "<p class='muted'>What to look for: lines of similar height mean every layer learns; a fan with "
+        "the first layers far below the last (by factors of ten) is vanishing gradients, far above is "
+        "exploding. Each layer has its own line style, so a layer hidden under another still shows.</p>"
     )
     diagnostics = history.get("diagnostics") or {}
     if diagnostics.get("activations"):
@@ -262,6 +270,11 @@ def _gradient_section(history: dict, meta: dict) -> str:
             "training rows.</p><div class='grid'>"
             f"{_image(plots.plot_percentiles(history), 'activation input percentiles')}"
             f"{_image(plots.plot_saturation(history), 'dead and saturated units')}</div>"
+            "<p class='muted'>What to look for: percentile bands drifting or widening during training "
+            "are the internal covariate shift batch normalization removes (with batch norm they stay "
+            "flat: a flat plot is the expected, healthy picture). A dead fraction (ReLU units that never "
+            "fire) rising towards 1 or a saturated fraction (sigmoid/tanh at their limits) above about "
+            "0.5 means those units no longer pass gradient.</p>"
         )
     if diagnostics.get("batch_norm"):
         inside += _image(plots.plot_batch_norm(history), "batch normalization parameters")
