@@ -201,6 +201,10 @@ def _results_section(model, meta: dict) -> str:
         else f"{best[0]} scores best {'out of fold' if out_of_fold else 'on this split'}: here the DNN does not "
         "beat classical ML"
     )
+    interval = meta.get("test_interval")
+    rivals = [row[1] for row in comparison[1:] if row[1] is not None]
+    if interval and rivals and interval["low"] <= max(rivals) <= interval["high"]:
+        claim += "; the best baseline is inside the DNN's 95 % interval, so on these rows they are not clearly apart"
     scope = "cross-validated on the same folds" if out_of_fold else "same split"
     column = ("out-of-fold " if out_of_fold else "test ") + key
     against = (
