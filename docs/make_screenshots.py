@@ -57,7 +57,7 @@ def image_folder(folder: Path) -> Path:
     for label in ("horizontal", "vertical", "diagonal"):
         (root / label).mkdir(parents=True)
         for i in range(60):
-            pixels = rng.integers(0, 80, (16, 16))
+            pixels = rng.integers(0, 230, (16, 16))  # noisy enough that the classes overlap a little
             if label == "horizontal":
                 pixels[::4, :] = 255
             elif label == "vertical":

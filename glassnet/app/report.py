@@ -56,6 +56,7 @@ def _fmt(value) -> str:
         return f"{int(value):,}"
     if not np.isfinite(value):
         return str(value)
+    value = 0.0 if round(value, 4) == 0 else value  # no "-0.0000"
     return f"{value:,.4f}" if abs(value) < 1e4 else f"{value:,.0f}"
 
 
