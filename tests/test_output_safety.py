@@ -258,3 +258,12 @@ def test_partial_files_are_named_as_glassnets(tmp_path):
     finally:
         atomic.os.replace = saved
     assert seen and seen[0].startswith(f".m.glassnet.{_owner_tag()}.") and seen[0].endswith(PARTIAL_SUFFIX)
+
+
+def test_a_users_table_that_merely_has_a_prediction_column_is_not_replaced(trained, tmp_path, capsys):
+    data, model = trained
+    target = tmp_path / "scores.csv"
+    target.write_text("id,prediction,my notes\n1,yes,keep me\n")
+    code, _, err = run(capsys, "predict", model, data, "-o", target, "--overwrite")
+    assert_refused(code, err, "was not written by glassnet")
+    assert target.read_text() == "id,prediction,my notes\n1,yes,keep me\n"

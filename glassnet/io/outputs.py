@@ -62,9 +62,10 @@ def is_glassnet_predictions(path: Path) -> bool:
             header = handle.readline(65536).rstrip("\r\n").split(",")
     except (OSError, UnicodeDecodeError):
         return False
-    if len(header) < 2:
+    if len(header) < 2 or not (header[1] == "prediction" or header[1].startswith("predicted_") or header[0] == "row"):
         return False
-    return header[0] == "row" or header[1] == "prediction" or header[1].startswith("predicted_")
+    written = ("prediction", "spread")  # the columns predict writes after the identifiers
+    return all(c in written or c.startswith(("predicted_", "proba_", "spread_")) for c in header[1:])
 
 
 def is_glassnet_onnx(path: Path) -> bool:
