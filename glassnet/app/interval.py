@@ -49,3 +49,14 @@ def headline_interval(task: str, outputs: np.ndarray, y: np.ndarray, seed: int =
             scores.append(regression_metrics(y[rows].reshape(-1, outputs.shape[1]), outputs[rows])["r2"])
     low, high = np.percentile(scores, [2.5, 97.5])
     return {"low": float(low), "high": float(high), "method": "bootstrap over rows (1,000 resamples)", "rows": n}
+
+
+def best_baseline(meta: dict, metric: str) -> tuple[str, float] | None:
+    """The best classical baseline of a run's account on ``metric`` (name, score), or None."""
+    scores = {n: r[metric] for n, r in (meta.get("baselines") or {}).items() if r.get(metric) is not None}
+    return max(scores.items(), key=lambda item: item[1]) if scores else None
+
+
+def inside(interval: dict | None, score: float) -> bool:
+    """Whether ``score`` lies in ``interval`` (a :func:`headline_interval`): not clearly apart from it."""
+    return interval is not None and interval["low"] <= score <= interval["high"]

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import plots
 from ..io.outputs import REPORT_GENERATOR
+from .interval import best_baseline, inside
 from .tasks import headline_metric
 
 CSS = """
@@ -165,14 +166,13 @@ def _summary_section(model, meta: dict) -> str:
             f"on {interval['rows']} rows"
         )
     items = [line + ")"]
-    baselines = {n: r.get(key) for n, r in (meta.get("baselines") or {}).items() if r.get(key) is not None}
-    if baselines:
-        name, best = max(baselines.items(), key=lambda item: item[1])
+    rival = best_baseline(meta, key)
+    if rival:
+        name, best = rival
         difference = value - best
-        within = interval is not None and interval["low"] <= best <= interval["high"]
         verdict = (
             "inside the DNN's 95 % interval: on these rows the two are not clearly apart"
-            if within
+            if inside(interval, best)
             else ("the DNN is ahead" if difference > 0 else "the baseline is ahead")
             + ", outside the DNN's 95 % interval"
         )
@@ -202,9 +202,8 @@ def _results_section(model, meta: dict) -> str:
         else f"{best[0]} scores best {'out of fold' if out_of_fold else 'on this split'}: here the DNN does not "
         "beat classical ML"
     )
-    interval = meta.get("test_interval")
-    rivals = [row[1] for row in comparison[1:] if row[1] is not None]
-    if interval and rivals and interval["low"] <= max(rivals) <= interval["high"]:
+    rival = best_baseline(meta, key)
+    if rival and inside(meta.get("test_interval"), rival[1]):
         claim += "; the best baseline is inside the DNN's 95 % interval, so on these rows they are not clearly apart"
     scope = "cross-validated on the same folds" if out_of_fold else "same split"
     column = ("out-of-fold " if out_of_fold else "test ") + key

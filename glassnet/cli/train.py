@@ -203,6 +203,7 @@ def train_and_report(
 ) -> int:
     import time
 
+    from ..app.interval import best_baseline, inside
     from ..app.options import METRICS_FILE, MODEL_FILE, REPORT_FILE
     from ..app.outputs import metrics_document, write_outputs
     from ..app.run import run_training
@@ -246,8 +247,8 @@ def train_and_report(
             [("glassnet", value)] + [(m, s.get(name, float("-inf"))) for m, s in meta["baselines"].items()],
             key=lambda item: item[1],
         )
-        rival = max((s.get(name, float("-inf")) for s in meta["baselines"].values()), default=float("-inf"))
-        close = interval is not None and interval["low"] <= rival <= interval["high"]
+        rival = best_baseline(meta, name)
+        close = rival is not None and inside(interval, rival[1])
         apart = " (the best baseline is inside the 95 % interval: not clearly apart)" if close else ""
         print(f"baselines ({name}): {baseline_text} → best: {best[0]}{apart}")
     else:
