@@ -57,14 +57,15 @@ def image_folder(folder: Path) -> Path:
     for label in ("horizontal", "vertical", "diagonal"):
         (root / label).mkdir(parents=True)
         for i in range(60):
-            pixels = rng.integers(0, 230, (16, 16))  # noisy enough that the classes overlap a little
+            pixels = rng.integers(0, 230, (16, 16))
+            line, shift = rng.integers(140, 256), rng.integers(0, 4)  # faint stripes, anywhere: not linear
             if label == "horizontal":
-                pixels[::4, :] = 255
+                pixels[shift::4, :] = np.maximum(pixels[shift::4, :], line)
             elif label == "vertical":
-                pixels[:, ::4] = 255
+                pixels[:, shift::4] = np.maximum(pixels[:, shift::4], line)
             else:
-                np.fill_diagonal(pixels, 255)
-                np.fill_diagonal(pixels[:, 4:], 255)
+                diagonal = np.eye(16, k=shift, dtype=bool) | np.eye(16, k=shift - 8, dtype=bool)
+                pixels[diagonal] = np.maximum(pixels[diagonal], line)
             Image.fromarray(pixels.astype(np.uint8), "L").save(root / label / f"{i}.png")
     return root
 

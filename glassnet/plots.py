@@ -193,12 +193,17 @@ def plot_residuals(y_true, y_pred):
     return figure
 
 
-def plot_feature_importance(table: dict, method: str = "integrated_gradients", top: int = 20):
-    """Horizontal bars of the ``top`` most important features by ``method``."""
+def plot_feature_importance(
+    table: dict, method: str = "integrated_gradients", top: int = 20, errors: str | None = None
+):
+    """Horizontal bars of the ``top`` most important features by ``method``; ``errors`` names the
+    column of their standard deviations (drawn as error bars)."""
     names, values = table["feature"], np.asarray(table[method], dtype=float)
     order = np.argsort(-values)[:top][::-1]
     figure, axes = _figure(6.4, max(3.0, 0.3 * len(order) + 1))
-    axes.barh([str(names[i])[:30] for i in order], values[order], color="#2ca02c")
+    spread = None if errors is None else np.asarray(table[errors], dtype=float)[order]
+    axes.barh([str(names[i])[:30] for i in order], values[order], xerr=spread, color="#2ca02c", ecolor="#333333")
+    axes.axvline(0.0, color="#888888", linewidth=0.8)
     axes.set_xlabel(method.replace("_", " "))
     axes.set_title("Feature importance")
     return figure

@@ -187,3 +187,64 @@ def test_category_levels_that_look_like_typos_are_pointed_out(tmp_path):
     lines = json.loads((tmp_path / "o" / "metrics.json").read_text())["data"]["preprocessing"]
     assert any("differ only in case or spaces" in line and "'ideal '" in line for line in lines)
     assert any("seen fewer than 3 times" in line and "'Idael' (1)" in line for line in lines)
+
+
+def test_baselines_keep_their_time_budget_and_importance_judges_a_column_as_one(tmp_path):
+    rng = np.random.default_rng(3)
+    n = 300
+    frame = pd.DataFrame({"driver": rng.normal(size=n), "minor": rng.normal(size=n)})
+    frame["code"] = rng.choice([f"k{i:02d}" for i in range(30)], n)  # 30 indicators of pure noise
+    frame["y"] = 3 * frame["driver"] + 0.5 * frame["minor"] + rng.normal(scale=0.3, size=n)
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    out = tmp_path / "out"
+    args = ["--epochs", "20", "--hidden", "16", "--folds", "2", "--baseline-budget", "0.001"]
+    completed = glassnet("train", tmp_path / "t.csv", "--target", "y", "--out", out, *args)
+    assert completed.returncode == 0, completed.stderr
+    assert "by the 0.001 s budget" in completed.stdout and "--baseline-budget bounds them" in completed.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    boosted = metrics["baselines"]["gradient boosting"]
+    assert boosted["budget_stopped"] and boosted["iterations"] == 10  # one warm-start round of 10, not 100
+    model = gn.load_model(out / "model.glassnet")
+    rows = {row["feature"]: row for row in model.metadata["importance"]["rows"]}
+    assert rows["code"]["encoded_columns"] == 30 and rows["driver"]["encoded_columns"] == 1
+    for measure in ("permutation", "saliency", "integrated_gradients"):  # 30 indicators do not add up to more
+        assert rows["driver"][measure] > rows["minor"][measure] > 0 and rows["driver"][measure] > rows["code"][measure]
+    assert rows["code"]["permutation"] < 3 * rows["code"]["permutation_std"] + 0.01  # indistinguishable from 0
+    assert model.metadata["importance"]["repeats"] >= 3 and "R²" in model.metadata["importance"]["permutation_score"]
+    html = (out / "report.html").read_text()
+    assert "time budget: stopped at 10 iterations" in html and " ± " in html and "encoded columns" in html
+    refused = glassnet("train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "o2", "--baseline-budget", "0")
+    assert_clean_error(refused, 2, "--baseline-budget must be a positive number")
+
+
+def test_the_job_shows_a_bar_per_phase_with_the_members_nested(tmp_path):
+    import io
+
+    from glassnet.app.crossfit import cross_fit
+    from glassnet.app.options import JobOptions
+    from glassnet.app.prepare import prepare
+    from glassnet.app.progress import JobProgress
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=80), "b": rng.normal(size=80)})
+    frame["y"] = (frame["a"] > 0).astype(int)
+    options = JobOptions(
+        data="<frame>", frame=frame, target=["y"], epochs=3, hidden=(8,), folds=2, verbose=1, baselines=False
+    )
+    screen = io.StringIO()
+    progress = JobProgress(["training", "importance"], stream=screen, force=True)
+    fit = cross_fit(prepare(options), options, log=lambda text: None, progress=progress)
+    assert len(fit.ensemble) == 2
+    shown = screen.getvalue()
+    assert "[1/2] training" in shown and "2/2" in shown and "network" in shown  # the phase bar counts members
+    assert "network 1" in shown and "network 2" in shown and "epoch" in shown  # each member's epochs nested
+    with progress.phase("importance", unit="column") as bar:
+        bar.reach(3, 4)
+        bar.log("a line of the job's log")
+    assert "[2/2] importance" in screen.getvalue() and "3/4" in screen.getvalue()
+    quiet = JobProgress(["training"], stream=io.StringIO())  # not a terminal: no bars, the log lines instead
+    lines = []
+    with JobProgress(["training"], stream=io.StringIO(), log=lines.append).phase("training", 2) as bar:
+        bar.advance()
+        bar.log("plain")
+    assert not quiet.active and lines == ["plain"]

@@ -241,3 +241,15 @@ def test_importing_glassnet_does_not_import_numba():
         [sys.executable, "-c", "import glassnet, sys; print('numba' in sys.modules)"], capture_output=True, text=True
     )
     assert completed.stdout.strip() == "False"
+
+
+def test_the_compiled_kernels_do_not_load_scipy():
+    code = (
+        "import sys, numpy as np, glassnet as gn; net = gn.mlp([4], 2, input_dim=3, output_activation='softmax'); "
+        "gn.fit(net, np.ones((8, 3)), np.arange(8) % 2, epochs=1); net.predict(np.ones((1, 3))); "
+        "print(gn.kernels.name(), 'scipy' in sys.modules); import scipy.linalg; print('scipy', scipy.__version__ > '')"
+    )
+    env = {**os.environ, "GLASSNET_KERNELS": "numba"}
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == ["numba", "False", "scipy", "True"]  # and SciPy still imports afterwards

@@ -19,6 +19,7 @@ from ..exceptions import DataError
 from ..training.folds import fold_assignment, member_seed
 from .options import JobOptions
 from .prepare import Prepared
+from .progress import JobProgress
 from .recipe import build_callbacks, build_loss, build_network, build_optimizer, n_outputs
 from .tasks import CLASSIFICATION, predict_outputs, targets_for_network
 
@@ -63,9 +64,15 @@ class CrossFit:
         }
 
 
-def cross_fit(prepared: Prepared, options: JobOptions, log=print, executor: Any = None) -> CrossFit:
-    """Train ``options.folds`` members on the pooled training and validation rows of ``prepared``."""
-    from ..training.executors import get_executor
+def cross_fit(
+    prepared: Prepared, options: JobOptions, log=print, executor: Any = None, progress: JobProgress | None = None
+) -> CrossFit:
+    """Train ``options.folds`` members on the pooled training and validation rows of ``prepared``.
+
+    With a ``progress`` drawing bars, the members' bar counts them (one at a time here; all at
+    once from a parallel executor) and each member's epoch bar is nested under it.
+    """
+    from ..training.executors import SequentialExecutor, get_executor
 
     x = np.concatenate([prepared.x_train, prepared.x_val])
     y = np.concatenate([prepared.y_train, prepared.y_val])
@@ -88,8 +95,19 @@ def cross_fit(prepared: Prepared, options: JobOptions, log=print, executor: Any 
     log(build_network(prepared.task, x.shape[1], shared["outputs"], options).summary())
     log(f"cross-fitting: {options.folds} members, each trained on {options.folds - 1} of {options.folds} folds ...")
     runner = get_executor(executor)
+    progress = progress or JobProgress([], verbose=0)
+    nested = progress.active and isinstance(runner, SequentialExecutor)
+    shared["nested_bar"] = progress.stream if nested else None  # where each member's epoch bar draws
     try:
-        trained = runner.map(train_member, list(range(options.folds)), shared)
+        with progress.phase("training", options.folds, unit="network") as bar:
+            if nested:
+                trained = []
+                for fold in range(options.folds):
+                    trained += runner.map(train_member, [fold], shared)
+                    bar.advance()
+            else:
+                trained = runner.map(train_member, list(range(options.folds)), shared)
+                bar.advance(options.folds)
     finally:
         if runner is not executor and hasattr(runner, "close"):
             runner.close()  # what get_executor opened here (a client from an address), not the caller's
@@ -109,11 +127,17 @@ def train_member(fold: int, shared: dict):
     """Member ``fold``: trained on every other fold, stopped early on its own (runs in any executor)."""
     from ..exceptions import TrainingInterrupted
     from ..training.fit import make_trainer
+    from ..training.progress import ProgressBar
 
     options: JobOptions = shared["options"]
     x, y, inside = shared["x"], shared["y"], shared["folds"] != fold
     seed = member_seed(options.seed, fold)
     network = build_network(shared["task"], x.shape[1], shared["outputs"], options, seed=seed)
+    callbacks = build_callbacks(options, int(inside.sum()))
+    stream = shared.get("nested_bar")
+    if stream is not None and options.verbose:  # under the job's bar of members, in a terminal
+        bar = ProgressBar(verbose=1, stream=stream, force=True, position=1, leave=False, desc=f"network {fold + 1}")
+        callbacks.append(bar)
     history = make_trainer(
         network,
         x[inside],
@@ -123,9 +147,9 @@ def train_member(fold: int, shared: dict):
         epochs=options.epochs,
         batch_size=options.batch_size,
         validation_data=(x[~inside], y[~inside]),
-        callbacks=build_callbacks(options, int(inside.sum())),
+        callbacks=callbacks,
         seed=seed,
-        verbose=options.verbose,
+        verbose=0 if stream is not None else options.verbose,
         diagnostics=fold == 0,  # the report's gradient story is told on the first member
     ).run()
     if history.interrupted:

@@ -1,5 +1,5 @@
-"""The honest account of a trained network: classical baselines on the same split, which inputs it
-relies on, and test predictions for the residual plot."""
+"""The honest account of a trained network: classical baselines on the same rows, and test
+predictions for the residual plot (which inputs it relies on is in ``importance``)."""
 
 from __future__ import annotations
 
@@ -8,76 +8,103 @@ import time
 import numpy as np
 
 from .prepare import Prepared
-from .tasks import CLASSIFICATION, predict_outputs, targets_for_network
+from .tasks import CLASSIFICATION, predict_outputs
+
+#: The boosted trees grow this many iterations at a time, warm-started, checking the budget between.
+BOOSTING_ROUND = 10
+#: From this many training rows the boosted trees stop early on a tenth of them (scikit-learn's own
+#: "auto" waits for 10,000 rows; wide data such as images is slow well before that).
+EARLY_STOPPING_ROWS = 1000
+#: Below this many training rows the boosted trees use one OpenMP thread: on small data threads
+#: gain little, and their spin-waiting on a machine busy with other work made a 1,200-row fit 20×
+#: slower (17 s against 0.8 s for one thread, measured on 2 loaded cores).
+THREADED_ROWS = 10_000
 
 
-def run_baselines(prepared: Prepared, folds: np.ndarray | None = None, log=None) -> dict:
+def run_baselines(prepared: Prepared, budget: float, folds: np.ndarray | None = None, log=None, progress=None) -> dict:
     """Classical models on the same rows and features: a linear model and gradient boosting.
 
     Without ``folds`` they train on the training and validation rows and are scored on the test
     rows. With ``folds`` (a cross-fit's out-of-fold estimate, where the test rows are all the rows)
-    they are cross-validated on those same folds, as the network's members were. From 1,000
-    training rows the boosted trees stop early on a tenth of them, which bounds their time on wide
-    data such as images. ``log`` gets a line per model as it finishes.
+    they are cross-validated on those same folds, as the network's members were. The boosted trees
+    stop early on a tenth of the rows from 1,000 training rows, and stop adding trees when their
+    share of ``budget`` seconds (split over folds and outputs) would run out; the result says so.
+    ``log`` gets a line per model as it finishes; ``progress`` is called after each fit.
     """
     import warnings
 
-    if folds is None:
-        x_train = np.vstack([prepared.x_train, prepared.x_val])
-        y_train = np.concatenate([prepared.y_train, prepared.y_val])
+    from threadpoolctl import threadpool_limits  # a scikit-learn dependency
+
+    splits = _splits(prepared, folds)
+    threads = 1 if len(splits[0][1]) < THREADED_ROWS else None
     results = {}
-    rows = len(prepared.y_test) if folds is not None else len(y_train)
-    for name, model in _baseline_models(prepared.task, prepared.y_test, rows).items():
-        started = time.perf_counter()
-        with warnings.catch_warnings():
+    truth = _targets_for(prepared.task, prepared.y_test)
+    for name, model in _baseline_models(prepared.task, len(splits[0][1])).items():
+        started, fits = time.perf_counter(), []
+        predicted = np.empty_like(truth)
+        share = budget / len(splits)
+        with warnings.catch_warnings(), threadpool_limits(threads, user_api="openmp"):
             warnings.simplefilter("ignore")
-            if folds is None:
-                predicted = _fit_predict(model, prepared.task, x_train, y_train, prepared.x_test)
-            else:
-                predicted = np.empty_like(_targets_for(prepared.task, prepared.y_test))
-                for fold in np.unique(folds):
-                    inside = folds != fold
-                    predicted[~inside] = _fit_predict(
-                        model, prepared.task, prepared.x_test[inside], prepared.y_test[inside], prepared.x_test[~inside]
-                    )
-        results[name] = {
-            **_baseline_score(prepared.task, prepared.y_test, predicted),
-            "seconds": time.perf_counter() - started,
-        }
+            for x_train, y_train, rows in splits:
+                x_test = prepared.x_test[rows]
+                predicted[rows], fit = _fit_predict(model, prepared.task, x_train, y_train, x_test, share)
+                fits.append(fit)
+                if progress is not None:
+                    progress()
+        results[name] = {**_baseline_score(prepared.task, prepared.y_test, predicted), **_fits_summary(fits)}
+        results[name]["seconds"] = time.perf_counter() - started
         if log is not None:
-            log(f"  {name}: {results[name]['seconds']:.1f} s")
+            log(f"  {name}: {results[name]['seconds']:.1f} s{_budget_note(results[name], budget)}")
     return results
 
 
-#: From this many training rows the boosted trees stop early on a tenth of them (scikit-learn's own
-#: "auto" waits for 10,000 rows; wide data such as images is slow well before that).
-EARLY_STOPPING_ROWS = 1000
+def baseline_fits(prepared: Prepared, folds: np.ndarray | None) -> int:
+    """How many fits :func:`run_baselines` makes (for a progress bar)."""
+    return 2 * (1 if folds is None else len(np.unique(folds)))
 
 
-def _baseline_models(task: str, y: np.ndarray, rows: int) -> dict:
+def _splits(prepared: Prepared, folds: np.ndarray | None) -> list:
+    """(training features, training targets, the test rows they predict) per fit."""
+    if folds is None:
+        x_train = np.vstack([prepared.x_train, prepared.x_val])
+        y_train = np.concatenate([prepared.y_train, prepared.y_val])
+        return [(x_train, y_train, np.ones(len(prepared.y_test), dtype=bool))]
+    return [
+        (prepared.x_test[folds != fold], prepared.y_test[folds != fold], folds == fold) for fold in np.unique(folds)
+    ]
+
+
+def _budget_note(result: dict, budget: float) -> str:
+    if not result.get("budget_stopped"):
+        return ""
+    return f" (stopped at {result['iterations']:.0f} boosting iterations by the {budget:g} s budget)"
+
+
+def _fits_summary(fits: list) -> dict:
+    boosted = [fit for fit in fits if fit is not None]
+    if not boosted:
+        return {}
+    return {
+        "iterations": float(np.mean([iterations for iterations, _ in boosted])),
+        "budget_stopped": any(stopped for _, stopped in boosted),
+    }
+
+
+def _baseline_models(task: str, rows: int) -> dict:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.linear_model import LinearRegression, LogisticRegression
-    from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
+    from sklearn.multioutput import MultiOutputClassifier
 
     stop = rows >= EARLY_STOPPING_ROWS
-    if task in CLASSIFICATION:
+    if task in CLASSIFICATION or task == "multilabel":
+        linear = LogisticRegression(max_iter=2000)
         return {
-            "logistic regression": LogisticRegression(max_iter=2000),
+            "logistic regression": MultiOutputClassifier(linear) if task == "multilabel" else linear,
             "gradient boosting": HistGradientBoostingClassifier(random_state=0, early_stopping=stop),
         }
-    if task == "multilabel":
-        return {
-            "logistic regression": MultiOutputClassifier(LogisticRegression(max_iter=2000)),
-            "gradient boosting": MultiOutputClassifier(
-                HistGradientBoostingClassifier(random_state=0, early_stopping=stop)
-            ),
-        }
-    multi = y.ndim == 2 and y.shape[1] > 1
     return {
         "linear regression": LinearRegression(),
-        "gradient boosting": MultiOutputRegressor(HistGradientBoostingRegressor(random_state=0, early_stopping=stop))
-        if multi
-        else HistGradientBoostingRegressor(random_state=0, early_stopping=stop),
+        "gradient boosting": HistGradientBoostingRegressor(random_state=0, early_stopping=stop),
     }
 
 
@@ -86,11 +113,38 @@ def _targets_for(task: str, y: np.ndarray) -> np.ndarray:
     return y.ravel() if task == "regression" and y.ndim == 2 and y.shape[1] == 1 else y
 
 
-def _fit_predict(model, task: str, x_train, y_train, x_test) -> np.ndarray:
+def _fit_predict(model, task: str, x_train, y_train, x_test, seconds: float):
+    """Predictions for ``x_test``, and (iterations, stopped by the budget) for boosted trees, else None."""
+    from sklearn.base import clone
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    y_train = _targets_for(task, y_train)
+    if not isinstance(model, (HistGradientBoostingClassifier, HistGradientBoostingRegressor)):
+        return np.asarray(clone(model).fit(x_train, y_train).predict(x_test)), None
+    if y_train.ndim == 1:
+        fitted, stopped = _boost(model, x_train, y_train, seconds)
+        return np.asarray(fitted.predict(x_test)), (fitted.n_iter_, stopped)
+    columns = [_boost(model, x_train, y_train[:, j], seconds / y_train.shape[1]) for j in range(y_train.shape[1])]
+    predicted = np.column_stack([fitted.predict(x_test) for fitted, _ in columns])
+    return predicted, (np.mean([f.n_iter_ for f, _ in columns]), any(stopped for _, stopped in columns))
+
+
+def _boost(model, x, y, seconds: float):
+    """A clone of ``model`` grown BOOSTING_ROUND iterations at a time (warm start) until it stops
+    early, reaches its ``max_iter``, or the next round would end past ``seconds``."""
     from sklearn.base import clone
 
-    fitted = clone(model).fit(x_train, _targets_for(task, y_train))
-    return np.asarray(fitted.predict(x_test))
+    limit = model.max_iter
+    fitted = clone(model).set_params(warm_start=True, max_iter=min(BOOSTING_ROUND, limit))
+    started = time.perf_counter()
+    while True:
+        fitted.fit(x, y)
+        done = fitted.n_iter_
+        if done < fitted.max_iter or done >= limit:
+            return fitted, False
+        if (time.perf_counter() - started) * (done + BOOSTING_ROUND) / done > seconds:
+            return fitted, True
+        fitted.set_params(max_iter=min(limit, done + BOOSTING_ROUND))
 
 
 def _baseline_score(task: str, truth: np.ndarray, predicted: np.ndarray) -> dict:
@@ -104,64 +158,6 @@ def _baseline_score(task: str, truth: np.ndarray, predicted: np.ndarray) -> dict
     truth = truth.reshape(len(truth), -1)
     scores = regression_metrics(truth, np.asarray(predicted, dtype=np.float64).reshape(truth.shape))
     return {"r2": scores["r2"], "rmse": scores["rmse"]}
-
-
-def compute_importance(network, prepared: Prepared, max_rows: int = 2000) -> dict | None:
-    """Feature importance on validation rows: permutation (by source column), saliency and IG."""
-    import warnings
-
-    from ..diagnostics import permutation_importance, saliency
-    from ..diagnostics.attribution import CompletenessWarning, explain_integrated_gradients
-    from ..training.metrics import pooled_r2
-
-    def attributions(rows, baseline):
-        with warnings.catch_warnings():  # the gap is reported in the importance section instead
-            warnings.simplefilter("ignore", CompletenessWarning)
-            return explain_integrated_gradients(network, rows, baseline=baseline, steps=16, max_steps=256)
-
-    x = prepared.x_val[:max_rows]
-    y = targets_for_network(prepared.task, prepared.preprocessing_arrays, prepared.y_val[:max_rows])
-    if len(x) < 2:
-        return None
-    if prepared.preprocessing.get("kind") == "image":
-        rows = prepared.x_test[:200]
-        explained = attributions(rows, "zeros")
-        return {
-            "kind": "image",
-            "image_shape": prepared.preprocessing["image_shape"],
-            "saliency": np.abs(saliency(network, rows)).mean(axis=0).tolist(),
-            "integrated_gradients": np.abs(explained.attributions).mean(axis=0).tolist(),
-            "completeness": explained.describe(),
-        }
-    sources = prepared.source_columns
-    columns = list(dict.fromkeys(sources))
-    saliency_values = np.abs(saliency(network, x)).mean(axis=0)
-    explained = attributions(x, "mean")
-    ig_values = np.abs(explained.attributions).mean(axis=0)
-    groups = {c: [i for i, s in enumerate(sources) if s == c] for c in columns}
-
-    def score(truth, outputs):
-        if prepared.task in CLASSIFICATION:
-            return float(np.mean(outputs.argmax(axis=1) == truth))
-        if prepared.task == "multilabel":
-            return float(np.mean((outputs > 0.5) == (truth > 0.5)))
-        return pooled_r2(truth, outputs)
-
-    drops, _ = permutation_importance(
-        network, x, y, score=score, n_repeats=3, seed=0, groups=[groups[c] for c in columns]
-    )
-    permutation = {column: float(drop) for column, drop in zip(columns, drops)}
-    table = [
-        {
-            "feature": c,
-            "permutation": permutation[c],
-            "saliency": float(saliency_values[groups[c]].sum()),
-            "integrated_gradients": float(ig_values[groups[c]].sum()),
-        }
-        for c in columns
-    ]
-    table.sort(key=lambda row: -row["permutation"])
-    return {"kind": "table", "rows": table, "completeness": explained.describe()}
 
 
 def sample_predictions(network, prepared: Prepared, outputs=None, limit: int = 2000) -> dict:

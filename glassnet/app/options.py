@@ -61,6 +61,9 @@ class JobOptions:
     verbose: int = 1
     importance: bool = True
     baselines: bool = True
+    #: Seconds each baseline model may take over all its folds: the boosted trees stop adding trees
+    #: when their share would run out (the report says so).
+    baseline_budget: float = 60.0
     #: Cross-fit this many members on the table's rows (out-of-fold estimate, the members' mean as
     #: the model); 1: one network with a validation split (and the refit).
     folds: int = recipe.FOLDS

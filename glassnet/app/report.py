@@ -194,7 +194,7 @@ def _results_section(model, meta: dict) -> str:
     key = headline_metric(task)
     comparison = [["glassnet DNN", test.get(key), f"{meta.get('train_seconds', 0):.1f} s"]]
     baselines = meta.get("baselines", {})
-    comparison += [[name, result.get(key), f"{result.get('seconds', 0):.1f} s"] for name, result in baselines.items()]
+    comparison += [[name, result.get(key), _fit_time(result)] for name, result in baselines.items()]
     best = max(comparison, key=lambda row: -np.inf if row[1] is None else row[1])
     claim = (
         f"the DNN scores best {'out of fold' if out_of_fold else 'on this split'}"
@@ -285,23 +285,48 @@ def _gradient_section(history: dict, meta: dict) -> str:
     return inside + "</section>"
 
 
+def _importance_table(importance: dict, completeness: str) -> str:
+    rows = importance["rows"]
+    shown = [
+        [r["feature"], r.get("encoded_columns", 1), _plus_minus(r["permutation"], r.get("permutation_std")),
+         r["saliency"], r["integrated_gradients"]]
+        for r in rows[:30]
+    ]  # fmt: skip
+    table = {k: [row.get(k, 0.0) for row in rows] for k in ("feature", "permutation", "permutation_std")}
+    score = html.escape(importance.get("permutation_score", "drop in validation score"))
+    evaluated = importance.get("evaluated_rows")
+    counted = f", on {evaluated:,} held-out rows, {importance.get('repeats', 1)} shuffles each" if evaluated else ""
+    return (
+        "<section><h2>Which inputs the network relies on</h2><p class='muted'>By input column: the "
+        "encoded columns of one input (a categorical's indicators, a date's features) are judged together. "
+        f"<b>Permutation</b>: the {score} when the column is shuffled{counted} (mean ± standard deviation; "
+        "the bars are the spread). <b>Gradient × input</b> and <b>integrated gradients</b>: the mean size of "
+        "the column's signed share of the change of the output from the mean row. What to look for: "
+        "a column far ahead of the others may be a leak of the target; columns near 0 by every measure "
+        "can be dropped; a bar shorter than its spread is not distinguishable from 0.</p>"
+        f"<p class='muted'>Completeness check: {completeness}.</p>"
+        f"{_image(plots.plot_feature_importance(table, 'permutation', errors='permutation_std'), 'feature importance')}"
+        f"{_table(['column', 'encoded columns', 'permutation', 'gradient × input', 'integrated gradients'], shown)}"
+        "</section>"
+    )
+
+
+def _fit_time(result: dict) -> str:
+    stopped = result.get("budget_stopped")
+    stopped = f" (time budget: stopped at {result['iterations']:.0f} iterations)" if stopped else ""
+    return f"{result.get('seconds', 0):.1f} s{stopped}"
+
+
+def _plus_minus(mean: float, spread: float | None) -> str:
+    return _fmt(mean) if spread is None else f"{_fmt(mean)} ± {_fmt(spread)}"
+
+
 def _importance_section(importance: dict | None) -> str:
     if not importance:
         return ""
     completeness = html.escape(importance.get("completeness", "not recorded"))
     if importance.get("kind") == "table":
-        columns = ("feature", "permutation", "saliency", "integrated_gradients")
-        importance_rows = [[r[k] for k in columns] for r in importance["rows"][:30]]
-        table = {k: [row[k] for row in importance["rows"]] for k in columns}
-        return (
-            "<section><h2>Which inputs the network relies on</h2><p class='muted'>Permutation importance "
-            "(drop in validation score when a column is shuffled), input-gradient saliency and integrated "
-            "gradients, by input column.</p>"
-            f"<p class='muted'>Completeness check: {completeness}.</p>"
-            f"{_image(plots.plot_feature_importance(table, 'permutation'), 'feature importance')}"
-            f"{_table(['column', 'permutation', 'saliency', 'integrated gradients'], importance_rows)}"
-            "</section>"
-        )
+        return _importance_table(importance, completeness)
     if importance.get("kind") == "image":
         shape = tuple(importance["image_shape"])
         saliency = plots.plot_importance_map(np.asarray(importance["saliency"]), shape)

@@ -13,10 +13,12 @@ from typing import Any
 from ..recipe import learning_rate
 from ..tabular import DataError
 from .advice import advice
-from .evaluate import compute_importance, run_baselines, sample_predictions
+from .evaluate import baseline_fits, run_baselines, sample_predictions
+from .importance import compute_importance
 from .interval import headline_interval
 from .options import JobOptions, cross_fitting
 from .prepare import Prepared, prepare
+from .progress import JobProgress
 from .recipe import build_callbacks, build_loss, build_network, build_optimizer, n_outputs
 from .tasks import CLASSIFICATION, evaluate_network, metrics_of_outputs, predict_outputs, targets_for_network
 
@@ -36,8 +38,11 @@ def run_training(options: JobOptions, log=print) -> JobResult:
     prepared = prepare(options)
     prepare_seconds = time.perf_counter() - started
     _log_data(prepared, options, log)
-    if cross_fitting(options, prepared.preprocessing.get("kind", "table")):
-        result = _cross_fit_run(prepared, options, log, started)
+    crossing = cross_fitting(options, prepared.preprocessing.get("kind", "table"))
+    phases = ["training"] * crossing + ["baselines"] * options.baselines + ["importance"] * options.importance
+    progress = JobProgress(phases, verbose=options.verbose, log=log)
+    if crossing:
+        result = _cross_fit_run(prepared, options, log, started, progress)
         result.metadata["phases"] = {"prepare": prepare_seconds, **result.metadata["phases"]}
         return result
     if options.folds >= 2 and options.checkpoint and not options.grow:
@@ -53,17 +58,19 @@ def run_training(options: JobOptions, log=print) -> JobResult:
     selected, refit = network, None
     if options.refit and growth is None and options.early_stopping and not history.diverged:
         network, refit = _refit(prepared, y_train, y_val, history, options, log)
-    metadata = _account(network, selected, history, prepared, options, growth, time.perf_counter() - started, log=log)
+    metadata = _account(
+        network, selected, history, prepared, options, growth, time.perf_counter() - started, log=log, progress=progress
+    )
     metadata["refit"] = refit
     metadata["phases"] = {"prepare": prepare_seconds, **metadata["phases"]}
     return JobResult(network, history, prepared, metadata["test_metrics"], metadata)
 
 
-def _cross_fit_run(prepared: Prepared, options: JobOptions, log, started: float) -> JobResult:
+def _cross_fit_run(prepared: Prepared, options: JobOptions, log, started: float, progress: JobProgress) -> JobResult:
     """K members on all the rows; the estimate out of fold (or on --test-data), member 1's story told."""
     from .crossfit import cross_fit
 
-    fit = cross_fit(prepared, options, log, executor=options.executor)
+    fit = cross_fit(prepared, options, log, executor=options.executor, progress=progress)
     view = fit.member_view(prepared, 0)
     outputs = None
     if (
@@ -82,8 +89,9 @@ def _cross_fit_run(prepared: Prepared, options: JobOptions, log, started: float)
     seconds = time.perf_counter() - started
     folds = fit.folds if outputs is not None else None  # out of fold, the baselines are cross-validated too
     metadata = _account(
-        fit.ensemble, fit.ensemble.members[0], fit.histories[0], view, options, None, seconds, outputs, folds, log
-    )
+        fit.ensemble, fit.ensemble.members[0], fit.histories[0], view, options, None, seconds, outputs, folds, log,
+        progress,
+    )  # fmt: skip
     metadata["refit"] = None
     metadata["cross_fit"] = summary
     return JobResult(fit.ensemble, fit.histories[0], view, metadata["test_metrics"], metadata)
@@ -201,7 +209,7 @@ def _refit(prepared: Prepared, y_train, y_val, history, options: JobOptions, log
 
 def _account(
     network, selected, history, prepared: Prepared, options: JobOptions, growth, train_seconds: float,
-    outputs=None, folds=None, log=print,
+    outputs=None, folds=None, log=print, progress: JobProgress | None = None,
 ) -> dict:  # fmt: skip
     """Everything the model file, metrics.json and the report say about the run.
 
@@ -219,17 +227,7 @@ def _account(
         outputs = predict_outputs(network, task, prepared.x_test, arrays)
     test_metrics = metrics_of_outputs(task, outputs, prepared.y_test, classes)
     phases = {"training": train_seconds}
-    baselines = {}
-    if options.baselines:
-        log("baselines: fitting the classical models on the same rows (--no-baselines skips them) ...")
-        clock = time.perf_counter()
-        baselines = run_baselines(prepared, folds, log)
-        phases["baselines"] = time.perf_counter() - clock
-    importance = None
-    if options.importance:
-        clock = time.perf_counter()
-        importance = compute_importance(selected, prepared)
-        phases["importance"] = time.perf_counter() - clock
+    baselines, importance = _baselines_and_importance(selected, prepared, options, folds, log, progress, phases)
     return {
         "data": prepared.description,
         "options": {
@@ -253,3 +251,24 @@ def _account(
         "growth_trail": trail,
         "test_sample": sample_predictions(network, prepared, outputs),
     }
+
+
+def _baselines_and_importance(selected, prepared: Prepared, options: JobOptions, folds, log, progress, phases: dict):
+    """The classical baselines and the importance, as options ask, each a phase with its bar and time."""
+    progress = progress or JobProgress([], verbose=0, log=log)
+    baselines, importance = {}, None
+    if options.baselines:
+        log(
+            f"baselines: fitting the classical models on the same rows, within {options.baseline_budget:g} s each "
+            "(--no-baselines skips them, --baseline-budget bounds them) ..."
+        )
+        clock = time.perf_counter()
+        with progress.phase("baselines", baseline_fits(prepared, folds), unit="fit") as bar:
+            baselines = run_baselines(prepared, options.baseline_budget, folds, bar.log, bar.advance)
+        phases["baselines"] = time.perf_counter() - clock
+    if options.importance:
+        clock = time.perf_counter()
+        with progress.phase("importance", unit="column") as bar:
+            importance = compute_importance(selected, prepared, progress=bar.reach)
+        phases["importance"] = time.perf_counter() - clock
+    return baselines, importance

@@ -114,6 +114,14 @@ def _add_training_arguments(group) -> None:
     group.add_argument(
         "--no-baselines", action="store_true", help="skip the classical models fitted on the same split for comparison"
     )
+    group.add_argument(
+        "--baseline-budget",
+        type=float,
+        default=JobOptions.baseline_budget,
+        metavar="SECONDS",
+        help=f"time each baseline model may take over all its folds; the boosted trees stop adding trees "
+        f"when it would run out (default {JobOptions.baseline_budget:g})",
+    )
 
 
 def run(args) -> int:
@@ -124,6 +132,8 @@ def run(args) -> int:
     out = Path(args.out)
     if args.resume and not args.checkpoint:
         raise UsageError("--resume needs --checkpoint FILE.")
+    if not args.baseline_budget > 0:
+        raise UsageError(f"--baseline-budget must be a positive number of seconds; got {args.baseline_budget}.")
     inputs = [args.data, args.test_data, args.labels]
     check_output_dir(out, args.overwrite, inputs=inputs)  # refuse before any work
     if args.checkpoint:
@@ -160,6 +170,7 @@ def run(args) -> int:
         resume=args.resume,
         verbose=0 if (args.quiet or args.json) else 1,
         baselines=not args.no_baselines,
+        baseline_budget=args.baseline_budget,
         refit=not args.no_refit,
         folds=args.folds,
         executor=args.executor,

@@ -5,6 +5,7 @@ from .attribution import (
     IntegratedGradients,
     explain_integrated_gradients,
     feature_importance,
+    grouped_attribution,
     integrated_gradients,
     permutation_importance,
     saliency,
@@ -26,4 +27,5 @@ __all__ = [
     "CompletenessWarning",
     "permutation_importance",
     "feature_importance",
+    "grouped_attribution",
 ]

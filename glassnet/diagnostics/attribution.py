@@ -191,13 +191,15 @@ def permutation_importance(
     n_repeats: int = 5,
     seed: int = 0,
     groups: Sequence[Sequence[int]] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Drop in score when one feature's column is shuffled (mean and std over ``n_repeats``).
 
     ``score(y, predictions)`` defaults to accuracy for a softmax output and to R² otherwise
     (higher is better); predictions are ``network.predict(x)``. ``groups`` (lists of column
     indices, such as the one-hot columns of one categorical input) are shuffled together, one
-    result per group; by default every feature is its own group.
+    result per group; by default every feature is its own group. ``progress``, when given, is
+    called with the number of groups done after each one.
     """
     x = check_features(x, "x", network.dtype, network.input_dim)
     y = np.asarray(y)
@@ -218,7 +220,21 @@ def permutation_importance(
             shuffled[:, columns] = x[np.ix_(rng.permutation(len(x)), columns)]
             drops[index, repeat] = base - score(y, network.predict(shuffled))
         shuffled[:, columns] = x[:, columns]
+        if progress is not None:
+            progress(index + 1)
     return drops.mean(axis=1), drops.std(axis=1)
+
+
+def grouped_attribution(attributions: np.ndarray, groups: Sequence[Sequence[int]]) -> np.ndarray:
+    """Each group's mean ``|Σ attribution|`` over rows: additive attributions judged by input column.
+
+    For attributions that add up to the change of the output (integrated gradients, or
+    gradient × (input − baseline) to first order), the signed sum over a group's columns (the
+    one-hot indicators of one categorical, say) is that input's share of the change. Summing
+    absolute values instead would grow with the number of columns in the group.
+    """
+    attributions = np.asarray(attributions, dtype=np.float64)
+    return np.array([np.abs(attributions[:, list(group)].sum(axis=1)).mean() for group in groups])
 
 
 def feature_importance(network, x, y=None, feature_names=None, n_repeats: int = 5, seed: int = 0) -> dict:

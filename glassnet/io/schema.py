@@ -201,7 +201,11 @@ METADATA = {
             "additionalProperties": {
                 "type": "object",
                 "additionalProperties": NUMBER,
-                "properties": {"seconds": {"type": "number"}},
+                "properties": {
+                    "seconds": {"type": "number"},
+                    "iterations": {"type": "number"},
+                    "budget_stopped": {"type": "boolean"},
+                },
             },
         },
         "overfitting": {"type": "string"},
@@ -264,7 +268,9 @@ METADATA = {
                                 "required": ["feature", "permutation", "saliency", "integrated_gradients"],
                                 "properties": {
                                     "feature": {"type": "string"},
+                                    "encoded_columns": COUNT,
                                     "permutation": NUMBER,
+                                    "permutation_std": NUMBER,
                                     "saliency": NUMBER,
                                     "integrated_gradients": NUMBER,
                                 },
@@ -279,6 +285,9 @@ METADATA = {
                         "saliency": NUMBERS,
                         "integrated_gradients": NUMBERS,
                         "completeness": {"type": "string"},
+                        "evaluated_rows": COUNT,
+                        "repeats": COUNT,
+                        "permutation_score": {"type": "string"},
                     },
                 },
             ]

@@ -21,15 +21,19 @@ class ProgressBar(Callback):
     When the stream is not a terminal (a log file, CI, a notebook's captured output) it prints a
     plain line instead, at most one every ``interval`` seconds plus the first and the last epoch, as
     Keras and LightGBM do. Silent with ``verbose=0``. ``force=True`` draws the bar anyway.
+    ``position``, ``leave`` and ``desc`` are tqdm's: a bar nested under a job's phase bar sits at
+    line 1, is labelled, and is cleared when training ends.
     """
 
     def __init__(
-        self, verbose: int = 1, stream: TextIO | None = None, force: bool = False, interval: float = 10.0
-    ) -> None:
+        self, verbose: int = 1, stream: TextIO | None = None, force: bool = False, interval: float = 10.0,
+        position: int | None = None, leave: bool = True, desc: str | None = None,
+    ) -> None:  # fmt: skip
         self.verbose = verbose
         self.stream = stream if stream is not None else sys.stderr
         self.force = force
         self.interval = interval
+        self.position, self.leave, self.desc = position, leave, desc
         self._bar: Any = None  # a tqdm bar while training in a terminal
         self._lines = False  # plain lines instead (not a terminal)
         self._last_line = 0.0
@@ -47,7 +51,9 @@ class ProgressBar(Callback):
                 initial=self.trainer.start_epoch - 1,
                 unit="epoch",
                 file=self.stream,
-                leave=True,
+                position=self.position,
+                desc=self.desc,
+                leave=self.leave,
                 dynamic_ncols=True,
             )
 
