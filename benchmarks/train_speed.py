@@ -1,11 +1,21 @@
 """Training and prediction speed of glassnet against PyTorch and scikit-learn, in one run.
 
-Each contender trains the same epochs in one run of its training loop and its fastest epoch counts
-(glassnet: one ``fit(epochs=...)``, each epoch timed from its start to the next one's, the
-diagnostics probe included; scikit-learn: one ``partial_fit`` per epoch). Every measurement runs
-in its own process (an OpenBLAS thread spinning after a NumPy call slows a PyTorch call issued
-right after it), contenders are interleaved round by round (A B A B ...), and the table reports
-medians with min–max and per-round ratios to PyTorch eager.
+Each contender trains ``--epochs`` epochs in one run of its training loop (glassnet: one
+``fit(epochs=...)``, each epoch timed from its start to the next one's, the diagnostics probe
+included; scikit-learn: one ``partial_fit`` per epoch). Every measurement runs in its own process
+(an OpenBLAS thread spinning after a NumPy call slows a PyTorch call issued right after it), and
+contenders are interleaved round by round (A B A B ...).
+
+What counts, and what does not:
+
+- the machine is named: CPU model, family, flags, cores, the clock *measured* with a dependent
+  integer chain, and the theoretical float32 peak they allow. A measured GEMM peak above the
+  theoretical one stops the run: the clock or the unit is wrong, and no figure would be trusted;
+- each epoch records the CPU time other processes used meanwhile (/proc/stat, steal included).
+  Epochs with other load above 10% of a core are dropped and counted; a process's figure is the
+  median of its clean epochs (not the fastest), ratios are medians of per-round ratios;
+- when a contender's clean epochs fall into two speed states (a jump of 1.25× between the sorted
+  times, with enough epochs on each side), both states are reported instead of a median of them.
 
     python benchmarks/train_speed.py                       # all configs, 3 rounds
     python benchmarks/train_speed.py --configs A,C --rounds 5 --threads 1
@@ -33,7 +43,7 @@ import sys
 import time
 from pathlib import Path
 
-from _process import cpu_name, run_measurement
+from _process import LoadMeter, cpu_name, is_clean, machine_record, run_measurement, two_states
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,6 +76,17 @@ CONFIGS = {
         "batch_norm": True,
         "label": "784-100-100-100-10 sigmoid + batch norm, batch 60 (BN paper)",
     },
+}
+#: E: the network of the tabular recipe (glassnet/recipe.py: 256-128, dropout 0.1, Adam 3e-3,
+#: batch 64) on a table of 64 encoded columns; `glassnet train` trains five of them, one at a time.
+CONFIGS["E"] = {
+    "sizes": [64, 256, 128, 2],
+    "batch": 64,
+    "activation": "relu",
+    "batch_norm": False,
+    "dropout": 0.1,
+    "optimizer": "adam",
+    "label": "64-256-128-2 ReLU, dropout 0.1, Adam, batch 64 (the tabular recipe's network)",
 }
 N_SAMPLES = 60_000
 CONTENDERS = ("glassnet", "glassnet_nodiag", "glassnet_numpy", "torch", "torch_compile", "sklearn")
@@ -146,11 +167,16 @@ def worker_glassnet(config: dict, epochs: int, threads: int, diagnostics: bool =
         sizes[-1],
         activation=config["activation"],
         batch_norm=config["batch_norm"],
+        dropout=config.get("dropout", 0.0),
         output_activation="softmax",
         input_dim=sizes[0],
         seed=0,
     )
-    optimizer = gn.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    optimizer = (
+        gn.Adam(net.parameters(), lr=3e-3)
+        if config.get("optimizer") == "adam"
+        else gn.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    )
     gn.fit(
         net, x[:5000], y[:5000], epochs=1, batch_size=config["batch"], optimizer=optimizer, diagnostics=diagnostics
     )  # warm-up
@@ -164,11 +190,12 @@ def worker_glassnet(config: dict, epochs: int, threads: int, diagnostics: bool =
             self.marks = []
 
         def on_epoch_begin(self, epoch, logs=None):
-            self.marks.append(time.perf_counter())
+            self.marks.append(meter.read())
 
         def on_train_end(self, logs=None):
-            self.marks.append(time.perf_counter())
+            self.marks.append(meter.read())
 
+    meter = LoadMeter()
     clock = EpochClock()
     steps = StepClock() if STEP_CLOCK else None
     gn.fit(
@@ -182,8 +209,8 @@ def worker_glassnet(config: dict, epochs: int, threads: int, diagnostics: bool =
         diagnostics=diagnostics,
         callbacks=[clock] if steps is None else [clock, steps],
     )
-    times = [b - a for a, b in zip(clock.marks[:-1], clock.marks[1:])]
-    result = {"epoch_seconds": times, "kernels": gn.kernels.name()}
+    epochs = [LoadMeter.between(a, b) for a, b in zip(clock.marks[:-1], clock.marks[1:])]
+    result = {"epochs": epochs, "kernels": gn.kernels.name()}
     if steps is not None:
         result.update(steps.summary())
     result.update(predict_latency(lambda rows: net.predict(rows), x))
@@ -217,6 +244,8 @@ def torch_model(config: dict):
         if config["batch_norm"]:
             layers.append(torch.nn.BatchNorm1d(fan_out))
         layers.append(torch.nn.ReLU() if config["activation"] == "relu" else torch.nn.Sigmoid())
+        if config.get("dropout"):
+            layers.append(torch.nn.Dropout(config["dropout"]))
     layers.append(torch.nn.Linear(sizes[-2], sizes[-1]))
     return torch.nn.Sequential(*layers)
 
@@ -228,7 +257,11 @@ def worker_torch(config: dict, epochs: int, threads: int, compiled: bool = False
     torch.manual_seed(0)
     x, y = make_data(config)
     model = torch_model(config)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    optimizer = (
+        torch.optim.Adam(model.parameters(), lr=3e-3)
+        if config.get("optimizer") == "adam"
+        else torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    )
     x_t, y_t = torch.from_numpy(x), torch.from_numpy(y)
     batch = config["batch"]
     step_model = torch.compile(model) if compiled else model
@@ -246,12 +279,12 @@ def worker_torch(config: dict, epochs: int, threads: int, compiled: bool = False
     compile_started = time.perf_counter()
     epoch(5000)  # warm-up (and compilation)
     result = {"warmup_seconds": time.perf_counter() - compile_started}
-    times = []
+    meter, times = LoadMeter(), []
     for _ in range(epochs):
-        started = time.perf_counter()
+        mark = meter.read()
         epoch(N_SAMPLES)
-        times.append(time.perf_counter() - started)
-    result["epoch_seconds"] = times
+        times.append(meter.since(mark))
+    result["epochs"] = times
     if not compiled:
         model.eval()
 
@@ -286,12 +319,12 @@ def worker_sklearn(config: dict, epochs: int, threads: int) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.partial_fit(x[:5000], y[:5000], classes=classes)  # warm-up
-        times = []
+        meter, times = LoadMeter(), []
         for _ in range(epochs):
-            started = time.perf_counter()
+            mark = meter.read()
             model.partial_fit(x, y)
-            times.append(time.perf_counter() - started)
-    result = {"epoch_seconds": times}
+            times.append(meter.since(mark))
+    result = {"epochs": times}
     result.update(predict_latency(lambda rows: model.predict_proba(rows), x))
     return result
 
@@ -345,6 +378,18 @@ def worker_gemm_shapes(config: dict) -> dict:
             step()
         best = min(best, (time.perf_counter() - started) / 20)
     return {"samples_per_s": batch / best}
+
+
+def typical(result: dict) -> float | None:
+    """The median of one process's clean epochs (None: every epoch ran beside other load)."""
+    clean = [e["seconds"] for e in result["epochs"] if is_clean(e)]
+    return statistics.median(clean) if clean else None
+
+
+def paired(results: list[dict], others: list[dict]) -> list[tuple[float, float]]:
+    """(mine, theirs): each round's typical epoch seconds, for the rounds where both have clean epochs."""
+    pairs = [(typical(r), typical(o)) for r, o in zip(results, others)]
+    return [(a, b) for a, b in pairs if a and b]
 
 
 def run_worker(args) -> None:
@@ -425,10 +470,10 @@ def versions() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", default="A,B,C,D")
+    parser.add_argument("--configs", default="A,B,C,D,E")
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=1, help="timed epochs per process")
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per process")
     parser.add_argument("--threads", type=int, default=2, help="threads for every contender")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "train_speed.json"))
@@ -481,9 +526,23 @@ def measure(args: argparse.Namespace, configs: list[str], contenders: list[str])
     active = [c for c in contenders if c not in skipped]
     print(f"threads per contender: {args.threads}; rounds: {args.rounds}; skipped: {skipped or 'none'}", flush=True)
 
+    machine = machine_record(args.threads)
     gemm = [spawn("gemm", None, 1, args.threads, 120) for _ in range(3)]
     peak = max(g["gflops"] for g in gemm if isinstance(g, dict))
-    print(f"float32 GEMM peak (2048^3, {args.threads} threads): {peak:.0f} GFLOP/s", flush=True)
+    theoretical = machine["theoretical_gflops"]
+    print(
+        f"{machine['processor']} ({machine['family_model']}, {', '.join(machine['flags'])}), {machine['cores']} cores, "
+        f"clock {machine['measured_ghz'] or machine['nominal_ghz']:.2f} GHz ({machine['clock_basis']}); float32 "
+        f"GEMM peak (2048^3, {args.threads} threads): {peak:.0f} GFLOP/s measured, {theoretical or 0:.0f} theoretical",
+        flush=True,
+    )
+    if theoretical and peak > theoretical:
+        raise SystemExit(
+            f"error: the measured GEMM peak {peak:.0f} GFLOP/s is above the theoretical {theoretical:.0f} "
+            f"({args.threads} threads × {machine['vector_unit']} × "
+            f"{machine['measured_ghz'] or machine['nominal_ghz']:.2f} GHz): "
+            "the clock or the vector unit is wrong, so no figure of this run would be trustworthy."
+        )
 
     raw: dict[str, dict[str, list]] = {c: {k: [] for k in active} for c in configs}
     gemm_only: dict[str, list[float]] = {c: [] for c in configs}
@@ -495,8 +554,8 @@ def measure(args: argparse.Namespace, configs: list[str], contenders: list[str])
                 gemm_only[config].append(shapes["samples_per_s"])
             order = active if round_index % 2 == 0 else list(reversed(active))
             for contender in order:
-                if contender == "sklearn" and CONFIGS[config]["batch_norm"]:
-                    continue  # MLPClassifier has no batch norm
+                if contender == "sklearn" and (CONFIGS[config]["batch_norm"] or CONFIGS[config].get("dropout")):
+                    continue  # MLPClassifier has no batch norm and no dropout
                 key = f"{config}/{contender}"
                 if key in failures:
                     continue
@@ -506,15 +565,19 @@ def measure(args: argparse.Namespace, configs: list[str], contenders: list[str])
                     print(f"  round {round_index + 1} {key}: {result}", flush=True)
                     continue
                 raw[config][contender].append(result)
-                rate = N_SAMPLES / min(result["epoch_seconds"])
-                print(f"  round {round_index + 1} {key}: {rate:,.0f} samples/s", flush=True)
+                seconds = typical(result)
+                shown = f"{N_SAMPLES / seconds:,.0f} samples/s" if seconds else "every epoch had other load"
+                dropped = sum(not is_clean(e) for e in result["epochs"])
+                print(f"  round {round_index + 1} {key}: {shown} ({dropped} epoch(s) dropped)", flush=True)
 
     command = " ".join(["python", "benchmarks/train_speed.py"] + sys.argv[1:])
     report = {
         "command": command,
         "threads": args.threads,
         "rounds": args.rounds,
+        "epochs": args.epochs,
         "gemm_peak_gflops": peak,
+        "machine": machine,
         "versions": versions(),
         "skipped": skipped,
         "failures": failures,
@@ -532,7 +595,12 @@ def measure(args: argparse.Namespace, configs: list[str], contenders: list[str])
         for contender, results in raw[config].items():
             if not results:
                 continue
-            rates = [N_SAMPLES / min(r["epoch_seconds"]) for r in results]
+            rates = [N_SAMPLES / t for t in map(typical, results) if t]
+            if not rates:
+                entry.setdefault("loaded_out", []).append(contender)
+                continue
+            epochs = [e for r in results for e in r["epochs"]]
+            clean = [e["seconds"] for e in epochs if is_clean(e)]
             info = {
                 "samples_per_s": statistics.median(rates),
                 "min": min(rates),
@@ -540,28 +608,30 @@ def measure(args: argparse.Namespace, configs: list[str], contenders: list[str])
                 "gemm_share": statistics.median(rates) * 6 * weights / (peak * 1e9),
                 "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
                 "blas": results[0]["blas"],
+                "epochs": len(epochs),
+                "epochs_dropped": len(epochs) - len(clean),
+                "two_states": two_states(clean),
             }
             if torch_rounds and contender != "torch":
-                ratios = [
-                    N_SAMPLES / min(r["epoch_seconds"]) / (N_SAMPLES / min(t["epoch_seconds"]))
-                    for r, t in zip(results, torch_rounds)
-                ]
-                info["ratio_to_torch"] = statistics.median(ratios)
-                info["ratio_min"], info["ratio_max"] = min(ratios), max(ratios)
+                ratios = [theirs / mine for mine, theirs in paired(results, torch_rounds)]
+                if ratios:
+                    info["ratio_to_torch"] = statistics.median(ratios)
+                    info["ratio_min"], info["ratio_max"] = min(ratios), max(ratios)
                 if "predict_1_us" in results[0]:
                     info["predict_1_vs_torch"] = statistics.median(
                         r["predict_1_us"] / t["predict_1_us"] for r, t in zip(results, torch_rounds)
                     )
             sklearn_rounds = raw[config].get("sklearn", [])
             if sklearn_rounds and contender.startswith("glassnet"):
-                ratios = [min(s["epoch_seconds"]) / min(r["epoch_seconds"]) for r, s in zip(results, sklearn_rounds)]
-                info["ratio_to_sklearn"] = statistics.median(ratios)
-                info["sklearn_min"], info["sklearn_max"] = min(ratios), max(ratios)
+                ratios = [theirs / mine for mine, theirs in paired(results, sklearn_rounds)]
+                if ratios:
+                    info["ratio_to_sklearn"] = statistics.median(ratios)
+                    info["sklearn_min"], info["sklearn_max"] = min(ratios), max(ratios)
             if "kernels" in results[0]:
                 info["kernels"] = results[0]["kernels"]
             baseline = raw[config].get("glassnet_baseline", [])
             if contender == "glassnet" and baseline:
-                ratios = [min(b["epoch_seconds"]) / min(r["epoch_seconds"]) for r, b in zip(results, baseline)]
+                ratios = [theirs / mine for mine, theirs in paired(results, baseline)] or [float("nan")]
                 info["ratio_to_baseline"] = statistics.median(ratios)
                 info["baseline_min"], info["baseline_max"] = min(ratios), max(ratios)
                 for key in ("step_p10_us", "step_median_us"):
@@ -578,10 +648,9 @@ def measure(args: argparse.Namespace, configs: list[str], contenders: list[str])
                 )
             nodiag = raw[config].get("glassnet_nodiag", [])
             if contender == "glassnet" and nodiag:
-                info["diagnostics_cost"] = 1 - statistics.median(
-                    (N_SAMPLES / min(r["epoch_seconds"])) / (N_SAMPLES / min(b["epoch_seconds"]))
-                    for r, b in zip(results, nodiag)
-                )
+                ratios = [theirs / mine for mine, theirs in paired(results, nodiag)]
+                if ratios:
+                    info["diagnostics_cost"] = 1 - statistics.median(ratios)
             if "predict_1_us" in results[0]:
                 info["predict_1_us"] = statistics.median(r["predict_1_us"] for r in results)
                 info["predict_1000_us"] = statistics.median(r["predict_1000_us"] for r in results)
@@ -599,6 +668,43 @@ def measure(args: argparse.Namespace, configs: list[str], contenders: list[str])
     print(markdown)
 
 
+def machine_line(report: dict) -> str:
+    """The machine: CPU, flags, cores, clock, and the measured peak against the theoretical one."""
+    v, m = report["versions"], report.get("machine")
+    if not m:
+        return f"- Machine: {v['processor']}, {v['cpu_count']} cores ({v['machine']}); Python {v['python']}"
+    clock = m["measured_ghz"] or m["nominal_ghz"]
+    theoretical = m["theoretical_gflops"]
+    share = f" ({report['gemm_peak_gflops'] / theoretical:.0%} of it)" if theoretical else ""
+    return (
+        f"- Machine: {m['processor']} (family/model {m['family_model']}; {', '.join(m['flags'])}), {m['cores']} cores "
+        f"({v['machine']}); Python {v['python']}. Clock {clock:.2f} GHz, {m['clock_basis']} (nominal "
+        f"{m['nominal_ghz'] or 0:.2f} GHz); vector unit {m['vector_unit']}: theoretical float32 peak "
+        f"{theoretical or 0:.0f} GFLOP/s for {report['threads']} threads; measured GEMM peak "
+        f"{report['gemm_peak_gflops']:.0f} GFLOP/s{share}."
+    )
+
+
+def two_state_lines(report: dict) -> list[str]:
+    """Contenders whose clean epochs fall in two speed states, each state said, not folded into a median."""
+    found = [
+        (name, contender, info["two_states"])
+        for name, entry in report["configs"].items()
+        for contender, info in entry["contenders"].items()
+        if info.get("two_states")
+    ]
+    if not found:
+        return ["", "No contender's clean epochs fell into two speed states (a jump of 1.25× or more)."]
+    title = "Two speed states (clean epochs whose sorted times jump by 1.25× or more; both named, not averaged):"
+    lines = ["", title, ""]
+    for name, contender, state in found:
+        lines.append(
+            f"- {name} {contender}: {N_SAMPLES / state['fast_seconds']:,.0f} samples/s in {state['fast_epochs']} "
+            f"epoch(s), {N_SAMPLES / state['slow_seconds']:,.0f} in {state['slow_epochs']}"
+        )
+    return lines
+
+
 def render_markdown(report: dict, command: str) -> str:
     v = report["versions"]
     lines = [
@@ -606,11 +712,14 @@ def render_markdown(report: dict, command: str) -> str:
         "",
         f"Generated by `{command}` — do not edit by hand; re-run the script.",
         "",
-        f"- Machine: {v['processor']}, {v['cpu_count']} cores ({v['machine']}); Python {v['python']}",
+        machine_line(report),
         f"- Versions: glassnet {v['glassnet']}, NumPy {v['numpy']}, PyTorch {v['torch']}, scikit-learn {v['sklearn']}",
         f"- Threads: {report['threads']} for every contender (OpenBLAS/OMP/MKL env vars and "
         "`torch.set_num_threads`); each measurement in its own process; contenders interleaved; "
-        f"{report['rounds']} rounds, median (min–max).",
+        f"{report['rounds']} rounds. Each process times {report.get('epochs', 1)} epoch(s) of one training run; "
+        "an epoch during which other processes used more than 10% of a core (from /proc/stat, steal time "
+        "included) is dropped, and the process's figure is the median of its clean epochs; the table gives "
+        "the median (min–max) over the rounds, and ratios are medians of per-round ratios.",
         f"- Measured float32 GEMM peak (NumPy, 2048³): {report['gemm_peak_gflops']:.0f} GFLOP/s. "
         "Share of peak counts training FLOPs as 6 × weights × samples (an overestimate: no gradient "
         "is needed for the input, about 0.75× of it for a 784-input net).",
@@ -621,8 +730,8 @@ def render_markdown(report: dict, command: str) -> str:
         "PyTorch eager, `torch.compile`, scikit-learn `MLPClassifier` (sgd, float32 input).",
         "",
         "| config | contender | samples/s (median, min–max) | × PyTorch eager | × scikit-learn | share of GEMM peak | "
-        "predict 1 row (µs) | predict 1,000 rows (µs) | peak RSS (MB) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "predict 1 row (µs) | predict 1,000 rows (µs) | peak RSS (MB) | epochs dropped |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, entry in report["configs"].items():
         for contender, info in entry["contenders"].items():
@@ -642,8 +751,16 @@ def render_markdown(report: dict, command: str) -> str:
             lines.append(
                 f"| {name}: {entry['label']} | {label} | {info['samples_per_s']:,.0f} "
                 f"({info['min']:,.0f}–{info['max']:,.0f}) | {ratio} | {versus_sklearn} | "
-                f"{info['gemm_share']:.0%} | {p1} | {p1000} | {info['peak_rss_mb']:.0f} |"
+                f"{info['gemm_share']:.0%} | {p1} | {p1000} | {info['peak_rss_mb']:.0f} | "
+                f"{info.get('epochs_dropped', 0)} of {info.get('epochs', '?')} |"
             )
+    for name, entry in report["configs"].items():
+        if entry.get("loaded_out"):
+            lines.append(
+                f"\n{name}: no figure for {', '.join(entry['loaded_out'])}: other processes loaded the CPU "
+                "in every epoch of every round."
+            )
+    lines += two_state_lines(report)
     costs = [
         (name, e["contenders"]["glassnet"]["diagnostics_cost"])
         for name, e in report["configs"].items()
