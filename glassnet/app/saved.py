@@ -6,12 +6,14 @@ cannot read) is said in one line each; with ``strict`` it is an error instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..tabular import MISSING, DataError, TablePreprocessor, read_table
+from ..io.tables import CHUNK_ROWS, iter_table
+from ..tabular import MISSING, DataError, TablePreprocessor
 from .tasks import CLASSIFICATION
 
 
@@ -53,6 +55,34 @@ def features_for_model(
     return _table_features(model, pre, data, delimiter, require_target, encoding, id_column, strict)
 
 
+def stream_for_model(
+    model,
+    data: str,
+    delimiter: str | None = None,
+    require_target: bool = False,
+    *,
+    encoding: str | None = None,
+    id_column: str | None = None,
+    strict: bool = False,
+    chunk_rows: int | None = CHUNK_ROWS,
+):
+    """New data for a saved model in chunks of ``chunk_rows`` rows: a :class:`TableStream` for a
+    table; for an image folder, the whole folder as one chunk. Iterate it for :class:`NewData`;
+    its ``notes`` say what differed from the training data in the chunks read."""
+    pre = model.preprocessing or {}
+    if pre.get("kind") == "image":
+        return _OneChunk(_image_features(model, pre, Path(data), require_target))
+    return TableStream(model, data, delimiter, require_target, encoding, id_column, strict, chunk_rows)
+
+
+class _OneChunk:
+    def __init__(self, new: NewData) -> None:
+        self.new, self.notes = new, new.notes
+
+    def __iter__(self) -> Iterator[NewData]:
+        yield self.new
+
+
 def _image_features(model, pre: dict, source: Path, require_target: bool) -> NewData:
     from ..images import IMAGE_SUFFIXES, image_pixels, load_image_folder, open_image
 
@@ -91,79 +121,148 @@ def _table_features(
     id_column: str | None,
     strict: bool,
 ) -> NewData:
-    frame = read_table(data, delimiter, encoding=encoding)
-    frame.columns = [str(c) for c in frame.columns]
-    pre_table = TablePreprocessor.from_dict(pre)
-    if id_column is not None and id_column not in frame.columns:
-        raise DataError(
-            f"--id-column {id_column!r} is not a column of {data}; its columns: {_names(list(frame.columns))}."
+    stream = TableStream(model, data, delimiter, require_target, encoding, id_column, strict, chunk_rows=None)
+    return next(iter(stream))
+
+
+class TableStream:
+    """A table's rows for a saved model, chunk by chunk (``chunk_rows`` rows; None: all at once).
+
+    Iterating gives one :class:`NewData` per chunk, prepared exactly as the training rows were
+    (the preprocessing works row by row); row numbers continue across chunks. ``notes`` gathers
+    what differs from the training data over the chunks read so far; with ``strict`` the first
+    chunk that differs raises instead.
+    """
+
+    def __init__(
+        self, model, data: str, delimiter: str | None = None, require_target: bool = False,
+        encoding: str | None = None, id_column: str | None = None, strict: bool = False,
+        chunk_rows: int | None = CHUNK_ROWS,
+    ) -> None:  # fmt: skip
+        self.model, self.data, self.require_target = model, data, require_target
+        self.delimiter, self.encoding, self.id_column, self.strict = delimiter, encoding, id_column, strict
+        self.chunk_rows = chunk_rows
+        self.pre = model.preprocessing or {}
+        self.table = TablePreprocessor.from_dict(self.pre)
+        self.differences = Differences(self.table, self.pre.get("target") or [])
+
+    @property
+    def notes(self) -> list[str]:
+        return self.differences.notes()
+
+    def __iter__(self) -> Iterator[NewData]:
+        rows = 0
+        for index, frame in enumerate(iter_table(self.data, self.delimiter, self.encoding, self.chunk_rows)):
+            frame.columns = [str(c) for c in frame.columns]
+            if index == 0:
+                self.id_column = self._identifiers(frame)
+            new = self._prepare(frame, rows)
+            rows += len(frame)
+            yield new
+
+    def _identifiers(self, frame) -> str | None:
+        if self.id_column is not None and self.id_column not in frame.columns:
+            raise DataError(
+                f"--id-column {self.id_column!r} is not a column of {self.data}; its columns: "
+                f"{_names(list(frame.columns))}."
+            )
+        if self.id_column is not None:
+            return self.id_column
+        return next(  # the column training dropped as an identifier, when the data has it
+            (c for c, why in self.table.dropped.items() if why.startswith("ID-like") and c in frame.columns), None
         )
-    if id_column is None:  # the column training dropped as an identifier, when the data has it
-        id_column = next(
-            (c for c, why in pre_table.dropped.items() if why.startswith("ID-like") and c in frame.columns), None
-        )
-    targets = pre.get("target") or []
-    has_target = all(t in frame.columns for t in targets) and targets
-    if require_target and not has_target:
-        raise DataError(f"evaluation needs the target column(s) {targets} in {data}.")
-    y = None
-    if has_target:
-        frame = frame[frame[targets].notna().all(axis=1)].reset_index(drop=True)
+
+    def _prepare(self, frame, first_row: int) -> NewData:
+        targets = self.differences.targets
+        has_target = bool(targets) and all(t in frame.columns for t in targets)
+        if self.require_target and not has_target:
+            raise DataError(f"evaluation needs the target column(s) {targets} in {self.data}.")
+        frame.index = range(first_row, first_row + len(frame))
+        y = None
+        if has_target:
+            frame = frame[frame[targets].notna().all(axis=1)]
+            y = self._targets(frame, targets)
+        found = self.differences.add(frame, self.id_column)
+        if self.strict and found:
+            raise DataError(
+                f"{self.data} differs from the training data (--strict): "
+                + "; ".join(self.differences.notes())
+                + ". Fix the data, or drop --strict to predict anyway."
+            )
+        x = self.table.transform(frame.drop(columns=[t for t in targets if t in frame.columns]))
+        if self.id_column is None:
+            return NewData(x, y, frame.index.tolist(), "row", self.notes)
+        return NewData(x, y, frame[self.id_column].tolist(), self.id_column, self.notes)
+
+    def _targets(self, frame, targets: list) -> np.ndarray:
+        model = self.model
         if model.task in CLASSIFICATION:
             lookup = {value: index for index, value in enumerate(model.classes)}
             mapped = frame[targets[0]].map(lambda v: lookup.get(v, lookup.get(_coerce(v, model.classes), -1)))
             y = mapped.to_numpy().astype(np.int64)
-            if require_target and (y < 0).any():
+            if self.require_target and (y < 0).any():
                 raise DataError(
-                    f"{data} holds target classes the model does not know: "
+                    f"{self.data} holds target classes the model does not know: "
                     f"{sorted(set(frame[targets[0]][y < 0].astype(str)))[:5]}."
                 )
-        else:
-            y = frame[targets].to_numpy().astype(np.float64)
-            if model.task == "regression" and y.shape[1] == 1:
-                y = y.ravel()
-    notes = differences(pre_table, frame, targets, id_column)
-    if strict and notes:
-        raise DataError(
-            f"{data} differs from the training data (--strict): "
-            + "; ".join(notes)
-            + ". Fix the data, or drop --strict to predict anyway."
-        )
-    x = pre_table.transform(frame.drop(columns=[t for t in targets if t in frame.columns]))
-    if id_column is None:
-        return NewData(x, y, frame.index.tolist(), "row", notes)
-    return NewData(x, y, frame[id_column].tolist(), id_column, notes)
+            return y
+        y = frame[targets].to_numpy().astype(np.float64)
+        return y.ravel() if model.task == "regression" and y.shape[1] == 1 else y
 
 
 def differences(pre: TablePreprocessor, frame, targets: list, id_column: str | None = None) -> list[str]:
     """What in ``frame`` differs from the data ``pre`` was fitted on: one sentence per kind."""
-    from ..columns import datetimes
+    found = Differences(pre, targets)
+    found.add(frame, id_column)
+    return found.notes()
 
-    notes = []
-    used = set(pre.numeric) | set(pre.categorical) | set(pre.dates) | set(targets) | set(pre.dropped)
-    extra = [c for c in frame.columns if c not in used and c != id_column]
-    if extra:
-        notes.append(f"{len(extra)} column(s) the model does not use, ignored: {_names(extra)}")
-    unseen = []
-    for name in pre.categorical:
-        if name not in frame.columns:
-            continue
-        text = frame[name].astype("string").fillna(MISSING)
-        new = ~text.isin(pre.categories[name])
-        if new.any():
-            examples = ", ".join(repr(v) for v in text[new].drop_duplicates().head(3))
-            unseen.append(f"{name}: {int(new.sum())} row(s), e.g. {examples}")
-    if unseen:
-        notes.append("categories unseen in training, encoded as none of the known ones: " + "; ".join(unseen))
-    unreadable = []
-    for name in pre.dates:
-        if name in frame.columns:
+
+class Differences:
+    """What differs from the training data, gathered over chunks: columns the model does not use,
+    unseen categories and unreadable dates, with counts and a few examples."""
+
+    def __init__(self, pre: TablePreprocessor, targets: list) -> None:
+        self.pre, self.targets = pre, list(targets)
+        self.extra: list[str] = []
+        self.unseen: dict[str, list] = {}  # column → [rows, examples]
+        self.unreadable: dict[str, list] = {}  # column → [rows, first example]
+
+    def add(self, frame, id_column: str | None = None) -> bool:
+        """Count what ``frame`` holds that differs; whether it holds anything."""
+        from ..columns import datetimes
+
+        pre, before = self.pre, (len(self.extra), sum(v[0] for v in self.unseen.values()))
+        used = set(pre.numeric) | set(pre.categorical) | set(pre.dates) | set(self.targets) | set(pre.dropped)
+        self.extra += [c for c in frame.columns if c not in used and c != id_column and c not in self.extra]
+        for name in (c for c in pre.categorical if c in frame.columns):
+            text = frame[name].astype("string").fillna(MISSING)
+            new = ~text.isin(pre.categories[name])
+            if new.any():
+                seen = self.unseen.setdefault(name, [0, []])
+                seen[0] += int(new.sum())
+                seen[1] += [v for v in text[new].drop_duplicates().head(3) if v not in seen[1]][: 3 - len(seen[1])]
+        bad_dates = 0
+        for name in (c for c in pre.dates if c in frame.columns):
             bad = datetimes(frame[name]).isna() & frame[name].notna()
             if bad.any():
-                unreadable.append(f"{name}: {int(bad.sum())} row(s), e.g. {frame[name][bad].iloc[0]!r}")
-    if unreadable:
-        notes.append("dates that cannot be read, taken as the training median: " + "; ".join(unreadable))
-    return notes
+                self.unreadable.setdefault(name, [0, frame[name][bad].iloc[0]])[0] += int(bad.sum())
+                bad_dates += 1
+        return bad_dates > 0 or (len(self.extra), sum(v[0] for v in self.unseen.values())) != before
+
+    def notes(self) -> list[str]:
+        notes = []
+        if self.extra:
+            notes.append(f"{len(self.extra)} column(s) the model does not use, ignored: {_names(self.extra)}")
+        if self.unseen:
+            parts = [
+                f"{name}: {rows} row(s), e.g. {', '.join(repr(v) for v in examples)}"
+                for name, (rows, examples) in self.unseen.items()
+            ]
+            notes.append("categories unseen in training, encoded as none of the known ones: " + "; ".join(parts))
+        if self.unreadable:
+            parts = [f"{name}: {rows} row(s), e.g. {example!r}" for name, (rows, example) in self.unreadable.items()]
+            notes.append("dates that cannot be read, taken as the training median: " + "; ".join(parts))
+        return notes
 
 
 def _names(columns: list, shown: int = 8) -> str:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
-from .common import check_output, emit_json, load
+from ..io.tables import CHUNK_ROWS
+from .common import check_output, emit_json, load, positive_int
 from .models import parser_for
 
 
@@ -51,15 +50,20 @@ def _add_data_arguments(parser) -> None:
         help="fail when the data differs from the training data (unseen categories, columns the model does "
         "not use, unreadable dates) instead of saying so and going on",
     )
+    parser.add_argument(
+        "--chunk-rows",
+        type=positive_int,
+        default=CHUNK_ROWS,
+        metavar="N",
+        help=f"read and predict a table N rows at a time, so memory holds one chunk (default {CHUNK_ROWS:,})",
+    )
 
 
-def _new_data(model, args, require_target: bool = False):
-    """The data for ``model`` as the arguments say; what differs from the training data, on stderr."""
-    import sys
+def _stream(model, args, require_target: bool = False):
+    """The data for ``model`` as the arguments say, in chunks of ``--chunk-rows`` rows."""
+    from ..app.saved import stream_for_model
 
-    from ..app.saved import features_for_model
-
-    new = features_for_model(
+    return stream_for_model(
         model,
         args.data,
         args.delimiter,
@@ -67,17 +71,19 @@ def _new_data(model, args, require_target: bool = False):
         encoding=args.encoding,
         id_column=getattr(args, "id_column", None),
         strict=args.strict,
+        chunk_rows=args.chunk_rows,
     )
-    for note in new.notes:
+
+
+def _say_notes(notes: list[str]) -> None:
+    import sys
+
+    for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    return new
 
 
 def run_predict(args) -> int:
-    import pandas as pd
-
-    from ..app.tasks import predict_outputs
-    from ..io.atomic import atomic_write_bytes
+    from ..io.atomic import atomic_writer
     from . import UsageError
 
     output = check_output(args.output, args.overwrite, "predictions", inputs=[args.model, args.data])
@@ -86,9 +92,28 @@ def run_predict(args) -> int:
         raise UsageError(
             f"--spread needs an ensemble; {args.model} holds a single network (train with --folds 2 or more)."
         )
-    new = _new_data(model, args)
-    x = new.x
-    outputs = predict_outputs(model.predictor, model.task, x, model.preprocessing_arrays)
+    stream = _stream(model, args)
+    rows, id_name = 0, "row"
+    with atomic_writer(output) as out:  # renamed into place only when every chunk is written
+        for new in stream:
+            frame = _prediction_frame(model, new, args)
+            frame.to_csv(out, index=False, header=rows == 0 and out.tell() == 0)
+            rows, id_name = rows + len(frame), new.id_name
+    _say_notes(stream.notes)
+    if args.json:
+        emit_json({"rows": rows, "output": str(output), "identifiers": id_name, "notes": stream.notes})
+    else:
+        print(f"wrote {rows} predictions to {output} (rows identified by {id_name!r})")
+    return 0
+
+
+def _prediction_frame(model, new, args):
+    """One chunk's predictions: the identifiers, then the prediction columns."""
+    import pandas as pd
+
+    from ..app.tasks import predict_outputs
+
+    outputs = predict_outputs(model.predictor, model.task, new.x, model.preprocessing_arrays)
     frame = pd.DataFrame({new.id_name: new.ids})
     if model.task in ("binary", "multiclass"):
         frame["prediction"] = [model.classes[i] for i in outputs.argmax(axis=1)]
@@ -105,15 +130,8 @@ def run_predict(args) -> int:
         for i, name in enumerate(targets):
             frame[f"predicted_{name}"] = outputs[:, i]
     if args.spread:
-        _add_spread(frame, model, x)
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
-    atomic_write_bytes(output, buffer.getvalue().encode("utf-8"))
-    if args.json:
-        emit_json({"rows": len(frame), "output": str(output), "identifiers": new.id_name, "notes": new.notes})
-    else:
-        print(f"wrote {len(frame)} predictions to {output} (rows identified by {new.id_name!r})")
-    return 0
+        _add_spread(frame, model, new.x)
+    return frame
 
 
 def _add_spread(frame, model, x) -> None:
@@ -149,16 +167,21 @@ def add_evaluate(commands) -> None:
 
 
 def run_evaluate(args) -> int:
-    from ..app.tasks import evaluate_network
+    from ..app.tasks import metrics_of_outputs, predict_outputs
 
     model = load(args.model)
-    new = _new_data(model, args, require_target=True)
-    x, y = new.x, new.y
-    metrics = evaluate_network(model.predictor, model.task, x, y, model.preprocessing_arrays, model.classes)
+    stream = _stream(model, args, require_target=True)
+    outputs, targets = [], []  # the chunks' predictions and truths: memory grows with rows × outputs only
+    for new in stream:
+        outputs.append(predict_outputs(model.predictor, model.task, new.x, model.preprocessing_arrays))
+        targets.append(new.y)
+    rows = sum(len(chunk) for chunk in outputs)
+    metrics = metrics_of_outputs(model.task, np.concatenate(outputs), np.concatenate(targets), model.classes)
+    _say_notes(stream.notes)
     if args.json:
-        emit_json({"task": model.task, "rows": int(len(x)), **metrics, "notes": new.notes})
+        emit_json({"task": model.task, "rows": int(rows), **metrics, "notes": stream.notes})
         return 0
-    print(f"{model.task} on {len(x)} rows of {args.data}:")
+    print(f"{model.task} on {rows} rows of {args.data}:")
     for name, value in metrics.items():
         if name != "confusion_matrix":
             print(f"  {name}: {value:.4f}")

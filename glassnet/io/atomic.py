@@ -11,7 +11,10 @@ import os
 import shutil
 import socket
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 PARTIAL_SUFFIX = ".glassnet-partial"
 
@@ -78,14 +81,22 @@ def glob_escape(name: str) -> str:
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one, whole."""
+    with atomic_writer(path, binary=True) as out:
+        out.write(data)
+
+
+@contextmanager
+def atomic_writer(path: str | Path, binary: bool = False) -> Iterator[IO]:
+    """A file to write ``path`` through, bit by bit: renamed into place only when the block ends
+    without an error (after an fsync), removed otherwise. Text is UTF-8 with newlines as written."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     remove_stale_partials(path)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=partial_prefix(path), suffix=PARTIAL_SUFFIX)
     try:
         os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp creates 0600; give the usual permissions
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
+        with os.fdopen(handle, "wb") if binary else os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            yield out
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)

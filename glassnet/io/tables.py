@@ -1,22 +1,62 @@
-"""Reading tables: CSV (delimiter and header sniffed), Parquet and npz files into a pandas DataFrame."""
+"""Reading tables: CSV (delimiter and header sniffed), Parquet (a file or a folder) and npz files into
+pandas DataFrames, whole or in chunks."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from ..exceptions import DataError
 
+#: Rows per chunk when a table is streamed (``glassnet predict``): memory is bounded by a chunk.
+CHUNK_ROWS = 100_000
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
 
 def read_table(path: str | Path, delimiter: str | None = None, encoding: str | None = None):
     """Read a CSV (delimiter and header sniffed unless given), Parquet or npz file into a DataFrame.
 
     A CSV is read as UTF-8 (a byte-order mark is skipped) unless ``encoding`` names another
-    (``latin-1``, ``cp1252``, ...); a file that is not UTF-8 gets an error that says so.
+    (``latin-1``, ``cp1252``, ...); a file that is not UTF-8 gets an error that says so. A folder
+    of Parquet files is read as one table.
     """
+    import pandas as pd
+
+    chunks = list(iter_table(path, delimiter, encoding, chunk_rows=None))
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+
+def iter_table(
+    path: str | Path, delimiter: str | None = None, encoding: str | None = None, chunk_rows: int | None = CHUNK_ROWS
+) -> Iterator:
+    """The table at ``path`` as DataFrames of at most ``chunk_rows`` rows (None: one frame).
+
+    CSV is read by pandas in chunks and Parquet (a file, or a folder of them read as one dataset)
+    by record batches, so memory holds one chunk at a time; an npz file is read whole. Errors are
+    :class:`~glassnet.exceptions.DataError` naming the file and what is wrong, wherever they occur.
+    """
+    source = Path(path)
+    try:
+        yield from _chunks(source, delimiter, encoding, chunk_rows)
+    except DataError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"cannot read {source}: it is not {encoding or 'UTF-8'} text (byte 0x{exc.object[exc.start]:02x} at "
+            f"position {exc.start}). Name its encoding with --encoding, e.g. --encoding latin-1 or "
+            "--encoding cp1252."
+        ) from None
+    except (ValueError, OSError) as exc:
+        raise DataError(f"cannot read {source}: {exc}".splitlines()[0]) from None
+    except Exception as exc:  # pandas' and pyarrow's own types
+        raise DataError(f"cannot read {source}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+
+
+def _chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_rows: int | None) -> Iterator:
     import codecs
 
     import pandas as pd
@@ -26,46 +66,60 @@ def read_table(path: str | Path, delimiter: str | None = None, encoding: str | N
             codecs.lookup(encoding)
         except LookupError:
             raise DataError(f"unknown encoding {encoding!r}; try utf-8, latin-1 or cp1252.") from None
-    text_encoding = encoding or "utf-8-sig"
-    path = Path(path)
     if not path.exists():
         raise DataError(f"no such file: {path}")
-    if path.is_dir():
+    if path.is_dir() and not any(p.suffix.lower() in PARQUET_SUFFIXES for p in path.iterdir()):
         raise DataError(
-            f"{path} is a folder; this needs a CSV/Parquet/npz file (image folders are for models trained on images)."
+            f"{path} is a folder without Parquet files; this needs a CSV/Parquet/npz file or a folder of Parquet "
+            "files (image folders are for models trained on images)."
         )
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        if suffix == ".npz":
-            return _read_npz(path)
-        with open(path, newline="", encoding=text_encoding, errors="replace") as handle:
-            sample = handle.read(64 * 1024)
-        if not sample.strip():
-            raise DataError(f"{path} is empty.")
-        if delimiter is None:
-            try:
-                delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-            except csv.Error:
-                delimiter = ","
-        has_header = _has_header(sample, delimiter)
-        frame = pd.read_csv(path, sep=delimiter, header=0 if has_header else None, encoding=text_encoding)
-        if not has_header:
-            frame.columns = [f"column_{i}" for i in range(frame.shape[1])]
-        return frame
-    except DataError:
-        raise
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"cannot read {path}: it is not {encoding or 'UTF-8'} text (byte 0x{exc.object[exc.start]:02x} at "
-            f"position {exc.start}). Name its encoding with --encoding, e.g. --encoding latin-1 or "
-            "--encoding cp1252."
-        ) from None
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise DataError(f"cannot read {path}: {exc}".splitlines()[0]) from None
-    except Exception as exc:  # pyarrow and others raise their own types
-        raise DataError(f"cannot read {path}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+    if path.is_dir() or path.suffix.lower() in PARQUET_SUFFIXES:
+        yield from _parquet_chunks(path, chunk_rows)
+        return
+    if path.suffix.lower() == ".npz":
+        yield _read_npz(path)
+        return
+    text_encoding = encoding or "utf-8-sig"
+    with open(path, newline="", encoding=text_encoding, errors="replace") as handle:
+        sample = handle.read(64 * 1024)
+    if not sample.strip():
+        raise DataError(f"{path} is empty.")
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+    has_header = _has_header(sample, delimiter)
+    settings = dict(sep=delimiter, header=0 if has_header else None, encoding=text_encoding)
+    if chunk_rows is None:
+        yield _named(pd.read_csv(path, **settings), has_header)
+        return
+    with pd.read_csv(path, chunksize=chunk_rows, **settings) as reader:  # closed when the reading stops early
+        for frame in reader:
+            yield _named(frame, has_header)
+
+
+def _named(frame, has_header: bool):
+    if not has_header:
+        frame.columns = [f"column_{i}" for i in range(frame.shape[1])]
+    return frame
+
+
+def _parquet_chunks(path: Path, chunk_rows: int | None) -> Iterator:
+    """A Parquet file or folder (one dataset; its files' schemas must agree) by record batches."""
+    import pyarrow.dataset as ds
+
+    dataset = ds.dataset(path, format="parquet")
+    if chunk_rows is None:
+        yield dataset.to_table().to_pandas()
+        return
+    empty = True
+    for batch in dataset.to_batches(batch_size=chunk_rows):
+        if batch.num_rows:
+            empty = False
+            yield batch.to_pandas()
+    if empty:
+        yield dataset.schema.empty_table().to_pandas()
 
 
 def _read_npz(path: Path):
