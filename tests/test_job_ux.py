@@ -278,6 +278,9 @@ def test_predict_and_evaluate_stream_chunks_to_the_same_results(trained, tmp_pat
     from_parquet = glassnet("predict", model, parts, "-o", tmp_path / "pq.csv", "--proba", "--chunk-rows", "64")
     assert from_parquet.returncode == 0, from_parquet.stderr
     same(pd.read_csv(tmp_path / "pq.csv"), reference)
+    retrained = glassnet("train", parts, "--target", "big", "--out", tmp_path / "from-parts", *FAST, "--json")
+    assert retrained.returncode == 0, retrained.stderr  # a Parquet folder trains as one table, not as images
+    assert json.loads(retrained.stdout)["data"]["rows"] == len(new)
     scores = [
         json.loads(glassnet("evaluate", model, tmp_path / "new.csv", "--json", *rows).stdout)
         for rows in ([], ["--chunk-rows", "9"])

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.tables import is_parquet_folder
 from ..tabular import DataError, TablePreprocessor, infer_task, read_table
 from .options import JobOptions, cross_fitting
 from .tasks import CLASSIFICATION, labels_to_json
@@ -46,7 +47,7 @@ def load_frame_or_images(path: str, options: JobOptions):
     if options.frame is not None and path == options.data:
         return "table", options.frame.copy()
     source = Path(path)
-    if source.is_dir():
+    if source.is_dir() and not is_parquet_folder(source):  # a folder of Parquet files is one table
         from ..images import load_image_folder
 
         return "images", load_image_folder(source, options.image_size, options.image_mode)

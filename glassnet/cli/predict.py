@@ -20,7 +20,10 @@ def add_predict(commands) -> None:
         "  glassnet predict model/model.glassnet photos/ -o labels.csv --proba\n",
     )
     parser.add_argument("model")
-    parser.add_argument("data", help="a table (target column optional) or an image folder")
+    parser.add_argument(
+        "data",
+        help="a table (target column optional; CSV, Parquet, npz or a folder of Parquet files) or an image folder",
+    )
     parser.add_argument("-o", "--output", required=True, help="CSV file to write")
     parser.add_argument("--proba", action="store_true", help="also write class probabilities")
     parser.add_argument(

@@ -17,6 +17,12 @@ CHUNK_ROWS = 100_000
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
+def is_parquet_folder(path: str | Path) -> bool:
+    """Whether ``path`` is a folder holding Parquet files: one table split into files (a dataset)."""
+    folder = Path(path)
+    return folder.is_dir() and any(p.suffix.lower() in PARQUET_SUFFIXES for p in folder.iterdir())
+
+
 def read_table(path: str | Path, delimiter: str | None = None, encoding: str | None = None):
     """Read a CSV (delimiter and header sniffed unless given), Parquet or npz file into a DataFrame.
 
@@ -68,7 +74,7 @@ def _chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_rows:
             raise DataError(f"unknown encoding {encoding!r}; try utf-8, latin-1 or cp1252.") from None
     if not path.exists():
         raise DataError(f"no such file: {path}")
-    if path.is_dir() and not any(p.suffix.lower() in PARQUET_SUFFIXES for p in path.iterdir()):
+    if path.is_dir() and not is_parquet_folder(path):
         raise DataError(
             f"{path} is a folder without Parquet files; this needs a CSV/Parquet/npz file or a folder of Parquet "
             "files (image folders are for models trained on images)."
