@@ -28,33 +28,6 @@ class NewData:
     notes: list[str] = field(default_factory=list)  # what differs from the training data, one line each
 
 
-def features_for_model(
-    model,
-    data: str,
-    delimiter: str | None = None,
-    require_target: bool = False,
-    *,
-    encoding: str | None = None,
-    id_column: str | None = None,
-    strict: bool = False,
-) -> NewData:
-    """New data for a saved model's preprocessing, from a file or an image folder.
-
-    Parameters
-    ----------
-    id_column : str, optional
-        The table's column that identifies rows (written beside the predictions). By default, the
-        column the training run dropped as ID-like, when the data has it.
-    strict : bool
-        Refuse data that differs from the training data (unseen categories, columns the model does
-        not use, unreadable dates) instead of saying so and going on.
-    """
-    pre = model.preprocessing or {}
-    if pre.get("kind") == "image":
-        return _image_features(model, pre, Path(data), require_target)
-    return _table_features(model, pre, data, delimiter, require_target, encoding, id_column, strict)
-
-
 def stream_for_model(
     model,
     data: str,
@@ -66,9 +39,21 @@ def stream_for_model(
     strict: bool = False,
     chunk_rows: int | None = CHUNK_ROWS,
 ):
-    """New data for a saved model in chunks of ``chunk_rows`` rows: a :class:`TableStream` for a
-    table; for an image folder, the whole folder as one chunk. Iterate it for :class:`NewData`;
-    its ``notes`` say what differed from the training data in the chunks read."""
+    """New data for a saved model in chunks of ``chunk_rows`` rows (None: one chunk).
+
+    A :class:`TableStream` for a table; for an image folder, the whole folder as one chunk.
+    Iterate it for :class:`NewData`; its ``notes`` say what differed from the training data in
+    the chunks read.
+
+    Parameters
+    ----------
+    id_column : str, optional
+        The table's column that identifies rows (written beside the predictions). By default, the
+        column the training run dropped as ID-like, when the data has it.
+    strict : bool
+        Refuse data that differs from the training data (unseen categories, columns the model does
+        not use, unreadable dates) instead of saying so and going on.
+    """
     pre = model.preprocessing or {}
     if pre.get("kind") == "image":
         return _OneChunk(_image_features(model, pre, Path(data), require_target))
@@ -109,20 +94,6 @@ def _image_features(model, pre: dict, source: Path, require_target: bool) -> New
     if require_target and y is None:
         raise DataError("evaluation needs labelled images: one sub-folder per class.")
     return NewData(x, y, names, "file")
-
-
-def _table_features(
-    model,
-    pre: dict,
-    data: str,
-    delimiter: str | None,
-    require_target: bool,
-    encoding: str | None,
-    id_column: str | None,
-    strict: bool,
-) -> NewData:
-    stream = TableStream(model, data, delimiter, require_target, encoding, id_column, strict, chunk_rows=None)
-    return next(iter(stream))
 
 
 class TableStream:
