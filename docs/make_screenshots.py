@@ -98,9 +98,10 @@ def main() -> int:
         work = Path(temporary)
         glassnet("demo", "--out", str(work / "demo"), cwd=work)
         screenshot(work / "demo" / "report.html", IMAGES / "demo_report.png")
-        glassnet("train", str(table(work)), "--target", "late", "--out", str(work / "table"), "--quiet", cwd=work)
+        # relative paths, so that the reports show the data's name rather than a temporary folder
+        glassnet("train", table(work).name, "--target", "late", "--out", "table", "--quiet", cwd=work)
         screenshot(work / "table" / "report.html", IMAGES / "report_table.png")
-        glassnet("train", str(image_folder(work)), "--out", str(work / "images"), "--quiet", cwd=work)
+        glassnet("train", image_folder(work).name, "--out", "images", "--quiet", cwd=work)
         screenshot(work / "images" / "report.html", IMAGES / "report_images.png")
     return 0
 

@@ -10,7 +10,7 @@ import pytest
 from test_cli import assert_clean_error, glassnet
 
 import glassnet as gn
-from glassnet.app.interval import headline_interval, wilson
+from glassnet.app.interval import headline_interval, leaders, wilson
 
 FAST = ["--epochs", "15", "--hidden", "16", "--quiet", "--folds", "2", "--no-baselines"]
 
@@ -116,6 +116,8 @@ def test_interval_arithmetic():
     r2 = headline_interval("regression", outputs, y)
     assert r2["low"] < 0.8 < r2["high"] and r2["high"] - r2["low"] < 0.15  # R² is about 0.8
     assert headline_interval("regression", outputs, y) == r2  # seeded
+    assert leaders([("glassnet DNN", 0.85), ("boosting", 0.85), ("linear", 0.84)]) == ["glassnet DNN", "boosting"]
+    assert leaders([("glassnet DNN", 0.83), ("boosting", 0.85), ("linear", None)]) == ["boosting"]
 
 
 def test_warnings_name_the_problem_and_the_remedy(tmp_path):

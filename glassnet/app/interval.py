@@ -57,6 +57,15 @@ def best_baseline(meta: dict, metric: str) -> tuple[str, float] | None:
     return max(scores.items(), key=lambda item: item[1]) if scores else None
 
 
+def leaders(scores: list[tuple[str, float | None]]) -> list[str]:
+    """The names sharing the highest score (several when they tie exactly), in the given order."""
+    known = [(name, value) for name, value in scores if value is not None]
+    if not known:
+        return []
+    top = max(value for _, value in known)
+    return [name for name, value in known if abs(value - top) <= 1e-12]
+
+
 def inside(interval: dict | None, score: float) -> bool:
     """Whether ``score`` lies in ``interval`` (a :func:`headline_interval`): not clearly apart from it."""
     return interval is not None and interval["low"] <= score <= interval["high"]

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import plots
 from ..io.outputs import REPORT_GENERATOR
-from .interval import best_baseline, inside
+from .interval import best_baseline, inside, leaders
 from .tasks import headline_metric
 
 CSS = """
@@ -195,13 +195,14 @@ def _results_section(model, meta: dict) -> str:
     comparison = [["glassnet DNN", test.get(key), f"{meta.get('train_seconds', 0):.1f} s"]]
     baselines = meta.get("baselines", {})
     comparison += [[name, result.get(key), _fit_time(result)] for name, result in baselines.items()]
-    best = max(comparison, key=lambda row: -np.inf if row[1] is None else row[1])
-    claim = (
-        f"the DNN scores best {'out of fold' if out_of_fold else 'on this split'}"
-        if best[0] == "glassnet DNN"
-        else f"{best[0]} scores best {'out of fold' if out_of_fold else 'on this split'}: here the DNN does not "
-        "beat classical ML"
-    )
+    top = leaders([(row[0], row[1]) for row in comparison])
+    where = "out of fold" if out_of_fold else "on this split"
+    if top[:1] == ["glassnet DNN"] and len(top) > 1:
+        claim = f"the DNN and {' and '.join(top[1:])} score the same {where}"
+    elif top[:1] == ["glassnet DNN"]:
+        claim = f"the DNN scores best {where}"
+    else:
+        claim = f"{top[0] if top else 'no model'} scores best {where}: here the DNN does not beat classical ML"
     rival = best_baseline(meta, key)
     if rival and inside(meta.get("test_interval"), rival[1]):
         claim += "; the best baseline is inside the DNN's 95 % interval, so on these rows they are not clearly apart"

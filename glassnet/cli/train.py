@@ -214,7 +214,7 @@ def train_and_report(
 ) -> int:
     import time
 
-    from ..app.interval import best_baseline, inside
+    from ..app.interval import best_baseline, inside, leaders
     from ..app.options import METRICS_FILE, MODEL_FILE, REPORT_FILE
     from ..app.outputs import metrics_document, write_outputs
     from ..app.run import run_training
@@ -254,14 +254,12 @@ def train_and_report(
         baseline_text = ", ".join(
             f"{model} {scores.get(name, float('nan')):.4f}" for model, scores in meta["baselines"].items()
         )
-        best = max(
-            [("glassnet", value)] + [(m, s.get(name, float("-inf"))) for m, s in meta["baselines"].items()],
-            key=lambda item: item[1],
-        )
+        top = leaders([("glassnet", value)] + [(m, s.get(name)) for m, s in meta["baselines"].items()])
+        best = " and ".join(top) + (" (tied)" if len(top) > 1 else "")
         rival = best_baseline(meta, name)
         close = rival is not None and inside(interval, rival[1])
         apart = " (the best baseline is inside the 95 % interval: not clearly apart)" if close else ""
-        print(f"baselines ({name}): {baseline_text} → best: {best[0]}{apart}")
+        print(f"baselines ({name}): {baseline_text} → best: {best}{apart}")
     else:
         print("baselines: skipped (--no-baselines)")
     print(f"wrote {out / MODEL_FILE}, {out / METRICS_FILE}, {out / REPORT_FILE}")
