@@ -4,6 +4,7 @@ predictions for the residual plot (which inputs it relies on is in ``importance`
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -36,17 +37,18 @@ def run_baselines(prepared: Prepared, budget: float, folds: np.ndarray | None = 
 
     from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 
-    splits = _splits(prepared, folds)
-    threads = 1 if len(splits[0][1]) < THREADED_ROWS else None
+    fits_per_model = baseline_fits(prepared, folds) // 2
+    training_rows = len(prepared.y_train) + len(prepared.y_val) if folds is None else int(np.sum(folds != folds[0]))
+    threads = 1 if training_rows < THREADED_ROWS else None
     results = {}
     truth = _targets_for(prepared.task, prepared.y_test)
-    for name, model in _baseline_models(prepared.task, len(splits[0][1])).items():
+    for name, model in _baseline_models(prepared.task, training_rows).items():
         started, fits = time.perf_counter(), []
         predicted = np.empty_like(truth)
-        share = budget / len(splits)
+        share = budget / fits_per_model
         with warnings.catch_warnings(), threadpool_limits(threads, user_api="openmp"):
             warnings.simplefilter("ignore")
-            for x_train, y_train, rows in splits:
+            for x_train, y_train, rows in _splits(prepared, folds):
                 x_test = prepared.x_test[rows]
                 predicted[rows], fit = _fit_predict(model, prepared.task, x_train, y_train, x_test, share)
                 fits.append(fit)
@@ -64,15 +66,16 @@ def baseline_fits(prepared: Prepared, folds: np.ndarray | None) -> int:
     return 2 * (1 if folds is None else len(np.unique(folds)))
 
 
-def _splits(prepared: Prepared, folds: np.ndarray | None) -> list:
-    """(training features, training targets, the test rows they predict) per fit."""
+def _splits(prepared: Prepared, folds: np.ndarray | None) -> Iterator[tuple]:
+    """(training features, training targets, the test rows they predict) per fit, one at a time
+    (a fold's training rows are copied only while it is fitted)."""
     if folds is None:
         x_train = np.vstack([prepared.x_train, prepared.x_val])
         y_train = np.concatenate([prepared.y_train, prepared.y_val])
-        return [(x_train, y_train, np.ones(len(prepared.y_test), dtype=bool))]
-    return [
-        (prepared.x_test[folds != fold], prepared.y_test[folds != fold], folds == fold) for fold in np.unique(folds)
-    ]
+        yield x_train, y_train, np.ones(len(prepared.y_test), dtype=bool)
+        return
+    for fold in np.unique(folds):
+        yield prepared.x_test[folds != fold], prepared.y_test[folds != fold], folds == fold
 
 
 def _budget_note(result: dict, budget: float) -> str:
