@@ -621,6 +621,11 @@ def measure(args: argparse.Namespace, configs: list[str], contenders: list[str])
                     info["predict_1_vs_torch"] = statistics.median(
                         r["predict_1_us"] / t["predict_1_us"] for r, t in zip(results, torch_rounds)
                     )
+            compiled_rounds = raw[config].get("torch_compile", [])
+            if compiled_rounds and contender.startswith("glassnet"):
+                ratios = [theirs / mine for mine, theirs in paired(results, compiled_rounds)]
+                if ratios:
+                    info["ratio_to_compile"] = statistics.median(ratios)
             sklearn_rounds = raw[config].get("sklearn", [])
             if sklearn_rounds and contender.startswith("glassnet"):
                 ratios = [theirs / mine for mine, theirs in paired(results, sklearn_rounds)]
@@ -777,8 +782,9 @@ def render_markdown(report: dict, command: str) -> str:
         "",
         "Against the targets (glassnet with its defaults; medians of per-round ratios):",
         "",
-        "| config | × PyTorch eager | × scikit-learn | share of GEMM peak | predict 1 row ÷ PyTorch's |",
-        "|---|---|---|---|---|",
+        "| config | × PyTorch eager | × torch.compile | × scikit-learn | share of GEMM peak "
+        "| predict 1 row ÷ PyTorch's |",
+        "|---|---|---|---|---|---|",
     ]
     for name, entry in report["configs"].items():
         info = entry["contenders"].get("glassnet")
@@ -786,6 +792,7 @@ def render_markdown(report: dict, command: str) -> str:
             continue
         cells = [
             f"{info['ratio_to_torch']:.2f}" if "ratio_to_torch" in info else "–",
+            f"{info['ratio_to_compile']:.2f}" if "ratio_to_compile" in info else "–",
             f"{info['ratio_to_sklearn']:.2f}" if "ratio_to_sklearn" in info else "–",
             f"{info['gemm_share']:.0%}",
             f"{info['predict_1_vs_torch']:.2f}" if "predict_1_vs_torch" in info else "–",
