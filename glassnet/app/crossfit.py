@@ -100,10 +100,10 @@ def cross_fit(
     shared["nested_bar"] = progress.stream if nested else None  # where each member's epoch bar draws
     try:
         with progress.phase("training", options.folds, unit="network") as bar:
-            if nested:
+            if nested:  # here, one member after the other
                 trained = []
                 for fold in range(options.folds):
-                    trained += runner.map(train_member, [fold], shared)
+                    trained.append(train_member(fold, shared))
                     bar.advance()
             else:
                 trained = runner.map(train_member, list(range(options.folds)), shared)

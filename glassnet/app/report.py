@@ -39,8 +39,8 @@ def _image(figure, alt: str) -> str:
 
 def _table(headers: list[str] | None, rows: list[list]) -> str:
     """An HTML table; ``headers=None`` for a two-column list of facts (no empty header row)."""
-    head = "" if headers is None else "<thead><tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
-    head += "" if headers is None else "</tr></thead>"
+    cells = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers or [])
+    head = "" if headers is None else f"<thead><tr>{cells}</tr></thead>"
     body = "".join("<tr>" + "".join(_cell(_fmt(c)) for c in row) + "</tr>" for row in rows)
     return f"<table>{head}<tbody>{body}</tbody></table>"
 

@@ -41,10 +41,14 @@ def run_training(options: JobOptions, log=print) -> JobResult:
     crossing = cross_fitting(options, prepared.preprocessing.get("kind", "table"))
     phases = ["training"] * crossing + ["baselines"] * options.baselines + ["importance"] * options.importance
     progress = JobProgress(phases, verbose=options.verbose, log=log)
-    if crossing:
-        result = _cross_fit_run(prepared, options, log, started, progress)
-        result.metadata["phases"] = {"prepare": prepare_seconds, **result.metadata["phases"]}
-        return result
+    run = _cross_fit_run if crossing else _one_network_run
+    result = run(prepared, options, log, started, progress)
+    result.metadata["phases"] = {"prepare": prepare_seconds, **result.metadata["phases"]}
+    return result
+
+
+def _one_network_run(prepared: Prepared, options: JobOptions, log, started: float, progress: JobProgress) -> JobResult:
+    """One network (or a grown one) on a validation split, retrained on all training rows unless told not to."""
     if options.folds >= 2 and options.checkpoint and not options.grow:
         log("one network with a validation split: a checkpoint resumes one run (cross-fitting trains several)")
     y_train = targets_for_network(prepared.task, prepared.preprocessing_arrays, prepared.y_train)
@@ -62,7 +66,6 @@ def run_training(options: JobOptions, log=print) -> JobResult:
         network, selected, history, prepared, options, growth, time.perf_counter() - started, log=log, progress=progress
     )
     metadata["refit"] = refit
-    metadata["phases"] = {"prepare": prepare_seconds, **metadata["phases"]}
     return JobResult(network, history, prepared, metadata["test_metrics"], metadata)
 
 

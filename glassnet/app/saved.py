@@ -202,7 +202,7 @@ class Differences:
         """Count what ``frame`` holds that differs; whether it holds anything."""
         from ..columns import datetimes
 
-        pre, before = self.pre, (len(self.extra), sum(v[0] for v in self.unseen.values()))
+        pre, before = self.pre, self._count()
         used = set(pre.numeric) | set(pre.categorical) | set(pre.dates) | set(self.targets) | set(pre.dropped)
         self.extra += [c for c in frame.columns if c not in used and c != id_column and c not in self.extra]
         for name in (c for c in pre.categorical if c in frame.columns):
@@ -212,13 +212,16 @@ class Differences:
                 seen = self.unseen.setdefault(name, [0, []])
                 seen[0] += int(new.sum())
                 seen[1] += [v for v in text[new].drop_duplicates().head(3) if v not in seen[1]][: 3 - len(seen[1])]
-        bad_dates = 0
         for name in (c for c in pre.dates if c in frame.columns):
             bad = datetimes(frame[name]).isna() & frame[name].notna()
             if bad.any():
                 self.unreadable.setdefault(name, [0, frame[name][bad].iloc[0]])[0] += int(bad.sum())
-                bad_dates += 1
-        return bad_dates > 0 or (len(self.extra), sum(v[0] for v in self.unseen.values())) != before
+        return self._count() > before
+
+    def _count(self) -> int:
+        """Everything counted so far: columns, unseen-category rows, unreadable-date rows."""
+        rows = sum(count for count, _ in self.unseen.values()) + sum(count for count, _ in self.unreadable.values())
+        return len(self.extra) + rows
 
     def notes(self) -> list[str]:
         notes = []

@@ -100,7 +100,7 @@ def run_predict(args) -> int:
     with atomic_writer(output) as out:  # renamed into place only when every chunk is written
         for new in stream:
             frame = _prediction_frame(model, new, args)
-            frame.to_csv(out, index=False, header=rows == 0 and out.tell() == 0)
+            frame.to_csv(out, index=False, header=out.tell() == 0)  # the header once, before the first rows
             rows, id_name = rows + len(frame), new.id_name
     _say_notes(stream.notes)
     if args.json:

@@ -30,10 +30,8 @@ def read_table(path: str | Path, delimiter: str | None = None, encoding: str | N
     (``latin-1``, ``cp1252``, ...); a file that is not UTF-8 gets an error that says so. A folder
     of Parquet files is read as one table.
     """
-    import pandas as pd
-
-    chunks = list(iter_table(path, delimiter, encoding, chunk_rows=None))
-    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+    (frame,) = iter_table(path, delimiter, encoding, chunk_rows=None)  # one chunk: the whole table
+    return frame
 
 
 def iter_table(
