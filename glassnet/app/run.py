@@ -42,7 +42,7 @@ def run_training(options: JobOptions, log=print) -> JobResult:
     phases = ["training"] * crossing + ["baselines"] * options.baselines + ["importance"] * options.importance
     progress = JobProgress(phases, verbose=options.verbose, log=log)
     run = _cross_fit_run if crossing else _one_network_run
-    result = run(prepared, options, log, started, progress)
+    result = run(prepared, options, log, time.perf_counter(), progress)  # the training clock starts here
     result.metadata["phases"] = {"prepare": prepare_seconds, **result.metadata["phases"]}
     return result
 
