@@ -8,12 +8,12 @@ own process and measured by the operating system (``wait4``: peak RSS, wall time
   number of epochs (early stopping off), the report written;
 - ``glassnet predict MODEL TABLE -o OUT.csv`` (streamed in chunks of 100,000 rows).
 
-    python benchmarks/scale.py                          # 10^5 and 10^6 rows
-    python benchmarks/scale.py --sizes 100000,1000000,10000000 --epochs 2
+    python benchmarks/scale.py                          # 10^5, 10^6 and 10^7 rows
+    python benchmarks/scale.py --sizes 100000,1000000 --epochs 2
 
 Writes ``benchmarks/results/scale.json`` and regenerates ``docs/scale.md`` (never edit it by hand).
-Today `train` reads the whole table into memory: the figures show where that stops fitting a
-memory budget (an out-of-core training path is issue #17's open part).
+`train` runs out of core at every size (a streaming pass, an on-disk float32 cache); the
+``--compare`` size is also trained in memory, and the two paths' times per epoch are compared.
 """
 
 from __future__ import annotations
@@ -73,7 +73,22 @@ def measure(command: list[str]) -> dict:
     }
 
 
-def run(sizes: list[int], epochs: int) -> dict:
+def train(table: Path, out: Path, epochs: int, mode: str) -> dict:
+    """One ``glassnet train`` run (``--out-of-core MODE``), measured; with its seconds per epoch."""
+    glassnet = [sys.executable, "-m", "glassnet"]
+    result = measure(
+        glassnet + ["train", str(table), "--target", "y", "--epochs", str(epochs), "--folds", "1", "--no-baselines",
+                    "--no-early-stopping", "--out-of-core", mode, "--out", str(out), "--quiet"]
+    )  # fmt: skip
+    if result["exit"] == 0:
+        metrics = json.loads((out / "metrics.json").read_text())
+        result["epochs"] = metrics["epochs"]
+        result["epoch_seconds"] = metrics["train_seconds"] / metrics["epochs"]
+        result["prepare_seconds"] = metrics["phases"]["prepare"]
+    return result
+
+
+def run(sizes: list[int], epochs: int, compare: int) -> dict:
     results = []
     glassnet = [sys.executable, "-m", "glassnet"]
     with tempfile.TemporaryDirectory() as folder:
@@ -82,25 +97,35 @@ def run(sizes: list[int], epochs: int) -> dict:
             table = work / f"table-{rows}.parquet"
             write_table(table, rows)
             model = work / f"model-{rows}"
-            train = measure(
-                glassnet + ["train", str(table), "--target", "y", "--epochs", str(epochs), "--folds", "1",
-                            "--no-baselines", "--no-early-stopping", "--out", str(model), "--quiet"]
-            )  # fmt: skip
+            entry = {"rows": rows, "table_mb": table.stat().st_size / 2**20}
+            entry["train"] = train(table, model, epochs, "on")
+            if rows == compare:  # the same table in memory, for the comparison
+                entry["in_memory"] = train(table, work / f"memory-{rows}", epochs, "off")
             output = work / f"predictions-{rows}.csv"
-            predict = (
+            entry["predict"] = (
                 measure(glassnet + ["predict", str(model / "model.glassnet"), str(table), "-o", str(output)])
-                if train["exit"] == 0
+                if entry["train"]["exit"] == 0
                 else None
             )
-            entry = {"rows": rows, "table_mb": table.stat().st_size / 2**20, "train": train, "predict": predict}
             print(json.dumps(entry), flush=True)
             results.append(entry)
-            table.unlink()
+            for path in (table, output):
+                path.unlink(missing_ok=True)
     return {"epochs": epochs, "budget_mb": BUDGET_MB, "machine": machine_record(2), "sizes": results}
 
 
+def _cell(run: dict | None, budget: int) -> str:
+    if run is None:
+        return "– | – | –"
+    if run["exit"]:
+        return f"failed: {run['error']} | – | –"
+    over = " **over budget**" if run["peak_rss_mb"] > budget else ""
+    per_epoch = f"{run['epoch_seconds']:.1f}" if "epoch_seconds" in run else "–"
+    return f"{run['seconds']:.1f} | {per_epoch} | {run['peak_rss_mb']:,.0f}{over}"
+
+
 def markdown(report: dict, command: str) -> str:
-    m = report["machine"]
+    m, budget = report["machine"], report["budget_mb"]
     lines = [
         "# Scale",
         "",
@@ -110,42 +135,59 @@ def markdown(report: dict, command: str) -> str:
         "own process, peak RSS and wall time from the operating system (`wait4`).",
         f"- Data: synthetic, 20 columns (15 numeric, 5 categorical of 20 levels), one Parquet file per size. "
         f"`train` runs one network for {report['epochs']} epochs (`--folds 1 --no-baselines --no-early-stopping`), "
-        "report included; `predict` streams the table in chunks of 100,000 rows.",
-        f"- Budget: {report['budget_mb']:,} MB of peak memory at every size.",
+        "out of core (`--out-of-core on`), report included; `predict` streams the table in chunks of 100,000 rows.",
+        "- Per epoch: the training phase's seconds (its validation passes included) over the epochs, from the "
+        "run's metrics.json; per 10⁶ rows: that over the rows in millions (constant when time grows linearly).",
+        f"- Budget: {budget:,} MB of peak memory at every size.",
         "",
-        "| rows | Parquet (MB) | train (s) | train peak RSS (MB) | predict (s) | predict peak RSS (MB) |",
-        "|---|---|---|---|---|---|",
+        "| rows | Parquet (MB) | train (s) | s/epoch | train peak RSS (MB) | s/epoch per 10⁶ rows | predict (s) | "
+        "predict peak RSS (MB) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
+    comparisons = []
     for entry in report["sizes"]:
-        train, predict = entry["train"], entry["predict"]
-        failed = f" (failed: {train['error']})" if train["exit"] else ""
-        over = " **over budget**" if train["peak_rss_mb"] > report["budget_mb"] else ""
+        run, predict = entry["train"], entry["predict"]
+        scaled = f"{run['epoch_seconds'] / (entry['rows'] / 1e6):.1f}" if "epoch_seconds" in run else "–"
         predicted = "– | –"
         if predict and predict["exit"] == 0:
             predicted = f"{predict['seconds']:.1f} | {predict['peak_rss_mb']:,.0f}"
         elif predict:
             predicted = f"failed: {predict['error']} | –"
-        lines.append(
-            f"| {entry['rows']:,} | {entry['table_mb']:.0f} | {train['seconds']:.1f}{failed} | "
-            f"{train['peak_rss_mb']:,.0f}{over} | {predicted} |"
+        lines.append(f"| {entry['rows']:,} | {entry['table_mb']:.0f} | {_cell(run, budget)} | {scaled} | {predicted} |")
+        if "in_memory" in entry:
+            comparisons.append(entry)
+    for entry in comparisons:
+        memory, disk = entry["in_memory"], entry["train"]
+        ratio = (
+            f"{disk['epoch_seconds'] / memory['epoch_seconds']:.2f}×"
+            if "epoch_seconds" in disk and "epoch_seconds" in memory
+            else "–"
         )
-    lines += [
-        "",
-        "`train` reads the whole table into memory today, so its memory grows with the rows; `predict` holds "
-        "one chunk at a time. An out-of-core training path (a streaming preprocessing pass and an on-disk "
-        "float32 cache) is not built yet.",
-    ]
+        lines += [
+            "",
+            f"## In memory against out of core, {entry['rows']:,} rows",
+            "",
+            "The cache fits in the page cache here, so this compares the two paths' own costs.",
+            "",
+            "| path | train (s) | s/epoch | peak RSS (MB) |",
+            "|---|---|---|---|",
+            f"| in memory (`--out-of-core off`) | {_cell(memory, budget)} |",
+            f"| out of core (`--out-of-core on`) | {_cell(disk, budget)} |",
+            "",
+            f"Out of core per epoch: {ratio} the in-memory time.",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="100000,1000000", help="comma-separated row counts")
+    parser.add_argument("--sizes", default="100000,1000000,10000000", help="comma-separated row counts")
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--compare", type=int, default=1_000_000, help="the size also trained in memory")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scale.json"))
     parser.add_argument("--markdown", default=str(ROOT / "docs" / "scale.md"))
     args = parser.parse_args()
-    report = run([int(size) for size in args.sizes.split(",")], args.epochs)
+    report = run([int(size) for size in args.sizes.split(",")], args.epochs, args.compare)
     command = " ".join(["python", "benchmarks/scale.py"] + sys.argv[1:])
     report["command"] = command
     Path(args.out).write_text(json.dumps(report, indent=2))

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from .pages import mapping_of, row_blocks
+
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
@@ -62,6 +64,9 @@ def all_finite(array: np.ndarray) -> bool:
     """
     if array.dtype.kind != "f":
         return True
+    if array.ndim and mapping_of(array) is not None:  # a file-mapped cache: block by block, pages released
+        rows = max(1, 2**22 // max(1, array[0].size))
+        return all(all_finite(np.array(block)) for _, block in row_blocks(array, rows))
     if array.size < 65_536:  # small: the exact check is as cheap
         return bool(np.isfinite(array).all())
     with np.errstate(over="ignore", invalid="ignore"):

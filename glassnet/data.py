@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from .pages import file_rows
+
 
 def epoch_order(n_samples: int, rng: np.random.Generator | None, shuffle: bool = True) -> np.ndarray:
     """The order in which one epoch visits the samples: a new permutation each call."""
@@ -40,6 +42,8 @@ class BatchGatherer:
 
     def __init__(self, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None, *, batch_size: int) -> None:
         self.x, self.y = x, y
+        #: A file-mapped x (an out-of-core cache) is read row by row from its file, not its mapping.
+        self._file = file_rows(x)
         self._x = np.empty((batch_size,) + x.shape[1:], dtype=x.dtype)
         self._y = np.empty((batch_size,) + y.shape[1:], dtype=y.dtype)
         #: The weights and their batch buffer (None without weights).
@@ -48,7 +52,11 @@ class BatchGatherer:
     def gather(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """The rows ``indices`` of x, y and the weights (None without weights), in reused buffers."""
         n = len(indices)
-        x_batch, y_batch = _take(self.x, indices, self._x, n), _take(self.y, indices, self._y, n)
+        if self._file is None:
+            x_batch = _take(self.x, indices, self._x, n)
+        else:
+            x_batch = self._file.take(indices, self._x if n == len(self._x) else self._x[:n])
+        y_batch = _take(self.y, indices, self._y, n)
         if self._weights is None:
             return x_batch, y_batch, None
         weights, buffer = self._weights

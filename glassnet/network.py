@@ -17,6 +17,7 @@ from .kernels.plan import MAX_ROWS as MAX_PLAN_ROWS
 from .kernels.plan import InferencePlan
 from .layers import Activation, Dense, Dropout, Layer, Linear, Sigmoid, Softmax
 from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy
+from .pages import row_blocks
 from .parameter import FlatStore, Parameter
 
 if TYPE_CHECKING:
@@ -301,8 +302,7 @@ class Sequential:
             return x if x.base is None and x.flags.owndata else x.copy()
         width = layers[-1].output_dim
         out = np.empty((len(x), width), dtype=self.dtype)
-        for start in range(0, len(x), batch_size):
-            chunk = x[start : start + batch_size]
+        for start, chunk in row_blocks(x, batch_size):  # a file-mapped x: its pages released as it is read
             for layer in layers:
                 chunk = layer.infer(chunk)
             out[start : start + batch_size] = chunk

@@ -32,6 +32,7 @@ CORE = (
     "glassnet.recipe",
     "glassnet.optim",
     "glassnet.data",
+    "glassnet.pages",
     "glassnet.kernels",
     "glassnet.gradcheck",
     "glassnet.training",

@@ -12,6 +12,9 @@ MODEL_FILE, METRICS_FILE, REPORT_FILE = "model.glassnet", "metrics.json", "repor
 DEMO_MARKER = ".glassnet-demo"
 #: Every name glassnet writes into an output folder; ``--overwrite`` replaces a folder holding only these.
 OUTPUT_NAMES = (MODEL_FILE, METRICS_FILE, REPORT_FILE, DEMO_MARKER)
+#: ``out_of_core="auto"`` streams a table of more cells (rows × columns) than this. The in-memory
+#: path needed 2.6 GB of peak memory for 2·10⁷ cells (docs/scale.md), about 130 bytes a cell.
+OUT_OF_CORE_CELLS = 10_000_000
 
 
 @dataclass
@@ -74,6 +77,11 @@ class JobOptions:
     refit: bool = True
     #: Label smoothing of the cross-entropy for single-label classification (0: none).
     label_smoothing: float = 0.0
+    #: Stream a table through an on-disk cache: "auto" (when it is large), "on" or "off".
+    out_of_core: str = "auto"
+    #: Where the out-of-core cache is written (None: the system's temporary folder), and whether it stays.
+    cache: str | None = None
+    keep_cache: bool = False
     frame: Any = None  # an in-memory table instead of a file (used by the demo)
 
 

@@ -34,6 +34,8 @@ class Prepared:
     feature_names: list[str]
     source_columns: list[str]
     description: dict
+    #: The training and validation rows as one array when that needs no copy (an out-of-core cache).
+    x_pooled: np.ndarray | None = None
 
 
 def _split(n: int, fraction: float, rng: np.random.Generator, labels: np.ndarray | None):
@@ -192,7 +194,7 @@ CODE_LEVELS = 12
 RARE_LEVEL = 3
 
 
-def _column_hints(pre: TablePreprocessor, frame, declared: dict) -> list[str]:
+def column_hints(pre: TablePreprocessor, frame, declared: dict) -> list[str]:
     """Columns worth a second look: whole numbers that may be codes, category levels that differ
     only in case or spaces (typos of one another?), and levels seen only a few times."""
     import pandas as pd
@@ -261,7 +263,7 @@ def _prepare_table(frame, options: JobOptions, rng: np.random.Generator) -> Prep
         "features": int(x.shape[1]),
         "target": list(options.target),
         "rows_dropped_missing_target": dropped_rows,
-        "preprocessing": pre.describe() + _column_hints(pre, features_frame.iloc[train_idx], options.columns),
+        "preprocessing": pre.describe() + column_hints(pre, features_frame.iloc[train_idx], options.columns),
     }
     preprocessing = {**pre.to_dict(), "target": list(options.target)}
     return _finish_split(
@@ -283,26 +285,8 @@ def _finish_split(
         x, y, x_test, y_test = x[train_idx], y[train_idx], x[test_idx], y[test_idx]
         stratify = y if stratify is not None else None
     train_idx, val_idx = _split(len(x), options.validation_fraction, rng, stratify)
-    if options.test_data:
-        test_source = options.test_data
-    elif out_of_fold:
-        test_source = (
-            f"out of fold: {options.folds}-fold cross-fitting, every row predicted by the member that did not "
-            "train on it (that member's stopping epoch was chosen on the same rows)"
-        )
-    else:
-        test_source = "held out (seeded, stratified)" if stratify is not None else "held out (seeded)"
-    description = {
-        **description,
-        "task": task,
-        "classes": None if classes is None else labels_to_json(classes),
-        "train_rows": int(len(train_idx)),
-        "validation_rows": int(len(val_idx)),
-        "test_rows": int(len(x_test)),
-        "test_source": test_source,
-        #: How the headline estimate is obtained: "test file", "out of fold" or "hold-out".
-        "estimate": "test file" if options.test_data else "out of fold" if out_of_fold else "hold-out",
-    }
+    sizes = (len(train_idx), len(val_idx), len(x_test))
+    description = split_description(description, task, classes, sizes, options, stratify is not None, out_of_fold)
     return Prepared(
         x[train_idx],
         y[train_idx],
@@ -318,3 +302,30 @@ def _finish_split(
         sources,
         description,
     )
+
+
+def split_description(
+    description: dict, task: str, classes, sizes: tuple[int, int, int], options: JobOptions, stratified: bool,
+    out_of_fold: bool = False,
+) -> dict:  # fmt: skip
+    """The data's description with the task, the rows of each part and how the estimate is obtained."""
+    if options.test_data:
+        test_source = options.test_data
+    elif out_of_fold:
+        test_source = (
+            f"out of fold: {options.folds}-fold cross-fitting, every row predicted by the member that did not "
+            "train on it (that member's stopping epoch was chosen on the same rows)"
+        )
+    else:
+        test_source = "held out (seeded, stratified)" if stratified else "held out (seeded)"
+    return {
+        **description,
+        "task": task,
+        "classes": None if classes is None else labels_to_json(classes),
+        "train_rows": int(sizes[0]),
+        "validation_rows": int(sizes[1]),
+        "test_rows": int(sizes[2]),
+        "test_source": test_source,
+        #: How the headline estimate is obtained: "test file", "out of fold" or "hold-out".
+        "estimate": "test file" if options.test_data else "out of fold" if out_of_fold else "hold-out",
+    }

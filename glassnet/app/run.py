@@ -33,9 +33,21 @@ class JobResult:
 
 
 def run_training(options: JobOptions, log=print) -> JobResult:
-    """Prepare the data, train (or grow, or cross-fit) the network, evaluate it and gather the account."""
+    """Prepare the data, train (or grow, or cross-fit) the network, evaluate it and gather the account.
+
+    A large table (or ``out_of_core="on"``) is streamed through an on-disk cache instead of being
+    read into memory (:mod:`glassnet.app.outofcore`).
+    """
+    from .outofcore import wants_out_of_core
+
+    if wants_out_of_core(options):
+        return _out_of_core_run(options, log)
+    return _run(options, prepare, log)
+
+
+def _run(options: JobOptions, prepare_data, log) -> JobResult:
     started = time.perf_counter()
-    prepared = prepare(options)
+    prepared = prepare_data(options)
     prepare_seconds = time.perf_counter() - started
     _log_data(prepared, options, log)
     crossing = cross_fitting(options, prepared.preprocessing.get("kind", "table"))
@@ -45,6 +57,31 @@ def run_training(options: JobOptions, log=print) -> JobResult:
     result = run(prepared, options, log, time.perf_counter(), progress)  # the training clock starts here
     result.metadata["phases"] = {"prepare": prepare_seconds, **result.metadata["phases"]}
     return result
+
+
+def _out_of_core_run(options: JobOptions, log) -> JobResult:
+    """One network on a table streamed through a float32 cache on disk, removed at the end unless kept."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from .cache import CACHE_SUFFIX
+    from .outofcore import prepare_out_of_core
+
+    cache = Path(options.cache or Path(tempfile.gettempdir()) / f"glassnet-{os.getpid()}{CACHE_SUFFIX}")
+    log(f"out of core: {options.data} is streamed in chunks through a cache on disk, {cache}")
+    if options.folds >= 2:
+        log(f"  one network with a validation split and a held-out test split (not {options.folds} cross-fit members)")
+    if options.baselines:
+        log("  no classical baselines: they would need the whole table in memory")
+    options = replace(options, folds=1, baselines=False)
+    try:
+        return _run(options, lambda told: prepare_out_of_core(told, cache), log)
+    finally:
+        if options.keep_cache and cache.exists():
+            log(f"kept the cache {cache} (np.load(path, mmap_mode='r') opens it)")
+        else:
+            cache.unlink(missing_ok=True)
 
 
 def _one_network_run(prepared: Prepared, options: JobOptions, log, started: float, progress: JobProgress) -> JobResult:
@@ -187,7 +224,8 @@ def _refit(prepared: Prepared, y_train, y_val, history, options: JobOptions, log
     from ..training.fit import make_trainer
 
     epochs = history.best_epoch or len(history)
-    x = np.concatenate([prepared.x_train, prepared.x_val])
+    pooled = prepared.x_pooled
+    x = np.concatenate([prepared.x_train, prepared.x_val]) if pooled is None else pooled
     y = np.concatenate([y_train, y_val])
     log(f"refit: a fresh network on all {len(x)} training rows for {epochs} epoch(s), the best epoch with validation")
     network = _network(prepared, y_train, options)

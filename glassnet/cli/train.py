@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..app.options import JobOptions
+from ..app.options import OUT_OF_CORE_CELLS, JobOptions
 from ..recipe import learning_rate
 from .common import emit_json, fraction, fraction_or_zero, hidden_sizes, positive_float, positive_int
 
@@ -55,6 +55,7 @@ def add_parser(commands) -> None:
         "--dropout", type=float, default=JobOptions.dropout, help="dropout rate after each hidden activation"
     )
     _add_training_arguments(parser.add_argument_group("training"))
+    _add_scale_arguments(parser.add_argument_group("large tables"))
     parser.add_argument("--test-fraction", type=fraction, default=JobOptions.test_fraction)
     parser.add_argument("--validation-fraction", type=fraction, default=JobOptions.validation_fraction)
     parser.add_argument("--image-size", help="resize images to WxH, e.g. 28x28")
@@ -67,6 +68,23 @@ def add_parser(commands) -> None:
     parser.add_argument("--json", action="store_true", help="print metrics as JSON instead of a summary")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.set_defaults(handler=run)
+
+
+def _add_scale_arguments(group) -> None:
+    """Out of core: a table streamed through a cache on disk."""
+    group.add_argument(
+        "--out-of-core",
+        choices=("auto", "on", "off"),
+        default=JobOptions.out_of_core,
+        help="stream the table through a float32 cache on disk instead of reading it into memory: auto (the "
+        f"default) when it has more than {OUT_OF_CORE_CELLS:,} cells (rows × columns); one network with "
+        "held-out test rows",
+    )
+    group.add_argument(
+        "--keep-cache",
+        action="store_true",
+        help="keep the out-of-core cache (OUT.glassnet-cache.npy beside the output folder) after the run",
+    )
 
 
 def _add_training_arguments(group) -> None:
@@ -125,6 +143,7 @@ def _add_training_arguments(group) -> None:
 
 
 def run(args) -> int:
+    from ..app.cache import cache_path_for
     from ..app.outputs import check_output_dir
     from ..images import parse_size
     from . import UsageError
@@ -175,6 +194,9 @@ def run(args) -> int:
         folds=args.folds,
         executor=args.executor,
         label_smoothing=args.label_smoothing,
+        out_of_core=args.out_of_core,
+        cache=str(cache_path_for(out)),
+        keep_cache=args.keep_cache,
     )
     return train_and_report(options, out, args.overwrite, args.json)
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..layers import Activation, BatchNorm, Dense, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from ..pages import take_rows
 from ..training.callbacks import Callback
 
 #: |pre-activation| above which a sigmoid (or tanh) unit counts as saturated: σ'(4) ≈ 0.018,
@@ -71,7 +72,7 @@ class Diagnostics(Callback):
         network = trainer.network
         n = len(trainer.x)
         rows = np.random.default_rng(self.seed).choice(n, size=min(self.probe_size, n), replace=False)
-        self._probe = np.ascontiguousarray(trainer.x[np.sort(rows)])
+        self._probe = take_rows(trainer.x, np.sort(rows))
         self._dense = [layer for layer in network.layers if isinstance(layer, Dense)]
         self._previous = {layer.name: layer.W.value.copy() for layer in self._dense}
         self._steps = 0

@@ -114,6 +114,7 @@ def _parquet_chunks(path: Path, chunk_rows: int | None) -> Iterator:
     import pyarrow.dataset as ds
 
     dataset = ds.dataset(path, format="parquet")
+    _check_schemas(dataset)
     if chunk_rows is None:
         yield dataset.to_table().to_pandas()
         return
@@ -165,3 +166,28 @@ def _has_header(sample: str, delimiter: str) -> bool:
         except ValueError:
             return True
     return not first
+
+
+def _check_schemas(dataset) -> None:
+    """Every file of a Parquet folder has the first file's columns and types (no silent nulls, no casts)."""
+    import pyarrow.parquet as pq
+
+    files = dataset.files
+    if len(files) < 2:
+        return
+    first = pq.read_schema(files[0])
+    for name in files[1:]:
+        try:
+            schema = pq.read_schema(name)
+        except Exception as exc:
+            raise DataError(f"cannot read {name}: {exc}".splitlines()[0]) from None
+        if not schema.equals(first, check_metadata=False):
+            ours, theirs = dict(zip(first.names, first.types)), dict(zip(schema.names, schema.types))
+            differ = sorted(
+                {c for c in ours.keys() | theirs.keys() if str(ours.get(c, "absent")) != str(theirs.get(c, "absent"))}
+            )
+            shown = ", ".join(f"{c} ({ours.get(c, 'absent')} → {theirs.get(c, 'absent')})" for c in differ[:5])
+            raise DataError(
+                f"{name} does not have the columns of {files[0]}: {shown or 'their order differs'}. The files of a "
+                "Parquet folder are one table: rewrite the file with the same columns and types, or move it out."
+            )

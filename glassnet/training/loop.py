@@ -24,6 +24,7 @@ from ..exceptions import DivergenceError, DivergenceWarning, ModelFileError
 from ..losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, get_loss
 from ..network import Sequential
 from ..optim import Optimizer, make_optimizer
+from ..pages import row_blocks
 from .callbacks import Callback
 from .divergence import DivergenceGuard
 from .evaluation import evaluate
@@ -32,6 +33,9 @@ from .interrupts import InterruptFlag
 from .progress import EpochPrinter, ProgressBar
 from .state import Checkpointer, EpochProgress, match_callback_states
 from .targets import default_loss, task_of, training_rows
+
+#: Rows hashed at a time for the checkpoint's data fingerprint (bounded memory for a cache on disk).
+HASH_ROWS = 65_536
 
 __all__ = ["Checkpointer", "EpochProgress", "Trainer", "evaluate"]
 
@@ -272,8 +276,9 @@ class Trainer:
         if self._fingerprint is None:  # computed once: it hashes the training data
             hasher = hashlib.sha256()
             for array in (self.x, self.y, self.sample_weight):
-                if array is not None:
-                    hasher.update(np.ascontiguousarray(array).data)
+                if array is not None:  # block by block: an out-of-core cache is read in bounded memory
+                    for _, block in row_blocks(np.ascontiguousarray(array), HASH_ROWS):
+                        hasher.update(block.data)
             self._fingerprint = {
                 "data_sha256": hasher.hexdigest(),
                 "n_samples": len(self.x),
