@@ -1,0 +1,159 @@
+"""Out-of-core training (issue #17): a table streamed through a float32 cache on disk.
+
+The same seed gives the same network as in memory; the cache is removed (or kept when asked);
+bad input at scale (a corrupt file in a Parquet folder, schema drift, a full disk) is a clear
+error that leaves no partial file; a kill -9 mid-epoch resumes to the same weights.
+"""
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_cli import assert_clean_error, glassnet
+
+from glassnet.app.cache import CacheWriter, cache_path_for
+from glassnet.app.options import JobOptions
+from glassnet.app.run import run_training
+from glassnet.pages import file_rows, mapping_of, row_blocks, take_rows
+from glassnet.tabular import DataError
+
+
+def _table(rows=1500, seed=0):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.exponential(size=rows), "c": rng.choice(list("xyz"), rows)})
+    frame.loc[rng.random(rows) < 0.05, "a"] = np.nan
+    signal_ = frame["a"].fillna(0) + (frame["c"] == "x") + rng.normal(0, 0.5, rows)
+    frame["label"] = np.where(signal_ > 0.5, "yes", "no")
+    frame["amount"] = 2 * frame["a"].fillna(0) + frame["b"] + rng.normal(0, 0.3, rows)
+    frame.loc[rng.random(rows) < 0.02, "label"] = None  # rows without a target are dropped on both paths
+    return frame
+
+
+def _run(path, target, mode, tmp_path, **told):
+    told = {"folds": 1, "epochs": 6, "cache": str(tmp_path / f"{mode}.glassnet-cache.npy"), **told}
+    options = JobOptions(
+        data=str(path), target=[target], verbose=0, importance=False, baselines=False, out_of_core=mode, **told
+    )
+    return run_training(options, log=lambda *a, **k: None)
+
+
+@pytest.mark.parametrize(("suffix", "target", "ignore"), [(".csv", "label", "amount"), (".parquet", "amount", "label")])
+def test_the_same_seed_trains_the_same_network_in_memory_and_out_of_core(tmp_path, suffix, target, ignore):
+    path = tmp_path / f"table{suffix}"
+    frame = _table()
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
+    kinds = {ignore: "ignore"}
+    memory = _run(path, target, "off", tmp_path, columns=kinds)
+    disk = _run(path, target, "on", tmp_path, columns=kinds)
+    assert mapping_of(disk.prepared.x_train) is not None and mapping_of(memory.prepared.x_train) is None
+    assert disk.prepared.preprocessing == memory.prepared.preprocessing
+    ours, theirs = disk.network.state_dict(), memory.network.state_dict()
+    assert all(np.array_equal(ours[name], theirs[name]) for name in theirs)
+    assert disk.metrics == memory.metrics
+    assert disk.prepared.description["out_of_core"]["sample_rows"] == disk.prepared.description["train_rows"] + (
+        disk.prepared.description["validation_rows"]
+    )  # a small table is sampled whole
+    assert not (tmp_path / "on.glassnet-cache.npy").exists()  # removed at the end
+
+
+def test_a_large_table_is_fitted_on_a_sample_and_the_cache_can_be_kept(tmp_path, monkeypatch):
+    import glassnet.app.outofcore as outofcore
+
+    monkeypatch.setattr(outofcore, "SAMPLE_ROWS", 300)
+    path = tmp_path / "table.parquet"
+    _table(2000).to_parquet(path)
+    result = _run(path, "label", "on", tmp_path, columns={"amount": "ignore"}, keep_cache=True)
+    description = result.prepared.description
+    assert 200 < description["out_of_core"]["sample_rows"] < 300  # the sample's training rows
+    assert "uniform sample of" in description["preprocessing"][0]
+    kept = np.load(tmp_path / "on.glassnet-cache.npy")
+    rows = description["train_rows"] + description["validation_rows"] + description["test_rows"]
+    assert kept.shape == (rows, len(result.prepared.feature_names))
+    assert np.array_equal(kept[: description["train_rows"]], np.asarray(result.prepared.x_train))
+
+
+def test_file_mapped_rows_are_read_by_pread_and_in_order_passes_release_pages(tmp_path):
+    path = tmp_path / "rows.npy"
+    np.save(path, np.random.default_rng(0).normal(size=(5000, 7)).astype(np.float32))
+    mapped = np.load(path, mmap_mode="r")
+    whole = np.array(mapped)
+    for view, part in ((mapped, whole), (mapped[1200:4000], whole[1200:4000])):
+        indices = np.random.default_rng(1).permutation(len(part))[:300]
+        assert file_rows(np.asarray(view)) is not None
+        assert np.array_equal(take_rows(view, indices), part[indices])
+    assert file_rows(whole) is None and mapping_of(whole) is None
+    assert np.array_equal(np.concatenate([block for _, block in row_blocks(mapped, 999)]), whole)
+
+
+def test_a_full_disk_is_an_error_before_any_row_is_written(tmp_path, monkeypatch):
+    import shutil
+
+    from glassnet.app import cache
+
+    monkeypatch.setattr(cache.shutil, "disk_usage", lambda _: shutil._ntuple_diskusage(10**6, 10**6 - 10, 10))
+    with pytest.raises(DataError, match="needs .* MB .* free"), CacheWriter(tmp_path / "c.npy", 1000, 10):
+        pass
+    monkeypatch.undo()
+
+    def no_space(*_):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache.os, "posix_fallocate", no_space)
+    with pytest.raises(DataError, match="No space left"), CacheWriter(tmp_path / "c.npy", 1000, 10):
+        pass
+    assert list(tmp_path.iterdir()) == []  # no partial file
+
+
+def _parquet_folder(tmp_path, damage):
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    frame = _table(900).drop(columns="amount")
+    for index in range(3):
+        part = frame.iloc[index * 300 : (index + 1) * 300]
+        if index == 1 and damage == "drift":
+            part = part.assign(b=part["b"].astype(str))
+        part.to_parquet(folder / f"part-{index}.parquet")
+    if damage == "corrupt":  # cut short, as by an interrupted copy
+        data = (folder / "part-1.parquet").read_bytes()
+        (folder / "part-1.parquet").write_bytes(data[: len(data) // 2])
+    return folder
+
+
+@pytest.mark.parametrize(("damage", "message"), [("corrupt", "part-1.parquet"), ("drift", "part-1.parquet")])
+def test_a_bad_file_in_a_parquet_folder_is_a_clear_error_that_leaves_nothing(tmp_path, damage, message):
+    folder = _parquet_folder(tmp_path, damage)
+    out = tmp_path / "out"
+    completed = glassnet("train", folder, "--target", "label", "--out-of-core", "on", "--out", out, "--quiet")
+    assert_clean_error(completed, 2, message)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["parts"]  # no output, no cache, no partial
+
+
+#: The killed run's settings, as the command line gives them to the job.
+TRAINING = {"epochs": 12, "batch_size": 16}
+
+
+def test_sigkill_during_an_out_of_core_epoch_then_resume_gives_the_same_model(tmp_path):
+    path = tmp_path / "table.csv"
+    _table(3000).drop(columns="amount").to_csv(path, index=False)
+    checkpoint, out = tmp_path / "run.ckpt", tmp_path / "out"
+    command = ["train", str(path), "--target", "label", "--out-of-core", "on", "--folds", "1", "--epochs", "12",
+               "--batch-size", "16", "--no-baselines", "--quiet", "--checkpoint", str(checkpoint), "--out", str(out)]  # fmt: skip
+    process = subprocess.Popen([sys.executable, "-m", "glassnet", *command], stderr=subprocess.PIPE)
+    while not checkpoint.exists():  # the first epoch is written ...
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)  # ... and the run killed in a later one
+    process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    cache = cache_path_for(out)
+    assert cache.exists()  # the killed run's cache: replaced by the next run
+    settings = {"columns": {}, "checkpoint": str(checkpoint), "resume": True, "cache": str(cache)}
+    resumed = _run(path, "label", "on", tmp_path, **{**TRAINING, **settings}).network.state_dict()
+    plain = _run(path, "label", "on", tmp_path, **TRAINING).network.state_dict()
+    assert all(np.array_equal(resumed[name], plain[name]) for name in plain)
+    assert not cache.exists() and not cache.with_name(f".{cache.name}.partial").exists()
