@@ -16,6 +16,14 @@ def rng():
     return np.random.default_rng(12345)
 
 
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """One Dask cluster of two worker processes for the tests that need one (it takes seconds to start)."""
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        yield cluster
+
+
 def pytest_runtest_logreport(report):
     if report.skipped and REQUIRED_EXTRAS:
         reason = str(report.longrepr).lower()

@@ -107,15 +107,14 @@ def test_train_cross_fits_on_every_row_and_estimates_out_of_fold(churn):
 
 
 @pytest.mark.parametrize("where", ["joblib", "dask"])
-def test_members_train_the_same_on_other_processes(churn, where):
+def test_members_train_the_same_on_other_processes(churn, where, request):
     here = run_training(_options(churn, folds=3), log=lambda *a: None)
     if where == "joblib":
         pytest.importorskip("joblib")
         there = run_training(_options(churn, folds=3, executor="joblib"), log=lambda *a: None)
     else:
-        distributed = pytest.importorskip("dask.distributed")
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
-            there = run_training(_options(churn, folds=3, executor=c.scheduler_address), log=lambda *a: None)
+        cluster = request.getfixturevalue("dask_cluster")  # rows and targets go to the workers by path
+        there = run_training(_options(churn, folds=3, executor=cluster.scheduler_address), log=lambda *a: None)
     for a, b in zip(here.network.members, there.network.members, strict=True):
         for key, value in a.state_dict().items():
             np.testing.assert_array_equal(value, b.state_dict()[key])

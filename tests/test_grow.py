@@ -52,13 +52,10 @@ def _comparable(trail):
     return [(r["step"], r["hidden"], r["n_parameters"], r["train_loss"], r["val_score"], r["epochs"]) for r in trail]
 
 
-def test_dask_executor_gives_the_same_trail(sequential_result):
+def test_dask_executor_gives_the_same_trail(sequential_result, dask_cluster):
     distributed = pytest.importorskip("dask.distributed")
     x, y = moderate_task()
-    with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with distributed.Client(dask_cluster) as client:
         result = gn.grow(x, y, executor=client, **SETTINGS)
     assert _comparable(result.trail) == _comparable(sequential_result.trail)
     assert result.architecture == sequential_result.architecture

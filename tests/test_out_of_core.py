@@ -25,7 +25,9 @@ from glassnet.tabular import DataError
 
 def _table(rows=1500, seed=0):
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.exponential(size=rows), "c": rng.choice(list("xyz"), rows)})
+    frame = pd.DataFrame(
+        {"a": rng.normal(size=rows), "b": rng.exponential(size=rows), "c": rng.choice(list("xyz"), rows)}
+    )
     frame.loc[rng.random(rows) < 0.05, "a"] = np.nan
     signal_ = frame["a"].fillna(0) + (frame["c"] == "x") + rng.normal(0, 0.5, rows)
     frame["label"] = np.where(signal_ > 0.5, "yes", "no")
@@ -55,8 +57,9 @@ def test_the_same_seed_trains_the_same_network_in_memory_and_out_of_core(tmp_pat
     ours, theirs = disk.network.state_dict(), memory.network.state_dict()
     assert all(np.array_equal(ours[name], theirs[name]) for name in theirs)
     assert disk.metrics == memory.metrics
-    assert disk.prepared.description["out_of_core"]["sample_rows"] == disk.prepared.description["train_rows"] + (
-        disk.prepared.description["validation_rows"]
+    assert (
+        disk.prepared.description["out_of_core"]["sample_rows"]
+        == disk.prepared.description["train_rows"] + (disk.prepared.description["validation_rows"])
     )  # a small table is sampled whole
     assert not (tmp_path / "on.glassnet-cache.npy").exists()  # removed at the end
 
@@ -157,3 +160,60 @@ def test_sigkill_during_an_out_of_core_epoch_then_resume_gives_the_same_model(tm
     plain = _run(path, "label", "on", tmp_path, **TRAINING).network.state_dict()
     assert all(np.array_equal(resumed[name], plain[name]) for name in plain)
     assert not cache.exists() and not cache.with_name(f".{cache.name}.partial").exists()
+
+
+def test_a_dask_cluster_runs_the_passes_by_path_with_the_same_result_and_reruns_a_dead_workers_task(
+    tmp_path, dask_cluster
+):
+    import distributed
+
+    from glassnet.training.executors import DaskExecutor
+
+    folder = _parquet_folder(tmp_path, None)
+    here = _run(folder, "label", "on", tmp_path, keep_cache=True)
+    sequential = np.load(tmp_path / "on.glassnet-cache.npy")
+
+    def dies_once(item, folder):  # task 1 kills its worker the first time it runs: Dask reruns it
+        import os
+
+        marker = Path(folder) / f"ran-{item}"
+        if not marker.exists() and item == 1:
+            marker.touch()
+            os._exit(1)
+        return item * 2
+
+    there = _run(folder, "label", "on", tmp_path, keep_cache=True, executor=dask_cluster.scheduler_address,
+                 cache=str(tmp_path / "dask.glassnet-cache.npy"))  # fmt: skip
+    with distributed.Client(dask_cluster) as client:
+        assert DaskExecutor(client).map(dies_once, [1, 2, 3], str(tmp_path)) == [2, 4, 6]
+    assert np.array_equal(np.load(tmp_path / "dask.glassnet-cache.npy"), sequential)
+    ours, theirs = there.network.state_dict(), here.network.state_dict()
+    assert all(np.array_equal(ours[name], theirs[name]) for name in theirs)
+    assert (tmp_path / "ran-1").exists()  # the first run of task 1 happened, and died
+
+
+def test_the_partitioned_first_pass_samples_as_the_sequential_one(tmp_path, monkeypatch):
+    """With a sample smaller than the table, a task per part (key bound included) keeps the same rows."""
+    import glassnet.app.outofcore as outofcore
+    from glassnet.app import partitions
+    from glassnet.training.executors import SequentialExecutor
+
+    monkeypatch.setattr(outofcore, "SAMPLE_ROWS", 120)
+    folder = _parquet_folder(tmp_path, None)
+    options = JobOptions(data=str(folder), target=["label"], seed=3)
+    parts = partitions.parquet_parts(folder, rows=100)  # several parts a file: one row group each here
+    by_parts = partitions.first_pass(options, SequentialExecutor(), parts).finish(str(folder))
+    in_order = outofcore._first_pass(options).finish(str(folder))
+    assert by_parts[1].index.tolist() == in_order[1].index.tolist() and len(in_order[1]) == 120
+    assert by_parts[1].equals(in_order[1]) and np.array_equal(by_parts[0].result()[1], in_order[0].result()[1])
+
+
+def test_a_glob_of_parquet_files_is_one_table(tmp_path):
+    from glassnet.io.tables import parquet_files, read_table
+
+    folder = _parquet_folder(tmp_path, None)
+    pattern = str(folder / "part-*.parquet")
+    assert parquet_files(pattern) == parquet_files(folder) and len(parquet_files(pattern)) == 3
+    assert read_table(pattern).equals(read_table(folder))
+    with pytest.raises(DataError, match="no file matches"):
+        read_table(str(folder / "nothing-*.parquet"))

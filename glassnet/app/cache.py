@@ -66,15 +66,11 @@ class CacheWriter:
             ) from None
         return self
 
-    def write(self, start: int, rows: np.ndarray) -> None:
-        """Rows ``start, start + 1, ...`` of the array are ``rows`` (float32, C-contiguous)."""
-        data = memoryview(np.ascontiguousarray(rows, dtype=np.float32)).cast("B")
-        position = self.offset + start * self.shape[1] * 4
+    def write_rows(self, x: np.ndarray, places: np.ndarray, bounds) -> None:
+        """Rows ``x`` at rows ``places`` of the cache (see :func:`write_regions`)."""
         assert self._file is not None
         try:
-            while len(data):
-                written = os.pwrite(self._file.fileno(), data, position)
-                data, position = data[written:], position + written
+            write_regions(self._file.fileno(), self.offset, x, places, bounds)
         except OSError as exc:
             raise DataError(f"could not write the out-of-core cache {self.partial}: {exc.strerror or exc}.") from None
 
@@ -90,3 +86,21 @@ class CacheWriter:
         self.__exit__(None, None, None)
         os.replace(self.partial, self.path)
         return np.load(self.path, mmap_mode="r")
+
+
+def write_regions(descriptor: int, offset: int, x: np.ndarray, places: np.ndarray, bounds) -> None:
+    """Write rows ``x`` at rows ``places`` of a float32 file whose row 0 starts at byte ``offset``.
+
+    ``bounds`` are the regions' ``(first, end)`` rows (training, validation, test). A region's rows
+    of one chunk are consecutive in the cache (both keep the table's order), so each region takes
+    one write.
+    """
+    row_bytes = x.shape[1] * 4
+    for low, high in bounds:
+        inside = (places >= low) & (places < high)
+        if inside.any():
+            data = memoryview(np.ascontiguousarray(x[inside], dtype=np.float32)).cast("B")
+            position = offset + int(places[inside][0]) * row_bytes
+            while len(data):
+                written = os.pwrite(descriptor, data, position)
+                data, position = data[written:], position + written

@@ -95,6 +95,7 @@ def cross_fit(
     log(build_network(prepared.task, x.shape[1], shared["outputs"], options).summary())
     log(f"cross-fitting: {options.folds} members, each trained on {options.folds - 1} of {options.folds} folds ...")
     runner = get_executor(executor)
+    written = _by_path(shared, options) if getattr(runner, "by_path", False) else []
     progress = progress or JobProgress([], verbose=0)
     nested = progress.active and isinstance(runner, SequentialExecutor)
     shared["nested_bar"] = progress.stream if nested else None  # where each member's epoch bar draws
@@ -111,6 +112,8 @@ def cross_fit(
     finally:
         if runner is not executor and hasattr(runner, "close"):
             runner.close()  # what get_executor opened here (a client from an address), not the caller's
+        for path in written:
+            path.unlink(missing_ok=True)
     members, histories = [network for network, _ in trained], [history for _, history in trained]
     out_of_fold = np.empty((len(x), members[0].output_dim))
     for k, (member, history) in enumerate(zip(members, histories)):
@@ -130,7 +133,7 @@ def train_member(fold: int, shared: dict):
     from ..training.progress import ProgressBar
 
     options: JobOptions = shared["options"]
-    x, y, inside = shared["x"], shared["y"], shared["folds"] != fold
+    x, y, inside = _array(shared["x"]), _array(shared["y"]), shared["folds"] != fold
     seed = member_seed(options.seed, fold)
     network = build_network(shared["task"], x.shape[1], shared["outputs"], options, seed=seed)
     callbacks = build_callbacks(options, int(inside.sum()))
@@ -155,3 +158,27 @@ def train_member(fold: int, shared: dict):
     if history.interrupted:
         raise TrainingInterrupted(history.interrupt_message, None)
     return network, history
+
+
+def _by_path(shared: dict, options: JobOptions) -> list:
+    """Write the rows and targets as ``.npy`` files and put their paths in ``shared`` instead.
+
+    For a cluster: its workers read the files (memory-mapped) instead of receiving the arrays. They
+    go beside the output (``options.cache``), so the output's filesystem must be one the workers see.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from .cache import CACHE_SUFFIX
+
+    cache = Path(options.cache or Path(tempfile.mkdtemp(prefix="glassnet-")) / f"crossfit{CACHE_SUFFIX}")
+    paths = [cache, cache.with_name(cache.name.replace(CACHE_SUFFIX, "-targets" + CACHE_SUFFIX))]
+    for key, path in zip(("x", "y"), paths):
+        np.save(path, shared[key])
+        shared[key] = str(path.resolve())
+    return paths
+
+
+def _array(value) -> np.ndarray:
+    """An array, or one passed by the path of its ``.npy`` file (opened memory-mapped)."""
+    return np.load(value, mmap_mode="r") if isinstance(value, str) else value

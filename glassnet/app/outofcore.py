@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.tables import iter_table
+from ..io.tables import iter_table, parquet_files
 from ..tabular import DataError, TablePreprocessor, infer_task
 from .cache import CacheWriter
 from .options import OUT_OF_CORE_CELLS, JobOptions
@@ -35,11 +35,11 @@ SAMPLE_ROWS = 100_000
 def table_cells(path: str, delimiter: str | None = None) -> int:
     """Rows × columns of a CSV or Parquet table, from Parquet's metadata or a CSV's size and first lines."""
     source = Path(path)
-    if source.is_dir() or source.suffix.lower() in (".parquet", ".pq"):
+    if is_parquet(path):
         import pyarrow.dataset as ds
 
         try:
-            dataset = ds.dataset(source, format="parquet")
+            dataset = ds.dataset(parquet_files(path), format="parquet")
             return int(dataset.count_rows()) * len(dataset.schema.names)
         except Exception:  # unreadable: the reading reports it, with the file's name
             return 0
@@ -53,20 +53,28 @@ def table_cells(path: str, delimiter: str | None = None) -> int:
     return int(source.stat().st_size / (len(head) / lines)) * columns
 
 
+def is_parquet(path: str) -> bool:
+    """A Parquet file, a folder of them, or a glob pattern of them."""
+    try:
+        return parquet_files(path) is not None
+    except DataError:
+        return False
+
+
 def wants_out_of_core(options: JobOptions) -> bool:
     """Whether the run streams its table through a cache: as told, or (auto) by the table's size."""
     if options.out_of_core == "off" or options.frame is not None:
         return False
     source = Path(options.data)
-    is_table = source.is_file() or (source.is_dir() and any(source.glob("*.parquet")))
+    is_table = is_parquet(options.data) or (source.is_file() and source.suffix.lower() != ".npz")
     if options.out_of_core == "on":
-        if not is_table or source.suffix.lower() == ".npz":
+        if not is_table:
             raise DataError(f"--out-of-core on needs a CSV or Parquet table; got {options.data}.")
         return True
     return is_table and table_cells(options.data, options.delimiter) > OUT_OF_CORE_CELLS
 
 
-class _Targets:
+class Targets:
     """The target column(s) gathered chunk by chunk: class codes in order of first sight, or numbers."""
 
     def __init__(self, task: str, names: list[str]) -> None:
@@ -74,25 +82,28 @@ class _Targets:
         self.parts: list[np.ndarray] = []
         self.levels: dict = {}
 
-    def add(self, frame) -> np.ndarray:
-        """Add a chunk's targets; returns which of its rows have a target (the others are dropped)."""
+    def part(self, values) -> tuple:
+        """A chunk's targets (rows that have one), as numbers or as (codes, levels) of the chunk alone."""
         import pandas as pd
 
-        values = frame[self.names]
-        present = values.notna().all(axis=1).to_numpy()
-        values = values[present]
         if self.task == "regression":
             try:
-                self.parts.append(values.apply(pd.to_numeric).to_numpy(dtype=np.float64))
+                return (values.apply(pd.to_numeric).to_numpy(dtype=np.float64),)
             except (ValueError, TypeError):
                 raise DataError(f"regression target(s) {self.names} must be numeric.") from None
-        elif len(self.names) > 1:
-            self.parts.append(values.to_numpy().astype(np.float32))
-        else:
-            codes, uniques = pd.factorize(values[self.names[0]])
-            lookup = np.array([self.levels.setdefault(v, len(self.levels)) for v in uniques.tolist()], np.int64)
-            self.parts.append(lookup[codes] if len(codes) else codes.astype(np.int64))
-        return present
+        if len(self.names) > 1:
+            return (values.to_numpy().astype(np.float32),)
+        codes, uniques = pd.factorize(values[self.names[0]])
+        return codes.astype(np.int64), uniques.tolist()
+
+    def add(self, part: tuple) -> None:
+        """Append a chunk's :meth:`part` (in the table's order): its codes become codes of all levels seen."""
+        if len(part) == 1:
+            self.parts.append(part[0])
+            return
+        codes, uniques = part
+        lookup = np.array([self.levels.setdefault(v, len(self.levels)) for v in uniques], np.int64)
+        self.parts.append(lookup[codes] if len(codes) else codes)
 
     def result(self) -> tuple[str, np.ndarray, list | None]:
         """(task, y, classes) as :func:`glassnet.app.prepare` gives them for a table in memory."""
@@ -111,43 +122,101 @@ class _Targets:
         return ("binary" if len(classes) == 2 else "multiclass"), order[np.concatenate(self.parts)], classes
 
 
-def _first_pass(options: JobOptions):
-    """(targets, the sampled rows, rows read, columns, rows dropped): one pass over the table."""
+def row_keys(seed: int, start: int, n: int) -> np.ndarray:
+    """The sampling keys of rows ``start, ..., start + n - 1``: a hash (SplitMix64) of the seed and the
+    row's number, so that a row's key does not depend on how the table is cut into chunks."""
+    mix = np.random.SeedSequence(seed).generate_state(1, np.uint64)[0]
+    z = np.arange(start, start + n, dtype=np.uint64) + mix
+    with np.errstate(over="ignore"):
+        z = z + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def scan(chunk, start: int, targets: Targets, seed: int, sample_rows: int, below: int | None = None) -> tuple:
+    """One chunk's share of the first pass (a pure function: it runs here or on a Dask worker).
+
+    Returns which rows have a target, their :meth:`Targets.part`, and the chunk's sample candidates
+    (the rows with the smallest keys, and only keys under ``below`` when given, indexed by their
+    row numbers in the table) with their keys.
+    """
     import pandas as pd
 
-    keys_rng = np.random.default_rng(np.random.SeedSequence([options.seed, 0x5A4D]))
-    targets, sample, keys, rows, dropped, columns = None, None, np.empty(0), 0, 0, None
-    for chunk in iter_table(options.data, options.delimiter, options.encoding):
-        chunk.columns = [str(c) for c in chunk.columns]
-        if columns is None:
-            columns = list(chunk.columns)
-            missing = [t for t in options.target if t not in columns] if options.target else None
-            if not options.target or missing:
-                raise DataError(
-                    f"--target {'is required for tables' if not options.target else f'column(s) {missing} not found'}; "
-                    f"columns are: {columns[:20]}."
-                )
-            kinds = {infer_task(chunk[t]) for t in options.target}  # on the first chunk
-            task = options.task or ("classification" if kinds == {"classification"} else "regression")
-            if task not in ("classification", "regression"):
-                raise DataError(f"--task must be classification or regression; got {task!r}.")
-            targets = _Targets(task, list(options.target))
-        elif list(chunk.columns) != columns:
-            raise DataError(f"{options.data}: the columns change at row {rows + 1}: {list(chunk.columns)[:20]}.")
-        present = targets.add(chunk)
-        dropped += int((~present).sum())
-        chunk = chunk[present]
-        chunk.index = pd.RangeIndex(rows, rows + len(chunk))  # positions among the rows with a target
-        rows += len(chunk)
-        combined = chunk if sample is None else pd.concat([sample, chunk])
-        keys = np.concatenate([keys, keys_rng.random(len(chunk))])
-        if len(combined) > SAMPLE_ROWS:
-            chosen = np.sort(np.argpartition(keys, SAMPLE_ROWS)[:SAMPLE_ROWS])
+    chunk.columns = [str(c) for c in chunk.columns]
+    present = chunk[targets.names].notna().all(axis=1).to_numpy()
+    rows = chunk[present]
+    rows.index = pd.Index(np.flatnonzero(present) + start)
+    keys = row_keys(seed, start, len(chunk))[present]
+    if below is not None:
+        rows, keys = rows[keys < below], keys[keys < below]
+    if len(rows) > sample_rows:
+        chosen = np.sort(np.argpartition(keys, sample_rows)[:sample_rows])
+        rows, keys = rows.iloc[chosen], keys[chosen]
+    return present, targets.part(chunk.loc[present, targets.names]), rows, keys
+
+
+class Scanned:
+    """The first pass's result, gathered from the chunks' :func:`scan` in the table's order."""
+
+    def __init__(self, targets: Targets, columns: list[str], sample_rows: int) -> None:
+        self.targets, self.columns, self.sample_rows = targets, columns, sample_rows
+        self.present: list[np.ndarray] = []
+        self.sample, self.keys = None, np.empty(0, np.uint64)
+
+    def add(self, scanned: tuple) -> None:
+        import pandas as pd
+
+        present, part, rows, keys = scanned
+        self.present.append(present)
+        self.targets.add(part)
+        combined = rows if self.sample is None else pd.concat([self.sample, rows])
+        keys = np.concatenate([self.keys, keys])
+        if len(combined) > self.sample_rows:  # the smallest keys of all, still in the table's order
+            chosen = np.sort(np.argpartition(keys, self.sample_rows)[: self.sample_rows])
             combined, keys = combined.iloc[chosen], keys[chosen]
-        sample = combined
-    if rows < 10:
-        raise DataError(f"{options.data} has {rows} data rows with a target; at least 10 are needed.")
-    return targets, sample, rows, columns, dropped
+        self.sample, self.keys = combined, keys
+
+    def finish(self, source: str):
+        """(targets, sample indexed by position among the rows with a target, rows, columns, dropped)."""
+        present = np.concatenate(self.present)
+        rows = int(present.sum())
+        if rows < 10:
+            raise DataError(f"{source} has {rows} data rows with a target; at least 10 are needed.")
+        sample = self.sample
+        sample.index = (np.cumsum(present) - 1)[sample.index.to_numpy()]
+        return self.targets, sample, rows, self.columns, int(len(present) - rows)
+
+
+def first_look(options: JobOptions, chunk) -> Targets:
+    """The task and the target column(s), checked on the table's first chunk."""
+    chunk.columns = [str(c) for c in chunk.columns]
+    columns = list(chunk.columns)
+    if not options.target:
+        raise DataError(f"--target is required for tables; columns are: {columns[:20]}.")
+    missing = [t for t in options.target if t not in columns]
+    if missing:
+        raise DataError(f"target column(s) {missing} not found; columns are: {columns[:20]}.")
+    kinds = {infer_task(chunk[t]) for t in options.target}  # on the first chunk
+    task = options.task or ("classification" if kinds == {"classification"} else "regression")
+    if task not in ("classification", "regression"):
+        raise DataError(f"--task must be classification or regression; got {task!r}.")
+    return Targets(task, list(options.target))
+
+
+def _first_pass(options: JobOptions):
+    """(targets, the sampled rows, rows read, columns, rows dropped): one pass over the table."""
+    scanned, start = None, 0
+    for chunk in iter_table(options.data, options.delimiter, options.encoding):
+        if scanned is None:
+            scanned = Scanned(first_look(options, chunk), list(chunk.columns), SAMPLE_ROWS)
+        elif [str(c) for c in chunk.columns] != scanned.columns:
+            raise DataError(f"{options.data}: the columns change at row {start + 1}: {list(chunk.columns)[:20]}.")
+        scanned.add(scan(chunk, start, scanned.targets, options.seed, SAMPLE_ROWS))
+        start += len(chunk)
+    if scanned is None:
+        raise DataError(f"{options.data} has no rows.")
+    return scanned
 
 
 def _regions(n: int, y: np.ndarray, task: str, options: JobOptions) -> tuple[np.ndarray, list[int]]:
@@ -169,45 +238,46 @@ def _regions(n: int, y: np.ndarray, task: str, options: JobOptions) -> tuple[np.
     return slot, [len(train), len(val), len(test)]
 
 
-def _write_cache(
-    options: JobOptions, pre: TablePreprocessor, slot: np.ndarray, sizes: list[int], cache: Path
-) -> np.ndarray:
+def _write_cache(options: JobOptions, pre: TablePreprocessor, slot: np.ndarray, bounds, cache: Path) -> np.ndarray:
     """The second pass: every chunk's rows transformed and written at their places in the cache."""
-    features = len(pre.feature_names)
-    edges = np.cumsum([0, *sizes])
-    bounds = list(zip(edges[:-1], edges[1:]))
     done = 0
-    with CacheWriter(cache, len(slot), features) as writer:
+    with CacheWriter(cache, len(slot), len(pre.feature_names)) as writer:
         for chunk in iter_table(options.data, options.delimiter, options.encoding):
             chunk.columns = [str(c) for c in chunk.columns]
             chunk = chunk[chunk[options.target].notna().all(axis=1).to_numpy()]
-            x = pre.transform(chunk.drop(columns=options.target))
-            places = slot[done : done + len(chunk)]
+            writer.write_rows(pre.transform(chunk.drop(columns=options.target)), slot[done : done + len(chunk)], bounds)
             done += len(chunk)
-            # A region's rows in one chunk are consecutive in the cache: one write per region.
-            for low, high in bounds:
-                inside = (places >= low) & (places < high)
-                if inside.any():
-                    writer.write(int(places[inside][0]), x[inside])
         if done != len(slot):
             raise DataError(f"{options.data} changed while it was read: {done} rows, {len(slot)} at first.")
         return writer.finish()
 
 
-def prepare_out_of_core(options: JobOptions, cache: Path) -> Prepared:
-    """Stream the table twice: targets and a sample, then the preprocessed rows into ``cache``."""
+def prepare_out_of_core(options: JobOptions, cache: Path, runner=None) -> Prepared:
+    """Stream the table twice: targets and a sample, then the preprocessed rows into ``cache``.
+
+    With a ``runner`` (an executor: a Dask cluster) and a Parquet table, both passes run as a task
+    per part of the table (:mod:`glassnet.app.partitions`), with the same result.
+    """
+    from . import partitions
     from .prepare import split_description
 
     if options.test_data:
         raise DataError("--test-data is not supported out of core yet; the test rows are held out of --data.")
-    targets, sample, rows, columns, dropped = _first_pass(options)
+    parts = partitions.parquet_parts(options.data) if runner is not None and is_parquet(options.data) else None
+    scanned = _first_pass(options) if parts is None else partitions.first_pass(options, runner, parts)
+    targets, sample, rows, columns, dropped = scanned.finish(options.data)
     task, y, classes = targets.result()
     slot, sizes = _regions(rows, y, task, options)
     training = sample[slot[sample.index.to_numpy()] < sizes[0] + sizes[1]]
     features_frame = training.drop(columns=options.target)
     TablePreprocessor.validate(sample.drop(columns=options.target), options.columns)
     pre = TablePreprocessor.fit(features_frame, kinds=options.columns, **options.table_options)
-    cached = _write_cache(options, pre, slot, sizes, cache)
+    edges = np.cumsum([0, *sizes])
+    bounds = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+    if parts is None:
+        cached = _write_cache(options, pre, slot, bounds, cache)
+    else:
+        cached = partitions.write_cache(options, pre, slot, bounds, cache, scanned, runner, parts)
     a, b = sizes[0], sizes[0] + sizes[1]
     arrays = {}
     if task == "regression":  # on the training rows in the table's order, as in memory

@@ -212,7 +212,7 @@ def _results_section(model, meta: dict) -> str:
         f"<h2>Against classical baselines ({scope}, same features)</h2>"
         f"{_table(['model', column, 'fit time'], comparison)}<p class='verdict'>{html.escape(claim)}.</p>"
         if baselines
-        else "<p class='muted'>No classical baselines were fitted (--no-baselines).</p>"
+        else f"<p class='muted'>No classical baselines were fitted ({_no_baselines(meta)}).</p>"
     )
     title = (
         "Out-of-fold results (every row, predicted by the member that did not train on it)"
@@ -310,6 +310,12 @@ def _importance_table(importance: dict, completeness: str) -> str:
         f"{_table(['column', 'encoded columns', 'permutation', 'gradient × input', 'integrated gradients'], shown)}"
         "</section>"
     )
+
+
+def _no_baselines(meta: dict) -> str:
+    if "out_of_core" in meta.get("data", {}):
+        return "out of core: they would need the whole table in memory"
+    return "--no-baselines"
 
 
 def _fit_time(result: dict) -> str:

@@ -66,7 +66,7 @@ def _out_of_core_run(options: JobOptions, log) -> JobResult:
     from pathlib import Path
 
     from .cache import CACHE_SUFFIX
-    from .outofcore import prepare_out_of_core
+    from .outofcore import is_parquet, prepare_out_of_core
 
     cache = Path(options.cache or Path(tempfile.gettempdir()) / f"glassnet-{os.getpid()}{CACHE_SUFFIX}")
     log(f"out of core: {options.data} is streamed in chunks through a cache on disk, {cache}")
@@ -75,9 +75,17 @@ def _out_of_core_run(options: JobOptions, log) -> JobResult:
     if options.baselines:
         log("  no classical baselines: they would need the whole table in memory")
     options = replace(options, folds=1, baselines=False)
+    runner = None
+    if options.executor is not None and is_parquet(options.data):
+        from ..training.executors import get_executor
+
+        runner = get_executor(options.executor)
+        log(f"  the passes over the table run as tasks on {runner!r}, each reading its part by path")
     try:
-        return _run(options, lambda told: prepare_out_of_core(told, cache), log)
+        return _run(options, lambda told: prepare_out_of_core(told, cache, runner), log)
     finally:
+        if runner is not None:
+            runner.close()
         if options.keep_cache and cache.exists():
             log(f"kept the cache {cache} (np.load(path, mmap_mode='r') opens it)")
         else:

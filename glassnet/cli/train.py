@@ -125,6 +125,12 @@ def _add_training_arguments(group) -> None:
         help="where cross-fit members train: joblib (local processes) or a Dask scheduler address tcp://HOST:PORT",
     )
     group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a Dask cluster's scheduler (tcp://HOST:PORT): cross-fit members, and the passes over a Parquet "
+        "table out of core, run there; every worker must see the data's and the output's paths",
+    )
+    group.add_argument(
         "--no-refit",
         action="store_true",
         help="with --folds 1: keep the network of the run with validation instead of retraining on all rows",
@@ -153,6 +159,11 @@ def run(args) -> int:
         raise UsageError("--resume needs --checkpoint FILE.")
     if not args.baseline_budget > 0:
         raise UsageError(f"--baseline-budget must be a positive number of seconds; got {args.baseline_budget}.")
+    if args.scheduler and (args.executor or "://" not in args.scheduler):
+        raise UsageError(
+            f"--scheduler takes a Dask scheduler's address such as tcp://10.0.0.5:8786, instead of --executor; "
+            f"got --scheduler {args.scheduler!r}" + (f" and --executor {args.executor!r}." if args.executor else ".")
+        )
     inputs = [args.data, args.test_data, args.labels]
     check_output_dir(out, args.overwrite, inputs=inputs)  # refuse before any work
     if args.checkpoint:
@@ -192,7 +203,7 @@ def run(args) -> int:
         baseline_budget=args.baseline_budget,
         refit=not args.no_refit,
         folds=args.folds,
-        executor=args.executor,
+        executor=args.scheduler or args.executor,
         label_smoothing=args.label_smoothing,
         out_of_core=args.out_of_core,
         cache=str(cache_path_for(out)),
@@ -282,6 +293,8 @@ def train_and_report(
         close = rival is not None and inside(interval, rival[1])
         apart = " (the best baseline is inside the 95 % interval: not clearly apart)" if close else ""
         print(f"baselines ({name}): {baseline_text} → best: {best}{apart}")
+    elif "out_of_core" in result.prepared.description:
+        print("baselines: skipped (out of core: they would need the whole table in memory)")
     else:
         print("baselines: skipped (--no-baselines)")
     print(f"wrote {out / MODEL_FILE}, {out / METRICS_FILE}, {out / REPORT_FILE}")

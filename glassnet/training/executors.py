@@ -46,11 +46,18 @@ class JoblibExecutor:
 class DaskExecutor:
     """Run jobs on a Dask distributed cluster.
 
+    A worker that dies mid-task is replaced and its task rerun by Dask (up to the scheduler's
+    ``distributed.scheduler.allowed-failures``, 3 by default); glassnet's tasks are functions of
+    their inputs, so a rerun gives the same result.
+
     Parameters
     ----------
     client : dask.distributed.Client or str
         A connected client, or a scheduler address such as ``"tcp://10.0.0.5:8786"``.
     """
+
+    #: Its workers may be other machines: large arrays are passed by the path of a file, not sent.
+    by_path = True
 
     def __init__(self, client: Any) -> None:
         self.owns_client = isinstance(client, str)
