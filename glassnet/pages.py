@@ -22,6 +22,7 @@ import mmap
 import os
 import weakref
 from collections.abc import Iterator
+from typing import Any, cast
 
 import numpy as np
 
@@ -31,7 +32,7 @@ RESIDENT_BYTES = 128 * 2**20
 
 def mapping_of(array: np.ndarray) -> mmap.mmap | None:
     """The ``mmap`` an array (or a view of one) reads from, or None for an array in memory."""
-    base = array
+    base: Any = array
     while base is not None:
         if isinstance(base, mmap.mmap):
             return base
@@ -77,7 +78,7 @@ def row_blocks(array: np.ndarray, rows: int) -> Iterator[tuple[int, np.ndarray]]
 
 def _root_map(array: np.ndarray) -> np.memmap | None:
     """The ``np.memmap`` that maps the file directly (the last one before the ``mmap`` in the bases)."""
-    root, base = None, array
+    root, base = None, cast(Any, array)
     while base is not None and not isinstance(base, mmap.mmap):
         if isinstance(base, np.memmap):
             root = base
@@ -97,7 +98,7 @@ class FileRows:
 
     def take(self, indices: np.ndarray, out: np.ndarray) -> np.ndarray:
         """``out[i] = array[indices[i]]`` for each i; returns ``out``."""
-        rows = memoryview(out).cast("B")
+        rows = memoryview(cast(Any, out)).cast("B")
         size, fd, start = self.row_bytes, self._fd, self.offset
         for i, index in enumerate(indices.tolist()):
             if os.preadv(fd, [rows[i * size : (i + 1) * size]], start + index * size) != size:

@@ -217,3 +217,16 @@ def test_a_glob_of_parquet_files_is_one_table(tmp_path):
     assert read_table(pattern).equals(read_table(folder))
     with pytest.raises(DataError, match="no file matches"):
         read_table(str(folder / "nothing-*.parquet"))
+
+
+def test_scheduler_and_out_of_core_mistakes_are_usage_errors(tmp_path):
+    path = tmp_path / "table.csv"
+    _table(50).to_csv(path, index=False)
+    out = ["--out", tmp_path / "out"]
+    assert_clean_error(glassnet("train", path, "--target", "label", "--scheduler", "localhost", *out), 2, "tcp://")
+    both = glassnet("train", path, "--target", "label", "--scheduler", "tcp://h:1", "--executor", "joblib", *out)
+    assert_clean_error(both, 2, "--executor 'joblib'")
+    np.savez(tmp_path / "arrays.npz", x=np.zeros((20, 2)), y=np.zeros(20))
+    arrays = glassnet("train", tmp_path / "arrays.npz", "--target", "y", "--out-of-core", "on", *out)
+    assert_clean_error(arrays, 2, "needs a CSV or Parquet table")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["arrays.npz", "table.csv"]

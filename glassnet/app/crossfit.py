@@ -112,8 +112,8 @@ def cross_fit(
     finally:
         if runner is not executor and hasattr(runner, "close"):
             runner.close()  # what get_executor opened here (a client from an address), not the caller's
-        for path in written:
-            path.unlink(missing_ok=True)
+        for path in written:  # the files, then the temporary folder they were in (if one was made)
+            path.rmdir() if path.is_dir() else path.unlink(missing_ok=True)
     members, histories = [network for network, _ in trained], [history for _, history in trained]
     out_of_fold = np.empty((len(x), members[0].output_dim))
     for k, (member, history) in enumerate(zip(members, histories)):
@@ -171,12 +171,13 @@ def _by_path(shared: dict, options: JobOptions) -> list:
 
     from .cache import CACHE_SUFFIX
 
-    cache = Path(options.cache or Path(tempfile.mkdtemp(prefix="glassnet-")) / f"crossfit{CACHE_SUFFIX}")
+    folder = None if options.cache else Path(tempfile.mkdtemp(prefix="glassnet-"))
+    cache = Path(options.cache) if folder is None else folder / f"crossfit{CACHE_SUFFIX}"
     paths = [cache, cache.with_name(cache.name.replace(CACHE_SUFFIX, "-targets" + CACHE_SUFFIX))]
     for key, path in zip(("x", "y"), paths):
         np.save(path, shared[key])
         shared[key] = str(path.resolve())
-    return paths
+    return paths + ([folder] if folder is not None else [])
 
 
 def _array(value) -> np.ndarray:
