@@ -162,6 +162,15 @@ def markdown(report: dict, command: str) -> str:
         lines.append(f"| {entry['rows']:,} | {entry['table_mb']:.0f} | {_cell(run, budget)} | {scaled} | {predicted} |")
         if "in_memory" in entry:
             comparisons.append(entry)
+    done = [entry for entry in report["sizes"] if entry["train"]["exit"] == 0]
+    if len(done) >= 2:
+        low, high = done[0], done[-1]
+        slope = (high["train"]["peak_rss_mb"] - low["train"]["peak_rss_mb"]) * 2**20 / (high["rows"] - low["rows"])
+        lines += [
+            "",
+            f"Peak training memory grows by {slope:.0f} bytes a row from {low['rows']:,} to {high['rows']:,} rows: "
+            "what stays in memory is the targets, the split positions and each epoch's order, not the rows.",
+        ]
     for entry in comparisons:
         memory, disk = entry["in_memory"], entry["train"]
         ratio = (
@@ -182,7 +191,7 @@ def markdown(report: dict, command: str) -> str:
             "",
             f"Out of core per epoch: {ratio} the in-memory time.",
         ]
-    return "\n".join(lines + GUIDE) + "\n"
+    return "\n".join(lines + [""] + GUIDE) + "\n"
 
 
 #: The part of docs/scale.md that explains the path and the cluster (prose, not measured).
@@ -191,7 +200,8 @@ GUIDE = """
 
 `glassnet train` streams a table instead of reading it when it has more than 10 million cells
 (rows × columns; `--out-of-core on` or `off` decides it yourself). It accepts a CSV, a Parquet
-file or a folder of Parquet files read as one table.
+file, a folder of Parquet files or a glob pattern (`'events/*.parquet'`), read as one table.
+Parquet is read file by file, row group by row group, without read-ahead.
 
 1. **First pass**: the table is read chunk by chunk (100,000 rows). It keeps the targets and a
    uniform sample of 100,000 rows. Every row gets a seeded random key, a hash of its row number,
@@ -249,7 +259,12 @@ def main() -> None:
     parser.add_argument("--compare", type=int, default=1_000_000, help="the size also trained in memory")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scale.json"))
     parser.add_argument("--markdown", default=str(ROOT / "docs" / "scale.md"))
+    parser.add_argument("--render", metavar="JSON", help="only regenerate the markdown from an earlier results file")
     args = parser.parse_args()
+    if args.render:
+        report = json.loads(Path(args.render).read_text())
+        Path(args.markdown).write_text(markdown(report, report["command"]))
+        return
     report = run([int(size) for size in args.sizes.split(",")], args.epochs, args.compare)
     command = " ".join(["python", "benchmarks/scale.py"] + sys.argv[1:])
     report["command"] = command

@@ -152,18 +152,9 @@ def run(args) -> int:
     from ..app.cache import cache_path_for
     from ..app.outputs import check_output_dir
     from ..images import parse_size
-    from . import UsageError
 
     out = Path(args.out)
-    if args.resume and not args.checkpoint:
-        raise UsageError("--resume needs --checkpoint FILE.")
-    if not args.baseline_budget > 0:
-        raise UsageError(f"--baseline-budget must be a positive number of seconds; got {args.baseline_budget}.")
-    if args.scheduler and (args.executor or "://" not in args.scheduler):
-        raise UsageError(
-            f"--scheduler takes a Dask scheduler's address such as tcp://10.0.0.5:8786, instead of --executor; "
-            f"got --scheduler {args.scheduler!r}" + (f" and --executor {args.executor!r}." if args.executor else ".")
-        )
+    _check_combinations(args)
     inputs = [args.data, args.test_data, args.labels]
     check_output_dir(out, args.overwrite, inputs=inputs)  # refuse before any work
     if args.checkpoint:
@@ -210,6 +201,21 @@ def run(args) -> int:
         keep_cache=args.keep_cache,
     )
     return train_and_report(options, out, args.overwrite, args.json)
+
+
+def _check_combinations(args) -> None:
+    """Arguments that are wrong together, or wrong in a way argparse cannot see."""
+    from . import UsageError
+
+    if args.resume and not args.checkpoint:
+        raise UsageError("--resume needs --checkpoint FILE.")
+    if not args.baseline_budget > 0:
+        raise UsageError(f"--baseline-budget must be a positive number of seconds; got {args.baseline_budget}.")
+    if args.scheduler and (args.executor or "://" not in args.scheduler):
+        raise UsageError(
+            f"--scheduler takes a Dask scheduler's address such as tcp://10.0.0.5:8786, instead of --executor; "
+            f"got --scheduler {args.scheduler!r}" + (f" and --executor {args.executor!r}." if args.executor else ".")
+        )
 
 
 def _declared_columns(args) -> dict[str, str]:
