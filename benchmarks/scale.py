@@ -228,10 +228,11 @@ no classical baselines. `--test-data` is not supported there yet.
 ## On a Dask cluster
 
 `--scheduler tcp://HOST:8786` sends the work that splits into independent tasks to an existing
-Dask cluster: the cross-fit members (`--folds`), and both passes over a Parquet table out of
-core, one task per part of about 100,000 rows (whole row groups). Tasks get **paths**, never
-rows: a Parquet part is named by its file and row groups, the cache by its file name, and
-cross-fit members read the pooled rows from `.npy` files written beside the output. The data's
+Dask cluster: the cross-fit members (`--folds`), the candidates of `--grow`, and both passes over
+a Parquet table out of core, one task per part of about 100,000 rows (whole row groups). Tasks
+get **paths**, never rows: a Parquet part is named by its file and row groups, the cache by its
+file name, and members and candidates read their rows from `.npy` files written beside the
+output folder (and removed after). The data's
 folder and the output folder must therefore be on a filesystem every worker sees (NFS, a
 cluster filesystem, or a volume mounted on every pod). The result is the same as on one machine
 for the same seed. A worker that dies mid-task is replaced and its task rerun by Dask, and a rerun
@@ -247,8 +248,9 @@ glassnet train /shared/events/ --target label --scheduler tcp://HOST:8786 --out 
 
 On Kubernetes, `dask-kubernetes` (`KubeCluster`) starts the scheduler and workers as pods. On an
 HPC batch system, `dask-jobqueue` (`SLURMCluster`, `PBSCluster`, ...) starts them as batch jobs.
-Either way, pass the cluster's `scheduler_address` to `--scheduler`, or pass a
-`distributed.Client` as `executor=` in Python.
+Either way, pass the cluster's `scheduler_address` to `--scheduler`. In Python, pass a
+`distributed.Client` as `executor=` (to `glassnet.grow`, or `JobOptions.executor`), with
+`DaskExecutor(client, shared_dir=...)` naming a folder every worker sees.
 """.strip("\n").splitlines()
 
 

@@ -16,9 +16,10 @@ def rng():
     return np.random.default_rng(12345)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_cluster():
-    """One Dask cluster of two worker processes for the tests that need one (it takes seconds to start)."""
+    """A Dask cluster of two worker processes, one per test module that needs it. Not one per session:
+    its scheduler's thread, left running, would allocate during the allocation tests."""
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         yield cluster

@@ -72,7 +72,7 @@ def cross_fit(
     With a ``progress`` drawing bars, the members' bar counts them (one at a time here; all at
     once from a parallel executor) and each member's epoch bar is nested under it.
     """
-    from ..training.executors import SequentialExecutor, get_executor
+    from ..training.executors import SequentialExecutor, get_executor, remove_shared, share_by_path
 
     x = np.concatenate([prepared.x_train, prepared.x_val])
     y = np.concatenate([prepared.y_train, prepared.y_val])
@@ -94,8 +94,10 @@ def cross_fit(
     }
     log(build_network(prepared.task, x.shape[1], shared["outputs"], options).summary())
     log(f"cross-fitting: {options.folds} members, each trained on {options.folds - 1} of {options.folds} folds ...")
-    runner = get_executor(executor)
-    written = _by_path(shared, options) if getattr(runner, "by_path", False) else []
+    runner = get_executor(executor, shared_folder(options))
+    written: list = []
+    if getattr(runner, "by_path", False):  # a cluster's workers read the rows from files beside the output
+        shared, written = share_by_path(shared, ("x", "y"), getattr(runner, "shared_dir", None))
     progress = progress or JobProgress([], verbose=0)
     nested = progress.active and isinstance(runner, SequentialExecutor)
     shared["nested_bar"] = progress.stream if nested else None  # where each member's epoch bar draws
@@ -112,8 +114,7 @@ def cross_fit(
     finally:
         if runner is not executor and hasattr(runner, "close"):
             runner.close()  # what get_executor opened here (a client from an address), not the caller's
-        for path in written:  # the files, then the temporary folder they were in (if one was made)
-            path.rmdir() if path.is_dir() else path.unlink(missing_ok=True)
+        remove_shared(written)
     members, histories = [network for network, _ in trained], [history for _, history in trained]
     out_of_fold = np.empty((len(x), members[0].output_dim))
     for k, (member, history) in enumerate(zip(members, histories)):
@@ -129,11 +130,13 @@ def cross_fit(
 def train_member(fold: int, shared: dict):
     """Member ``fold``: trained on every other fold, stopped early on its own (runs in any executor)."""
     from ..exceptions import TrainingInterrupted
+    from ..training.executors import opened
     from ..training.fit import make_trainer
     from ..training.progress import ProgressBar
 
+    shared = opened(shared)  # the rows, when they came by path
     options: JobOptions = shared["options"]
-    x, y, inside = _array(shared["x"]), _array(shared["y"]), shared["folds"] != fold
+    x, y, inside = shared["x"], shared["y"], shared["folds"] != fold
     seed = member_seed(options.seed, fold)
     network = build_network(shared["task"], x.shape[1], shared["outputs"], options, seed=seed)
     callbacks = build_callbacks(options, int(inside.sum()))
@@ -160,26 +163,8 @@ def train_member(fold: int, shared: dict):
     return network, history
 
 
-def _by_path(shared: dict, options: JobOptions) -> list:
-    """Write the rows and targets as ``.npy`` files and put their paths in ``shared`` instead.
-
-    For a cluster: its workers read the files (memory-mapped) instead of receiving the arrays. They
-    go beside the output (``options.cache``), so the output's filesystem must be one the workers see.
-    """
-    import tempfile
+def shared_folder(options: JobOptions):
+    """Where a cluster's tasks read the run's arrays from: beside the output (None: a temporary folder)."""
     from pathlib import Path
 
-    from .cache import CACHE_SUFFIX
-
-    folder = None if options.cache else Path(tempfile.mkdtemp(prefix="glassnet-"))
-    cache = Path(options.cache) if folder is None else folder / f"crossfit{CACHE_SUFFIX}"
-    paths = [cache, cache.with_name(cache.name.replace(CACHE_SUFFIX, "-targets" + CACHE_SUFFIX))]
-    for key, path in zip(("x", "y"), paths):
-        np.save(path, shared[key])
-        shared[key] = str(path.resolve())
-    return paths + ([folder] if folder is not None else [])
-
-
-def _array(value) -> np.ndarray:
-    """An array, or one passed by the path of its ``.npy`` file (opened memory-mapped)."""
-    return np.load(value, mmap_mode="r") if isinstance(value, str) else value
+    return None if options.cache is None else Path(options.cache).resolve().parent

@@ -66,7 +66,9 @@ def wants_out_of_core(options: JobOptions) -> bool:
     if options.out_of_core == "off" or options.frame is not None:
         return False
     source = Path(options.data)
-    is_table = is_parquet(options.data) or (source.is_file() and source.suffix.lower() != ".npz")
+    name = source.name.lower()
+    images = "idx" in name or name.endswith(("ubyte", "ubyte.gz"))  # read as images (glassnet.app.prepare)
+    is_table = is_parquet(options.data) or (source.is_file() and source.suffix.lower() != ".npz" and not images)
     if options.out_of_core == "on":
         if not is_table:
             raise DataError(f"--out-of-core on needs a CSV or Parquet table; got {options.data}.")
@@ -179,7 +181,7 @@ class Scanned:
 
     def finish(self, source: str):
         """(targets, sample indexed by position among the rows with a target, rows, columns, dropped)."""
-        present = np.concatenate(self.present)
+        present = np.concatenate(self.present) if self.present else np.zeros(0, bool)
         rows = int(present.sum())
         if rows < 10:
             raise DataError(f"{source} has {rows} data rows with a target; at least 10 are needed.")

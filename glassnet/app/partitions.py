@@ -109,7 +109,8 @@ def first_pass(options, runner, parts: list[Part]):
         scanned = Scanned(Targets(targets.task, targets.names), list(first.columns), SAMPLE_ROWS)
         for result in runner.map(scan_part, parts, shared):
             scanned.add(result)
-        if bound is None or len(scanned.sample) >= min(SAMPLE_ROWS, int(sum(map(np.sum, scanned.present)))):
+        kept = 0 if scanned.sample is None else len(scanned.sample)
+        if bound is None or kept >= min(SAMPLE_ROWS, int(sum(map(np.sum, scanned.present)))):
             return scanned
     raise AssertionError("unreachable")
 

@@ -164,12 +164,26 @@ def _log_data(prepared: Prepared, options: JobOptions, log) -> None:
 
 
 def _grow(prepared: Prepared, y_train, y_val, options: JobOptions, log):
-    from ..training.grow import grow
+    from ..training.executors import get_executor
+    from .crossfit import shared_folder
 
     if prepared.task == "multilabel":
         raise DataError("--grow supports classification and regression targets, not multilabel.")
     log("growing: start small, widen or deepen while validation improves ...")
-    growth = grow(
+    runner = get_executor(options.executor, shared_folder(options))
+    try:
+        growth = _grow_on(prepared, y_train, y_val, options, runner)
+    finally:
+        if hasattr(runner, "close"):
+            runner.close()
+    log(growth.summary())
+    return growth
+
+
+def _grow_on(prepared: Prepared, y_train, y_val, options: JobOptions, runner):
+    from ..training.grow import grow
+
+    return grow(
         prepared.x_train,
         y_train,
         task="classification" if prepared.task in CLASSIFICATION else "regression",
@@ -182,9 +196,8 @@ def _grow(prepared: Prepared, y_train, y_val, options: JobOptions, log):
         patience=options.patience,
         lr=options.lr,
         seed=options.seed,
+        executor=runner,
     )
-    log(growth.summary())
-    return growth
 
 
 def _network(prepared: Prepared, y_train, options: JobOptions):

@@ -122,13 +122,14 @@ def _add_training_arguments(group) -> None:
     group.add_argument(
         "--executor",
         default=JobOptions.executor,
-        help="where cross-fit members train: joblib (local processes) or a Dask scheduler address tcp://HOST:PORT",
+        help="where cross-fit members and --grow candidates train: joblib (local processes) or a Dask scheduler "
+        "address tcp://HOST:PORT",
     )
     group.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="a Dask cluster's scheduler (tcp://HOST:PORT): cross-fit members, and the passes over a Parquet "
-        "table out of core, run there; every worker must see the data's and the output's paths",
+        help="a Dask cluster's scheduler (tcp://HOST:PORT): cross-fit members, --grow candidates and the passes "
+        "over a Parquet table out of core run there; every worker must see the data's and the output's folders",
     )
     group.add_argument(
         "--no-refit",

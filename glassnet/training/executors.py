@@ -8,8 +8,13 @@ worker where the backend allows it.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 
 class SequentialExecutor:
@@ -59,7 +64,10 @@ class DaskExecutor:
     #: Its workers may be other machines: large arrays are passed by the path of a file, not sent.
     by_path = True
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, shared_dir: str | os.PathLike | None = None) -> None:
+        #: Where the arrays tasks read are written: a folder every worker sees (None: a temporary
+        #: folder on this machine, which only a cluster on this machine sees).
+        self.shared_dir = shared_dir
         self.owns_client = isinstance(client, str)
         if isinstance(client, str):
             from dask.distributed import Client
@@ -82,20 +90,60 @@ class DaskExecutor:
         return f"DaskExecutor({self.client!r})"
 
 
-def get_executor(spec: Any = None) -> Any:
-    """An executor from ``None``/"sequential", "joblib"/"processes", a Dask client or address, or
-    any object with a ``map(function, items, shared)`` method."""
+def get_executor(spec: Any = None, shared_dir: str | os.PathLike | None = None) -> Any:
+    """An executor from ``None``/"sequential", "joblib"/"processes", a Dask client or address (whose
+    tasks read large arrays from files in ``shared_dir``), or any object with a
+    ``map(function, items, shared)`` method."""
     if spec is None or spec == "sequential":
         return SequentialExecutor()
     if spec in ("joblib", "processes"):
         return JoblibExecutor()
     if isinstance(spec, str) and "://" in spec:
-        return DaskExecutor(spec)
+        return DaskExecutor(spec, shared_dir)
     if type(spec).__name__ == "Client" and type(spec).__module__.startswith("distributed"):
-        return DaskExecutor(spec)
+        return DaskExecutor(spec, shared_dir)
     if hasattr(spec, "map") and callable(spec.map):
         return spec
     raise ValueError(
         "executor must be None, 'sequential', 'joblib', a Dask Client, a scheduler "
         f"address 'tcp://host:port', or an object with map(function, items, shared); got {spec!r}."
     )
+
+
+class SharedFile(str):
+    """The path of a ``.npy`` file that a task opens (memory-mapped) instead of receiving the array."""
+
+
+def share_by_path(shared: dict, keys: Sequence[str], folder: str | os.PathLike | None) -> tuple[dict, list[Path]]:
+    """``shared`` with the arrays under ``keys`` written to ``.npy`` files and replaced by their paths.
+
+    For an executor whose workers may be other machines (``by_path``): the tasks get the files'
+    names, not the rows. The files go into ``folder`` (a temporary folder when None) under names of
+    their own; the second value lists what to remove afterwards (:func:`remove_shared`).
+    """
+    made = folder is None
+    where = Path(tempfile.mkdtemp(prefix="glassnet-")) if folder is None else Path(folder)
+    result, written = dict(shared), []
+    for key in keys:
+        handle, name = tempfile.mkstemp(prefix=f".glassnet-{key}-", suffix=".npy", dir=where)
+        written.append(Path(name))
+        with os.fdopen(handle, "wb") as file:
+            np.save(file, shared[key])
+        result[key] = SharedFile(Path(name).resolve())
+    return result, written + ([where] if made else [])
+
+
+def remove_shared(written: list[Path]) -> None:
+    """Remove what :func:`share_by_path` wrote: the files, then the temporary folder it made."""
+    for path in written:
+        if path.is_dir():
+            path.rmdir()
+        else:
+            path.unlink(missing_ok=True)
+
+
+def opened(shared: dict) -> dict:
+    """``shared`` with every :class:`SharedFile` opened as a read-only memory map (in the task)."""
+    return {
+        key: np.load(value, mmap_mode="r") if isinstance(value, SharedFile) else value for key, value in shared.items()
+    }

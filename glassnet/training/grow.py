@@ -20,7 +20,7 @@ from ..builders import mlp
 from ..exceptions import TrainingInterrupted
 from ..network import Sequential
 from .callbacks import EarlyStopping
-from .executors import get_executor
+from .executors import get_executor, opened, remove_shared, share_by_path
 from .fit import make_trainer
 from .history import History
 from .targets import split_validation
@@ -97,6 +97,7 @@ def _train_candidate(job: dict, shared: dict) -> dict:
         limiter = threadpool_limits(limits=job["threads"])  # same BLAS threads everywhere: same result
     except ImportError:  # pragma: no cover - threadpoolctl is part of the app extra
         pass
+    shared = opened(shared)  # the rows, when they came by path
     try:
         started = time.perf_counter()
         network = _network(job, shared)
@@ -225,8 +226,17 @@ def grow(
         "seed": seed,
         "threads": threads_per_candidate,
     }
-    search = _Search(get_executor(executor), settings, shared, mode, tolerance)
-    search.run(start, width_factor, max_units, max_layers, max_steps)
+    runner = get_executor(executor)
+    sent, written = shared, []
+    if getattr(runner, "by_path", False):  # a cluster's workers read the rows from files
+        sent, written = share_by_path(shared, ("x", "y", "x_val", "y_val"), getattr(runner, "shared_dir", None))
+    try:
+        search = _Search(runner, settings, sent, mode, tolerance)
+        search.run(start, width_factor, max_units, max_layers, max_steps)
+    finally:
+        remove_shared(written)
+        if runner is not executor and hasattr(runner, "close"):
+            runner.close()  # what get_executor opened here (a client from an address), not the caller's
     chosen = search.choice()
     network = _network({**settings, "hidden": chosen["hidden"]}, shared)
     network.load_state_dict(chosen["state"])
