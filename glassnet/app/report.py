@@ -156,7 +156,7 @@ def _summary_section(model, meta: dict) -> str:
     key = headline_metric(model.task)
     if test.get(key) is None:
         return ""
-    estimate = meta.get("data", {}).get("estimate", "hold-out")
+    estimate = str(meta.get("data", {}).get("estimate") or "hold-out")  # older files: none recorded
     interval = meta.get("test_interval")
     value = float(test[key])
     line = f"<b>{html.escape(key)} {value:.4f}</b> ({html.escape(estimate)}"

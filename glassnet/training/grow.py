@@ -226,21 +226,29 @@ def grow(
         "seed": seed,
         "threads": threads_per_candidate,
     }
-    runner = get_executor(executor)
-    sent, written = shared, []
-    if getattr(runner, "by_path", False):  # a cluster's workers read the rows from files
-        sent, written = share_by_path(shared, ("x", "y", "x_val", "y_val"), getattr(runner, "shared_dir", None))
-    try:
-        search = _Search(runner, settings, sent, mode, tolerance)
-        search.run(start, width_factor, max_units, max_layers, max_steps)
-    finally:
-        remove_shared(written)
-        if runner is not executor and hasattr(runner, "close"):
-            runner.close()  # what get_executor opened here (a client from an address), not the caller's
+    search = _searched(
+        executor, settings, shared, mode, tolerance, (start, width_factor, max_units, max_layers, max_steps)
+    )
     chosen = search.choice()
     network = _network({**settings, "hidden": chosen["hidden"]}, shared)
     network.load_state_dict(chosen["state"])
     return GrowthResult(chosen["hidden"], network, History.from_dict(chosen["history"]), search.trail, monitor)
+
+
+def _searched(executor: Any, settings: dict, shared: dict, mode: str, tolerance: float, bounds: tuple) -> _Search:
+    """The search run on ``executor``; on a cluster, its candidates read the rows from files."""
+    runner = get_executor(executor)
+    sent, written = shared, []
+    if getattr(runner, "by_path", False):
+        sent, written = share_by_path(shared, ("x", "y", "x_val", "y_val"), getattr(runner, "shared_dir", None))
+    try:
+        search = _Search(runner, settings, sent, mode, tolerance)
+        search.run(*bounds)
+        return search
+    finally:
+        remove_shared(written)
+        if runner is not executor and hasattr(runner, "close"):
+            runner.close()  # what get_executor opened here (a client from an address), not the caller's
 
 
 def _shared_data(
