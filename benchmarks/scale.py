@@ -210,7 +210,8 @@ Parquet is read file by file, row group by row group, without read-ahead.
    The preprocessing is fitted on the sample's training rows: medians, quantiles, category
    levels, dates and heavy tails. A table of at most 100,000 rows is sampled whole, so it gets
    exactly the in-memory statistics. On a larger one, a category level that is absent from the
-   sample is encoded as an unseen level.
+   sample is encoded as an unseen level. As in memory, a categorical column keeps indicators for
+   at most its 256 most frequent levels.
 3. **Second pass**: each chunk is transformed and its rows written into a float32 cache,
    `OUT.glassnet-cache.npy` beside the output folder. The training rows come first, then the
    validation rows, then the test rows, each in the table's order. The cache's whole size is

@@ -41,6 +41,8 @@ __all__ = ["DataError", "TablePreprocessor", "infer_task", "read_table"]
 MISSING = "(missing)"
 #: Smooth clipping bound of scaled numeric features: x / √(1 + (x/CLIP)²) stays within ±CLIP.
 CLIP = 3.0
+#: A categorical column keeps one-hot indicators for at most this many of its levels (the most frequent).
+MAX_LEVELS = 256
 #: The features a date column becomes.
 DATE_PARTS = ("days", "month_sin", "month_cos", "weekday_sin", "weekday_cos")
 
@@ -115,6 +117,8 @@ class TablePreprocessor:
     clip: float = 0.0
     indicators: list[str] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
+    #: Categorical columns with more levels than ``max_levels``: their level counts (told, not saved).
+    capped: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def validate(cls, frame, kinds: dict[str, str] | None = None) -> None:
@@ -136,6 +140,7 @@ class TablePreprocessor:
         dates: bool = True,
         log_skewed: bool = True,
         kinds: dict[str, str] | None = None,
+        max_levels: int | None = MAX_LEVELS,
     ) -> TablePreprocessor:
         """Fit on the training rows.
 
@@ -143,7 +148,8 @@ class TablePreprocessor:
         ``--categorical``, ``--numeric`` and ``--ignore``); the other columns' kinds are guessed.
         The other keywords switch single ingredients off (for ablations): ``scaling="standard"``
         (training mean and standard deviation), ``clip=0`` (no smooth clipping), no missing-value
-        indicators, dates read as categories, no log of heavy-tailed columns.
+        indicators, dates read as categories, no log of heavy-tailed columns. ``max_levels`` caps a
+        categorical column's indicators at its most frequent levels (None: no cap).
         """
         import pandas as pd
 
@@ -184,9 +190,13 @@ class TablePreprocessor:
                 days = date_days(values)
                 pre.dates[name] = {"median": float(days.median()), "scale": robust_scale(days)}
             else:
-                text = values.astype("string").fillna(MISSING)
+                counts = values.astype("string").fillna(MISSING).value_counts()
                 pre.categorical.append(name)
-                pre.categories[name] = sorted(text.unique().tolist())
+                levels = sorted(counts.index.tolist())
+                if max_levels is not None and len(levels) > max_levels:  # the most frequent (ties: by name)
+                    pre.capped[name] = len(levels)
+                    levels = sorted(sorted(levels, key=lambda level: (-counts[level], level))[:max_levels])
+                pre.categories[name] = levels
         if not (pre.numeric or pre.categorical or pre.dates):
             raise DataError("every input column was dropped (constant or ID-like); nothing to learn from.")
         return pre
@@ -317,6 +327,9 @@ class TablePreprocessor:
             f"({sum(len(v) for v in self.categories.values())} indicator features; missing values are "
             f"their own category, unseen categories encode as all zeros)",
         ]
+        if self.capped:
+            many = ", ".join(f"{c} ({len(self.categories[c])} of {n:,} levels)" for c, n in self.capped.items())
+            lines.append(f"many levels: indicators for the most frequent only, the others encode as unseen: {many}")
         if self.logs:
             lines.append(f"heavy-tailed column(s) taken as log(1 + x) before scaling: {', '.join(self.logs)}")
         for column in self.dates:

@@ -81,3 +81,22 @@ def test_files_written_before_robust_scaling_still_standardize(frame):
     numbers = frame["amount"].fillna(frame["amount"].median())
     expected = (numbers - numbers.mean()) / numbers.std(ddof=0)
     np.testing.assert_allclose(old.transform(frame)[:, 0], expected, rtol=1e-5)
+
+
+def test_a_categorical_column_with_many_levels_keeps_its_most_frequent():
+    import pandas as pd
+
+    from glassnet.tabular import MAX_LEVELS, TablePreprocessor
+
+    rng = np.random.default_rng(0)
+    common = [f"c{i:03d}" for i in range(MAX_LEVELS)]
+    rare = [f"r{i:03d}" for i in range(100)]  # seen once each
+    frame = pd.DataFrame({"code": common * 3 + rare, "x": rng.normal(size=3 * MAX_LEVELS + 100)})
+    pre = TablePreprocessor.fit(frame)
+    assert pre.categories["code"] == sorted(common) and pre.capped == {"code": MAX_LEVELS + 100}
+    assert any(
+        "many levels" in line and f"{MAX_LEVELS} of {MAX_LEVELS + 100} levels" in line for line in pre.describe()
+    )
+    encoded = pre.transform(frame.iloc[-3:])
+    assert encoded.shape[1] == 1 + MAX_LEVELS and not encoded[:, 1:].any()  # rare levels: all zeros
+    assert len(TablePreprocessor.fit(frame, max_levels=None).categories["code"]) == MAX_LEVELS + 100
