@@ -223,8 +223,9 @@ Parquet is read file by file, row group by row group, without read-ahead.
    whose pages are released every 128 MB. The same seed trains the same network as the in-memory
    path, and checkpoints and `--resume` work as they do in memory.
 
-Out of core, `train` fits one network with held-out test rows, not a cross-fitted ensemble, and
-no classical baselines. `--test-data` is not supported there yet.
+Out of core, `train` fits one network, not a cross-fitted ensemble, and no classical baselines.
+Its test rows are held out of the table, or streamed from `--test-data` into the cache after the
+training rows.
 
 ## On a Dask cluster
 

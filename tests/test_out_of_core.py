@@ -64,6 +64,23 @@ def test_the_same_seed_trains_the_same_network_in_memory_and_out_of_core(tmp_pat
     assert not (tmp_path / "on.glassnet-cache.npy").exists()  # removed at the end
 
 
+def test_a_separate_test_file_is_streamed_into_the_cache_with_the_same_result(tmp_path):
+    frame = _table(1500)
+    frame.iloc[:1100].to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[1100:].to_csv(tmp_path / "test.csv", index=False)
+    told = {"columns": {"amount": "ignore"}, "test_data": str(tmp_path / "test.csv")}
+    memory = _run(tmp_path / "train.csv", "label", "off", tmp_path, **told)
+    disk = _run(tmp_path / "train.csv", "label", "on", tmp_path, **told)
+    assert disk.prepared.description["estimate"] == "test file" and len(disk.prepared.x_test) < 400  # targets missing
+    assert np.array_equal(np.asarray(disk.prepared.x_test), memory.prepared.x_test)
+    assert np.array_equal(disk.prepared.y_test, memory.prepared.y_test) and disk.metrics == memory.metrics
+    ours, theirs = disk.network.state_dict(), memory.network.state_dict()
+    assert all(np.array_equal(ours[name], theirs[name]) for name in theirs)
+    frame.iloc[1100:].assign(label="maybe").to_csv(tmp_path / "other.csv", index=False)
+    with pytest.raises(DataError, match="classes not seen in training"):
+        _run(tmp_path / "train.csv", "label", "on", tmp_path, test_data=str(tmp_path / "other.csv"))
+
+
 def test_a_large_table_is_fitted_on_a_sample_and_the_cache_can_be_kept(tmp_path, monkeypatch):
     import glassnet.app.outofcore as outofcore
 

@@ -231,7 +231,10 @@ def _regions(n: int, y: np.ndarray, task: str, options: JobOptions) -> tuple[np.
 
     rng = np.random.default_rng(options.seed)
     labels = y if task in CLASSIFICATION else None
-    rest, test = split_validation(n, options.test_fraction, rng, labels)
+    if options.test_data:  # the test rows come from their own file, after these in the cache
+        rest, test = np.arange(n), np.arange(0)
+    else:
+        rest, test = split_validation(n, options.test_fraction, rng, labels)
     train, val = split_validation(len(rest), options.validation_fraction, rng, None if labels is None else y[rest])
     slot = np.empty(n, np.int64)
     slot[rest[train]] = np.arange(len(train))
@@ -240,18 +243,45 @@ def _regions(n: int, y: np.ndarray, task: str, options: JobOptions) -> tuple[np.
     return slot, [len(train), len(val), len(test)]
 
 
-def _write_cache(options: JobOptions, pre: TablePreprocessor, slot: np.ndarray, bounds, cache: Path) -> np.ndarray:
+def _write_rows(options: JobOptions, pre: TablePreprocessor, slot: np.ndarray, bounds, writer: CacheWriter) -> None:
     """The second pass: every chunk's rows transformed and written at their places in the cache."""
     done = 0
-    with CacheWriter(cache, len(slot), len(pre.feature_names)) as writer:
-        for chunk in iter_table(options.data, options.delimiter, options.encoding):
-            chunk.columns = [str(c) for c in chunk.columns]
-            chunk = chunk[chunk[options.target].notna().all(axis=1).to_numpy()]
-            writer.write_rows(pre.transform(chunk.drop(columns=options.target)), slot[done : done + len(chunk)], bounds)
-            done += len(chunk)
-        if done != len(slot):
-            raise DataError(f"{options.data} changed while it was read: {done} rows, {len(slot)} at first.")
-        return writer.finish()
+    for chunk in iter_table(options.data, options.delimiter, options.encoding):
+        chunk.columns = [str(c) for c in chunk.columns]
+        chunk = chunk[chunk[options.target].notna().all(axis=1).to_numpy()]
+        writer.write_rows(pre.transform(chunk.drop(columns=options.target)), slot[done : done + len(chunk)], bounds)
+        done += len(chunk)
+    if done != len(slot):
+        raise DataError(f"{options.data} changed while it was read: {done} rows, {len(slot)} at first.")
+
+
+def _test_file(options: JobOptions, targets: Targets, classes: list | None, pre=None, writer=None, start: int = 0):
+    """``--test-data`` streamed: its targets in the training's terms (a first pass), or, given the
+    preprocessing and the writer, its rows written from cache row ``start`` on (a second pass)."""
+    test = Targets(targets.task, targets.names)
+    for chunk in iter_table(options.test_data, options.delimiter, options.encoding):
+        chunk.columns = [str(c) for c in chunk.columns]
+        absent = [t for t in options.target if t not in chunk.columns]
+        if absent:
+            raise DataError(f"--test-data lacks the target column(s) {absent}.")
+        chunk = chunk[chunk[options.target].notna().all(axis=1).to_numpy()]
+        if writer is None:
+            test.add(test.part(chunk[targets.names]))
+        elif len(chunk):
+            places = start + np.arange(len(chunk))
+            writer.write_rows(pre.transform(chunk.drop(columns=options.target)), places, [(start, places[-1] + 1)])
+            start += len(chunk)
+    if writer is not None:
+        return None
+    if not test.parts or not sum(map(len, test.parts)):
+        raise DataError(f"--test-data {options.test_data} has no rows with a target.")
+    if test.levels:  # class codes of the test file: the training's, or an error
+        unseen = sorted(str(level) for level in test.levels if level not in classes)[:5]
+        if unseen:
+            raise DataError(f"--test-data holds classes not seen in training: {unseen}.")
+        lookup = np.array([classes.index(level) for level in test.levels], np.int64)
+        return lookup[np.concatenate(test.parts)]
+    return np.concatenate(test.parts)
 
 
 def prepare_out_of_core(options: JobOptions, cache: Path, runner=None) -> Prepared:
@@ -263,23 +293,28 @@ def prepare_out_of_core(options: JobOptions, cache: Path, runner=None) -> Prepar
     from . import partitions
     from .prepare import split_description
 
-    if options.test_data:
-        raise DataError("--test-data is not supported out of core yet; the test rows are held out of --data.")
     parts = partitions.parquet_parts(options.data) if runner is not None and is_parquet(options.data) else None
     scanned = _first_pass(options) if parts is None else partitions.first_pass(options, runner, parts)
     targets, sample, rows, columns, dropped = scanned.finish(options.data)
     task, y, classes = targets.result()
+    y_test = _test_file(options, targets, classes) if options.test_data else None
     slot, sizes = _regions(rows, y, task, options)
+    if y_test is not None:
+        sizes[2] = len(y_test)
     training = sample[slot[sample.index.to_numpy()] < sizes[0] + sizes[1]]
     features_frame = training.drop(columns=options.target)
     TablePreprocessor.validate(sample.drop(columns=options.target), options.columns)
     pre = TablePreprocessor.fit(features_frame, kinds=options.columns, **options.table_options)
     edges = np.cumsum([0, *sizes])
     bounds = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
-    if parts is None:
-        cached = _write_cache(options, pre, slot, bounds, cache)
-    else:
-        cached = partitions.write_cache(options, pre, slot, bounds, cache, scanned, runner, parts)
+    with CacheWriter(cache, int(edges[-1]), len(pre.feature_names)) as writer:
+        if parts is None:
+            _write_rows(options, pre, slot, bounds, writer)
+        else:
+            partitions.write_rows(options, pre, slot, bounds, writer, scanned, runner, parts)
+        if y_test is not None:
+            _test_file(options, targets, classes, pre, writer, start=len(slot))
+        cached = writer.finish()
     a, b = sizes[0], sizes[0] + sizes[1]
     arrays = {}
     if task == "regression":  # on the training rows in the table's order, as in memory
@@ -287,6 +322,8 @@ def prepare_out_of_core(options: JobOptions, cache: Path, runner=None) -> Prepar
         y_scale = pooled.std(axis=0)
         arrays = {"target_mean": pooled.mean(axis=0), "target_scale": np.where(y_scale > 0, y_scale, 1.0)}
     y = y[np.argsort(slot)]  # the rows in cache order
+    if y_test is not None:
+        y = np.concatenate([y, y_test.astype(y.dtype)])
     sampled = f"a uniform sample of {len(training):,} of the {b:,} training rows" if len(training) < b else "all rows"
     description = {
         "kind": "table",
@@ -297,7 +334,7 @@ def prepare_out_of_core(options: JobOptions, cache: Path, runner=None) -> Prepar
         "target": list(options.target),
         "rows_dropped_missing_target": dropped,
         "preprocessing": [
-            f"out of core: statistics from {sampled}; the {rows:,} rows preprocessed into {cache} "
+            f"out of core: statistics from {sampled}; the {len(cached):,} rows preprocessed into {cache} "
             f"({cached.nbytes / 1e6:,.0f} MB, float32), read from disk while training",
             *pre.describe(),
             *column_hints(pre, features_frame, options.columns),

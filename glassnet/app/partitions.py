@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..io.tables import CHUNK_ROWS, PARQUET_BUFFER
-from .cache import CacheWriter, write_regions
+from .cache import write_regions
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def first_pass(options, runner, parts: list[Part]):
     raise AssertionError("unreachable")
 
 
-def write_cache(options, pre, slot: np.ndarray, bounds, cache, scanned, runner, parts: list[Part]) -> np.ndarray:
+def write_rows(options, pre, slot: np.ndarray, bounds, writer, scanned, runner, parts: list[Part]) -> None:
     """The second pass, a task per part on ``runner``, each writing its rows into the cache by its name."""
     present = np.concatenate(scanned.present)
     kept = np.concatenate([[0], np.cumsum(present)])
@@ -123,8 +123,6 @@ def write_cache(options, pre, slot: np.ndarray, bounds, cache, scanned, runner, 
         (part, present[part.start : part.start + part.rows], slot[kept[part.start] : kept[part.start + part.rows]])
         for part in parts
     ]
-    with CacheWriter(cache, len(slot), len(pre.feature_names)) as writer:
-        shared = {"pre": pre, "target": list(options.target), "file": str(writer.partial), "offset": writer.offset,
-                  "bounds": bounds}  # fmt: skip
-        runner.map(write_part, jobs, shared)
-        return writer.finish()
+    shared = {"pre": pre, "target": list(options.target), "file": str(writer.partial), "offset": writer.offset,
+              "bounds": bounds}  # fmt: skip
+    runner.map(write_part, jobs, shared)

@@ -71,7 +71,7 @@ def _out_of_core_run(options: JobOptions, log) -> JobResult:
     cache = Path(options.cache or Path(tempfile.gettempdir()) / f"glassnet-{os.getpid()}{CACHE_SUFFIX}")
     log(f"out of core: {options.data} is streamed in chunks through a cache on disk, {cache}")
     if options.folds >= 2:
-        log(f"  one network with a validation split and a held-out test split (not {options.folds} cross-fit members)")
+        log(f"  one network with a validation split (not {options.folds} cross-fit members)")
     if options.baselines:
         log("  no classical baselines: they would need the whole table in memory")
     options = replace(options, folds=1, baselines=False)

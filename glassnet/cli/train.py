@@ -77,8 +77,8 @@ def _add_scale_arguments(group) -> None:
         choices=("auto", "on", "off"),
         default=JobOptions.out_of_core,
         help="stream the table through a float32 cache on disk instead of reading it into memory: auto (the "
-        f"default) when it has more than {OUT_OF_CORE_CELLS:,} cells (rows × columns); one network with "
-        "held-out test rows",
+        f"default) when it has more than {OUT_OF_CORE_CELLS:,} cells (rows × columns); one network, no "
+        "classical baselines",
     )
     group.add_argument(
         "--keep-cache",
