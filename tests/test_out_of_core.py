@@ -38,9 +38,8 @@ def _table(rows=1500, seed=0):
 
 def _run(path, target, mode, tmp_path, **told):
     told = {"folds": 1, "epochs": 6, "cache": str(tmp_path / f"{mode}.glassnet-cache.npy"), **told}
-    options = JobOptions(
-        data=str(path), target=[target], verbose=0, importance=False, baselines=False, out_of_core=mode, **told
-    )
+    told = {"baselines": False, **told}
+    options = JobOptions(data=str(path), target=[target], verbose=0, importance=False, out_of_core=mode, **told)
     return run_training(options, log=lambda *a, **k: None)
 
 
@@ -87,8 +86,11 @@ def test_a_large_table_is_fitted_on_a_sample_and_the_cache_can_be_kept(tmp_path,
     monkeypatch.setattr(outofcore, "SAMPLE_ROWS", 300)
     path = tmp_path / "table.parquet"
     _table(2000).to_parquet(path)
-    result = _run(path, "label", "on", tmp_path, columns={"amount": "ignore"}, keep_cache=True)
+    told = {"columns": {"amount": "ignore"}, "keep_cache": True, "baselines": True, "baseline_budget": 2.0}
+    result = _run(path, "label", "on", tmp_path, **told)
     description = result.prepared.description
+    assert description["out_of_core"]["baseline_rows"] == [300, 300]  # the baselines' samples
+    assert {"logistic regression", "gradient boosting"} <= set(result.metadata["baselines"])
     assert 200 < description["out_of_core"]["sample_rows"] < 300  # the sample's training rows
     assert "uniform sample of" in description["preprocessing"][0]
     kept = np.load(tmp_path / "on.glassnet-cache.npy")

@@ -207,12 +207,15 @@ def _results_section(model, meta: dict) -> str:
     if rival and inside(meta.get("test_interval"), rival[1]):
         claim += "; the best baseline is inside the DNN's 95 % interval, so on these rows they are not clearly apart"
     scope = "cross-validated on the same folds" if out_of_fold else "same split"
+    sampled = (meta.get("data", {}).get("out_of_core") or {}).get("baseline_rows")
+    if sampled:  # out of core: fitted and scored on samples of the split's rows
+        scope = f"uniform samples of the same split: {sampled[0]:,} training and {sampled[1]:,} test rows"
     column = ("out-of-fold " if out_of_fold else "test ") + key
     against = (
         f"<h2>Against classical baselines ({scope}, same features)</h2>"
         f"{_table(['model', column, 'fit time'], comparison)}<p class='verdict'>{html.escape(claim)}.</p>"
         if baselines
-        else f"<p class='muted'>No classical baselines were fitted ({_no_baselines(meta)}).</p>"
+        else "<p class='muted'>No classical baselines were fitted (--no-baselines).</p>"
     )
     title = (
         "Out-of-fold results (every row, predicted by the member that did not train on it)"
@@ -310,12 +313,6 @@ def _importance_table(importance: dict, completeness: str) -> str:
         f"{_table(['column', 'encoded columns', 'permutation', 'gradient × input', 'integrated gradients'], shown)}"
         "</section>"
     )
-
-
-def _no_baselines(meta: dict) -> str:
-    if "out_of_core" in meta.get("data", {}):
-        return "out of core: they would need the whole table in memory"
-    return "--no-baselines"
 
 
 def _fit_time(result: dict) -> str:

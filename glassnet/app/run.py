@@ -73,8 +73,8 @@ def _out_of_core_run(options: JobOptions, log) -> JobResult:
     if options.folds >= 2:
         log(f"  one network with a validation split (not {options.folds} cross-fit members)")
     if options.baselines:
-        log("  no classical baselines: they would need the whole table in memory")
-    options = replace(options, folds=1, baselines=False)
+        log("  the classical baselines on uniform samples of the training and test rows (up to 100,000 each)")
+    options = replace(options, folds=1)
     runner = None
     if options.executor is not None and is_parquet(options.data):
         from ..training.executors import get_executor
@@ -326,7 +326,12 @@ def _baselines_and_importance(selected, prepared: Prepared, options: JobOptions,
         )
         clock = time.perf_counter()
         with progress.phase("baselines", baseline_fits(prepared, folds), unit="fit") as bar:
-            baselines = run_baselines(prepared, options.baseline_budget, folds, bar.log, bar.advance)
+            rows = prepared
+            if "out_of_core" in prepared.description:  # samples of the rows, in memory
+                from .outofcore import baseline_rows
+
+                rows = baseline_rows(prepared, options.seed)
+            baselines = run_baselines(rows, options.baseline_budget, folds, bar.log, bar.advance)
         phases["baselines"] = time.perf_counter() - clock
     if options.importance:
         clock = time.perf_counter()

@@ -77,8 +77,8 @@ def _add_scale_arguments(group) -> None:
         choices=("auto", "on", "off"),
         default=JobOptions.out_of_core,
         help="stream the table through a float32 cache on disk instead of reading it into memory: auto (the "
-        f"default) when it has more than {OUT_OF_CORE_CELLS:,} cells (rows × columns); one network, no "
-        "classical baselines",
+        f"default) when it has more than {OUT_OF_CORE_CELLS:,} cells (rows × columns); one network, the "
+        "baselines on samples",
     )
     group.add_argument(
         "--keep-cache",
@@ -299,9 +299,9 @@ def train_and_report(
         rival = best_baseline(meta, name)
         close = rival is not None and inside(interval, rival[1])
         apart = " (the best baseline is inside the 95 % interval: not clearly apart)" if close else ""
-        print(f"baselines ({name}): {baseline_text} → best: {best}{apart}")
-    elif "out_of_core" in result.prepared.description:
-        print("baselines: skipped (out of core: they would need the whole table in memory)")
+        sampled = (result.prepared.description.get("out_of_core") or {}).get("baseline_rows")
+        where = f" (out of core: fitted on {sampled[0]:,} training rows, scored on {sampled[1]:,})" if sampled else ""
+        print(f"baselines ({name}){where}: {baseline_text} → best: {best}{apart}")
     else:
         print("baselines: skipped (--no-baselines)")
     print(f"wrote {out / MODEL_FILE}, {out / METRICS_FILE}, {out / REPORT_FILE}")
