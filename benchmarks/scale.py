@@ -223,9 +223,10 @@ Parquet is read file by file, row group by row group, without read-ahead.
    whose pages are released every 128 MB. The same seed trains the same network as the in-memory
    path, and checkpoints and `--resume` work as they do in memory.
 
-Out of core, `train` fits one network, not a cross-fitted ensemble, and no classical baselines.
-Its test rows are held out of the table, or streamed from `--test-data` into the cache after the
-training rows.
+Out of core, `train` fits one network, not a cross-fitted ensemble. Its test rows are held out
+of the table, or streamed from `--test-data` into the cache after the training rows. The
+classical baselines are fitted on a seeded uniform sample of up to 100,000 training rows and
+scored on as many test rows, and the run's line and the report say so.
 
 ## On a Dask cluster
 
