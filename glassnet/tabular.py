@@ -190,13 +190,10 @@ class TablePreprocessor:
                 days = date_days(values)
                 pre.dates[name] = {"median": float(days.median()), "scale": robust_scale(days)}
             else:
-                counts = values.astype("string").fillna(MISSING).value_counts()
                 pre.categorical.append(name)
-                levels = sorted(counts.index.tolist())
-                if max_levels is not None and len(levels) > max_levels:  # the most frequent (ties: by name)
-                    pre.capped[name] = len(levels)
-                    levels = sorted(sorted(levels, key=lambda level: (-counts[level], level))[:max_levels])
-                pre.categories[name] = levels
+                pre.categories[name], seen = _levels(values, max_levels)
+                if seen > len(pre.categories[name]):
+                    pre.capped[name] = seen
         if not (pre.numeric or pre.categorical or pre.dates):
             raise DataError("every input column was dropped (constant or ID-like); nothing to learn from.")
         return pre
@@ -342,6 +339,16 @@ class TablePreprocessor:
         for column, count in self.imputed.items():
             lines.append(f"imputed {count} missing value(s) in {column!r}")
         return lines
+
+
+def _levels(values, max_levels: int | None) -> tuple[list[str], int]:
+    """A categorical column's levels that get an indicator (at most ``max_levels``, the most frequent,
+    ties by name; sorted), and how many levels it has."""
+    counts = values.astype("string").fillna(MISSING).value_counts()
+    levels = sorted(counts.index.tolist())
+    if max_levels is not None and len(levels) > max_levels:
+        levels = sorted(sorted(levels, key=lambda level: (-counts[level], level))[:max_levels])
+    return levels, len(counts)
 
 
 def _names(columns: list[str], limit: int = 12) -> str:

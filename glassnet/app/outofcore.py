@@ -348,23 +348,3 @@ def prepare_out_of_core(options: JobOptions, cache: Path, runner=None) -> Prepar
         None if classes is None else labels_to_json(classes), preprocessing, arrays, pre.feature_names,
         pre.source_columns(), description, x_pooled=cached[:b],
     )  # fmt: skip
-
-
-def baseline_rows(prepared: Prepared, seed: int) -> Prepared:
-    """The classical baselines' rows out of core: seeded uniform samples of at most :data:`SAMPLE_ROWS`
-    training rows and as many test rows, read from the cache into memory."""
-    from dataclasses import replace
-
-    from ..pages import take_rows
-
-    pooled = prepared.x_pooled
-    assert pooled is not None
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xBA5E]))
-    y_pooled = np.concatenate([prepared.y_train, prepared.y_val])
-    train = np.sort(rng.choice(len(pooled), min(len(pooled), SAMPLE_ROWS), replace=False))
-    test = np.sort(rng.choice(len(prepared.y_test), min(len(prepared.y_test), SAMPLE_ROWS), replace=False))
-    prepared.description["out_of_core"]["baseline_rows"] = [int(len(train)), int(len(test))]
-    return replace(
-        prepared, x_train=take_rows(pooled, train), y_train=y_pooled[train], x_val=pooled[:0], y_val=y_pooled[:0],
-        x_test=take_rows(prepared.x_test, test), y_test=prepared.y_test[test], x_pooled=None,
-    )  # fmt: skip

@@ -328,7 +328,7 @@ def _baselines_and_importance(selected, prepared: Prepared, options: JobOptions,
         with progress.phase("baselines", baseline_fits(prepared, folds), unit="fit") as bar:
             rows = prepared
             if "out_of_core" in prepared.description:  # samples of the rows, in memory
-                from .outofcore import baseline_rows
+                from .evaluate import baseline_rows
 
                 rows = baseline_rows(prepared, options.seed)
             baselines = run_baselines(rows, options.baseline_budget, folds, bar.log, bar.advance)
