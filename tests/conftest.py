@@ -16,6 +16,17 @@ def rng():
     return np.random.default_rng(12345)
 
 
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """``glassnet demo`` as a new user runs it, once: its process (output, exit status) and its folder."""
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("demo")
+    completed = subprocess.run([sys.executable, "-m", "glassnet", "demo"], capture_output=True, text=True, cwd=folder)
+    return completed, folder / "glassnet-demo"
+
+
 @pytest.fixture(scope="module")
 def dask_cluster():
     """A Dask cluster of two worker processes, one per test module that needs it. Not one per session:

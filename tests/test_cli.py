@@ -435,10 +435,8 @@ def _chrome():
     return webdriver.Chrome(service=Service(driver), options=options)
 
 
-def test_demo_report_renders_in_headless_chromium(tmp_path):
-    out = tmp_path / "demo"
-    # A short demo: what is tested here is the page (tests/test_demo.py checks the full demo's accuracy).
-    completed = glassnet("demo", "--out", out, "--epochs", "8", cwd=tmp_path)
+def test_demo_report_renders_in_headless_chromium(demo_run):
+    completed, out = demo_run  # the demo tests/test_demo.py runs (once a session)
     assert completed.returncode == 0, completed.stderr
     html = (out / "report.html").read_text()
     assert "http://" not in html and "https://" not in html  # self-contained: nothing to fetch

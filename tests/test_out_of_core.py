@@ -86,7 +86,7 @@ def test_a_large_table_is_fitted_on_a_sample_and_the_cache_can_be_kept(tmp_path,
     monkeypatch.setattr(outofcore, "SAMPLE_ROWS", 300)
     path = tmp_path / "table.parquet"
     _table(2000).to_parquet(path)
-    told = {"columns": {"amount": "ignore"}, "keep_cache": True, "baselines": True, "baseline_budget": 2.0}
+    told = {"columns": {"amount": "ignore"}, "keep_cache": True, "baselines": True, "baseline_budget": 0.5}
     result = _run(path, "label", "on", tmp_path, **told)
     description = result.prepared.description
     assert description["out_of_core"]["baseline_rows"] == [300, 300]  # the baselines' samples
@@ -156,14 +156,14 @@ def test_a_bad_file_in_a_parquet_folder_is_a_clear_error_that_leaves_nothing(tmp
 
 
 #: The killed run's settings, as the command line gives them to the job.
-TRAINING = {"epochs": 12, "batch_size": 16}
+TRAINING = {"epochs": 8, "batch_size": 16}
 
 
 def test_sigkill_during_an_out_of_core_epoch_then_resume_gives_the_same_model(tmp_path):
     path = tmp_path / "table.csv"
-    _table(3000).drop(columns="amount").to_csv(path, index=False)
+    _table(2000).drop(columns="amount").to_csv(path, index=False)
     checkpoint, out = tmp_path / "run.ckpt", tmp_path / "out"
-    command = ["train", str(path), "--target", "label", "--out-of-core", "on", "--folds", "1", "--epochs", "12",
+    command = ["train", str(path), "--target", "label", "--out-of-core", "on", "--folds", "1", "--epochs", "8",
                "--batch-size", "16", "--no-baselines", "--quiet", "--checkpoint", str(checkpoint), "--out", str(out)]  # fmt: skip
     process = subprocess.Popen([sys.executable, "-m", "glassnet", *command], stderr=subprocess.PIPE)
     while not checkpoint.exists():  # the first epoch is written ...
