@@ -180,3 +180,18 @@ def test_every_plot_renders_to_png_and_svg(digits, tmp_path):
             assert plots.save_figure(figure, tmp_path / f"{name}{suffix}").stat().st_size > 1000
     with pytest.raises(ValueError, match=".png or .svg"):
         plots.save_figure(figures["curves"], tmp_path / "x.jpg")
+
+
+def test_an_update_larger_than_the_weights_counts_as_exploding_only_over_few_steps():
+    """Over an epoch of 10,000 steps a healthy Adam run moves a layer by several times its weights
+    (updates add up like a random walk); over 50 steps that is an explosion."""
+    from types import SimpleNamespace
+
+    norms = {"dense_1": [1.0, 1.0], "dense_2": [1.0, 1.0], "dense_3": [1.0, 1.0]}
+
+    def verdict(steps_per_epoch):
+        diagnostics = {"step": [0, steps_per_epoch, 2 * steps_per_epoch], "update_ratio": {"dense_1": [0.0, 3.0, 3.0]}}
+        return gradient_verdict(SimpleNamespace(grad_norms=norms, epochs=[1, 2], diagnostics=diagnostics))
+
+    assert not verdict(10_000).exploding and "healthy" in verdict(10_000).summary()
+    assert verdict(50).exploding and verdict(50).since_epoch == 1

@@ -6,7 +6,11 @@ Thresholds (per epoch, from ``history.grad_norms``, the mean ‖dL/dW‖ of each
   the last hidden layer's. The layers affected are those whose norm is below ``VANISHING_RATIO``
   times the largest hidden layer's norm.
 - **exploding**: the first-to-last ratio is above ``EXPLODING_RATIO`` (1e2), or a layer's update
-  in one epoch is larger than its weights (update-to-weight ratio > ``EXPLODING_UPDATE``, 1.0).
+  between two probes is larger than its weights (update-to-weight ratio > ``EXPLODING_UPDATE``,
+  1.0) over up to ``UPDATE_STEPS`` (100) optimizer steps, a bound that grows as √(steps / 100) for
+  longer intervals. A steady optimizer's updates add up like a random walk: Adam moves each weight
+  by about its learning rate a step, which over an epoch of 10⁵ steps (10⁷ rows) moved a layer by 8×
+  its weights in a healthy run.
 
 "Since when" is the first epoch of the final unbroken run of epochs meeting the condition.
 """
@@ -20,6 +24,7 @@ import numpy as np
 VANISHING_RATIO = 1e-2
 EXPLODING_RATIO = 1e2
 EXPLODING_UPDATE = 1.0
+UPDATE_STEPS = 100
 
 
 @dataclass
@@ -84,11 +89,13 @@ def gradient_verdict(history, network=None) -> GradientVerdict:
     verdict.first_to_last_ratio = [float(r) for r in ratio]
     epochs = list(history.epochs)
     vanishing = [bool(r < VANISHING_RATIO) for r in ratio]
-    updates = (getattr(history, "diagnostics", None) or {}).get("update_ratio", {})
+    records = getattr(history, "diagnostics", None) or {}
+    updates = records.get("update_ratio", {})
+    bounds = _update_bounds(records.get("step") or [], len(epochs))
     big_update = [False] * len(epochs)
     for values in updates.values():
         for i, value in enumerate(values[-len(epochs) :]):  # the last probe of each epoch (or all)
-            if value > EXPLODING_UPDATE:
+            if value > bounds[i]:
                 big_update[i] = True
     exploding = [bool(r > EXPLODING_RATIO) or b for r, b in zip(ratio, big_update)]
     verdict.vanishing = vanishing[-1]
@@ -106,6 +113,13 @@ def gradient_verdict(history, network=None) -> GradientVerdict:
         ]
         verdict.advice = _advice(network, exploding=True)
     return verdict
+
+
+def _update_bounds(steps: list, count: int) -> list[float]:
+    """The largest healthy update-to-weight ratio of each of the last ``count`` probe intervals."""
+    intervals = np.diff(np.asarray(steps, dtype=float))[-count:] if len(steps) > 1 else np.zeros(0)
+    bounds = [EXPLODING_UPDATE * max(1.0, float(np.sqrt(n / UPDATE_STEPS))) for n in intervals]
+    return [EXPLODING_UPDATE] * (count - len(bounds)) + bounds  # older files without steps: the flat bound
 
 
 def _advice(network, exploding: bool) -> list[str]:
