@@ -141,7 +141,7 @@ def _add_training_arguments(group) -> None:
     )
     group.add_argument(
         "--baseline-budget",
-        type=positive_float,
+        type=float,
         default=JobOptions.baseline_budget,
         metavar="SECONDS",
         help=f"time each baseline model may take over all its folds; the boosted trees stop adding trees "
@@ -210,6 +210,8 @@ def _check_combinations(args) -> None:
 
     if args.resume and not args.checkpoint:
         raise UsageError("--resume needs --checkpoint FILE.")
+    if not args.baseline_budget > 0:
+        raise UsageError(f"--baseline-budget must be a positive number of seconds; got {args.baseline_budget}.")
     if args.scheduler and (args.executor or "://" not in args.scheduler):
         raise UsageError(
             f"--scheduler takes a Dask scheduler's address such as tcp://10.0.0.5:8786, instead of --executor; "
