@@ -97,7 +97,7 @@ def cross_fit(
     runner = get_executor(executor, shared_folder(options))
     written: list = []
     if getattr(runner, "by_path", False):  # a cluster's workers read the rows from files beside the output
-        shared, written = share_by_path(shared, ("x", "y"), getattr(runner, "shared_dir", None))
+        shared, written = share_by_path(shared, ("x", "y", "folds"), getattr(runner, "shared_dir", None))
     progress = progress or JobProgress([], verbose=0)
     nested = progress.active and isinstance(runner, SequentialExecutor)
     shared["nested_bar"] = progress.stream if nested else None  # where each member's epoch bar draws

@@ -255,33 +255,39 @@ def _write_rows(options: JobOptions, pre: TablePreprocessor, slot: np.ndarray, b
         raise DataError(f"{options.data} changed while it was read: {done} rows, {len(slot)} at first.")
 
 
-def _test_file(options: JobOptions, targets: Targets, classes: list | None, pre=None, writer=None, start: int = 0):
-    """``--test-data`` streamed: its targets in the training's terms (a first pass), or, given the
-    preprocessing and the writer, its rows written from cache row ``start`` on (a second pass)."""
-    test = Targets(targets.task, targets.names)
+def _test_chunks(options: JobOptions):
+    """The ``--test-data`` file chunk by chunk: its rows that have a target."""
     for chunk in iter_table(options.test_data, options.delimiter, options.encoding):
         chunk.columns = [str(c) for c in chunk.columns]
         absent = [t for t in options.target if t not in chunk.columns]
         if absent:
             raise DataError(f"--test-data lacks the target column(s) {absent}.")
-        chunk = chunk[chunk[options.target].notna().all(axis=1).to_numpy()]
-        if writer is None:
-            test.add(test.part(chunk[targets.names]))
-        elif len(chunk):
-            places = start + np.arange(len(chunk))
-            writer.write_rows(pre.transform(chunk.drop(columns=options.target)), places, [(start, places[-1] + 1)])
-            start += len(chunk)
-    if writer is not None:
-        return None
-    if not test.parts or not sum(map(len, test.parts)):
+        yield chunk[chunk[options.target].notna().all(axis=1).to_numpy()]
+
+
+def _test_targets(options: JobOptions, targets: Targets, classes: list | None) -> np.ndarray:
+    """The ``--test-data`` file's targets, as the training rows' (class indices of their classes)."""
+    test = Targets(targets.task, targets.names)
+    for chunk in _test_chunks(options):
+        test.add(test.part(chunk[targets.names]))
+    if not sum(map(len, test.parts)):
         raise DataError(f"--test-data {options.test_data} has no rows with a target.")
-    if test.levels:  # class codes of the test file: the training's, or an error
+    if test.levels and classes is not None:  # class codes of the test file: the training's, or an error
         unseen = sorted(str(level) for level in test.levels if level not in classes)[:5]
         if unseen:
             raise DataError(f"--test-data holds classes not seen in training: {unseen}.")
         lookup = np.array([classes.index(level) for level in test.levels], np.int64)
         return lookup[np.concatenate(test.parts)]
     return np.concatenate(test.parts)
+
+
+def _write_test_rows(options: JobOptions, pre: TablePreprocessor, writer: CacheWriter, start: int) -> None:
+    """The ``--test-data`` rows transformed and written into the cache from row ``start`` on."""
+    for chunk in _test_chunks(options):
+        if len(chunk):
+            places = start + np.arange(len(chunk))
+            writer.write_rows(pre.transform(chunk.drop(columns=options.target)), places, [(start, start + len(chunk))])
+            start += len(chunk)
 
 
 def prepare_out_of_core(options: JobOptions, cache: Path, runner=None) -> Prepared:
@@ -297,7 +303,7 @@ def prepare_out_of_core(options: JobOptions, cache: Path, runner=None) -> Prepar
     scanned = _first_pass(options) if parts is None else partitions.first_pass(options, runner, parts)
     targets, sample, rows, columns, dropped = scanned.finish(options.data)
     task, y, classes = targets.result()
-    y_test = _test_file(options, targets, classes) if options.test_data else None
+    y_test = _test_targets(options, targets, classes) if options.test_data else None
     slot, sizes = _regions(rows, y, task, options)
     if y_test is not None:
         sizes[2] = len(y_test)
@@ -313,7 +319,7 @@ def prepare_out_of_core(options: JobOptions, cache: Path, runner=None) -> Prepar
         else:
             partitions.write_rows(options, pre, slot, bounds, writer, scanned, runner, parts)
         if y_test is not None:
-            _test_file(options, targets, classes, pre, writer, start=len(slot))
+            _write_test_rows(options, pre, writer, start=len(slot))
         cached = writer.finish()
     a, b = sizes[0], sizes[0] + sizes[1]
     arrays = {}

@@ -2,8 +2,9 @@
 
 An executor has one method, ``map(function, items, shared)``, returning
 ``[function(item, shared) for item in items]`` in order, and ``close()``, which releases what it
-opened itself. ``shared`` (the data) is sent once per
-worker where the backend allows it.
+opened itself. ``shared`` (the data) goes to the workers as the backend allows: joblib memory-maps
+its large arrays; on a Dask cluster the callers put large arrays in files first
+(:func:`share_by_path`), and the rest travels with each task.
 """
 
 from __future__ import annotations
@@ -76,9 +77,10 @@ class DaskExecutor:
         self.client = client
 
     def map(self, function: Callable, items: Sequence, shared: Any) -> list:
-        # Wrapped in a list: a dict would be scattered key by key, under its keys' names.
-        [shared_future] = self.client.scatter([shared], broadcast=True, hash=False)
-        futures = [self.client.submit(function, item, shared_future, pure=False) for item in items]
+        # ``shared`` travels with each task, not scattered ahead: scattered data that lived only on a
+        # worker that died cannot be recovered (the task's rerun then fails), while a task's own
+        # arguments stay with the scheduler. Large arrays come by path (share_by_path), so it is small.
+        futures = [self.client.submit(function, item, shared, pure=False) for item in items]
         return self.client.gather(futures)
 
     def close(self) -> None:
