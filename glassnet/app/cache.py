@@ -6,6 +6,10 @@ size reserved first: a disk that cannot hold it is an error before any row is wr
 crash in the middle. It is renamed into place only when complete, and opened read-only as a
 memory map, so that the training, validation and test rows are views of it and nothing is
 copied into memory. :mod:`glassnet.pages` keeps what reading it makes resident bounded.
+
+Not :func:`glassnet.io.atomic.atomic_writer`: the cache is disposable, so it skips that writer's
+fsync of gigabytes; Dask workers open the temporary file by its name, which must be known; and a
+killed run's temporary has a fixed name, so the next run to the same output reuses it.
 """
 
 from __future__ import annotations

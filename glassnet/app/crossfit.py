@@ -72,7 +72,7 @@ def cross_fit(
     With a ``progress`` drawing bars, the members' bar counts them (one at a time here; all at
     once from a parallel executor) and each member's epoch bar is nested under it.
     """
-    from ..training.executors import SequentialExecutor, get_executor, remove_shared, share_by_path
+    from ..training.executors import SequentialExecutor, get_executor, sent_by_path
 
     x = np.concatenate([prepared.x_train, prepared.x_val])
     y = np.concatenate([prepared.y_train, prepared.y_val])
@@ -95,26 +95,26 @@ def cross_fit(
     log(build_network(prepared.task, x.shape[1], shared["outputs"], options).summary())
     log(f"cross-fitting: {options.folds} members, each trained on {options.folds - 1} of {options.folds} folds ...")
     runner = get_executor(executor, shared_folder(options))
-    written: list = []
-    if getattr(runner, "by_path", False):  # a cluster's workers read the rows from files beside the output
-        shared, written = share_by_path(shared, ("x", "y", "folds"), getattr(runner, "shared_dir", None))
     progress = progress or JobProgress([], verbose=0)
     nested = progress.active and isinstance(runner, SequentialExecutor)
     shared["nested_bar"] = progress.stream if nested else None  # where each member's epoch bar draws
     try:
-        with progress.phase("training", options.folds, unit="network") as bar:
+        # On a cluster the workers read the rows from files beside the output.
+        with (
+            sent_by_path(runner, shared, ("x", "y", "folds")) as sent,
+            progress.phase("training", options.folds, unit="network") as bar,
+        ):
             if nested:  # here, one member after the other
                 trained = []
                 for fold in range(options.folds):
-                    trained.append(train_member(fold, shared))
+                    trained.append(train_member(fold, sent))
                     bar.advance()
             else:
-                trained = runner.map(train_member, list(range(options.folds)), shared)
+                trained = runner.map(train_member, list(range(options.folds)), sent)
                 bar.advance(options.folds)
     finally:
         if runner is not executor and hasattr(runner, "close"):
             runner.close()  # what get_executor opened here (a client from an address), not the caller's
-        remove_shared(written)
     members, histories = [network for network, _ in trained], [history for _, history in trained]
     out_of_fold = np.empty((len(x), members[0].output_dim))
     for k, (member, history) in enumerate(zip(members, histories)):

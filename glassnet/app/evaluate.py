@@ -191,7 +191,6 @@ def baseline_rows(prepared: Prepared, seed: int) -> Prepared:
     y_pooled = np.concatenate([prepared.y_train, prepared.y_val])
     train = np.sort(rng.choice(len(pooled), min(len(pooled), SAMPLE_ROWS), replace=False))
     test = np.sort(rng.choice(len(prepared.y_test), min(len(prepared.y_test), SAMPLE_ROWS), replace=False))
-    prepared.description["out_of_core"]["baseline_rows"] = [int(len(train)), int(len(test))]
     return replace(
         prepared, x_train=take_rows(pooled, train), y_train=y_pooled[train], x_val=pooled[:0], y_val=y_pooled[:0],
         x_test=take_rows(prepared.x_test, test), y_test=prepared.y_test[test], x_pooled=None,

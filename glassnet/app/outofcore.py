@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from ..io.tables import iter_table, parquet_files
-from ..tabular import DataError, TablePreprocessor, infer_task
+from ..tabular import DataError, TablePreprocessor
 from .cache import CacheWriter
 from .options import OUT_OF_CORE_CELLS, JobOptions
-from .prepare import Prepared, column_hints
+from .prepare import Prepared, check_target_columns, class_order, column_hints, is_idx_name, table_task
 from .tasks import CLASSIFICATION, labels_to_json
 
 #: The preprocessing statistics are computed on a uniform sample of at most this many rows.
@@ -35,11 +35,12 @@ SAMPLE_ROWS = 100_000
 def table_cells(path: str, delimiter: str | None = None) -> int:
     """Rows × columns of a CSV or Parquet table, from Parquet's metadata or a CSV's size and first lines."""
     source = Path(path)
-    if is_parquet(path):
+    files = _parquet_files(path)
+    if files is not None:
         import pyarrow.dataset as ds
 
         try:
-            dataset = ds.dataset(parquet_files(path), format="parquet")
+            dataset = ds.dataset(files, format="parquet")
             return int(dataset.count_rows()) * len(dataset.schema.names)
         except Exception:  # unreadable: the reading reports it, with the file's name
             return 0
@@ -53,12 +54,17 @@ def table_cells(path: str, delimiter: str | None = None) -> int:
     return int(source.stat().st_size / (len(head) / lines)) * columns
 
 
+def _parquet_files(path: str) -> list[str] | None:
+    """The files of a Parquet file, folder or glob; None for anything else (or a glob matching nothing)."""
+    try:
+        return parquet_files(path)
+    except DataError:
+        return None
+
+
 def is_parquet(path: str) -> bool:
     """A Parquet file, a folder of them, or a glob pattern of them."""
-    try:
-        return parquet_files(path) is not None
-    except DataError:
-        return False
+    return _parquet_files(path) is not None
 
 
 def wants_out_of_core(options: JobOptions) -> bool:
@@ -66,9 +72,8 @@ def wants_out_of_core(options: JobOptions) -> bool:
     if options.out_of_core == "off" or options.frame is not None:
         return False
     source = Path(options.data)
-    name = source.name.lower()
-    images = "idx" in name or name.endswith(("ubyte", "ubyte.gz"))  # read as images (glassnet.app.prepare)
-    is_table = is_parquet(options.data) or (source.is_file() and source.suffix.lower() != ".npz" and not images)
+    csv_like = source.is_file() and source.suffix.lower() != ".npz" and not is_idx_name(source.name.lower())
+    is_table = csv_like or is_parquet(options.data)
     if options.out_of_core == "on":
         if not is_table:
             raise DataError(f"--out-of-core on needs a CSV or Parquet table; got {options.data}.")
@@ -116,7 +121,7 @@ class Targets:
             if not set(np.unique(y)) <= {0.0, 1.0}:
                 raise DataError("several classification targets must each be 0/1 (multilabel).")
             return "multilabel", y, list(self.names)
-        classes = sorted(self.levels, key=lambda v: (str(type(v)), v))
+        classes = class_order(list(self.levels))
         if len(classes) < 2:
             raise DataError(f"target {self.names[0]!r} has a single class; classification needs at least two.")
         order = np.empty(len(classes), np.int64)
@@ -136,6 +141,11 @@ def row_keys(seed: int, start: int, n: int) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+def smallest(keys: np.ndarray, k: int) -> np.ndarray:
+    """The positions of the ``k`` smallest keys, in increasing position (the rows' order)."""
+    return np.sort(np.argpartition(keys, k)[:k])
+
+
 def scan(chunk, start: int, targets: Targets, seed: int, sample_rows: int, below: int | None = None) -> tuple:
     """One chunk's share of the first pass (a pure function: it runs here or on a Dask worker).
 
@@ -153,7 +163,7 @@ def scan(chunk, start: int, targets: Targets, seed: int, sample_rows: int, below
     if below is not None:
         rows, keys = rows[keys < below], keys[keys < below]
     if len(rows) > sample_rows:
-        chosen = np.sort(np.argpartition(keys, sample_rows)[:sample_rows])
+        chosen = smallest(keys, sample_rows)
         rows, keys = rows.iloc[chosen], keys[chosen]
     return present, targets.part(chunk.loc[present, targets.names]), rows, keys
 
@@ -175,7 +185,7 @@ class Scanned:
         combined = rows if self.sample is None else pd.concat([self.sample, rows])
         keys = np.concatenate([self.keys, keys])
         if len(combined) > self.sample_rows:  # the smallest keys of all, still in the table's order
-            chosen = np.sort(np.argpartition(keys, self.sample_rows)[: self.sample_rows])
+            chosen = smallest(keys, self.sample_rows)
             combined, keys = combined.iloc[chosen], keys[chosen]
         self.sample, self.keys = combined, keys
 
@@ -193,17 +203,8 @@ class Scanned:
 def first_look(options: JobOptions, chunk) -> Targets:
     """The task and the target column(s), checked on the table's first chunk."""
     chunk.columns = [str(c) for c in chunk.columns]
-    columns = list(chunk.columns)
-    if not options.target:
-        raise DataError(f"--target is required for tables; columns are: {columns[:20]}.")
-    missing = [t for t in options.target if t not in columns]
-    if missing:
-        raise DataError(f"target column(s) {missing} not found; columns are: {columns[:20]}.")
-    kinds = {infer_task(chunk[t]) for t in options.target}  # on the first chunk
-    task = options.task or ("classification" if kinds == {"classification"} else "regression")
-    if task not in ("classification", "regression"):
-        raise DataError(f"--task must be classification or regression; got {task!r}.")
-    return Targets(task, list(options.target))
+    check_target_columns(list(chunk.columns), options)
+    return Targets(table_task(chunk, options), list(options.target))  # the task inferred on the first chunk
 
 
 def _first_pass(options: JobOptions):

@@ -54,7 +54,7 @@ def load_frame_or_images(path: str, options: JobOptions):
 
         return "images", load_image_folder(source, options.image_size, options.image_mode)
     name = source.name.lower()
-    if "idx" in name or name.endswith("ubyte") or name.endswith("ubyte.gz"):
+    if is_idx_name(name):
         from ..datasets import DatasetError, load_mnist_idx
 
         if options.labels is None:
@@ -124,26 +124,47 @@ def _checked_frame(frame, options: JobOptions):
     """The table with string column names and without rows whose target is missing; the count dropped."""
     if frame.empty or len(frame) < 10:
         raise DataError(f"{options.data} has {len(frame)} data rows; at least 10 are needed.")
-    if not options.target:
-        raise DataError(f"--target is required for tables; columns are: {[str(c) for c in frame.columns][:20]}.")
     frame.columns = [str(c) for c in frame.columns]
-    missing = [t for t in options.target if t not in frame.columns]
-    if missing:
-        raise DataError(f"target column(s) {missing} not found; columns are: {list(frame.columns)[:20]}.")
+    check_target_columns(list(frame.columns), options)
     dropped_rows = int(frame[options.target].isna().any(axis=1).sum())
     if dropped_rows:
         frame = frame[frame[options.target].notna().all(axis=1)].reset_index(drop=True)
     return frame, dropped_rows
 
 
-def _table_targets(target, options: JobOptions):
-    """(task, y, classes) from the target column(s): inferred or told classification or regression."""
+def is_idx_name(name: str) -> bool:
+    """Whether a file's (lower-case) name is an idx image file's: read as images, never as a table."""
+    return "idx" in name or name.endswith(("ubyte", "ubyte.gz"))
+
+
+def check_target_columns(columns: list[str], options: JobOptions) -> None:
+    """--target given, and every target column among ``columns``."""
+    if not options.target:
+        raise DataError(f"--target is required for tables; columns are: {columns[:20]}.")
+    missing = [t for t in options.target if t not in columns]
+    if missing:
+        raise DataError(f"target column(s) {missing} not found; columns are: {columns[:20]}.")
+
+
+def table_task(target, options: JobOptions) -> str:
+    """ "classification" or "regression": as told, or inferred from the target column(s) ``target``."""
     task = options.task
     if task is None:
         kinds = {infer_task(target[c]) for c in options.target}
         task = "classification" if kinds == {"classification"} else "regression"
     if task not in ("classification", "regression"):
         raise DataError(f"--task must be classification or regression; got {task!r}.")
+    return task
+
+
+def class_order(levels: list) -> list:
+    """A target's classes in the order their indices follow (by type, then value)."""
+    return sorted(levels, key=lambda v: (str(type(v)), v))
+
+
+def _table_targets(target, options: JobOptions):
+    """(task, y, classes) from the target column(s): inferred or told classification or regression."""
+    task = table_task(target, options)
     if task == "regression":
         import pandas as pd
 
@@ -159,7 +180,7 @@ def _table_targets(target, options: JobOptions):
             )
         return "multilabel", values.astype(np.float32), list(options.target)
     column = target[options.target[0]]
-    classes = sorted(column.unique().tolist(), key=lambda v: (str(type(v)), v))
+    classes = class_order(column.unique().tolist())
     if len(classes) < 2:
         raise DataError(
             f"target {options.target[0]!r} has a single class ({classes[0]!r}); classification needs at least two."

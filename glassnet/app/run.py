@@ -331,6 +331,7 @@ def _baselines_and_importance(selected, prepared: Prepared, options: JobOptions,
                 from .evaluate import baseline_rows
 
                 rows = baseline_rows(prepared, options.seed)
+                prepared.description["out_of_core"]["baseline_rows"] = [len(rows.y_train), len(rows.y_test)]
             baselines = run_baselines(rows, options.baseline_budget, folds, bar.log, bar.advance)
         phases["baselines"] = time.perf_counter() - clock
     if options.importance:

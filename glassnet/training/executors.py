@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,20 @@ def share_by_path(shared: dict, keys: Sequence[str], folder: str | os.PathLike |
             np.save(file, shared[key])
         result[key] = SharedFile(Path(name).resolve())
     return result, written + ([where] if made else [])
+
+
+@contextmanager
+def sent_by_path(runner: Any, shared: dict, keys: Sequence[str]) -> Iterator[dict]:
+    """``shared`` as ``runner``'s tasks should get it: with the arrays under ``keys`` in files when its
+    workers may be other machines (``by_path``), removed when the block ends; unchanged otherwise."""
+    if not getattr(runner, "by_path", False):
+        yield shared
+        return
+    sent, written = share_by_path(shared, keys, getattr(runner, "shared_dir", None))
+    try:
+        yield sent
+    finally:
+        remove_shared(written)
 
 
 def remove_shared(written: list[Path]) -> None:

@@ -20,7 +20,7 @@ from ..builders import mlp
 from ..exceptions import TrainingInterrupted
 from ..network import Sequential
 from .callbacks import EarlyStopping
-from .executors import get_executor, opened, remove_shared, share_by_path
+from .executors import get_executor, opened, sent_by_path
 from .fit import make_trainer
 from .history import History
 from .targets import split_validation
@@ -238,15 +238,12 @@ def grow(
 def _searched(executor: Any, settings: dict, shared: dict, mode: str, tolerance: float, bounds: tuple) -> _Search:
     """The search run on ``executor``; on a cluster, its candidates read the rows from files."""
     runner = get_executor(executor)
-    sent, written = shared, []
-    if getattr(runner, "by_path", False):
-        sent, written = share_by_path(shared, ("x", "y", "x_val", "y_val"), getattr(runner, "shared_dir", None))
     try:
-        search = _Search(runner, settings, sent, mode, tolerance)
-        search.run(*bounds)
+        with sent_by_path(runner, shared, ("x", "y", "x_val", "y_val")) as sent:
+            search = _Search(runner, settings, sent, mode, tolerance)
+            search.run(*bounds)
         return search
     finally:
-        remove_shared(written)
         if runner is not executor and hasattr(runner, "close"):
             runner.close()  # what get_executor opened here (a client from an address), not the caller's
 
