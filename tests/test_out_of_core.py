@@ -249,3 +249,13 @@ def test_scheduler_and_out_of_core_mistakes_are_usage_errors(tmp_path):
     arrays = glassnet("train", tmp_path / "arrays.npz", "--target", "y", "--out-of-core", "on", *out)
     assert_clean_error(arrays, 2, "needs a CSV or Parquet table")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["arrays.npz", "table.csv"]
+
+
+def test_a_users_file_under_the_caches_name_is_refused_and_kept(tmp_path):
+    path = tmp_path / "table.csv"
+    _table(60).to_csv(path, index=False)
+    foreign = cache_path_for(tmp_path / "out")
+    foreign.write_text("a user's file")
+    command = ["train", path, "--target", "label", "--out-of-core", "on", "--out", tmp_path / "out", "--quiet"]
+    assert_clean_error(glassnet(*command, "--overwrite"), 2, "was not written by glassnet")
+    assert foreign.read_text() == "a user's file" and not (tmp_path / "out").exists()

@@ -51,7 +51,8 @@ def positive_float(text: str) -> float:
 def check_output(path, overwrite: bool, kind: str, inputs=(), flag: str = "--overwrite to replace it"):
     """Refuse, before any work, an output path that cannot be used or is not glassnet's to replace.
 
-    ``kind`` is "predictions", "report", "onnx" or "checkpoint"; exit 2 with what to do (``flag``).
+    ``kind`` is "predictions", "report", "onnx", "checkpoint" or "cache"; exit 2 with what to do
+    (``flag``).
     """
     from ..exceptions import OutputError
     from ..io import outputs
@@ -61,6 +62,7 @@ def check_output(path, overwrite: bool, kind: str, inputs=(), flag: str = "--ove
         "report": outputs.is_glassnet_report,
         "onnx": outputs.is_glassnet_onnx,
         "checkpoint": outputs.is_glassnet_checkpoint,
+        "cache": outputs.is_glassnet_cache,
     }[kind]
     try:
         return outputs.check_output_file(

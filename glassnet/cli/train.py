@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..app.options import OUT_OF_CORE_CELLS, JobOptions
 from ..recipe import learning_rate
-from .common import emit_json, fraction, fraction_or_zero, hidden_sizes, positive_float, positive_int
+from .common import check_output, emit_json, fraction, fraction_or_zero, hidden_sizes, positive_float, positive_int
 
 EXAMPLES = """examples:
   glassnet train houses.csv --target price --out houses-model
@@ -160,6 +160,9 @@ def run(args) -> int:
     check_output_dir(out, args.overwrite, inputs=inputs)  # refuse before any work
     if args.checkpoint:
         check_checkpoint_path(args.checkpoint, out, resume=args.resume, overwrite=args.overwrite, inputs=inputs)
+    # The out-of-core cache's name beside the output is glassnet's: an earlier run's cache is replaced,
+    # any other file of that name refused.
+    check_output(cache_path_for(out), True, "cache", inputs)
     options = JobOptions(
         data=args.data,
         target=[t.strip() for t in args.target.split(",")] if args.target else [],

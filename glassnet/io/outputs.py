@@ -68,6 +68,20 @@ def is_glassnet_predictions(path: Path) -> bool:
     return all(c in written or c.startswith(("predicted_", "proba_", "spread_")) for c in header[1:])
 
 
+def is_glassnet_cache(path: Path) -> bool:
+    """An out-of-core cache: a ``.npy`` file of a C-ordered 2-D float32 array (under its reserved name)."""
+    import numpy as np
+
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+            shape, fortran, dtype = read[version](handle)
+    except Exception:  # not a .npy file: not ours
+        return False
+    return len(shape) == 2 and not fortran and dtype == np.dtype("<f4")
+
+
 def is_glassnet_onnx(path: Path) -> bool:
     try:
         import onnx
