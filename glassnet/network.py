@@ -14,7 +14,7 @@ from .affine import collapse_affine, collapsible_layers, linear_blocks, warn_lin
 from .exceptions import LinearCollapseWarning
 from .init import DEFAULT_FOR_ACTIVATION
 from .kernels.plan import MAX_ROWS as MAX_PLAN_ROWS
-from .kernels.plan import InferencePlan
+from .kernels.plan import InferencePlan, TrainingPlan
 from .layers import Activation, Dense, Dropout, Layer, Linear, Sigmoid, Softmax
 from .losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy
 from .pages import row_blocks
@@ -74,6 +74,7 @@ class Sequential:
         self._fused_for: Loss | None = None
         self._fused_stop: int | None = None
         self._plans: dict[int | None, InferencePlan | None] = {}  # compiled inference plans, by stop layer
+        self._training_plans: dict[int | None, TrainingPlan | None] = {}  # and training steps, by loss stop
         self._name_layers()
         if self.input_dim is not None:
             self.build(self.input_dim)
@@ -122,7 +123,7 @@ class Sequential:
 
     def _flatten_parameters(self) -> None:
         self._store = FlatStore(self.parameters(), self.dtype)
-        self._plans = {}
+        self._plans, self._training_plans = {}, {}
         # The gradient contract (Layer): which parameters are written fresh, which must be cleared first.
         self._fresh_params = [p for layer in self.layers if layer.writes_fresh_gradients for p in layer.parameters()]
         self._cleared_params = [
@@ -261,6 +262,9 @@ class Sequential:
         if loss is not self._fused_for:  # decided once per loss object, not every step
             self._fused_stop, self._fused_for = self.fused_output(loss), loss
         stop = self._fused_stop
+        plan = self._training_plan(loss, y, sample_weight)
+        if plan is not None and plan.suits(len(x)):  # small Dense stacks: the whole step compiled
+            return plan.step(x, y)
         params = self._fresh_params
         for p in params:  # these layers write each gradient instead of adding: no need to clear them
             p.fresh = True
@@ -281,6 +285,16 @@ class Sequential:
                 p.grad.fill(0)
         return value, correct
 
+    def _training_plan(self, loss: Loss, y: np.ndarray, sample_weight: np.ndarray | None) -> TrainingPlan | None:
+        """The compiled whole-step plan for this step, or None (``kernels.plan.TrainingPlan``)."""
+        compiled = kernels.active()
+        if compiled is None or not TrainingPlan.applies(loss, y, sample_weight):
+            return None
+        stop, plans = self._fused_stop, self._training_plans
+        if stop not in plans or (plans[stop] is not None and not plans[stop].valid()):  # type: ignore[union-attr]
+            plans[stop] = TrainingPlan.build(self.layers[:stop])
+        return plans[stop]
+
     def infer(self, x: np.ndarray, stop: int | None = None, batch_size: int = 4096) -> np.ndarray:
         """Inference through each layer's lean ``infer``, in chunks; returns a new array.
 
@@ -293,9 +307,9 @@ class Sequential:
             if compiled is not None:
                 plan = self._plans[stop] if stop in self._plans else None
                 if stop not in self._plans or (plan is not None and not plan.valid()):
-                    plan = self._plans[stop] = InferencePlan.build(layers, compiled)
+                    plan = self._plans[stop] = InferencePlan.build(layers)
                 if plan is not None and plan.suits(len(x)):
-                    return plan.run(compiled, x)
+                    return plan.run(x)
         if len(x) <= batch_size:
             for layer in layers:
                 x = layer.infer(x)

@@ -75,7 +75,7 @@ MAX_FUNCTION_LINES = 59
 #: Modules may have about this many lines; the exceptions are justified in ARCHITECTURE.md.
 MAX_MODULE_LINES = 360
 LONG_MODULES = {
-    "glassnet/network.py": 440,
+    "glassnet/network.py": 450,
 }
 
 

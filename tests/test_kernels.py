@@ -3,12 +3,14 @@
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
 
 import glassnet as gn
 from glassnet import kernels
+from glassnet.kernels.plan import TrainingPlan
 
 numba = pytest.importorskip("numba", reason="numba (the optional [fast] extra) is not installed")
 
@@ -104,6 +106,29 @@ def test_relu_kernel_matches_numpy():
         outputs[backend] = out, grad
     np.testing.assert_array_equal(outputs["numpy"][0], outputs["numba"][0])
     np.testing.assert_array_equal(outputs["numpy"][1], outputs["numba"][1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows", [1, 2, 45])
+def test_batch_norm_kernels_match_numpy(dtype, rows):
+    rng = np.random.default_rng(3)
+    x = (rng.normal(size=(rows, 13)) * 4 + 2).astype(dtype)
+    grad = rng.normal(size=(rows, 13)).astype(dtype)
+    gamma = rng.uniform(0.5, 2, 13)
+    results = {}
+    for backend in ("numpy", "numba"):
+        layer = gn.BatchNorm(momentum=0.2)
+        layer.build(13, np.dtype(dtype), np.random.default_rng(0))
+        layer.gamma.value[...] = gamma
+        with kernels.use(backend), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # one row: the running statistics are used
+            outs = [layer.forward(x, training=True).copy(), layer.forward(x * 2, training=True).copy()]
+            grad_input = layer.backward(grad).copy()
+            layer.backward(grad)  # accumulates onto the first gradients
+        results[backend] = [*outs, grad_input, layer.gamma.grad, layer.beta.grad, layer.running_mean, layer.running_var]
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for got, want in zip(results["numba"], results["numpy"]):
+        np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance)
 
 
 ARCHITECTURES = {
@@ -227,7 +252,9 @@ def test_backend_choice_and_errors():
 def test_kernels_work_without_a_writable_cache():
     env = {**os.environ, "GLASSNET_KERNELS": "numba", "NUMBA_CACHE_LOCATOR_CLASSES": "IPythonCacheLocator"}
     code = (
-        "import numpy as np, glassnet as gn; net = gn.mlp([4], 2, input_dim=3, output_activation='softmax'); "
+        # Dropout keeps this run off the compiled whole step, the slowest kernel to compile (the
+        # fallback is the same _compile for every kernel).
+        "import numpy as np, glassnet as gn; net = gn.mlp([4], 2, input_dim=3, dropout=0.1, output_activation='softmax'); "
         "gn.fit(net, np.ones((8, 3)), np.arange(8) % 2, epochs=1); print(gn.kernels.name(), "
         "net.predict(np.ones((1, 3))).shape)"
     )
@@ -253,3 +280,79 @@ def test_the_compiled_kernels_do_not_load_scipy():
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.split() == ["numba", "False", "scipy", "True"]  # and SciPy still imports afterwards
+
+
+def _one_step(net, x, y, loss, fused):
+    """One train_step through the compiled plan or, with the plan switched off, layer by layer."""
+    stop = net.fused_output(loss)
+    if not fused:
+        net._training_plans[stop] = None  # as the network records an unsupported stack
+    value, correct = net.train_step(x, y, loss)
+    return value, correct, net._store.grads.copy()
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("rows", [1, 7, 32])
+def test_compiled_training_step_matches_the_layer_by_layer_step(activation, rows):
+    rng = np.random.default_rng(rows)
+    for sizes in ([64, 32, 32, 10], [5, 9, 11, 6, 4]):
+        x = rng.normal(size=(rows, sizes[0])).astype(np.float32)
+        y = rng.integers(0, sizes[-1], rows)
+        results = []
+        for fused in (True, False):
+            net = gn.mlp(sizes[1:-1], sizes[-1], activation=activation, output_activation="softmax", input_dim=sizes[0])
+            net.ensure_built(x)
+            loss = gn.losses.SoftmaxCrossEntropy()
+            results.append(_one_step(net, x, y, loss, fused))
+            assert (net._training_plans[net.fused_output(loss)] is not None) == fused
+        (value, correct, grads), (ref_value, ref_correct, ref_grads) = results
+        assert correct == ref_correct
+        assert value == pytest.approx(ref_value, rel=1e-5)
+        np.testing.assert_allclose(grads, ref_grads, rtol=1e-4, atol=1e-6)
+
+
+def test_compiled_training_step_without_intercepts_and_with_int32_labels():
+    x = np.random.default_rng(0).normal(size=(9, 6)).astype(np.float32)
+    y = (np.arange(9) % 3).astype(np.int32)
+    results = []
+    for fused in (True, False):
+        net = gn.Sequential([gn.Dense(8, use_bias=False), gn.Tanh(), gn.Dense(3)], input_dim=6, seed=2)
+        results.append(_one_step(net, x, y, gn.losses.SoftmaxCrossEntropy(), fused))
+    assert results[0][:2] == pytest.approx(results[1][:2], rel=1e-5)
+    np.testing.assert_allclose(results[0][2], results[1][2], rtol=1e-4, atol=1e-6)
+
+
+def test_the_compiled_training_step_is_used_only_where_it_applies():
+    x = np.random.default_rng(0).normal(size=(16, 12)).astype(np.float32)
+    y = np.arange(16) % 4
+    cross_entropy = gn.losses.SoftmaxCrossEntropy()
+    small = gn.mlp([16, 8], 4, output_activation="softmax", input_dim=12, seed=0)
+    small.train_step(x, y, cross_entropy)
+    assert small._training_plans[small.fused_output(cross_entropy)] is not None
+    unsupported = {
+        "batch norm": gn.mlp([16], 4, batch_norm=True, output_activation="softmax", input_dim=12, seed=0),
+        "dropout": gn.mlp([16], 4, dropout=0.2, output_activation="softmax", input_dim=12, seed=0),
+    }
+    for name, net in unsupported.items():
+        net.train_step(x, y, cross_entropy)
+        assert net._training_plans[net.fused_output(cross_entropy)] is None, name
+    # Label smoothing, sample weights and other losses take the layer-by-layer step.
+    for loss, weights in [(gn.losses.SoftmaxCrossEntropy(label_smoothing=0.1), None), (cross_entropy, np.ones(16))]:
+        net = gn.mlp([16, 8], 4, output_activation="softmax", input_dim=12, seed=0)
+        net.train_step(x, y, loss, weights)
+        assert net._training_plans == {}
+    # A parameter given a new array (as a rebuilt store does) invalidates the plan.
+    plan = small._training_plans[small.fused_output(cross_entropy)]
+    small._flatten_parameters()
+    small.train_step(x, y, cross_entropy)
+    assert small._training_plans[small.fused_output(cross_entropy)] is not plan
+    big = gn.mlp([256, 256], 4, output_activation="softmax", input_dim=12, seed=0)
+    big.ensure_built(x)
+    assert not TrainingPlan.build(big.layers[:-1]).suits(512)
+
+
+def test_compiled_training_step_rejects_a_bad_label():
+    net = gn.mlp([8], 3, output_activation="softmax", input_dim=4, seed=0)
+    x = np.zeros((4, 4), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"y_true\[1\] = 5 is not a class index in \[0, 3\)"):
+        net.train_step(x, np.array([0, 5, 1, 2]), gn.losses.SoftmaxCrossEntropy())

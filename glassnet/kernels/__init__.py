@@ -8,7 +8,10 @@ chains of NumPy calls:
   over the flat parameter array (five memory streams instead of ten or more);
 - softmax fused with cross-entropy, its gradient and the count of correct predictions;
 - ReLU's forward (output and mask together) and backward, and the Dense bias gradient;
-- whole-network inference for small Dense/activation/batch-norm stacks (one call per predict).
+- batch norm's training forward and backward;
+- whole-network inference for small Dense/activation/batch-norm stacks (one call per predict),
+  and a whole training step (forward, softmax cross-entropy, backward) for small Dense/activation
+  stacks (one call per step).
 
 The NumPy code stays the reference: every kernel is tested against it, and the results agree
 to float32 rounding (the updates bit for bit). Choose the backend with the environment variable

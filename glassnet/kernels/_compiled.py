@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import numba
-
-if TYPE_CHECKING:
-    import numpy as np
+import numpy as np
 
 #: Array parameters are NumPy arrays; scalar ones are NumPy scalars of the arrays' dtype.
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,10 +26,16 @@ def _jit(function: F) -> F:
     the loops. Without a writable cache location (a read-only install and no writable home or
     ``NUMBA_CACHE_DIR``) the kernels are compiled anew in each process instead of failing.
     """
+    return _compile(function, fastmath=False)
+
+
+def _compile(function: F, fastmath: Any) -> F:
+    """:func:`_jit` with numba's ``fastmath`` option (False, or a set of LLVM flags)."""
+    options = {"nogil": True, "boundscheck": False, "error_model": "numpy", "fastmath": fastmath}
     try:
-        compiled = numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")(function)
+        compiled = numba.njit(cache=True, **options)(function)
     except RuntimeError:  # numba: "cannot cache function ...: no locator available"
-        compiled = numba.njit(cache=False, nogil=True, boundscheck=False, error_model="numpy")(function)
+        compiled = numba.njit(cache=False, **options)(function)
     return cast(F, compiled)
 
 
@@ -251,88 +255,82 @@ def column_sums(a: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - c
             out[j] += a[i, j]
 
 
-# -- inference -------------------------------------------------------------------------------
-# One row of the plan per block (a Dense layer, optionally batch norm, then an activation):
-# indices into the tuple of arrays (W, b, running mean, running var, gamma, beta; -1 = absent),
-# then fan-in, fan-out and the activation code; fspec holds (batch-norm eps, leaky-ReLU slope).
-IDENTITY, RELU, LEAKY_RELU, SIGMOID, TANH, SOFTMAX = range(6)
-
-
 @_jit
-def _activate(acc: np.ndarray, fan_out: Any, act: Any, slope: Any) -> None:  # pragma: no cover - compiled
-    """Apply activation ``act`` to ``acc[:fan_out]`` in place."""
-    if act == RELU:
-        for j in range(fan_out):
-            if acc[j] < 0:
-                acc[j] = 0
-    elif act == LEAKY_RELU:
-        for j in range(fan_out):
-            if acc[j] < 0:
-                acc[j] = acc[j] * slope
-    elif act == SIGMOID:
-        for j in range(fan_out):
-            acc[j] = 1 / (1 + math.exp(-acc[j]))
-    elif act == TANH:
-        for j in range(fan_out):
-            acc[j] = math.tanh(acc[j])
-    elif act == SOFTMAX:
-        best = acc[0]
-        for j in range(1, fan_out):
-            if acc[j] > best:
-                best = acc[j]
-        s = 0.0
-        for j in range(fan_out):
-            acc[j] = math.exp(acc[j] - best)
-            s += acc[j]
-        for j in range(fan_out):
-            acc[j] = acc[j] / s
-
-
-@_jit
-def mlp_infer(
-    x: np.ndarray, arrays: Any, spec: np.ndarray, fspec: np.ndarray, out: np.ndarray, work: np.ndarray
+def batchnorm_forward(
+    x: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    running_mean: np.ndarray,
+    running_var: np.ndarray,
+    keep: Any,
+    momentum: Any,
+    unbias: Any,
+    eps: Any,
+    x_hat: np.ndarray,
+    out: np.ndarray,
+    inv_std: np.ndarray,
+    mean: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """Inference through Dense/batch-norm/activation blocks, row by row, without NumPy calls."""
-    n = x.shape[0]
-    blocks = spec.shape[0]
-    for r in range(n):
-        src = 0  # row of `work` holding the current activations; -1 means x itself
-        for blk in range(blocks):
-            w_i, b_i, mean_i, var_i, gamma_i, beta_i, fan_in, fan_out, act = (
-                spec[blk, 0],
-                spec[blk, 1],
-                spec[blk, 2],
-                spec[blk, 3],
-                spec[blk, 4],
-                spec[blk, 5],
-                spec[blk, 6],
-                spec[blk, 7],
-                spec[blk, 8],
-            )
-            dst = 1 - src if blk > 0 else 0
-            acc = work[dst]
-            if b_i >= 0:
-                bias = arrays[b_i]
-                for j in range(fan_out):
-                    acc[j] = bias[j]
-            else:
-                for j in range(fan_out):
-                    acc[j] = 0
-            # 2-D indices from loop counters are provably non-negative: no wrap-around checks, so
-            # LLVM vectorizes the inner loop.
-            weights = arrays[w_i].reshape((fan_in, fan_out))
-            for i in range(fan_in):
-                xi = x[r, i] if blk == 0 else work[src, i]
-                if xi != 0:
-                    for j in range(fan_out):
-                        acc[j] += xi * weights[i, j]
-            if mean_i >= 0:
-                mean, var, gamma, beta = arrays[mean_i], arrays[var_i], arrays[gamma_i], arrays[beta_i]
-                eps = fspec[blk, 0]
-                for j in range(fan_out):
-                    scale = gamma[j] / math.sqrt(var[j] + eps)
-                    acc[j] = (acc[j] - mean[j]) * scale + beta[j]
-            _activate(acc, fan_out, act, fspec[blk, 1])
-            src = dst
-        for j in range(out.shape[1]):
-            out[r, j] = work[src, j]
+    """Batch norm in training mode: the batch's mean and biased variance per column, ``x_hat``,
+    ``out = γ·x̂ + β``, ``inv_std``, and the running statistics moved towards the batch's
+    (``running = keep·running + momentum·statistic``, the variance scaled by ``unbias`` = n/(n−1)).
+    """
+    n, k = x.shape
+    for j in range(k):
+        mean[j] = 0
+        inv_std[j] = 0
+    for i in range(n):
+        for j in range(k):
+            mean[j] += x[i, j]
+    for j in range(k):
+        mean[j] = mean[j] / n
+    for i in range(n):
+        for j in range(k):
+            d = x[i, j] - mean[j]
+            x_hat[i, j] = d
+            inv_std[j] += d * d  # the sum of squares, turned into 1/σ below
+    for j in range(k):
+        var = inv_std[j] / n
+        inv_std[j] = 1 / math.sqrt(var + eps)
+        running_mean[j] = running_mean[j] * keep + momentum * mean[j]
+        running_var[j] = running_var[j] * keep + (momentum * unbias) * var
+    for i in range(n):
+        for j in range(k):
+            h = x_hat[i, j] * inv_std[j]
+            x_hat[i, j] = h
+            out[i, j] = h * gamma[j] + beta[j]
+
+
+@_jit
+def batchnorm_backward(
+    grad_output: np.ndarray,
+    x_hat: np.ndarray,
+    gamma: np.ndarray,
+    inv_std: np.ndarray,
+    batch_statistics: Any,
+    grad_gamma: np.ndarray,
+    grad_beta: np.ndarray,
+    grad_input: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Batch norm's backward flow: ``grad_gamma = Σ g·x̂``, ``grad_beta = Σ g`` and ``grad_input``
+    (with batch statistics ``γ/σ · (g − Σg/n − x̂·Σ(g·x̂)/n)``, else ``γ/σ · g``)."""
+    n, k = grad_output.shape
+    for j in range(k):
+        grad_gamma[j] = 0
+        grad_beta[j] = 0
+    for i in range(n):
+        for j in range(k):
+            g = grad_output[i, j]
+            grad_beta[j] += g
+            grad_gamma[j] += g * x_hat[i, j]
+    scale = gamma * inv_std
+    if batch_statistics:
+        slope = grad_gamma / n
+        shift = grad_beta / n
+        for i in range(n):
+            for j in range(k):
+                grad_input[i, j] = (grad_output[i, j] - x_hat[i, j] * slope[j] - shift[j]) * scale[j]
+    else:
+        for i in range(n):
+            for j in range(k):
+                grad_input[i, j] = grad_output[i, j] * scale[j]

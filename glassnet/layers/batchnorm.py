@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from .._validation import check_fraction, check_positive_float
 from ..parameter import Parameter
 from .base import Layer
@@ -100,6 +101,28 @@ class BatchNorm(Layer):
                 stacklevel=2,
             )
             self._warned_single_row = True
+        compiled = kernels.active()
+        if self._batch_statistics and compiled is not None:
+            self._inv_std = self._workspace("stats", 2, self.input_dim)[0]
+            dtype = self.dtype.type
+            compiled.batchnorm_forward(
+                x,
+                self.gamma.value,
+                self.beta.value,
+                self.running_mean,
+                self.running_var,
+                dtype(1.0 - self.momentum),
+                dtype(self.momentum),
+                dtype(n / (n - 1)),
+                dtype(self.eps),
+                x_hat,
+                out,
+                self._inv_std,
+                self._workspaces["stats"][1],
+            )
+            self.num_batches_tracked += 1
+            self._mark_forward(x)
+            return out
         if self._batch_statistics:
             mean = x.mean(axis=0)
             np.subtract(x, mean, out=x_hat)
@@ -133,6 +156,23 @@ class BatchNorm(Layer):
         self._check_backward_ready(grad_output)
         n = grad_output.shape[0]
         x_hat = self._workspaces["x_hat"][:n]
+        compiled = kernels.active()
+        if compiled is not None:
+            grads = self._workspace("grads", 2, self.input_dim)
+            grad_input = self._workspace("grad_input", n, self.input_dim)
+            compiled.batchnorm_backward(
+                grad_output,
+                x_hat,
+                self.gamma.value,
+                self._inv_std,
+                self._batch_statistics,
+                grads[0],
+                grads[1],
+                grad_input,
+            )
+            self.gamma.accumulate(grads[0])
+            self.beta.accumulate(grads[1])
+            return grad_input
         grad_beta = grad_output.sum(axis=0)
         grad_gamma = np.einsum("ij,ij->j", grad_output, x_hat)
         self.gamma.accumulate(grad_gamma)
