@@ -503,6 +503,7 @@ def main() -> None:
     finally:
         if SOURCES["glassnet_baseline"] is not None:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", SOURCES["glassnet_baseline"]])
+            os.rmdir(os.path.dirname(SOURCES["glassnet_baseline"]))  # the empty mkdtemp folder around it
 
 
 def checkout(ref: str) -> str:
