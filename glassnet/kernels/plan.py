@@ -257,7 +257,14 @@ class _Unsupported(Exception):
 
 
 def _networks() -> ModuleType:
-    """The compiled whole-network kernels (numba is in use whenever a plan is built)."""
-    from . import _networks as networks
+    """The compiled whole-network kernels (numba is in use whenever a plan is built); the module is
+    kept after the first call, since an import statement costs more than a one-row prediction."""
+    global _NETWORKS
+    if _NETWORKS is None:
+        from . import _networks as networks
 
-    return networks
+        _NETWORKS = networks
+    return _NETWORKS
+
+
+_NETWORKS: ModuleType | None = None
