@@ -356,3 +356,19 @@ def test_compiled_training_step_rejects_a_bad_label():
     x = np.zeros((4, 4), dtype=np.float32)
     with pytest.raises(ValueError, match=r"y_true\[1\] = 5 is not a class index in \[0, 3\)"):
         net.train_step(x, np.array([0, 5, 1, 2]), gn.losses.SoftmaxCrossEntropy())
+
+
+def test_compiled_training_step_checks_its_inputs():
+    net = gn.mlp([8], 3, output_activation="softmax", input_dim=4, seed=0)
+    loss = gn.losses.SoftmaxCrossEntropy()
+    net.train_step(np.zeros((4, 4), dtype=np.float32), np.arange(4) % 3, loss)  # builds the plan
+    assert net._training_plans[net.fused_output(loss)] is not None
+    with pytest.raises(ValueError, match=r"expected input of shape \(n, 4\); got \(4, 3\)"):
+        net.train_step(np.zeros((4, 3), dtype=np.float32), np.arange(4) % 3, loss)
+    with pytest.raises(TypeError, match="expected float32 input, got float64"):
+        net.train_step(np.zeros((4, 4)), np.arange(4) % 3, loss)
+    with pytest.raises(ValueError, match=r"one class index per row, shape \(4,\); got \(3,\)"):
+        net.train_step(np.zeros((4, 4), dtype=np.float32), np.arange(3), loss)
+    strided = np.ones((4, 8), dtype=np.float32)[:, ::2]  # not contiguous: copied, not a new kernel
+    value, correct = net.train_step(strided, np.arange(4) % 3, loss)
+    assert np.isfinite(value) and 0 <= correct <= 4

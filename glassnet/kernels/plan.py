@@ -98,8 +98,8 @@ class TrainingPlan:
     float32 rounding, not bit for bit; the same seed still gives the same weights.
     """
 
-    def __init__(self, store: Any, spec: np.ndarray, fspec: np.ndarray, owners: list[Any]) -> None:
-        self.store, self.spec, self.fspec = store, spec, fspec
+    def __init__(self, first: Layer, store: Any, spec: np.ndarray, fspec: np.ndarray, owners: list[Any]) -> None:
+        self._first, self.store, self.spec, self.fspec = first, store, spec, fspec
         # (parameter, its value, its gradient): a parameter given new arrays invalidates the plan
         self._watched = [(p, p.value, p.grad) for p in owners]
         self.n_weights = int((spec[:, 6] * spec[:, 7]).sum())
@@ -118,7 +118,15 @@ class TrainingPlan:
         return self.n_weights + rows * (self._outputs + 2 * self._width)
 
     def step(self, x: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
-        """Fill every gradient; returns (the mean loss, rows classified correctly), as ``train_step``."""
+        """Fill every gradient; returns (the mean loss, rows classified correctly), as ``train_step``.
+
+        ``x`` is checked as the first layer checks it (width and dtype: the kernel reads without
+        bounds checks), and ``labels`` must have one entry per row.
+        """
+        self._first.check_input(x)  # the first layer's own check and message
+        if labels.shape != (x.shape[0],):
+            raise ValueError(f"y_true must have one class index per row, shape ({x.shape[0]},); got {labels.shape}.")
+        x = np.ascontiguousarray(x)  # a strided view would need a kernel compiled for it
         size = self.work_size(x.shape[0])
         if self._work.size < size:
             self._work = np.empty(size, dtype=self._work.dtype)
@@ -174,7 +182,7 @@ class TrainingPlan:
         spec = inference.spec.copy()
         for column in (0, 1):  # the plan's array indices become offsets into the store
             spec[:, column] = [offsets[i] if i >= 0 else -1 for i in inference.spec[:, column]]
-        return cls(store, spec, inference.fspec, owners)
+        return cls(layers[0], store, spec, inference.fspec, owners)
 
 
 def _offset(store: Any, parameter: Any) -> int | None:

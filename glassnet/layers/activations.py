@@ -22,7 +22,7 @@ class Linear(Activation):
     is_linear = True
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        self._check_input(x)
+        self.check_input(x)
         self._mark_forward(x)
         return x
 
@@ -40,7 +40,7 @@ class ReLU(Activation):
     kind = "relu"
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        self._check_input(x)
+        self.check_input(x)
         n = x.shape[0]
         mask = self._workspace("mask", n, self.input_dim, np.dtype(bool))
         out = self._workspace("out", n, self.input_dim)
@@ -79,7 +79,7 @@ class LeakyReLU(Activation):
         self.negative_slope = check_positive_float(negative_slope, "negative_slope", allow_zero=True)
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        self._check_input(x)
+        self.check_input(x)
         n = x.shape[0]
         slope = self._workspace("slope", n, self.input_dim)
         out = self._workspace("out", n, self.input_dim)
@@ -110,7 +110,7 @@ class Sigmoid(Activation):
     kind = "sigmoid"
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        self._check_input(x)
+        self.check_input(x)
         out = self._workspace("out", x.shape[0], self.input_dim)
         # 1/(1+exp(-x)) evaluated in place; exp overflow to inf for x < -88 gives the right limit 0.
         with np.errstate(over="ignore"):
@@ -145,7 +145,7 @@ class Tanh(Activation):
     kind = "tanh"
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        self._check_input(x)
+        self.check_input(x)
         out = self._workspace("out", x.shape[0], self.input_dim)
         np.tanh(x, out=out)
         self._mark_forward(x)
@@ -177,7 +177,7 @@ class Softmax(Activation):
     kind = "softmax"
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        self._check_input(x)
+        self.check_input(x)
         out = self._workspace("out", x.shape[0], self.input_dim)
         softmax(x, out=out)
         self._mark_forward(x)

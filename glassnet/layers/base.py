@@ -104,7 +104,8 @@ class Layer:
                 f"output); got {grad_output.shape}."
             )
 
-    def _check_input(self, x: np.ndarray) -> None:
+    def check_input(self, x: np.ndarray) -> None:
+        """Raise the error ``forward`` raises for ``x``: not 2-D of the layer's width, or not its dtype."""
         if x.ndim != 2 or x.shape[1] != self.input_dim:
             raise ValueError(f"{self.describe()}: expected input of shape (n, {self.input_dim}); got {x.shape}.")
         if x.dtype != self.dtype:

@@ -87,7 +87,7 @@ class BatchNorm(Layer):
         return scale.astype(self.dtype, copy=False), shift.astype(self.dtype, copy=False)
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        self._check_input(x)
+        self.check_input(x)
         n = x.shape[0]
         out = self._workspace("out", n, self.input_dim)
         x_hat = self._workspace("x_hat", n, self.input_dim)

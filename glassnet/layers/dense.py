@@ -101,7 +101,7 @@ class Dense(Layer):
         return [self.W] if self.b is None else [self.W, self.b]
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        self._check_input(x)
+        self.check_input(x)
         out = self._workspace("out", x.shape[0], self.units)
         np.matmul(x, self.W.value, out=out)
         if self.b is not None:

@@ -45,7 +45,7 @@ class Dropout(Layer):
         self.rng = rng
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        self._check_input(x)
+        self.check_input(x)
         self._active = training and self.rate > 0
         self._mark_forward(x)
         if not self._active:
