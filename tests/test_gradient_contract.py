@@ -46,6 +46,9 @@ def _network(kind):
 
 
 @pytest.mark.parametrize("kind", sorted(LAYER_TYPES) + ["Scale"])
+# The layers' contract, so layer by layer: with numba a Dense stack trains in one compiled call,
+# whose gradients tests/test_kernels.py compares with the layer-by-layer step.
+@gn.kernels.use("numpy")
 def test_train_step_gradients_equal_zero_grad_then_backward(kind):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(16, 4)), rng.integers(0, 3, 16)
