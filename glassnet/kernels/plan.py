@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..losses import SoftmaxCrossEntropy
+
 if TYPE_CHECKING:
     from ..layers import Layer
 
@@ -108,7 +110,10 @@ class TrainingPlan:
         self._work = np.empty(0, dtype=store.values.dtype)
 
     def valid(self) -> bool:
-        return all(p.value is value and p.grad is grad for p, value, grad in self._watched)
+        for p, value, grad in self._watched:  # a loop, not all(...): this runs on every step
+            if p.value is not value or p.grad is not grad:
+                return False
+        return True
 
     def suits(self, rows: int) -> bool:
         return rows * self.n_weights <= MAX_TRAIN_WORK
@@ -151,8 +156,6 @@ class TrainingPlan:
     def applies(loss: Any, y: np.ndarray, sample_weight: np.ndarray | None) -> bool:
         """Whether a step with this loss and these targets can be compiled: softmax cross-entropy on
         class indices, without label smoothing or sample weights."""
-        from ..losses import SoftmaxCrossEntropy
-
         return (
             type(loss) is SoftmaxCrossEntropy
             and not loss.label_smoothing
