@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence as SequenceABC
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -22,6 +22,10 @@ from .parameter import FlatStore, Parameter
 
 if TYPE_CHECKING:
     from .training.history import History
+
+
+#: A compiled plan kind (``kernels.plan``): built from layers, stale when their arrays change.
+Plan = TypeVar("Plan", InferencePlan, TrainingPlan)
 
 
 class Sequential:
@@ -287,13 +291,17 @@ class Sequential:
 
     def _training_plan(self, loss: Loss, y: np.ndarray, sample_weight: np.ndarray | None) -> TrainingPlan | None:
         """The compiled whole-step plan for this step, or None (``kernels.plan.TrainingPlan``)."""
-        compiled = kernels.active()
-        if compiled is None or not TrainingPlan.applies(loss, y, sample_weight):
+        if kernels.active() is None or not TrainingPlan.applies(loss, y, sample_weight):
             return None
-        stop, plans = self._fused_stop, self._training_plans
-        if stop not in plans or (plans[stop] is not None and not plans[stop].valid()):  # type: ignore[union-attr]
-            plans[stop] = TrainingPlan.build(self.layers[:stop])
-        return plans[stop]
+        return self._cached_plan(self._training_plans, TrainingPlan, self._fused_stop)
+
+    def _cached_plan(self, plans: dict[int | None, Plan | None], kind: type[Plan], stop: int | None) -> Plan | None:
+        """``plans[stop]``: the ``kind`` of plan for the layers before ``stop`` (None where they are
+        unsupported), built when missing or stale."""
+        plan = plans.get(stop)
+        if stop not in plans or (plan is not None and not plan.valid()):
+            plan = plans[stop] = kind.build(self.layers[:stop])
+        return plan
 
     def infer(self, x: np.ndarray, stop: int | None = None, batch_size: int = 4096) -> np.ndarray:
         """Inference through each layer's lean ``infer``, in chunks; returns a new array.
@@ -303,11 +311,8 @@ class Sequential:
         """
         layers = self.layers[:stop] if stop is not None else self.layers
         if len(x) <= MAX_PLAN_ROWS:  # few rows: one compiled call through the whole network
-            compiled = kernels.active()
-            if compiled is not None:
-                plan = self._plans[stop] if stop in self._plans else None
-                if stop not in self._plans or (plan is not None and not plan.valid()):
-                    plan = self._plans[stop] = InferencePlan.build(layers)
+            if kernels.active() is not None:
+                plan = self._cached_plan(self._plans, InferencePlan, stop)
                 if plan is not None and plan.suits(len(x)):
                     return plan.run(x)
         if len(x) <= batch_size:

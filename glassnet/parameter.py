@@ -32,7 +32,7 @@ class Parameter:
     ((2, 3), dtype('float32'))
     """
 
-    __slots__ = ("value", "grad", "name", "regularize", "fresh", "store")
+    __slots__ = ("value", "grad", "name", "regularize", "fresh", "store", "offset")
 
     def __init__(self, value: np.ndarray, name: str = "", regularize: bool = True) -> None:
         self.value = value
@@ -41,8 +41,10 @@ class Parameter:
         self.regularize = regularize
         # True right after zero_grad: the next backward may overwrite grad instead of adding.
         self.fresh = True
-        #: The FlatStore holding value and grad when they are views of one flat array.
+        #: The FlatStore holding value and grad when they are views of one flat array, and where
+        #: they start in its ``values`` and ``grads``.
         self.store: FlatStore | None = None
+        self.offset = 0
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -89,5 +91,5 @@ class FlatStore:
             view[...] = p.value
             p.value = view
             p.grad = self.grads[offset : offset + p.size].reshape(p.shape)
-            p.store = self
+            p.store, p.offset = self, offset
             offset += p.size

@@ -72,7 +72,7 @@ def cross_fit(
     With a ``progress`` drawing bars, the members' bar counts them (one at a time here; all at
     once from a parallel executor) and each member's epoch bar is nested under it.
     """
-    from ..training.executors import SequentialExecutor, get_executor, sent_by_path
+    from ..training.executors import SequentialExecutor, executor_for, sent_by_path
 
     x = np.concatenate([prepared.x_train, prepared.x_val])
     y = np.concatenate([prepared.y_train, prepared.y_val])
@@ -94,12 +94,11 @@ def cross_fit(
     }
     log(build_network(prepared.task, x.shape[1], shared["outputs"], options).summary())
     log(f"cross-fitting: {options.folds} members, each trained on {options.folds - 1} of {options.folds} folds ...")
-    runner = get_executor(executor, shared_folder(options))
     progress = progress or JobProgress([], verbose=0)
-    nested = progress.active and isinstance(runner, SequentialExecutor)
-    shared["nested_bar"] = progress.stream if nested else None  # where each member's epoch bar draws
-    try:
-        # On a cluster the workers read the rows from files beside the output.
+    # On a cluster the workers read the rows from files beside the output.
+    with executor_for(executor, shared_folder(options)) as runner:
+        nested = progress.active and isinstance(runner, SequentialExecutor)
+        shared["nested_bar"] = progress.stream if nested else None  # where each member's epoch bar draws
         with (
             sent_by_path(runner, shared, ("x", "y", "folds")) as sent,
             progress.phase("training", options.folds, unit="network") as bar,
@@ -112,9 +111,6 @@ def cross_fit(
             else:
                 trained = runner.map(train_member, list(range(options.folds)), sent)
                 bar.advance(options.folds)
-    finally:
-        if runner is not executor and hasattr(runner, "close"):
-            runner.close()  # what get_executor opened here (a client from an address), not the caller's
     members, histories = [network for network, _ in trained], [history for _, history in trained]
     out_of_fold = np.empty((len(x), members[0].output_dim))
     for k, (member, history) in enumerate(zip(members, histories)):

@@ -247,29 +247,28 @@ def _regions(n: int, y: np.ndarray, task: str, options: JobOptions) -> tuple[np.
 def _write_rows(options: JobOptions, pre: TablePreprocessor, slot: np.ndarray, bounds, writer: CacheWriter) -> None:
     """The second pass: every chunk's rows transformed and written at their places in the cache."""
     done = 0
-    for chunk in iter_table(options.data, options.delimiter, options.encoding):
-        chunk.columns = [str(c) for c in chunk.columns]
-        chunk = chunk[chunk[options.target].notna().all(axis=1).to_numpy()]
+    for chunk in _target_rows(options.data, options):
         writer.write_rows(pre.transform(chunk.drop(columns=options.target)), slot[done : done + len(chunk)], bounds)
         done += len(chunk)
     if done != len(slot):
         raise DataError(f"{options.data} changed while it was read: {done} rows, {len(slot)} at first.")
 
 
-def _test_chunks(options: JobOptions):
-    """The ``--test-data`` file chunk by chunk: its rows that have a target."""
-    for chunk in iter_table(options.test_data, options.delimiter, options.encoding):
+def _target_rows(path: str, options: JobOptions, checked: str | None = None):
+    """The table at ``path`` chunk by chunk (string column names), each cut to its rows that have every
+    target; ``checked`` names a file whose target columns must be checked (the data's were at first)."""
+    for chunk in iter_table(path, options.delimiter, options.encoding):
         chunk.columns = [str(c) for c in chunk.columns]
-        absent = [t for t in options.target if t not in chunk.columns]
+        absent = [t for t in options.target if t not in chunk.columns] if checked else []
         if absent:
-            raise DataError(f"--test-data lacks the target column(s) {absent}.")
+            raise DataError(f"{checked} lacks the target column(s) {absent}.")
         yield chunk[chunk[options.target].notna().all(axis=1).to_numpy()]
 
 
 def _test_targets(options: JobOptions, targets: Targets, classes: list | None) -> np.ndarray:
     """The ``--test-data`` file's targets, as the training rows' (class indices of their classes)."""
     test = Targets(targets.task, targets.names)
-    for chunk in _test_chunks(options):
+    for chunk in _target_rows(options.test_data, options, "--test-data"):
         test.add(test.part(chunk[targets.names]))
     if not sum(map(len, test.parts)):
         raise DataError(f"--test-data {options.test_data} has no rows with a target.")
@@ -284,7 +283,7 @@ def _test_targets(options: JobOptions, targets: Targets, classes: list | None) -
 
 def _write_test_rows(options: JobOptions, pre: TablePreprocessor, writer: CacheWriter, start: int) -> None:
     """The ``--test-data`` rows transformed and written into the cache from row ``start`` on."""
-    for chunk in _test_chunks(options):
+    for chunk in _target_rows(options.test_data, options, "--test-data"):
         if len(chunk):
             places = start + np.arange(len(chunk))
             writer.write_rows(pre.transform(chunk.drop(columns=options.target)), places, [(start, start + len(chunk))])

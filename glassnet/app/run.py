@@ -63,8 +63,10 @@ def _out_of_core_run(options: JobOptions, log) -> JobResult:
     """One network on a table streamed through a float32 cache on disk, removed at the end unless kept."""
     import os
     import tempfile
+    from contextlib import nullcontext
     from pathlib import Path
 
+    from ..training.executors import executor_for
     from .cache import CACHE_SUFFIX
     from .outofcore import is_parquet, prepare_out_of_core
 
@@ -75,17 +77,13 @@ def _out_of_core_run(options: JobOptions, log) -> JobResult:
     if options.baselines:
         log("  the classical baselines on uniform samples of the training and test rows (up to 100,000 each)")
     options = replace(options, folds=1)
-    runner = None
-    if options.executor is not None and is_parquet(options.data):
-        from ..training.executors import get_executor
-
-        runner = get_executor(options.executor)
-        log(f"  the passes over the table run as tasks on {runner!r}, each reading its part by path")
+    on_tasks = options.executor is not None and is_parquet(options.data)
     try:
-        return _run(options, lambda told: prepare_out_of_core(told, cache, runner), log)
+        with executor_for(options.executor) if on_tasks else nullcontext() as runner:
+            if runner is not None:
+                log(f"  the passes over the table run as tasks on {runner!r}, each reading its part by path")
+            return _run(options, lambda told: prepare_out_of_core(told, cache, runner), log)
     finally:
-        if runner is not None:
-            runner.close()
         if options.keep_cache and cache.exists():
             log(f"kept the cache {cache} (np.load(path, mmap_mode='r') opens it)")
         else:
@@ -164,18 +162,14 @@ def _log_data(prepared: Prepared, options: JobOptions, log) -> None:
 
 
 def _grow(prepared: Prepared, y_train, y_val, options: JobOptions, log):
-    from ..training.executors import get_executor
+    from ..training.executors import executor_for
     from .crossfit import shared_folder
 
     if prepared.task == "multilabel":
         raise DataError("--grow supports classification and regression targets, not multilabel.")
     log("growing: start small, widen or deepen while validation improves ...")
-    runner = get_executor(options.executor, shared_folder(options))
-    try:
+    with executor_for(options.executor, shared_folder(options)) as runner:
         growth = _grow_on(prepared, y_train, y_val, options, runner)
-    finally:
-        if hasattr(runner, "close"):
-            runner.close()
     log(growth.summary())
     return growth
 

@@ -9,15 +9,11 @@ pass; the matrix products here are written for a few rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
-from ._compiled import _compile, _jit, softmax_cross_entropy
-
-F = TypeVar("F", bound=Callable[..., Any])
-
+from ._compiled import F, _compile, _jit, softmax_cross_entropy
 
 # One row of the plan per block (a Dense layer, optionally batch norm, then an activation):
 # indices into the tuple of arrays (W, b, running mean, running var, gamma, beta; -1 = absent),

@@ -179,28 +179,15 @@ class TrainingPlan:
         store = owners[0].store if owners else None
         if inference is None or store is None or len(owners) != len(inference.arrays):
             return None
-        offsets = [_offset(store, p) for p in owners]
-        if any(offset is None for offset in offsets):
-            return None
+        if any(
+            p.store is not store or p.value.base is not store.values or p.grad.base is not store.grads for p in owners
+        ):
+            return None  # a parameter no longer a view of the store
+        offsets = [p.offset for p in owners]
         spec = inference.spec.copy()
         for column in (0, 1):  # the plan's array indices become offsets into the store
             spec[:, column] = [offsets[i] if i >= 0 else -1 for i in inference.spec[:, column]]
         return cls(layers[0], store, spec, inference.fspec, owners)
-
-
-def _offset(store: Any, parameter: Any) -> int | None:
-    """Where ``parameter``'s value and gradient start in ``store``, or None when they are not its views."""
-    if (
-        parameter.store is not store
-        or parameter.value.base is not store.values
-        or parameter.grad.base is not store.grads
-    ):
-        return None
-    start = parameter.value.__array_interface__["data"][0] - store.values.__array_interface__["data"][0]
-    grad_start = parameter.grad.__array_interface__["data"][0] - store.grads.__array_interface__["data"][0]
-    if start != grad_start or not parameter.value.flags.c_contiguous:
-        return None
-    return int(start // store.values.itemsize)
 
 
 class _PlanTable:

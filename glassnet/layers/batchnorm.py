@@ -103,7 +103,8 @@ class BatchNorm(Layer):
             self._warned_single_row = True
         compiled = kernels.active()
         if self._batch_statistics and compiled is not None:
-            self._inv_std = self._workspace("stats", 2, self.input_dim)[0]
+            stats = self._workspace("stats", 2, self.input_dim)  # 1/σ, and the mean
+            self._inv_std = stats[0]
             dtype = self.dtype.type
             compiled.batchnorm_forward(
                 x,
@@ -117,8 +118,8 @@ class BatchNorm(Layer):
                 dtype(self.eps),
                 x_hat,
                 out,
-                self._inv_std,
-                self._workspaces["stats"][1],
+                stats[0],
+                stats[1],
             )
             self.num_batches_tracked += 1
             self._mark_forward(x)

@@ -113,6 +113,18 @@ def get_executor(spec: Any = None, shared_dir: str | os.PathLike | None = None) 
     )
 
 
+@contextmanager
+def executor_for(spec: Any = None, shared_dir: str | os.PathLike | None = None) -> Iterator[Any]:
+    """:func:`get_executor` for a block: what it opened here (a client from an address) is closed
+    when the block ends; an executor the caller passed in is left open."""
+    runner = get_executor(spec, shared_dir)
+    try:
+        yield runner
+    finally:
+        if runner is not spec and hasattr(runner, "close"):
+            runner.close()
+
+
 class SharedFile(str):
     """The path of a ``.npy`` file that a task opens (memory-mapped) instead of receiving the array."""
 

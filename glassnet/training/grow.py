@@ -20,7 +20,7 @@ from ..builders import mlp
 from ..exceptions import TrainingInterrupted
 from ..network import Sequential
 from .callbacks import EarlyStopping
-from .executors import get_executor, opened, sent_by_path
+from .executors import executor_for, opened, sent_by_path
 from .fit import make_trainer
 from .history import History
 from .targets import split_validation
@@ -237,15 +237,10 @@ def grow(
 
 def _searched(executor: Any, settings: dict, shared: dict, mode: str, tolerance: float, bounds: tuple) -> _Search:
     """The search run on ``executor``; on a cluster, its candidates read the rows from files."""
-    runner = get_executor(executor)
-    try:
-        with sent_by_path(runner, shared, ("x", "y", "x_val", "y_val")) as sent:
-            search = _Search(runner, settings, sent, mode, tolerance)
-            search.run(*bounds)
-        return search
-    finally:
-        if runner is not executor and hasattr(runner, "close"):
-            runner.close()  # what get_executor opened here (a client from an address), not the caller's
+    with executor_for(executor) as runner, sent_by_path(runner, shared, ("x", "y", "x_val", "y_val")) as sent:
+        search = _Search(runner, settings, sent, mode, tolerance)
+        search.run(*bounds)
+    return search
 
 
 def _shared_data(
