@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import glassnet as gn
+from glassnet import recipe
 from glassnet.app.options import JobOptions
 from glassnet.app.run import run_training
 from glassnet.io.modelfile import load_model, save_model
@@ -99,7 +100,14 @@ def test_train_cross_fits_on_every_row_and_estimates_out_of_fold(churn):
     assert all(m["training_rows"] == 192 for m in fit["members"])
     # the baselines are cross-validated on the same folds, scored on the same 240 rows
     assert set(result.metadata["baselines"]) == {"logistic regression", "gradient boosting"}
-    again = run_training(_options(churn), log=lambda *a: None)
+    said: list[str] = []
+    again = run_training(_options(churn), log=said.append)
+    # the L2 prior over a member's 192 training rows, said and recorded
+    rule = f"the prior {recipe.L2_PRIOR:g} over each network's training rows ({recipe.L2_PRIOR:g} / 192 = "
+    assert any(line.startswith(f"weight decay (L2): {rule}") for line in said)
+    assert again.metadata["options"]["weight_decay"].startswith(rule)
+    given = run_training(_options(churn, weight_decay=0.0, folds=2, epochs=1), log=said.append)
+    assert given.metadata["options"]["weight_decay"] == "0, as given"
     for a, b in zip(result.network.members, again.network.members):
         for key, value in a.state_dict().items():
             np.testing.assert_array_equal(value, b.state_dict()[key])  # the same seed, the same weights

@@ -135,6 +135,20 @@ def test_the_defaults_cross_fit_networks_whose_mean_predicts():
     reg = gn.DNNRegressor(hidden_layer_sizes=(8,), max_iter=20, random_state=0).fit(Xr, Xr[:, 0])
     outputs = np.mean([net.astype(np.float64).predict(Xr) for net in reg.networks_], axis=0).ravel()
     np.testing.assert_allclose(reg.predict(Xr), outputs * reg._y_scale[0] + reg._y_mean[0], rtol=1e-9)
+    # the L2 prior over each network's own training rows: 80 of the 100 in a fold's complement
+    assert reg.alpha == recipe.L2_PRIOR
+    assert [opt.weight_decay for opt in reg._optimizers] == pytest.approx([recipe.L2_PRIOR / 80] * recipe.FOLDS)
+
+
+def test_the_l2_penalty_divides_alpha_by_the_weight_of_the_rows():
+    """scikit-learn's documented objective: (Σ wᵢ·lossᵢ + 0.5·alpha·‖W‖²) / Σ wᵢ, not per batch."""
+    X = np.random.default_rng(1).normal(size=(50, 2))
+    weights = np.full(50, 3.0)
+    settings = dict(hidden_layer_sizes=(4,), max_iter=2, n_networks=1, early_stopping=False, batch_size=10)
+    plain = gn.DNNRegressor(alpha=0.5, **settings).fit(X, X[:, 0])
+    weighted = gn.DNNRegressor(alpha=0.5, **settings).fit(X, X[:, 0], sample_weight=weights)
+    assert plain._optimizers[0].weight_decay == pytest.approx(0.5 / 50)
+    assert weighted._optimizers[0].weight_decay == pytest.approx(0.5 / 150)
 
 
 def test_too_few_rows_for_the_folds_is_said_and_still_fits():

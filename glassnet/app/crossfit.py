@@ -20,7 +20,7 @@ from ..training.folds import fold_assignment, member_seed
 from .options import JobOptions
 from .prepare import Prepared
 from .progress import JobProgress
-from .recipe import build_callbacks, build_loss, build_network, build_optimizer, n_outputs
+from .recipe import build_callbacks, build_loss, build_network, build_optimizer, describe_weight_decay, n_outputs
 from .tasks import CLASSIFICATION, predict_outputs, targets_for_network
 
 
@@ -93,6 +93,7 @@ def cross_fit(
         "options": replace(options, frame=None),
     }
     log(build_network(prepared.task, x.shape[1], shared["outputs"], options).summary())
+    log(describe_weight_decay(options, int(np.sum(folds != 0))))
     log(f"cross-fitting: {options.folds} members, each trained on {options.folds - 1} of {options.folds} folds ...")
     progress = progress or JobProgress([], verbose=0)
     # On a cluster the workers read the rows from files beside the output.
@@ -144,7 +145,7 @@ def train_member(fold: int, shared: dict):
         network,
         x[inside],
         y[inside],
-        optimizer=build_optimizer(network, options),
+        optimizer=build_optimizer(network, options, int(inside.sum())),
         loss=build_loss(shared["task"], options),
         epochs=options.epochs,
         batch_size=options.batch_size,

@@ -41,7 +41,9 @@ class JobOptions:
     #: None: the recipe's rate for the optimizer (glassnet.recipe.learning_rate).
     lr: float | None = None
     momentum: float = 0.9
-    weight_decay: float = 0.0
+    #: The L2 coefficient; None: the recipe's prior over each network's training rows
+    #: (glassnet.recipe.weight_decay).
+    weight_decay: float | None = None
     schedule: str | None = None
     early_stopping: bool = True
     patience: int = recipe.PATIENCE

@@ -45,7 +45,23 @@ def build_loss(task: str, options: JobOptions):
     return None
 
 
-def build_optimizer(network, options: JobOptions):
+def weight_decay(options: JobOptions, rows: int) -> float:
+    """The L2 coefficient for a network trained on ``rows`` rows: the options', else the recipe's prior."""
+    return recipe.weight_decay(rows) if options.weight_decay is None else float(options.weight_decay)
+
+
+def describe_weight_decay(options: JobOptions, rows: int) -> str:
+    """One line for the log and the report: the L2 coefficient and where it came from."""
+    if options.weight_decay is not None:
+        return f"weight decay (L2): {options.weight_decay:g}, as given"
+    return (
+        f"weight decay (L2): the prior {recipe.L2_PRIOR:g} over each network's training rows "
+        f"({recipe.L2_PRIOR:g} / {rows} = {recipe.weight_decay(rows):.3g}); it fades as rows grow"
+    )
+
+
+def build_optimizer(network, options: JobOptions, rows: int):
+    """The optimizer of ``options`` for ``network``, trained on ``rows`` rows (which set the L2)."""
     from ..optim import make_optimizer
 
     sgd = options.optimizer == "sgd"
@@ -55,7 +71,7 @@ def build_optimizer(network, options: JobOptions):
         lr=learning_rate(options.optimizer, options.lr),
         momentum=options.momentum if sgd else None,
         nesterov=options.momentum > 0 if sgd else None,
-        weight_decay=options.weight_decay,
+        weight_decay=weight_decay(options, rows),
     )
 
 

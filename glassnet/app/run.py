@@ -19,7 +19,15 @@ from .interval import headline_interval
 from .options import JobOptions, cross_fitting
 from .prepare import Prepared, prepare
 from .progress import JobProgress
-from .recipe import build_callbacks, build_loss, build_network, build_optimizer, n_outputs
+from .recipe import (
+    build_callbacks,
+    build_loss,
+    build_network,
+    build_optimizer,
+    describe_weight_decay,
+    n_outputs,
+    weight_decay,
+)
 from .tasks import CLASSIFICATION, evaluate_network, metrics_of_outputs, predict_outputs, targets_for_network
 
 
@@ -189,9 +197,16 @@ def _grow_on(prepared: Prepared, y_train, y_val, options: JobOptions, runner):
         batch_size=options.batch_size,
         patience=options.patience,
         lr=options.lr,
+        weight_decay=weight_decay(options, len(prepared.x_train)),
         seed=options.seed,
         executor=runner,
     )
+
+
+def _network_rows(prepared: Prepared, options: JobOptions) -> int:
+    """The rows one network trained on: a cross-fit member's share of the training rows, else all of them."""
+    rows = len(prepared.x_train) + (0 if prepared.x_val is None else len(prepared.x_val))
+    return rows - rows // options.folds if options.folds >= 2 else len(prepared.x_train)
 
 
 def _network(prepared: Prepared, y_train, options: JobOptions):
@@ -205,7 +220,8 @@ def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
 
     network = _network(prepared, y_train, options)
     log(network.summary())
-    optimizer = build_optimizer(network, options)
+    log(describe_weight_decay(options, len(prepared.x_train)))
+    optimizer = build_optimizer(network, options, len(prepared.x_train))
     history = make_trainer(
         network,
         prepared.x_train,
@@ -249,7 +265,7 @@ def _refit(prepared: Prepared, y_train, y_val, history, options: JobOptions, log
         network,
         x,
         y,
-        optimizer=build_optimizer(network, options),
+        optimizer=build_optimizer(network, options, len(x)),
         loss=build_loss(prepared.task, options),
         epochs=epochs,
         batch_size=options.batch_size,
@@ -289,6 +305,8 @@ def _account(
         "options": {
             **{k: (list(v) if isinstance(v, tuple) else v) for k, v in options.__dict__.items() if k != "frame"},
             "lr": learning_rate(options.optimizer, options.lr),  # the rate used, also when the recipe chose it
+            # the L2 used, also when the recipe's prior set it from the rows
+            "weight_decay": describe_weight_decay(options, _network_rows(prepared, options)).split(": ", 1)[1],
         },
         "test_metrics": test_metrics,
         "test_interval": headline_interval(task, outputs, prepared.y_test, options.seed),

@@ -48,6 +48,10 @@ def positive_float(text: str) -> float:
     return _number(text, float, lambda v: v > 0, "a positive number")
 
 
+def non_negative_float(text: str) -> float:
+    return _number(text, float, lambda v: v >= 0 and v != float("inf"), "a number ≥ 0")
+
+
 def check_output(path, overwrite: bool, kind: str, inputs=(), flag: str = "--overwrite to replace it"):
     """Refuse, before any work, an output path that cannot be used or is not glassnet's to replace.
 

@@ -6,9 +6,19 @@ import argparse
 import sys
 from pathlib import Path
 
+from .. import recipe
 from ..app.options import OUT_OF_CORE_CELLS, JobOptions
 from ..recipe import learning_rate
-from .common import check_output, emit_json, fraction, fraction_or_zero, hidden_sizes, positive_float, positive_int
+from .common import (
+    check_output,
+    emit_json,
+    fraction,
+    fraction_or_zero,
+    hidden_sizes,
+    non_negative_float,
+    positive_float,
+    positive_int,
+)
 
 EXAMPLES = """examples:
   glassnet train houses.csv --target price --out houses-model
@@ -54,7 +64,9 @@ def add_parser(commands) -> None:
     parser.add_argument(
         "--dropout", type=float, default=JobOptions.dropout, help="dropout rate after each hidden activation"
     )
-    _add_training_arguments(parser.add_argument_group("training"))
+    training = parser.add_argument_group("training")
+    _add_training_arguments(training)
+    _add_execution_arguments(training)
     _add_scale_arguments(parser.add_argument_group("large tables"))
     parser.add_argument("--test-fraction", type=fraction, default=JobOptions.test_fraction)
     parser.add_argument("--validation-fraction", type=fraction, default=JobOptions.validation_fraction)
@@ -99,7 +111,12 @@ def _add_training_arguments(group) -> None:
         f"sgd {learning_rate('sgd'):g})",
     )
     group.add_argument("--momentum", type=float, default=JobOptions.momentum, help="SGD momentum (Nesterov)")
-    group.add_argument("--weight-decay", type=float, default=JobOptions.weight_decay)
+    group.add_argument(
+        "--weight-decay",
+        type=non_negative_float,
+        help="L2 coefficient (default: the prior "
+        f"{recipe.L2_PRIOR:g} over each network's training rows, e.g. {recipe.weight_decay(1000):g} on 1,000)",
+    )
     group.add_argument("--schedule", choices=["cosine", "plateau"], help="learning-rate schedule")
     group.add_argument(
         "--patience", type=positive_int, default=JobOptions.patience, help="early-stopping patience in epochs"
@@ -120,18 +137,6 @@ def _add_training_arguments(group) -> None:
         f"model (default {JobOptions.folds}; 1: one network with a validation split)",
     )
     group.add_argument(
-        "--executor",
-        default=JobOptions.executor,
-        help="where cross-fit members and --grow candidates train: joblib (local processes) or a Dask scheduler "
-        "address tcp://HOST:PORT",
-    )
-    group.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="a Dask cluster's scheduler (tcp://HOST:PORT): cross-fit members, --grow candidates and the passes "
-        "over a Parquet table out of core run there; every worker must see the data's and the output's folders",
-    )
-    group.add_argument(
         "--no-refit",
         action="store_true",
         help="with --folds 1: keep the network of the run with validation instead of retraining on all rows",
@@ -146,6 +151,22 @@ def _add_training_arguments(group) -> None:
         metavar="SECONDS",
         help=f"time each baseline model may take over all its folds; the boosted trees stop adding trees "
         f"when it would run out (default {JobOptions.baseline_budget:g})",
+    )
+
+
+def _add_execution_arguments(group) -> None:
+    """Where the cross-fit members, --grow candidates and out-of-core passes run."""
+    group.add_argument(
+        "--executor",
+        default=JobOptions.executor,
+        help="where cross-fit members and --grow candidates train: joblib (local processes) or a Dask scheduler "
+        "address tcp://HOST:PORT",
+    )
+    group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a Dask cluster's scheduler (tcp://HOST:PORT): cross-fit members, --grow candidates and the passes "
+        "over a Parquet table out of core run there; every worker must see the data's and the output's folders",
     )
 
 

@@ -31,7 +31,7 @@ class BaseDNN(ModelFiles, BaseEstimator):
         activation="relu",
         *,
         solver="adam",
-        alpha=1e-4,
+        alpha=recipe.L2_PRIOR,
         batch_size="auto",
         learning_rate_init=None,
         max_iter=200,
@@ -86,16 +86,17 @@ class BaseDNN(ModelFiles, BaseEstimator):
     def _seed(self) -> int:
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    def _decay(self, batch_size: int, sample_weight) -> float:
-        """The L2 coefficient of ``alpha`` for one step.
+    def _decay(self, rows: int, sample_weight) -> float:
+        """The L2 coefficient of ``alpha`` for a network trained on ``rows`` rows.
 
-        scikit-learn's objective per batch is ``(Σ wᵢ·lossᵢ + 0.5·alpha·‖W‖²) / Σ wᵢ``, so the
-        penalty's gradient is ``alpha / Σ wᵢ`` times W. The weight of a batch is taken as its
-        expected value, ``batch_size × mean weight``: exact when one batch holds every row, and with
-        unit weights, and so a row of weight k counts as k copies of it.
+        The objective is scikit-learn's as its documentation states it, ``(Σ wᵢ·lossᵢ + 0.5·alpha·‖W‖²)
+        / Σ wᵢ`` over the network's training rows, so the penalty's gradient is ``alpha / Σ wᵢ``
+        times W: the recipe's prior (``glassnet.recipe.L2_PRIOR``), which fades as rows grow. (scikit-learn's
+        MLP divides by each batch's size instead, the same thing when one batch holds every row.) A
+        row of weight k counts as k copies of it.
         """
-        mean_weight = 1.0 if sample_weight is None else float(np.mean(sample_weight))
-        return self.alpha / (batch_size * mean_weight) if mean_weight > 0 else 0.0
+        total = float(rows) if sample_weight is None else float(np.sum(sample_weight))
+        return self.alpha / total if total > 0 else 0.0
 
     def _make_optimizer(self, network, decay: float):
         sgd = self.solver == "sgd"
@@ -188,11 +189,11 @@ class BaseDNN(ModelFiles, BaseEstimator):
         Returns its history and the number of rows it trained on.
         """
         network, batch_size = self.networks_[k], self._batch(len(x))
-        decay = self._decay(batch_size, sample_weight)
+        rows = np.ones(len(x), dtype=bool) if folds is None else folds != k
+        decay = self._decay(int(rows.sum()), None if sample_weight is None else sample_weight[rows])
         if self._optimizers[k] is None:
             self._optimizers[k] = self._make_optimizer(network, decay)
-        self._optimizers[k].weight_decay = decay  # partial_fit calls may bring other weights
-        rows = np.ones(len(x), dtype=bool) if folds is None else folds != k
+        self._optimizers[k].weight_decay = decay  # partial_fit calls may bring other rows and weights
         held_out = None
         if folds is not None:
             held = ~rows

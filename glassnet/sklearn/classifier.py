@@ -17,8 +17,9 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
 
     The defaults are the recipe of ``glassnet train`` (``glassnet/recipe.py``): five networks of 256
     and 128 units with dropout 0.1, cross-fitted (network k trains on four fifths of the rows and
-    stops early on the fifth it did not see), trained by Adam at 3e-3 on batches of 64; the
-    prediction is their mean probability. ``docs/estimators.md`` compares them with scikit-learn's MLP.
+    stops early on the fifth it did not see), trained by Adam at 3e-3 on batches of 64 with an L2
+    prior on the weights; the prediction is their mean probability. ``docs/estimators.md`` compares
+    them with scikit-learn's MLP.
 
     Parameters
     ----------
@@ -26,8 +27,11 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
         Units of each hidden layer.
     activation : {"relu", "leaky_relu", "tanh", "logistic", "identity"}, default="relu"
     solver : {"adam", "sgd", "adamw"}, default="adam"
-    alpha : float, default=1e-4
-        L2 penalty, as in ``MLPClassifier`` (0.5·alpha·‖W‖² per batch mean).
+    alpha : float, default=2.0
+        L2 penalty: each network's objective is its mean loss plus 0.5·alpha·‖W‖² / n over its n
+        training rows (``MLPClassifier``'s objective as documented; its default is 1e-4). The
+        recipe's prior (``glassnet.recipe.L2_PRIOR``): it keeps a network on a few hundred rows near
+        small weights and fades as rows grow.
     batch_size : int or "auto", default="auto"
         ``min(64, n_samples)`` when "auto".
     learning_rate_init : float or None, default=None

@@ -42,7 +42,7 @@ class DNNRegressor(MultiOutputMixin, RegressorMixin, BaseDNN):
         activation="relu",
         *,
         solver="adam",
-        alpha=1e-4,
+        alpha=recipe.L2_PRIOR,
         batch_size="auto",
         learning_rate_init=None,
         max_iter=200,
