@@ -104,7 +104,7 @@ def test_train_cross_fits_on_every_row_and_estimates_out_of_fold(churn):
     again = run_training(_options(churn), log=said.append)
     # the L2 prior over a member's 192 training rows, said and recorded
     rule = f"the prior {recipe.L2_PRIOR:g} over each network's training rows ({recipe.L2_PRIOR:g} / 192 = "
-    assert any(line.startswith(f"weight decay (L2): {rule}") for line in said)
+    assert any(line.startswith(f"weight decay (L2): {rule}") for line in said)  # member 1's 192 rows
     assert again.metadata["options"]["weight_decay"].startswith(rule)
     given = run_training(_options(churn, weight_decay=0.0, folds=2, epochs=1), log=said.append)
     assert given.metadata["options"]["weight_decay"] == "0, as given"

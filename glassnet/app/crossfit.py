@@ -93,7 +93,7 @@ def cross_fit(
         "options": replace(options, frame=None),
     }
     log(build_network(prepared.task, x.shape[1], shared["outputs"], options).summary())
-    log(describe_weight_decay(options, int(np.sum(folds != 0))))
+    log(f"weight decay (L2): {describe_weight_decay(options, int(np.sum(folds != 0)))}")
     log(f"cross-fitting: {options.folds} members, each trained on {options.folds - 1} of {options.folds} folds ...")
     progress = progress or JobProgress([], verbose=0)
     # On a cluster the workers read the rows from files beside the output.

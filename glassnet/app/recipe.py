@@ -51,11 +51,12 @@ def weight_decay(options: JobOptions, rows: int) -> float:
 
 
 def describe_weight_decay(options: JobOptions, rows: int) -> str:
-    """One line for the log and the report: the L2 coefficient and where it came from."""
+    """The L2 coefficient of a network trained on ``rows`` rows and where it came from, for the log and
+    the recorded options."""
     if options.weight_decay is not None:
-        return f"weight decay (L2): {options.weight_decay:g}, as given"
+        return f"{options.weight_decay:g}, as given"
     return (
-        f"weight decay (L2): the prior {recipe.L2_PRIOR:g} over each network's training rows "
+        f"the prior {recipe.L2_PRIOR:g} over each network's training rows "
         f"({recipe.L2_PRIOR:g} / {rows} = {recipe.weight_decay(rows):.3g}); it fades as rows grow"
     )
 

@@ -117,6 +117,8 @@ def _one_network_run(prepared: Prepared, options: JobOptions, log, started: floa
         network, selected, history, prepared, options, growth, time.perf_counter() - started, log=log, progress=progress
     )
     metadata["refit"] = refit
+    rows = len(prepared.x_train) + (len(prepared.x_val) if refit else 0)  # the final network's
+    metadata["options"]["weight_decay"] = describe_weight_decay(options, rows)  # the L2 used, and why
     return JobResult(network, history, prepared, metadata["test_metrics"], metadata)
 
 
@@ -148,6 +150,7 @@ def _cross_fit_run(prepared: Prepared, options: JobOptions, log, started: float,
     )  # fmt: skip
     metadata["refit"] = None
     metadata["cross_fit"] = summary
+    metadata["options"]["weight_decay"] = describe_weight_decay(options, member["training_rows"])  # member 1's
     return JobResult(fit.ensemble, fit.histories[0], view, metadata["test_metrics"], metadata)
 
 
@@ -203,12 +206,6 @@ def _grow_on(prepared: Prepared, y_train, y_val, options: JobOptions, runner):
     )
 
 
-def _network_rows(prepared: Prepared, options: JobOptions) -> int:
-    """The rows one network trained on: a cross-fit member's share of the training rows, else all of them."""
-    rows = len(prepared.x_train) + (0 if prepared.x_val is None else len(prepared.x_val))
-    return rows - rows // options.folds if options.folds >= 2 else len(prepared.x_train)
-
-
 def _network(prepared: Prepared, y_train, options: JobOptions):
     outputs = n_outputs(prepared.task, prepared.classes, y_train)
     return build_network(prepared.task, prepared.x_train.shape[1], outputs, options)
@@ -220,7 +217,7 @@ def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
 
     network = _network(prepared, y_train, options)
     log(network.summary())
-    log(describe_weight_decay(options, len(prepared.x_train)))
+    log(f"weight decay (L2): {describe_weight_decay(options, len(prepared.x_train))}")
     optimizer = build_optimizer(network, options, len(prepared.x_train))
     history = make_trainer(
         network,
@@ -258,7 +255,10 @@ def _refit(prepared: Prepared, y_train, y_val, history, options: JobOptions, log
     pooled = prepared.x_pooled
     x = np.concatenate([prepared.x_train, prepared.x_val]) if pooled is None else pooled
     y = np.concatenate([y_train, y_val])
-    log(f"refit: a fresh network on all {len(x)} training rows for {epochs} epoch(s), the best epoch with validation")
+    log(
+        f"refit: a fresh network on all {len(x)} training rows for {epochs} epoch(s), the best epoch with validation "
+        f"(weight decay {weight_decay(options, len(x)):.3g})"
+    )
     network = _network(prepared, y_train, options)
     schedule = [CosineDecay(epochs)] if options.schedule == "cosine" else []
     refit_history = make_trainer(
@@ -305,8 +305,6 @@ def _account(
         "options": {
             **{k: (list(v) if isinstance(v, tuple) else v) for k, v in options.__dict__.items() if k != "frame"},
             "lr": learning_rate(options.optimizer, options.lr),  # the rate used, also when the recipe chose it
-            # the L2 used, also when the recipe's prior set it from the rows
-            "weight_decay": describe_weight_decay(options, _network_rows(prepared, options)).split(": ", 1)[1],
         },
         "test_metrics": test_metrics,
         "test_interval": headline_interval(task, outputs, prepared.y_test, options.seed),
