@@ -24,7 +24,7 @@ def test_the_loop_and_the_factory_use_the_classes_learning_rate(name):
 
 def test_the_command_lines_help_shows_the_jobs_rates_and_the_job_uses_them():
     from glassnet.app.recipe import build_optimizer
-    from glassnet.recipe import LEARNING_RATES, learning_rate
+    from glassnet.recipe import L2_PRIOR, LEARNING_RATES, learning_rate
 
     train = next(
         action for action in build_parser()._subparsers._group_actions[0].choices.items() if action[0] == "train"
@@ -34,9 +34,14 @@ def test_the_command_lines_help_shows_the_jobs_rates_and_the_job_uses_them():
     for name in OPTIMIZERS:
         expected = LEARNING_RATES.get(name, default_lr(name))
         assert learning_rate(name) == expected and f"{name} {expected:g}" in " ".join(text.split())
-        assert build_optimizer(net, JobOptions(data="x", optimizer=name)).lr == expected
-        assert build_optimizer(net, JobOptions(data="x", optimizer=name, lr=0.5)).lr == 0.5
+        assert build_optimizer(net, JobOptions(data="x", optimizer=name), 100).lr == expected
+        assert build_optimizer(net, JobOptions(data="x", optimizer=name, lr=0.5), 100).lr == 0.5
     assert JobOptions(data="x").lr is None  # no choice made: the recipe decides
+    # the L2: the recipe's prior over the network's training rows unless one is given
+    assert f"the prior {L2_PRIOR:g} over each network's training rows" in " ".join(text.split())
+    assert JobOptions(data="x").weight_decay is None
+    assert build_optimizer(net, JobOptions(data="x"), 400).weight_decay == pytest.approx(L2_PRIOR / 400)
+    assert build_optimizer(net, JobOptions(data="x", weight_decay=0.0), 400).weight_decay == 0.0
 
 
 def test_momentum_belongs_to_sgd():
