@@ -149,6 +149,8 @@ def test_the_l2_penalty_divides_alpha_by_the_weight_of_the_rows():
     weighted = gn.DNNRegressor(alpha=0.5, **settings).fit(X, X[:, 0], sample_weight=weights)
     assert plain._optimizers[0].weight_decay == pytest.approx(0.5 / 50)
     assert weighted._optimizers[0].weight_decay == pytest.approx(0.5 / 150)
+    held = gn.DNNRegressor(alpha=0.5, **{**settings, "early_stopping": True, "validation_fraction": 0.2})
+    assert held.fit(X, X[:, 0])._optimizers[0].weight_decay == pytest.approx(0.5 / 40)  # after its split
 
 
 def test_too_few_rows_for_the_folds_is_said_and_still_fits():

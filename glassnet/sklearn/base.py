@@ -98,7 +98,8 @@ class BaseDNN(ModelFiles, BaseEstimator):
         total = float(rows) if sample_weight is None else float(np.sum(sample_weight))
         return self.alpha / total if total > 0 else 0.0
 
-    def _make_optimizer(self, network, decay: float):
+    def _make_optimizer(self, network):
+        """The solver for ``network``; its L2 coefficient is set from the rows of each run (``_decay``)."""
         sgd = self.solver == "sgd"
         return make_optimizer(
             self.solver,
@@ -106,7 +107,6 @@ class BaseDNN(ModelFiles, BaseEstimator):
             lr=recipe.learning_rate(self.solver, self.learning_rate_init),
             momentum=self.momentum if sgd else None,
             nesterov=self.nesterovs_momentum and self.momentum > 0 if sgd else None,
-            weight_decay=decay,
         )
 
     def _build(self, n_features: int, n_outputs: int, output_activation: str, seed: int):
@@ -190,10 +190,8 @@ class BaseDNN(ModelFiles, BaseEstimator):
         """
         network, batch_size = self.networks_[k], self._batch(len(x))
         rows = np.ones(len(x), dtype=bool) if folds is None else folds != k
-        decay = self._decay(int(rows.sum()), None if sample_weight is None else sample_weight[rows])
         if self._optimizers[k] is None:
-            self._optimizers[k] = self._make_optimizer(network, decay)
-        self._optimizers[k].weight_decay = decay  # partial_fit calls may bring other rows and weights
+            self._optimizers[k] = self._make_optimizer(network)
         held_out = None
         if folds is not None:
             held = ~rows
@@ -216,6 +214,8 @@ class BaseDNN(ModelFiles, BaseEstimator):
             on_divergence="raise",
             diagnostics=k == 0,  # the gradient story is told on the first network
         )
+        # the rows it trains on, after any validation split; partial_fit calls may bring other rows
+        self._optimizers[k].weight_decay = self._decay(len(trainer.x), trainer.sample_weight)
         history = trainer.run()
         return history, len(trainer.x)
 
