@@ -49,7 +49,7 @@ def positive_float(text: str) -> float:
 
 
 def non_negative_float(text: str) -> float:
-    return _number(text, float, lambda v: v >= 0 and v != float("inf"), "a number ≥ 0")
+    return _number(text, float, lambda v: 0 <= v < float("inf"), "a finite number ≥ 0")
 
 
 def check_output(path, overwrite: bool, kind: str, inputs=(), flag: str = "--overwrite to replace it"):
