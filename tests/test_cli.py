@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import glassnet as gn
+from glassnet import recipe
 from glassnet.tabular import TablePreprocessor
 
 # One network (no cross-fit) keeps these tests quick; tests/test_crossfit.py covers the default.
@@ -117,7 +118,9 @@ def test_the_final_network_is_retrained_on_the_training_and_validation_rows(tabl
         refit["epochs"] == metrics["best_epoch"]
         and f"refit: a fresh network on all {refit['rows']}" in completed.stdout
     )
-    assert f"retrained on all {refit['rows']} training and validation rows" in (out / "report.html").read_text()
+    report = (out / "report.html").read_text()
+    assert f"retrained on all {refit['rows']} training and validation rows" in report
+    assert f"({recipe.L2_PRIOR:g} / {refit['rows']} = " in report  # the L2 of the network in the file
     kept = tmp_path / "kept"
     completed = glassnet("train", csv_path, "--target", "churn", "--out", kept, "--no-baselines", "--no-refit", *FAST)
     assert completed.returncode == 0 and json.loads((kept / "metrics.json").read_text())["refit"] is None

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import plots
 from ..io.outputs import REPORT_GENERATOR
+from ..recipe import PATIENCE_STEPS
 from .interval import best_baseline, inside, leaders
 from .tasks import headline_metric
 
@@ -146,8 +147,22 @@ def _architecture_section(network, meta: dict, members: int = 1) -> str:
         f"<section><h2>Architecture</h2><p>input width {network.input_dim} → output {network.output_dim}; "
         f"{network.n_parameters:,} trainable parameters"
         f"{f' in each of the {members} members (the same architecture)' if members > 1 else ''}; {network.dtype}.</p>"
-        f"{_table(['layer', 'type', 'units', 'parameters'], arch_rows)}{linear}</section>"
+        f"{_table(['layer', 'type', 'units', 'parameters'], arch_rows)}{linear}"
+        f"{_settings(meta.get('options'))}</section>"
     )
+
+
+def _settings(options: dict | None) -> str:
+    """How the network was trained: optimizer, rate, batches, schedule, stopping and regularization."""
+    if not options:
+        return ""
+    get = options.get
+    stop = f"; early stopping on {get('monitor')}, patience {get('patience')} epochs" if get("early_stopping") else ""
+    stop += f" or {PATIENCE_STEPS} optimizer steps, the longer" if stop else ""
+    rows = [["optimizer", f"{get('optimizer')}, learning rate {get('lr')}, batches of {get('batch_size')}"]]
+    rows += [["epochs", f"at most {get('epochs')}, schedule {get('schedule') or 'none'}{stop}"]]
+    rows += [["dropout", get("dropout")], ["weight decay (L2)", get("weight_decay")]]
+    return "<h3>Training settings</h3>" + _table(None, rows)
 
 
 def _summary_section(model, meta: dict) -> str:
