@@ -159,9 +159,10 @@ def _settings(options: dict | None) -> str:
     get = options.get
     stop = f"; early stopping on {get('monitor')}, patience {get('patience')} epochs" if get("early_stopping") else ""
     stop += f" or {PATIENCE_STEPS} optimizer steps, the longer" if stop else ""
-    rows = [["optimizer", f"{get('optimizer')}, learning rate {get('lr')}, batches of {get('batch_size')}"]]
+    nesterov = f" with Nesterov momentum {get('momentum')}" if get("optimizer") == "sgd" and get("momentum") else ""
+    rows = [["optimizer", f"{get('optimizer')}{nesterov}, learning rate {get('lr')}, batches of {get('batch_size')}"]]
     rows += [["epochs", f"at most {get('epochs')}, schedule {get('schedule') or 'none'}{stop}"]]
-    rows += [["dropout", get("dropout")], ["weight decay (L2)", get("weight_decay")]]
+    rows += [["dropout", str(get("dropout"))], ["weight decay (L2)", get("weight_decay")]]
     return "<h3>Training settings</h3>" + _table(None, rows)
 
 
