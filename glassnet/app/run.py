@@ -117,7 +117,7 @@ def _one_network_run(prepared: Prepared, options: JobOptions, log, started: floa
         network, selected, history, prepared, options, growth, time.perf_counter() - started, log=log, progress=progress
     )
     metadata["refit"] = refit
-    rows = len(prepared.x_train) + (len(prepared.x_val) if refit else 0)  # the final network's
+    rows = refit["rows"] if refit else len(prepared.x_train)  # the final network's
     metadata["options"]["weight_decay"] = describe_weight_decay(options, rows)  # the L2 used, and why
     return JobResult(network, history, prepared, metadata["test_metrics"], metadata)
 

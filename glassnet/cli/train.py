@@ -8,7 +8,6 @@ from pathlib import Path
 
 from .. import recipe
 from ..app.options import OUT_OF_CORE_CELLS, JobOptions
-from ..recipe import learning_rate
 from .common import (
     check_output,
     emit_json,
@@ -107,8 +106,8 @@ def _add_training_arguments(group) -> None:
     group.add_argument(
         "--lr",
         type=positive_float,
-        help=f"learning rate (default: adam {learning_rate('adam'):g}, adamw {learning_rate('adamw'):g}, "
-        f"sgd {learning_rate('sgd'):g})",
+        help=f"learning rate (default: adam {recipe.learning_rate('adam'):g}, adamw "
+        f"{recipe.learning_rate('adamw'):g}, sgd {recipe.learning_rate('sgd'):g})",
     )
     group.add_argument("--momentum", type=float, default=JobOptions.momentum, help="SGD momentum (Nesterov)")
     group.add_argument(
