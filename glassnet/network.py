@@ -12,6 +12,7 @@ from . import kernels
 from ._validation import all_finite, check_dtype, check_features, check_positive_int
 from .affine import collapse_affine, collapsible_layers, linear_blocks, warn_linear_stacks
 from .exceptions import LinearCollapseWarning
+from .floats import flush_subnormals
 from .init import DEFAULT_FOR_ACTIVATION
 from .kernels.plan import MAX_ROWS as MAX_PLAN_ROWS
 from .kernels.plan import InferencePlan, TrainingPlan
@@ -167,13 +168,17 @@ class Sequential:
                 p.fresh = True
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of all parameters and buffers, by qualified name."""
+        """Copies of all parameters and buffers, by qualified name, subnormal values flushed to zero
+        (``glassnet.floats``: model files and checkpoints never carry them)."""
         state = {p.name: p.value.copy() for p in self.parameters()}
         state.update({name: value.copy() for name, value in self.buffers().items()})
+        for value in state.values():
+            flush_subnormals(value)
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy values into the existing arrays in place (references stay valid)."""
+        """Copy values into the existing arrays in place (references stay valid), with subnormal values
+        flushed to zero (``glassnet.floats``: a loaded model never computes on the slow path)."""
         targets = {p.name: p.value for p in self.parameters()}
         targets.update(self.buffers())
         missing = sorted(set(targets) - set(state))
@@ -185,6 +190,7 @@ class Sequential:
             if value.shape != target.shape:
                 raise ValueError(f"state[{name!r}] has shape {value.shape}; the network needs {target.shape}.")
             np.copyto(target, value, casting="same_kind")
+            flush_subnormals(target)
 
     # -- the two flows --------------------------------------------------------------------
     def _forward(self, x: np.ndarray, training: bool, stop: int | None = None) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import kernels
 from ._validation import check_fraction, check_positive_float
+from .floats import flush_subnormals, smallest_normal
 from .parameter import Parameter
 
 
@@ -28,6 +29,7 @@ class _Segment:
         self.value = value
         self.grad = grad
         self.n_regularized = n_regularized  # the first n_regularized entries take weight decay
+        self.flush_workspace: tuple[np.ndarray, np.ndarray] | None = None  # scratch and mask of the flush
 
 
 def _segments(params: list[Parameter]) -> list[_Segment]:
@@ -88,6 +90,16 @@ class Optimizer:
             state[key] = np.zeros_like(like)
         buffer: np.ndarray = state[key]
         return buffer
+
+    def _flush(self, segment: _Segment, *arrays: np.ndarray) -> None:
+        """Flush the subnormal entries of ``arrays`` (a segment's values and moments) to zero, through
+        reused buffers (``glassnet.floats`` says why; the compiled kernels flush in the same place)."""
+        # The workspace lives on the segment, not in the state: checkpoints do not carry it.
+        if segment.flush_workspace is None:
+            segment.flush_workspace = (np.zeros_like(arrays[0]), np.zeros(arrays[0].shape, dtype=bool))
+        scratch, mask = segment.flush_workspace
+        for array in arrays:
+            flush_subnormals(array, scratch, mask)
 
     def reset_state(self) -> None:
         """Forget the moments/velocities (after a divergence they may hold inf or NaN)."""
@@ -154,6 +166,7 @@ class SGD(Optimizer):
             nesterov=self.nesterov,
             weight_decay=cast(self.weight_decay),
             n_regularized=segment.n_regularized,
+            tiny=cast(smallest_normal(segment.value.dtype)),
         )
 
     def _update(self, segment: _Segment, state: dict[str, Any]) -> None:
@@ -181,6 +194,7 @@ class SGD(Optimizer):
         scratch = self._buffer(state, "scratch", grad)
         np.multiply(step_direction, self.lr, out=scratch)
         segment.value -= scratch
+        self._flush(segment, segment.value, *([state["velocity"]] if self.momentum else []))
 
 
 class Adam(Optimizer):
@@ -227,6 +241,7 @@ class Adam(Optimizer):
             weight_decay=cast(0.0 if self.decoupled else decay),
             decoupled_factor=cast(1.0 - self.lr * decay if self.decoupled and decay else 1.0),
             n_regularized=segment.n_regularized,
+            tiny=cast(smallest_normal(value.dtype)),
         )
 
     def _update(self, segment: _Segment, state: dict[str, Any]) -> None:
@@ -258,6 +273,7 @@ class Adam(Optimizer):
         np.divide(m, scratch, out=scratch)
         scratch *= self.lr / bias1
         value -= scratch
+        self._flush(segment, value, m, v)
 
 
 class AdamW(Adam):

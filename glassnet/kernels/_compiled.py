@@ -41,40 +41,53 @@ def _compile(function: F, fastmath: Any) -> F:
 
 # -- optimizers ------------------------------------------------------------------------------
 @_jit
+def _flushed(x: Any, tiny: Any) -> Any:  # pragma: no cover - compiled
+    """``x``, or zero when it is subnormal (NaN kept): ``glassnet.floats.flush_subnormals`` per entry."""
+    return x - x if abs(x) < tiny else x
+
+
+@_jit
 def _sgd_range(
-    value: np.ndarray, grad: np.ndarray, velocity: np.ndarray, lr: Any, momentum: Any, nesterov: Any, decay: Any
+    value: np.ndarray,
+    grad: np.ndarray,
+    velocity: np.ndarray,
+    lr: Any,
+    momentum: Any,
+    nesterov: Any,
+    decay: Any,
+    tiny: Any,
 ) -> None:  # pragma: no cover - compiled
-    # Mirrors optim.SGD._update: g ← ∇ + λw; v ← μv + g; w ← w − lr·(v or g + μv). One loop per
-    # case, each free of branches, so that LLVM vectorizes it.
+    # Mirrors optim.SGD._update: g ← ∇ + λw; v ← μv + g; w ← w − lr·(v or g + μv); then the flush of
+    # w and v. One loop per case, each free of branches, so that LLVM vectorizes it.
     if decay != 0:
         if momentum == 0:
             for i in range(value.shape[0]):
-                value[i] = value[i] - (grad[i] + value[i] * decay) * lr
+                value[i] = _flushed(value[i] - (grad[i] + value[i] * decay) * lr, tiny)
         elif nesterov:
             for i in range(value.shape[0]):
                 g = grad[i] + value[i] * decay
                 v = velocity[i] * momentum + g
-                velocity[i] = v
-                value[i] = value[i] - (g + v * momentum) * lr
+                velocity[i] = _flushed(v, tiny)
+                value[i] = _flushed(value[i] - (g + v * momentum) * lr, tiny)
         else:
             for i in range(value.shape[0]):
                 v = velocity[i] * momentum + (grad[i] + value[i] * decay)
-                velocity[i] = v
-                value[i] = value[i] - v * lr
+                velocity[i] = _flushed(v, tiny)
+                value[i] = _flushed(value[i] - v * lr, tiny)
     elif momentum == 0:
         for i in range(value.shape[0]):
-            value[i] = value[i] - grad[i] * lr
+            value[i] = _flushed(value[i] - grad[i] * lr, tiny)
     elif nesterov:
         for i in range(value.shape[0]):
             g = grad[i]
             v = velocity[i] * momentum + g
-            velocity[i] = v
-            value[i] = value[i] - (g + v * momentum) * lr
+            velocity[i] = _flushed(v, tiny)
+            value[i] = _flushed(value[i] - (g + v * momentum) * lr, tiny)
     else:
         for i in range(value.shape[0]):
             v = velocity[i] * momentum + grad[i]
-            velocity[i] = v
-            value[i] = value[i] - v * lr
+            velocity[i] = _flushed(v, tiny)
+            value[i] = _flushed(value[i] - v * lr, tiny)
 
 
 @_jit
@@ -87,14 +100,16 @@ def sgd_step(
     nesterov: Any,
     weight_decay: Any,
     n_regularized: Any,
+    tiny: Any,
 ) -> None:  # pragma: no cover
-    """One SGD update over a flat segment; weight decay on its first ``n_regularized`` entries."""
+    """One SGD update over a flat segment; weight decay on its first ``n_regularized`` entries; entries
+    that end below ``tiny`` (the smallest normal number) in magnitude are flushed to zero."""
     zero = weight_decay - weight_decay  # a zero of the same type: `* 0` would make it float64
     # Slices, so that each loop runs from 0 with indices numba knows are non-negative (no
     # wrap-around checks, which would keep LLVM from vectorizing).
     k = n_regularized
-    _sgd_range(value[:k], grad[:k], velocity[:k], lr, momentum, nesterov, weight_decay)
-    _sgd_range(value[k:], grad[k:], velocity[k:], lr, momentum, nesterov, zero)
+    _sgd_range(value[:k], grad[:k], velocity[:k], lr, momentum, nesterov, weight_decay, tiny)
+    _sgd_range(value[k:], grad[k:], velocity[k:], lr, momentum, nesterov, zero, tiny)
 
 
 @_jit
@@ -111,23 +126,25 @@ def _adam_range(
     eps: Any,
     step_size: Any,
     decay: Any,
+    tiny: Any,
 ) -> None:  # pragma: no cover - compiled
+    # Mirrors optim.Adam._update, then the flush of w, m and v (the update reads m and v unflushed).
     if decay != 0:
         for i in range(value.shape[0]):
             g = grad[i] + value[i] * decay
             mi = m[i] * beta1 + g * one_minus_beta1
             vi = v[i] * beta2 + (g * g) * one_minus_beta2
-            m[i] = mi
-            v[i] = vi
-            value[i] = value[i] - (mi / (math.sqrt(vi) * inv_sqrt_bias2 + eps)) * step_size
+            m[i] = _flushed(mi, tiny)
+            v[i] = _flushed(vi, tiny)
+            value[i] = _flushed(value[i] - (mi / (math.sqrt(vi) * inv_sqrt_bias2 + eps)) * step_size, tiny)
     else:
         for i in range(value.shape[0]):
             g = grad[i]
             mi = m[i] * beta1 + g * one_minus_beta1
             vi = v[i] * beta2 + (g * g) * one_minus_beta2
-            m[i] = mi
-            v[i] = vi
-            value[i] = value[i] - (mi / (math.sqrt(vi) * inv_sqrt_bias2 + eps)) * step_size
+            m[i] = _flushed(mi, tiny)
+            v[i] = _flushed(vi, tiny)
+            value[i] = _flushed(value[i] - (mi / (math.sqrt(vi) * inv_sqrt_bias2 + eps)) * step_size, tiny)
 
 
 @_jit
@@ -146,8 +163,10 @@ def adam_step(
     weight_decay: Any,
     decoupled_factor: Any,
     n_regularized: Any,
+    tiny: Any,
 ) -> None:  # pragma: no cover - compiled
-    """One Adam/AdamW update; ``decoupled_factor`` (1 − lr·λ, or 1) scales the weights first."""
+    """One Adam/AdamW update; ``decoupled_factor`` (1 − lr·λ, or 1) scales the weights first; entries
+    that end below ``tiny`` (the smallest normal number) in magnitude are flushed to zero."""
     zero = weight_decay - weight_decay  # a zero of the same type: `* 0` would make it float64
     if decoupled_factor != 1:
         for i in range(n_regularized):
@@ -166,6 +185,7 @@ def adam_step(
         eps,
         step_size,
         weight_decay,
+        tiny,
     )
     _adam_range(
         value[k:],
@@ -180,6 +200,7 @@ def adam_step(
         eps,
         step_size,
         zero,
+        tiny,
     )
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from .._validation import check_positive_int
 from ..data import BatchGatherer, epoch_order
 from ..exceptions import DivergenceError, DivergenceWarning, ModelFileError
+from ..floats import flush_to_zero
 from ..losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, get_loss
 from ..network import Sequential
 from ..optim import Optimizer, make_optimizer
@@ -125,7 +126,8 @@ class Trainer:
             callback.on_train_begin({})
         self._load_callback_states()
         # Overflow on the way to a non-finite loss is expected and reported by the divergence guard.
-        with np.errstate(over="ignore", invalid="ignore"), InterruptFlag() as self._interrupt:
+        # Subnormal results are flushed to zero while training (glassnet.floats: they take the slow path).
+        with np.errstate(over="ignore", invalid="ignore"), flush_to_zero(), InterruptFlag() as self._interrupt:
             try:
                 for epoch in range(self.start_epoch, self.epochs + 1):
                     if not self._run_epoch(epoch):
