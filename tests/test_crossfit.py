@@ -114,6 +114,29 @@ def test_train_cross_fits_on_every_row_and_estimates_out_of_fold(churn):
     assert again.metrics == result.metrics
 
 
+def test_members_train_side_by_side_by_default_to_the_weights_of_one_after_the_other(churn, monkeypatch):
+    from glassnet.app import threads
+    from glassnet.training import executors
+
+    monkeypatch.setattr(executors, "usable_cores", lambda: 2)  # as on a 2-core machine, whatever runs this
+    assert threads.member_executor(None) == "threads" and threads.member_executor("sequential") == "sequential"
+    side_by_side = run_training(_options(churn, folds=3), log=lambda *a: None)
+    in_turn = run_training(_options(churn, folds=3, executor="sequential"), log=lambda *a: None)
+    for a, b in zip(side_by_side.network.members, in_turn.network.members, strict=True):
+        for key, value in a.state_dict().items():
+            np.testing.assert_array_equal(value, b.state_dict()[key])
+    assert side_by_side.metrics == in_turn.metrics
+    monkeypatch.setattr(executors, "usable_cores", lambda: 1)
+    assert threads.member_executor(None) is None  # one core: here, one member after the other
+
+
+def test_a_small_network_gets_one_blas_thread_and_a_wide_one_every_core():
+    from glassnet.app.threads import product_threads
+
+    assert product_threads([64, 256, 128, 2], 64) == 1  # the tabular recipe's network
+    assert product_threads([784, 1024, 1024, 10], 256) is None
+
+
 @pytest.mark.parametrize("where", ["joblib", "dask"])
 def test_members_train_the_same_on_other_processes(churn, where, request):
     folds = 5 if where == "dask" else 3  # the default 5-fold ensemble on a cluster of worker processes

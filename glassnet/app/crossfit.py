@@ -72,7 +72,8 @@ def cross_fit(
     With a ``progress`` drawing bars, the members' bar counts them (one at a time here; all at
     once from a parallel executor) and each member's epoch bar is nested under it.
     """
-    from ..training.executors import SequentialExecutor, executor_for, sent_by_path
+    from ..training.executors import SequentialExecutor, ThreadExecutor, executor_for, sent_by_path
+    from .threads import blas_threads, member_executor, threads_for
 
     x = np.concatenate([prepared.x_train, prepared.x_val])
     y = np.concatenate([prepared.y_train, prepared.y_val])
@@ -97,18 +98,22 @@ def cross_fit(
     log(f"cross-fitting: {options.folds} members, each trained on {options.folds - 1} of {options.folds} folds ...")
     progress = progress or JobProgress([], verbose=0)
     # On a cluster the workers read the rows from files beside the output.
-    with executor_for(executor, shared_folder(options)) as runner:
+    with executor_for(member_executor(executor), shared_folder(options)) as runner:
         nested = progress.active and isinstance(runner, SequentialExecutor)
         shared["nested_bar"] = progress.stream if nested else None  # where each member's epoch bar draws
+        shared["quiet"] = isinstance(runner, ThreadExecutor)  # members side by side: no interleaved epoch lines
         with (
             sent_by_path(runner, shared, ("x", "y", "folds")) as sent,
             progress.phase("training", options.folds, unit="network") as bar,
+            blas_threads(threads_for(runner, options, x.shape[1], shared["outputs"])),
         ):
             if nested:  # here, one member after the other
                 trained = []
                 for fold in range(options.folds):
                     trained.append(train_member(fold, sent))
                     bar.advance()
+            elif isinstance(runner, ThreadExecutor):  # in this process: the bar counts members as they end
+                trained = runner.map(_counted(train_member, bar), list(range(options.folds)), sent)
             else:
                 trained = runner.map(train_member, list(range(options.folds)), sent)
                 bar.advance(options.folds)
@@ -152,12 +157,23 @@ def train_member(fold: int, shared: dict):
         validation_data=(x[~inside], y[~inside]),
         callbacks=callbacks,
         seed=seed,
-        verbose=0 if stream is not None else options.verbose,
+        verbose=0 if stream is not None or shared.get("quiet") else options.verbose,
         diagnostics=fold == 0,  # the report's gradient story is told on the first member
     ).run()
     if history.interrupted:
         raise TrainingInterrupted(history.interrupt_message, None)
     return network, history
+
+
+def _counted(function, bar):
+    """``function`` that advances ``bar`` when a call ends (members in threads of this process)."""
+
+    def counted(item, shared):
+        result = function(item, shared)
+        bar.advance()
+        return result
+
+    return counted
 
 
 def shared_folder(options: JobOptions):

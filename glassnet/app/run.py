@@ -29,6 +29,7 @@ from .recipe import (
     weight_decay,
 )
 from .tasks import CLASSIFICATION, evaluate_network, metrics_of_outputs, predict_outputs, targets_for_network
+from .threads import blas_threads, network_threads
 
 
 @dataclass
@@ -109,10 +110,14 @@ def _one_network_run(prepared: Prepared, options: JobOptions, log, started: floa
         network, history = growth.network, growth.history
     else:
         growth = None
-        network, history = _train(prepared, y_train, y_val, options, log)
+        outputs = n_outputs(prepared.task, prepared.classes, y_train)
+        threads = network_threads(options, prepared.x_train.shape[1], outputs)
+        with blas_threads(threads):  # one BLAS thread for a small network's products (app/threads.py)
+            network, history = _train(prepared, y_train, y_val, options, log)
     selected, refit = network, None
     if options.refit and growth is None and options.early_stopping and not history.diverged:
-        network, refit = _refit(prepared, y_train, y_val, history, options, log)
+        with blas_threads(threads):
+            network, refit = _refit(prepared, y_train, y_val, history, options, log)
     metadata = _account(
         network, selected, history, prepared, options, growth, time.perf_counter() - started, log=log, progress=progress
     )

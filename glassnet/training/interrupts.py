@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import signal
 import threading
+import weakref
 from types import FrameType, TracebackType
+
+#: The flags of every training loop running now, in any thread (see :func:`request_stop_everywhere`).
+_ACTIVE: weakref.WeakSet[InterruptFlag] = weakref.WeakSet()
+
+
+def request_stop_everywhere() -> None:
+    """Ask every running training loop, in any thread, to stop after its current batch.
+
+    Loops in other threads install no signal handler: the thread that waits for them calls this when
+    it receives Ctrl-C (``training.executors.ThreadExecutor``).
+    """
+    for flag in list(_ACTIVE):
+        flag.requested = True
 
 
 class InterruptFlag:
@@ -20,6 +34,7 @@ class InterruptFlag:
         self._previous: signal.Handlers | object | None = None
 
     def __enter__(self) -> InterruptFlag:
+        _ACTIVE.add(self)
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.getsignal(signal.SIGINT)
             signal.signal(signal.SIGINT, self._handle)
@@ -39,4 +54,5 @@ class InterruptFlag:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
+        _ACTIVE.discard(self)
         self._restore()
