@@ -219,3 +219,27 @@ def test_the_report_shows_the_completeness_gap_beside_the_attributions(tmp_path)
         )
     html = (tmp_path / "o" / "report.html").read_text()
     assert "Completeness check: integrated gradients with" in html
+
+
+def _stopping_epochs(losses, **options):
+    """The epoch at which EarlyStopping stops on this validation-loss curve (None: it never does), and its best epoch."""
+    from types import SimpleNamespace
+
+    stopper = gn.EarlyStopping(patience=3, restore_best_weights=False, **options)
+    stopper.trainer = SimpleNamespace(stop_training=False)
+    for epoch, loss in enumerate(losses, start=1):
+        stopper.on_epoch_end(epoch, {"val_loss": loss})
+        if stopper.trainer.stop_training:
+            return epoch, stopper.best_epoch
+    return None, stopper.best_epoch
+
+
+def test_gains_of_hundredths_of_a_percent_do_not_keep_training_going_but_the_best_epoch_is_kept():
+    creeping = [1.0, 0.9] + [0.9 * (1 - 1e-4) ** k for k in range(1, 30)]  # 0.01 % an epoch
+    assert _stopping_epochs(creeping) == (None, 31)  # without the rule: every epoch is an improvement
+    stopped, best = _stopping_epochs(creeping, min_relative_improvement=1e-3)
+    assert stopped == 5 and best == 5  # patience 3 after epoch 2; the last small gain is still the best epoch
+    steady = [1.0 * (1 - 5e-4) ** k for k in range(40)]  # 0.05 % an epoch: clear over two epochs
+    assert _stopping_epochs(steady, min_relative_improvement=1e-3)[0] is None
+    with pytest.raises(ValueError, match="min_relative_improvement"):
+        gn.EarlyStopping(min_relative_improvement=1.5)

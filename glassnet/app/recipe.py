@@ -85,7 +85,10 @@ def build_callbacks(options: JobOptions, rows: int) -> list:
     from ..training.callbacks import CosineDecay, EarlyStopping, ReduceLROnPlateau
 
     patience = recipe.patience(options.patience, rows, options.batch_size)
-    callbacks: list = [EarlyStopping(monitor=options.monitor, patience=patience)] if options.early_stopping else []
+    stopper = EarlyStopping(
+        monitor=options.monitor, patience=patience, min_relative_improvement=recipe.MIN_RELATIVE_IMPROVEMENT
+    )
+    callbacks: list = [stopper] if options.early_stopping else []
     if options.schedule == "cosine":
         callbacks.append(CosineDecay(options.epochs))
     elif options.schedule == "plateau":

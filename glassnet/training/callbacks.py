@@ -100,6 +100,12 @@ class EarlyStopping(Callback):
         Epochs without improvement before stopping.
     min_delta : float, default=0
         Smallest change that counts as an improvement.
+    min_relative_improvement : float, default=0
+        How far, as a fraction of its value, the monitored quantity must move past the value of the
+        last epoch that reset the patience for the patience to start again. Smaller gains still make
+        an epoch the best one (its weights are kept), but a run of them does not keep training going:
+        0.001 stops a validation loss that creeps down by hundredths of a percent an epoch, while a
+        steady 0.05 % an epoch resets the patience every second epoch.
     restore_best_weights : bool, default=True
         Restore the weights (and batch-norm statistics) of the best epoch at the end of
         training, whether training stopped early or ran to the last epoch.
@@ -119,10 +125,17 @@ class EarlyStopping(Callback):
         min_delta: float = 0.0,
         restore_best_weights: bool = True,
         mode: str = "auto",
+        min_relative_improvement: float = 0.0,
     ) -> None:
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise ValueError(f"patience must be a non-negative integer; got patience={patience!r}.")
+        if not 0 <= min_relative_improvement < 1:
+            raise ValueError(
+                "min_relative_improvement must be in [0, 1); "
+                f"got min_relative_improvement={min_relative_improvement!r}."
+            )
         self.patience = patience
+        self.min_relative_improvement = float(min_relative_improvement)
         self.restore_best_weights = restore_best_weights
         self._monitor = _Monitor(monitor, mode, min_delta)
         self.monitor = monitor
@@ -132,18 +145,23 @@ class EarlyStopping(Callback):
         # Reset on every fit so that a second fit does not inherit the first one's best value.
         self._monitor.reset()
         self.wait = 0
+        self.reference = self._monitor.best  # the value at the last epoch that reset the patience
         self.best_epoch: int | None = None
         self.best_state: dict[str, Any] | None = None
         self.stopped_epoch: int | None = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         current = self._monitor.value(logs)
-        if self._monitor.improved(current):
+        better = self._monitor.improved(current)
+        clearly = better and self._clearly_improved(current)
+        if better:
             self._monitor.best = current
             self.best_epoch = epoch
-            self.wait = 0
             if self.restore_best_weights:
                 self.best_state = self.trainer.network.state_dict()
+        if clearly:
+            self.reference = current
+            self.wait = 0
         else:
             self.wait += 1
             if self.wait >= self.patience:
@@ -158,6 +176,13 @@ class EarlyStopping(Callback):
             self.trainer.network.load_state_dict(self.best_state)
             history.restored_epoch = self.best_epoch
 
+    def _clearly_improved(self, current: float) -> bool:
+        """Whether ``current`` moved past the reference by ``min_relative_improvement`` of its size."""
+        if not math.isfinite(self.reference):
+            return True
+        margin = self.min_relative_improvement * abs(self.reference)
+        return current < self.reference - margin if self._monitor.mode == "min" else current > self.reference + margin
+
     @property
     def best(self) -> float:
         return self._monitor.best
@@ -165,6 +190,7 @@ class EarlyStopping(Callback):
     def state_dict(self) -> dict[str, Any]:
         return {
             "best": self._monitor.best,
+            "reference": self.reference,
             "wait": self.wait,
             "best_epoch": self.best_epoch,
             "best_state": self.best_state,
@@ -173,6 +199,7 @@ class EarlyStopping(Callback):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._monitor.best = float(state["best"])  # float("inf") also reads checkpoints that stored "inf"
+        self.reference = float(state.get("reference", state["best"]))  # checkpoints before 0.7: the best
         self.wait = int(state["wait"])
         self.best_epoch = None if state["best_epoch"] is None else int(state["best_epoch"])
         self.stopped_epoch = None if state["stopped_epoch"] is None else int(state["stopped_epoch"])
