@@ -142,3 +142,36 @@ def test_the_header_row_is_recognized(tmp_path, text, columns):
     path = tmp_path / "table.csv"
     path.write_text(text)
     assert read_table(path).columns.tolist() == columns
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz", ".zip"])
+def test_compressed_csvs_are_read_as_their_text(tmp_path, suffix):
+    """The delimiter and header are sniffed from the decompressed text (they were sniffed from the
+    compressed bytes, and a gzip-compressed table failed with pandas' words on newlines)."""
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    from glassnet.app.outofcore import table_cells
+    from glassnet.tabular import read_table
+
+    text = "a;b;y\n" + "".join(f"{i};x{i % 3};{i % 2}\n" for i in range(500))
+    path = tmp_path / f"table.csv{suffix}"
+    if suffix == ".zip":
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("table.csv", text)
+    else:
+        path.write_bytes({".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}[suffix](text.encode()))
+    frame = read_table(path)
+    assert frame.columns.tolist() == ["a", "b", "y"] and len(frame) == 500
+    assert 500 * 3 <= table_cells(str(path)) <= 2 * 501 * 3  # sized from the text, not the compressed bytes
+
+
+def test_an_empty_csv_is_refused_in_one_line(tmp_path, capsys):
+    from glassnet.cli import main
+
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    assert main(["train", str(path), "--target", "y", "--out", str(tmp_path / "out")]) == 2
+    assert "is empty" in capsys.readouterr().err and not (tmp_path / "out").exists()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.tables import iter_table, parquet_files
+from ..io.tables import head_bytes, iter_table, parquet_files
 from ..tabular import DataError, TablePreprocessor
 from .cache import CacheWriter
 from .options import OUT_OF_CORE_CELLS, JobOptions
@@ -46,12 +46,13 @@ def table_cells(path: str, delimiter: str | None = None) -> int:
             return 0
     if source.suffix.lower() == ".npz" or not source.is_file():
         return 0
-    with open(source, "rb") as handle:
-        head = handle.read(1 << 16)
+    head, share = head_bytes(source, 1 << 16)  # decompressed, and the share of the file it came from
+    if not head:
+        return 0
     lines = head.count(b"\n") or 1
     separator = max(b",;\t|", key=head.split(b"\n", 1)[0].count)
     columns = head.split(b"\n", 1)[0].count(bytes([separator])) + 1
-    return int(source.stat().st_size / (len(head) / lines)) * columns
+    return int(lines / max(share, 1e-12)) * columns
 
 
 def _parquet_files(path: str) -> list[str] | None:

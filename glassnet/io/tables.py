@@ -1,5 +1,5 @@
-"""Reading tables: CSV (delimiter and header sniffed), Parquet (a file or a folder) and npz files into
-pandas DataFrames, whole or in chunks."""
+"""Reading tables: CSV (delimiter and header sniffed; plain or compressed as .gz, .bz2, .xz or .zip),
+Parquet (a file or a folder) and npz files into pandas DataFrames, whole or in chunks."""
 
 from __future__ import annotations
 
@@ -17,6 +17,41 @@ CHUNK_ROWS = 100_000
 PARQUET_SUFFIXES = (".parquet", ".pq")
 #: Bytes of a Parquet column chunk read at a time.
 PARQUET_BUFFER = 2**20
+#: Compressed CSVs, by suffix: what pandas infers from the name (``compression="infer"``) and the
+#: standard library opens, so that the delimiter and header are sniffed from the text, not the bytes.
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
+
+
+def head_bytes(path: str | Path, size: int) -> tuple[bytes, float]:
+    """The first ``size`` bytes of a file's content (decompressed by its suffix, see
+    :data:`COMPRESSED_SUFFIXES`), and the share of the file they came from (1.0 when the file ends
+    there), to estimate the size of the whole content."""
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    path = Path(path)
+    total = max(path.stat().st_size, 1)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                member = archive.infolist()[0]
+                with archive.open(member) as handle:
+                    head = handle.read(size)
+                return head, len(head) / max(member.file_size, 1)
+        openers = {".gz": gzip.GzipFile, ".bz2": bz2.BZ2File, ".xz": lzma.LZMAFile}
+        with open(path, "rb") as raw:
+            if suffix not in openers:
+                head = raw.read(size)
+                return head, len(head) / total
+            with openers[suffix](fileobj=raw) if suffix == ".gz" else openers[suffix](raw) as handle:
+                head = handle.read(size)
+                ended = len(head) < size
+            return head, 1.0 if ended else min(1.0, raw.tell() / total)
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile, IndexError) as error:
+        raise DataError(f"cannot read {path} as a {suffix} compressed file: {error}") from None
 
 
 def is_parquet_folder(path: str | Path) -> bool:
@@ -112,8 +147,7 @@ def _chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_rows:
         yield _read_npz(path)
         return
     text_encoding = encoding or "utf-8-sig"
-    with open(path, newline="", encoding=text_encoding, errors="replace") as handle:
-        sample = handle.read(64 * 1024)
+    sample = head_bytes(path, 64 * 1024)[0].decode(text_encoding, errors="replace")
     if not sample.strip():
         raise DataError(f"{path} is empty.")
     if delimiter is None:
