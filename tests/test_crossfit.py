@@ -164,6 +164,12 @@ def test_the_command_line_writes_an_ensemble_and_its_spread(churn, tmp_path):
     assert json.loads((out / "metrics.json").read_text())["cross_fit"]["folds"] == 3
     report = (out / "report.html").read_text()
     assert "Out-of-fold results" in report and "the mean of 3 networks cross-fitted on all 240 rows" in report
+    # how many hidden units are alive, in the output and the report (diagnostics/units.py)
+    assert (
+        "units: Hidden units alive (at least one non-zero incoming weight) in each of the 3 members: dense_1 8 of 8"
+        in completed.stdout
+    )
+    assert "Hidden units alive" in report
     predicted = glassnet("predict", out / "model.glassnet", churn, "-o", tmp_path / "p.csv", "--spread")
     assert predicted.returncode == 0, predicted.stderr
     spread = pd.read_csv(tmp_path / "p.csv")["spread"]

@@ -112,3 +112,15 @@ def test_the_flush_to_zero_mode_is_restored_after_training():
     assert after == underflow != 0  # the caller's mode is back: subnormal results again
     if active:
         assert inside == 0
+
+
+def test_units_whose_weights_decayed_away_are_counted_as_lost():
+    from glassnet.diagnostics.units import describe_census, unit_census
+
+    net = _dead_unit_network("adam", epochs=150)
+    census = unit_census(net)
+    assert census[0].units == 64 and census[0].decayed == 0  # decayed below 1e-30, not yet to zero
+    net.layers[0].W.value[:, :32][np.abs(net.layers[0].W.value[:, :32]) < 1e-30] = 0
+    census = unit_census(net)
+    assert census[0].alive == 32 and "dense_1 32 of 64" in describe_census([net])
+    assert "decayed to zero under the L2 penalty" in describe_census([net])

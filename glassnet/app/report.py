@@ -72,7 +72,7 @@ def render_report(model) -> str:
         f"task: {html.escape(model.task or 'unknown')} · {_parameters(model)}</p>",
         _summary_section(model, meta),
         _data_section(model, meta.get("data", {}), meta.get("refit"), meta.get("cross_fit")),
-        _architecture_section(network, meta, len(model.members)),
+        _architecture_section(network, meta, len(model.members), list(model.members)),
         _results_section(model, meta),
     ]
     if history.get("epochs"):
@@ -137,7 +137,16 @@ def _data_section(model, data: dict, meta_refit: dict | None, cross_fit: dict | 
     return f"<section><h2>Data</h2>{_table(None, rows)}<ul>{pre}</ul></section>"
 
 
-def _architecture_section(network, meta: dict, members: int = 1) -> str:
+def _census(networks: list) -> str:
+    """How many hidden units are alive (diagnostics/units.py)."""
+    from ..diagnostics.units import describe_census
+
+    text = describe_census(networks)
+    return f"<p>{html.escape(text)}</p>" if text else ""
+
+
+def _architecture_section(network, meta: dict, members: int = 1, members_of: list | None = None) -> str:
+    members_of = members_of or [network]
     arch_rows = [
         [layer.name, type(layer).__name__, layer.output_dim, sum(p.size for p in layer.parameters())]
         for layer in network.layers
@@ -147,7 +156,7 @@ def _architecture_section(network, meta: dict, members: int = 1) -> str:
         f"<section><h2>Architecture</h2><p>input width {network.input_dim} → output {network.output_dim}; "
         f"{network.n_parameters:,} trainable parameters"
         f"{f' in each of the {members} members (the same architecture)' if members > 1 else ''}; {network.dtype}.</p>"
-        f"{_table(['layer', 'type', 'units', 'parameters'], arch_rows)}{linear}"
+        f"{_table(['layer', 'type', 'units', 'parameters'], arch_rows)}{linear}{_census(members_of)}"
         f"{_settings(meta.get('options'))}</section>"
     )
 

@@ -277,7 +277,6 @@ def train_and_report(
 ) -> int:
     import time
 
-    from ..app.interval import best_baseline, inside, leaders
     from ..app.options import METRICS_FILE, MODEL_FILE, REPORT_FILE
     from ..app.outputs import metrics_document, write_outputs
     from ..app.run import run_training
@@ -311,8 +310,22 @@ def train_and_report(
             print(f"  {metric}: {number:.4f}")
     print(f"training: {meta['overfitting']}")
     print(f"gradients: {meta['gradient_verdict']}")
+    from ..diagnostics.units import describe_census
+
+    print(f"units: {describe_census(getattr(result.network, 'members', [result.network]))}")
     for statement in meta["linear_blocks"] + meta.get("warnings", []):
         print(f"warning: {statement}")
+    _print_baselines(result, name, value, interval)
+    print(f"wrote {out / MODEL_FILE}, {out / METRICS_FILE}, {out / REPORT_FILE}")
+    print("time: " + " · ".join(f"{phase} {seconds:.1f} s" for phase, seconds in phases.items()))
+    return 0
+
+
+def _print_baselines(result, name: str, value: float, interval: dict | None) -> None:
+    """The end of ``train``'s summary: the baselines' scores against the network's, and the best."""
+    from ..app.interval import best_baseline, inside, leaders
+
+    meta = result.metadata
     if meta["baselines"]:
         baseline_text = ", ".join(
             f"{model} {scores.get(name, float('nan')):.4f}" for model, scores in meta["baselines"].items()
@@ -327,6 +340,3 @@ def train_and_report(
         print(f"baselines ({name}){where}: {baseline_text} → best: {best}{apart}")
     else:
         print("baselines: skipped (--no-baselines)")
-    print(f"wrote {out / MODEL_FILE}, {out / METRICS_FILE}, {out / REPORT_FILE}")
-    print("time: " + " · ".join(f"{phase} {seconds:.1f} s" for phase, seconds in phases.items()))
-    return 0
