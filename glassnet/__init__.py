@@ -39,6 +39,7 @@ _LAZY = {
     "ExponentialDecay": "glassnet.training.callbacks",
     "CosineDecay": "glassnet.training.callbacks",
     "ReduceLROnPlateau": "glassnet.training.callbacks",
+    "TimeLimit": "glassnet.training.callbacks",
     "grow": "glassnet.training.grow",
     "GrowthResult": "glassnet.training.grow",
     "save_model": "glassnet.io.modelfile",

@@ -183,3 +183,33 @@ def test_the_command_line_writes_an_ensemble_and_its_spread(churn, tmp_path):
                     "--no-baselines", "--quiet").returncode == 0  # fmt: skip
     refused = glassnet("predict", single / "model.glassnet", churn, "-o", tmp_path / "q.csv", "--spread")
     assert refused.returncode == 2 and "needs an ensemble" in refused.stderr and not (tmp_path / "q.csv").exists()
+
+
+def test_the_time_limit_stops_every_network_at_an_epoch_end_and_says_what_it_cut(churn, tmp_path):
+    """--max-time: with a limit far shorter than the training asked for (100,000 epochs), each network
+    stops at the end of an epoch before the deadline, and the output says so."""
+    from test_cli import glassnet
+
+    out = tmp_path / "out"
+    completed = glassnet("train", churn, "--target", "churn", "--out", out, "--epochs", "100000", "--hidden", "8,8",
+                         "--no-early-stopping", "--folds", "3", "--max-time", "0.5s")  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    limit = json.loads((out / "metrics.json").read_text())["time_limit"]
+    assert limit["seconds"] == 0.5
+    assert [line.split(" stopped")[0] for line in limit["cut"][:3]] == ["network 1", "network 2", "network 3"]
+    assert all("stopped after epoch 1 " in line for line in limit["cut"][:3])
+    assert (
+        "time limit: 0.5 s for the whole job" in completed.stdout
+        and "network 2 stopped after epoch 1" in completed.stdout
+    )
+    assert "time limit: 0.5 s for the whole job (--max-time)" in (out / "report.html").read_text()
+    refused = glassnet("train", churn, "--target", "churn", "--out", tmp_path / "no", "--max-time", "ten minutes")
+    assert refused.returncode == 2 and "expected a duration such as 90s, 10m or 1h30m" in refused.stderr
+    assert refused.stderr.strip().splitlines()[-1].startswith("glassnet train: error: argument --max-time")
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_time_limit_far_away_cuts_nothing(churn):
+    result = run_training(_options(churn, folds=2, max_time=3600.0), log=lambda *a: None)
+    assert result.metadata["time_limit"]["cut"] == []
+    assert "deadline" not in result.metadata["options"] and result.metadata["options"]["max_time"] == 3600.0

@@ -84,6 +84,11 @@ class JobOptions:
     #: Where the out-of-core cache is written (None: the system's temporary folder), and whether it stays.
     cache: str | None = None
     keep_cache: bool = False
+    #: Seconds the whole job may take (``--max-time``; app/budget.py shares them among the phases).
+    max_time: float | None = None
+    #: When the network being trained must stop (wall clock, ``time.time()``): set by the job from
+    #: ``max_time`` for each training run, not by the user; not recorded.
+    deadline: float | None = None
     frame: Any = None  # an in-memory table instead of a file (used by the demo)
 
 

@@ -37,6 +37,7 @@ def metrics_document(result: JobResult) -> dict:
         "cross_fit": meta.get("cross_fit"),
         "train_seconds": meta["train_seconds"],
         "phases": meta.get("phases", {}),
+        "time_limit": meta.get("time_limit"),
         "parameters": result.network.n_parameters,
         "architecture": [f"{type(layer).__name__}({layer.output_dim})" for layer in result.network.layers],
         "data": result.prepared.description,

@@ -77,12 +77,13 @@ def build_optimizer(network, options: JobOptions, rows: int):
 
 
 def build_callbacks(options: JobOptions, rows: int) -> list:
-    """Early stopping (on ``options.monitor``) and the learning-rate schedule, for ``rows`` training rows.
+    """Early stopping (on ``options.monitor``), the learning-rate schedule and the time limit (when the job
+    has a deadline), for ``rows`` training rows.
 
     The patience is ``options.patience`` epochs, or more when the rows make few steps an epoch
     (``glassnet.recipe.patience``).
     """
-    from ..training.callbacks import CosineDecay, EarlyStopping, ReduceLROnPlateau
+    from ..training.callbacks import CosineDecay, EarlyStopping, ReduceLROnPlateau, TimeLimit
 
     patience = recipe.patience(options.patience, rows, options.batch_size)
     stopper = EarlyStopping(
@@ -95,4 +96,6 @@ def build_callbacks(options: JobOptions, rows: int) -> list:
         callbacks.append(ReduceLROnPlateau(patience=max(2, options.patience // 3), factor=0.3))
     elif options.schedule is not None:
         raise DataError(f"--schedule must be cosine or plateau; got {options.schedule!r}.")
+    if options.deadline is not None:  # after early stopping: the best weights are still restored
+        callbacks.append(TimeLimit(options.deadline))
     return callbacks

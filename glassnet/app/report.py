@@ -205,6 +205,10 @@ def _summary_section(model, meta: dict) -> str:
     for label, field in (("training", "overfitting"), ("gradients", "gradient_verdict")):
         if meta.get(field):
             items.append(f"{label}: {html.escape(meta[field])}")
+    limit = meta.get("time_limit")
+    if limit:  # --max-time: what it cut (app/budget.py)
+        cut = "; ".join(limit["cut"]) or "nothing was cut"
+        items.append(f"time limit: {limit['seconds']:g} s for the whole job (--max-time); {html.escape(cut)}")
     warnings = meta.get("warnings", []) + meta.get("linear_blocks", [])
     notes = "".join(f"<p class='verdict warn'>{html.escape(w)}</p>" for w in warnings)
     rows = "".join(f"<li>{item}</li>" for item in items)

@@ -13,6 +13,7 @@ from typing import Any
 from ..recipe import learning_rate
 from ..tabular import DataError
 from .advice import advice
+from .budget import JobClock
 from .evaluate import baseline_fits, run_baselines, sample_predictions
 from .importance import compute_importance
 from .interval import headline_interval
@@ -56,15 +57,19 @@ def run_training(options: JobOptions, log=print) -> JobResult:
 
 def _run(options: JobOptions, prepare_data, log) -> JobResult:
     started = time.perf_counter()
+    clock = JobClock(options.max_time)  # --max-time counts from here (app/budget.py)
     prepared = prepare_data(options)
     prepare_seconds = time.perf_counter() - started
     _log_data(prepared, options, log)
     crossing = cross_fitting(options, prepared.preprocessing.get("kind", "table"))
+    if clock.limit is not None:
+        log(f"time limit: {clock.limit:g} s for the whole job; {clock.left():.0f} s left after reading the data")
     phases = ["training"] * crossing + ["baselines"] * options.baselines + ["importance"] * options.importance
-    progress = JobProgress(phases, verbose=options.verbose, log=log)
+    progress = JobProgress(phases, verbose=options.verbose, log=log, clock=clock)
     run = _cross_fit_run if crossing else _one_network_run
     result = run(prepared, options, log, time.perf_counter(), progress)  # the training clock starts here
     result.metadata["phases"] = {"prepare": prepare_seconds, **result.metadata["phases"]}
+    result.metadata["time_limit"] = clock.summary()
     return result
 
 
@@ -112,12 +117,21 @@ def _one_network_run(prepared: Prepared, options: JobOptions, log, started: floa
         growth = None
         outputs = n_outputs(prepared.task, prepared.classes, y_train)
         threads = network_threads(options, prepared.x_train.shape[1], outputs)
+        refitting = options.refit and options.early_stopping
+        clock = progress.clock
+        end = clock.validation_deadline(options.baselines) if refitting else clock.training_deadline(options.baselines)
         with blas_threads(threads):  # one BLAS thread for a small network's products (app/threads.py)
-            network, history = _train(prepared, y_train, y_val, options, log)
+            network, history = _train(prepared, y_train, y_val, replace(options, deadline=end), log)
+        _say_cut(clock, "the network", history)
     selected, refit = network, None
     if options.refit and growth is None and options.early_stopping and not history.diverged:
+        refit_options = replace(options, deadline=progress.clock.training_deadline(options.baselines))
         with blas_threads(threads):
-            network, refit = _refit(prepared, y_train, y_val, history, options, log)
+            network, refit = _refit(prepared, y_train, y_val, history, refit_options, log)
+        if refit["time_limited_epoch"] is not None:
+            progress.clock.cut.append(
+                f"the refit stopped after epoch {refit['time_limited_epoch']} of {refit['epochs']}"
+            )
     metadata = _account(
         network, selected, history, prepared, options, growth, time.perf_counter() - started, log=log, progress=progress
     )
@@ -131,7 +145,10 @@ def _cross_fit_run(prepared: Prepared, options: JobOptions, log, started: float,
     """K members on all the rows; the estimate out of fold (or on --test-data), member 1's story told."""
     from .crossfit import cross_fit
 
-    fit = cross_fit(prepared, options, log, executor=options.executor, progress=progress)
+    end = progress.clock.training_deadline(options.baselines)
+    fit = cross_fit(prepared, replace(options, deadline=end), log, executor=options.executor, progress=progress)
+    for k, history in enumerate(fit.histories):
+        _say_cut(progress.clock, f"network {k + 1}", history)
     view = fit.member_view(prepared, 0)
     outputs = None
     if (
@@ -157,6 +174,12 @@ def _cross_fit_run(prepared: Prepared, options: JobOptions, log, started: float,
     metadata["cross_fit"] = summary
     metadata["options"]["weight_decay"] = describe_weight_decay(options, member["training_rows"])  # member 1's
     return JobResult(fit.ensemble, fit.histories[0], view, metadata["test_metrics"], metadata)
+
+
+def _say_cut(clock: JobClock, what: str, history) -> None:
+    """Record on the job's clock that the time limit stopped ``what`` early (when it did)."""
+    if history.time_limited_epoch is not None:
+        clock.cut.append(f"{what} stopped after epoch {history.time_limited_epoch} (best epoch {history.best_epoch})")
 
 
 def _log_data(prepared: Prepared, options: JobOptions, log) -> None:
@@ -253,7 +276,7 @@ def _refit(prepared: Prepared, y_train, y_val, history, options: JobOptions, log
     import numpy as np
 
     from ..exceptions import TrainingInterrupted
-    from ..training.callbacks import CosineDecay
+    from ..training.callbacks import CosineDecay, TimeLimit
     from ..training.fit import make_trainer
 
     epochs = history.best_epoch or len(history)
@@ -266,6 +289,8 @@ def _refit(prepared: Prepared, y_train, y_val, history, options: JobOptions, log
     )
     network = _network(prepared, y_train, options)
     schedule = [CosineDecay(epochs)] if options.schedule == "cosine" else []
+    if options.deadline is not None:
+        schedule.append(TimeLimit(options.deadline))
     refit_history = make_trainer(
         network,
         x,
@@ -281,7 +306,10 @@ def _refit(prepared: Prepared, y_train, y_val, history, options: JobOptions, log
     ).run()
     if refit_history.interrupted:
         raise TrainingInterrupted(refit_history.interrupt_message, None)
-    return network, {"rows": int(len(x)), "epochs": int(epochs), "diverged": bool(refit_history.diverged)}
+    cut = refit_history.time_limited_epoch
+    return network, {
+        "rows": int(len(x)), "epochs": int(epochs), "diverged": bool(refit_history.diverged), "time_limited_epoch": cut,
+    }  # fmt: skip
 
 
 def _account(
@@ -308,7 +336,11 @@ def _account(
     return {
         "data": prepared.description,
         "options": {
-            **{k: (list(v) if isinstance(v, tuple) else v) for k, v in options.__dict__.items() if k != "frame"},
+            **{
+                k: (list(v) if isinstance(v, tuple) else v)
+                for k, v in options.__dict__.items()
+                if k not in ("frame", "deadline")
+            },
             "lr": learning_rate(options.optimizer, options.lr),  # the rate used, also when the recipe chose it
         },
         "test_metrics": test_metrics,
@@ -347,9 +379,12 @@ def _baselines_and_importance(selected, prepared: Prepared, options: JobOptions,
 
                 rows = baseline_rows(prepared, options.seed)
                 prepared.description["out_of_core"]["baseline_rows"] = [len(rows.y_train), len(rows.y_test)]
-            baselines = run_baselines(rows, options.baseline_budget, folds, bar.log, bar.advance)
+            budget = (
+                progress.clock.baseline_budget(options.baseline_budget) if progress.clock else options.baseline_budget
+            )
+            baselines = run_baselines(rows, budget, folds, bar.log, bar.advance)
         phases["baselines"] = time.perf_counter() - clock
-    if options.importance:
+    if options.importance and (progress.clock is None or progress.clock.importance_fits()):
         clock = time.perf_counter()
         with progress.phase("importance", unit="column") as bar:
             importance = compute_importance(selected, prepared, progress=bar.reach)

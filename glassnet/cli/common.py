@@ -48,6 +48,25 @@ def positive_float(text: str) -> float:
     return _number(text, float, lambda v: v > 0, "a positive number")
 
 
+def duration(text: str) -> float:
+    """Seconds from ``90``, ``90s``, ``10m``, ``1.5h`` or ``1h30m`` (``--max-time``).
+
+    >>> duration("90s"), duration("10m"), duration("1h30m"), duration("45")
+    (90.0, 600.0, 5400.0, 45.0)
+    """
+    import re
+
+    cleaned = text.strip().lower().replace(" ", "")
+    parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", cleaned)
+    if not cleaned or parts is None or not any(parts.groups()):
+        raise argparse.ArgumentTypeError(f"expected a duration such as 90s, 10m or 1h30m; got {text!r}")
+    hours, minutes, seconds = (float(group or 0) for group in parts.groups())
+    total = 3600 * hours + 60 * minutes + seconds
+    if not total > 0:
+        raise argparse.ArgumentTypeError(f"expected a duration above zero, such as 90s or 10m; got {text!r}")
+    return total
+
+
 def non_negative_float(text: str) -> float:
     return _number(text, float, lambda v: 0 <= v < float("inf"), "a finite number ≥ 0")
 

@@ -10,6 +10,7 @@ from .. import recipe
 from ..app.options import OUT_OF_CORE_CELLS, JobOptions
 from .common import (
     check_output,
+    duration,
     emit_json,
     fraction,
     fraction_or_zero,
@@ -154,7 +155,15 @@ def _add_training_arguments(group) -> None:
 
 
 def _add_execution_arguments(group) -> None:
-    """Where the cross-fit members, --grow candidates and out-of-core passes run."""
+    """Where the cross-fit members, --grow candidates and out-of-core passes run, and how long the job may take."""
+    group.add_argument(
+        "--max-time",
+        type=duration,
+        metavar="DURATION",
+        help="one deadline for the whole job, e.g. 90s, 10m or 1h30m: the networks stop at the last epoch that "
+        "fits and keep their best weights, the baselines and importance get what is left; the output, "
+        "metrics.json and the report say what the limit cut (default: none)",
+    )
     group.add_argument(
         "--executor",
         default=JobOptions.executor,
@@ -223,6 +232,7 @@ def run(args) -> int:
         out_of_core=args.out_of_core,
         cache=str(cache_path_for(out)),
         keep_cache=args.keep_cache,
+        max_time=args.max_time,
     )
     return train_and_report(options, out, args.overwrite, args.json)
 
@@ -318,6 +328,13 @@ def train_and_report(
     _print_baselines(result, name, value, interval)
     print(f"wrote {out / MODEL_FILE}, {out / METRICS_FILE}, {out / REPORT_FILE}")
     print("time: " + " · ".join(f"{phase} {seconds:.1f} s" for phase, seconds in phases.items()))
+    limit = meta.get("time_limit")
+    if limit:
+        cut = "; ".join(limit["cut"]) or "nothing was cut"
+        used = limit["used"]
+        print(
+            f"time limit: {limit['seconds']:g} s for the whole job, {used:.0f} s used before writing the files; {cut}"
+        )
     return 0
 
 

@@ -109,6 +109,7 @@ HISTORY = {
         "interrupted": {"type": "boolean"},
         "interrupt_message": {"type": "string"},
         "interrupt_checkpoint": {"type": ["string", "null"]},
+        "time_limited_epoch": OPTIONAL_INT,
         "diagnostics": DIAGNOSTICS,
     },
 }
@@ -216,6 +217,16 @@ METADATA = {
         "linear_blocks": STRINGS,
         "warnings": STRINGS,
         "phases": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
+        "time_limit": {
+            "anyOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["seconds", "used", "cut"],
+                    "properties": {"seconds": NUMBER, "used": NUMBER, "cut": STRINGS},
+                },
+            ]
+        },
         "cross_fit": {
             "anyOf": [
                 {"type": "null"},
@@ -299,7 +310,12 @@ METADATA = {
                 {
                     "type": "object",
                     "required": ["rows", "epochs"],
-                    "properties": {"rows": COUNT, "epochs": COUNT, "diverged": {"type": "boolean"}},
+                    "properties": {
+                        "rows": COUNT,
+                        "epochs": COUNT,
+                        "diverged": {"type": "boolean"},
+                        "time_limited_epoch": OPTIONAL_INT,
+                    },
                 },
             ]
         },

@@ -9,6 +9,7 @@ from 1.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -214,6 +215,40 @@ class EarlyStopping(Callback):
             ):
                 raise ValueError("the saved best weights do not match this network")
         self.best_state = best_state
+
+
+class TimeLimit(Callback):
+    """Stop training before a deadline, at the end of the last epoch that fits.
+
+    After each epoch, training stops when one more epoch as long as the longest so far would end past
+    ``deadline``. The epoch's weights stay as they are; with :class:`EarlyStopping` before it in the
+    callbacks, the best epoch's weights are restored as usual. ``history.time_limited_epoch`` records
+    the epoch after which the limit stopped training.
+
+    Parameters
+    ----------
+    deadline : float
+        Wall-clock time, in seconds since the Unix epoch (``time.time()``): the same clock in every
+        thread and process of the machine.
+
+    Examples
+    --------
+    >>> import time, glassnet as gn
+    >>> limit = gn.TimeLimit(time.time() + 60)
+    """
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = float(deadline)
+        self.longest = 0.0
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.longest = 0.0
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.longest = max(self.longest, float((logs or {}).get("time", 0.0)))
+        if not self.trainer.stop_training and time.time() + self.longest > self.deadline:
+            self.trainer.stop_training = True
+            self.trainer.history.time_limited_epoch = epoch
 
 
 class LearningRateScheduler(Callback):

@@ -54,6 +54,7 @@ class History:
     interrupted: bool = False
     interrupt_message: str = ""
     interrupt_checkpoint: str | None = None
+    time_limited_epoch: int | None = None
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
     def record(self, epoch: int, logs: dict[str, float]) -> None:
@@ -169,6 +170,8 @@ class History:
             text += f"; weights from epoch {self.restored_epoch} were restored"
         if self.stopped_epoch is not None:
             text += f"; early stopping ended training after epoch {self.stopped_epoch}"
+        if self.time_limited_epoch is not None:
+            text += f"; the time limit ended training after epoch {self.time_limited_epoch}"
         parts.append(text + ".")
         gap = self.generalization_gap() if val else None
         if gap:
@@ -191,6 +194,7 @@ class History:
             "interrupted": self.interrupted,
             "interrupt_message": self.interrupt_message,
             "interrupt_checkpoint": self.interrupt_checkpoint,
+            "time_limited_epoch": self.time_limited_epoch,
             "diagnostics": self.diagnostics,
             "overfitting_onset": self.overfitting_onset,
         }
