@@ -271,7 +271,9 @@ def time_check_worker(name: str, data: Path) -> dict:
         metrics = json.loads((Path(folder) / "out" / "metrics.json").read_text()) if code == 0 else {}
     if code != 0:
         raise SystemExit(f"glassnet train exited with {code}")
-    headline = next(iter(metrics["test"]))
+    from glassnet.app.tasks import headline_metric
+
+    headline = headline_metric(metrics["task"])
     return {
         "rows": rows,
         "seconds": seconds,
