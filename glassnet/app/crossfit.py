@@ -113,6 +113,7 @@ def cross_fit(
                     trained.append(train_member(fold, sent))
                     bar.advance()
             elif isinstance(runner, ThreadExecutor):  # in this process: the bar counts members as they end
+                warm_up(sent)
                 trained = runner.map(_counted(train_member, bar), list(range(options.folds)), sent)
             else:
                 trained = runner.map(train_member, list(range(options.folds)), sent)
@@ -163,6 +164,26 @@ def train_member(fold: int, shared: dict):
     if history.interrupted:
         raise TrainingInterrupted(history.interrupt_message, None)
     return network, history
+
+
+def warm_up(shared: dict) -> None:
+    """One short epoch of a member's training on a few rows, here, before members train in threads.
+
+    The compiled kernels (numba) compile on their first call for each type; two threads compiling
+    at once on a fresh install failed inside numba ("generator already executing", "Unknown
+    attribute 'shape'"). After this epoch, the threads find every kernel a member uses compiled.
+    """
+    from ..training.fit import make_trainer
+
+    options: JobOptions = shared["options"]
+    x, y = shared["x"], shared["y"]
+    rows = min(len(x) - 1, 2 * options.batch_size)
+    network = build_network(shared["task"], x.shape[1], shared["outputs"], options)
+    make_trainer(
+        network, x[:rows], y[:rows], optimizer=build_optimizer(network, options, rows),
+        loss=build_loss(shared["task"], options), epochs=1, batch_size=options.batch_size,
+        validation_data=(x[rows:][: options.batch_size], y[rows:][: options.batch_size]), verbose=0,
+    ).run()  # fmt: skip
 
 
 def _counted(function, bar):

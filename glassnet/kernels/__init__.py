@@ -69,6 +69,11 @@ def _import_compiled() -> ModuleType:
     for nothing. While numba loads, ``import scipy`` is made to fail (numba then does without it);
     afterwards SciPy imports normally, but numba-compiled ``np.dot`` of the user's own code in this
     process would find no BLAS (import SciPy before glassnet's first step to have both).
+
+    numba's typing and target registries are loaded here, in the importing thread, in either case:
+    they load lazily on a first compilation, and two threads compiling their first kernels at once
+    (cross-fit members side by side, on a fresh install) met half-loaded registries ("Unknown
+    attribute 'shape' of type array").
     """
     import sys
 
@@ -77,13 +82,13 @@ def _import_compiled() -> ModuleType:
         sys.modules["scipy"] = None  # type: ignore[assignment]  # "import scipy" raises ImportError
     try:
         module = importlib.import_module(f"{__name__}._compiled")
-        if blocked:
-            try:  # load numba's CPU target now, while SciPy is kept out (numba's internals: best effort)
-                from numba.core.registry import cpu_target
+        try:  # load numba's CPU target now, here (SciPy kept out), not in racing threads (numba's internals)
+            from numba.core.registry import cpu_target
 
-                cpu_target.target_context.refresh()
-            except Exception:  # noqa: BLE001 - a numba without this entry point loads SciPy later instead
-                pass
+            cpu_target.typing_context.refresh()
+            cpu_target.target_context.refresh()
+        except Exception:  # noqa: BLE001 - a numba without these entry points loads them on first use instead
+            pass
     finally:
         if blocked and "scipy" in sys.modules and sys.modules["scipy"] is None:
             del sys.modules["scipy"]
