@@ -20,11 +20,12 @@ from .builders import mlp
 from .ensemble import Ensemble
 from .exceptions import DivergenceError, DivergenceWarning, LinearCollapseWarning, ModelFileError, NotFittedError
 from .gradcheck import GradcheckResult, gradcheck
-from .layers import BatchNorm, Dense, Dropout, Layer, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from .layers import GELU, BatchNorm, Dense, Dropout, Layer, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from .losses import BinaryCrossEntropy, Loss, MeanSquaredError, SoftmaxCrossEntropy
 from .network import Sequential
 from .optim import SGD, Adam, AdamW, Optimizer
 from .parameter import Parameter
+from .rmsprop import RMSprop  # registers "rmsprop"
 
 # Names resolved on first access so that `import glassnet` stays light.
 _LAZY = {
@@ -79,6 +80,8 @@ __all__ = [
     "LeakyReLU",
     "Sigmoid",
     "Tanh",
+    "GELU",
+    "RMSprop",
     "Linear",
     "Softmax",
     "Loss",

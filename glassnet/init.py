@@ -6,16 +6,7 @@ import numpy as np
 
 INITIALIZERS = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lecun_uniform", "normal", "uniform")
 
-#: Default scheme for the activation that follows a Dense layer: He for the ReLU family
-#: (keeps the variance of ReLU outputs), Glorot/Xavier for symmetric saturating or linear ones.
-DEFAULT_FOR_ACTIVATION = {
-    "relu": "he_normal",
-    "leaky_relu": "he_normal",
-    "sigmoid": "glorot_uniform",
-    "tanh": "glorot_uniform",
-    "linear": "glorot_uniform",
-    "softmax": "glorot_uniform",
-}
+# The default scheme of a Dense layer is the one the activation after it declares (Activation.init).
 
 
 def initialize(

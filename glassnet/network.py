@@ -13,7 +13,6 @@ from ._validation import all_finite, check_dtype, check_features, check_positive
 from .affine import collapse_affine, collapsible_layers, linear_blocks, warn_linear_stacks
 from .exceptions import LinearCollapseWarning
 from .floats import flush_subnormals
-from .init import DEFAULT_FOR_ACTIVATION
 from .kernels.plan import MAX_ROWS as MAX_PLAN_ROWS
 from .kernels.plan import InferencePlan, TrainingPlan
 from .layers import Activation, Dense, Dropout, Layer, Linear, Sigmoid, Softmax
@@ -108,7 +107,7 @@ class Sequential:
         width = input_dim
         for position, layer in enumerate(self.layers):
             if isinstance(layer, Dense) and layer.init is None:
-                layer.resolved_init = DEFAULT_FOR_ACTIVATION[self._activation_after(position)]
+                layer.resolved_init = self._init_for(position)
             layer.build(width, self.dtype, noise_rng if isinstance(layer, Dropout) else init_rng)
             width = layer.output_dim
         self.input_dim = input_dim
@@ -117,14 +116,15 @@ class Sequential:
         self.built = True
         warn_linear_stacks(self.layers)
 
-    def _activation_after(self, position: int) -> str:
-        """Name of the first activation after layer ``position`` (before the next Dense)."""
+    def _init_for(self, position: int) -> str:
+        """The initialization the first activation after layer ``position`` (before the next Dense) asks
+        for (``Activation.init``); Glorot's uniform when none follows (a linear output)."""
         for layer in self.layers[position + 1 :]:
             if isinstance(layer, Dense):
                 break
             if isinstance(layer, Activation):
-                return layer.kind if layer.kind in DEFAULT_FOR_ACTIVATION else "linear"
-        return "linear"
+                return layer.init
+        return Activation.init
 
     def _flatten_parameters(self) -> None:
         self._store = FlatStore(self.parameters(), self.dtype)
@@ -420,15 +420,16 @@ class Sequential:
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Sequential:
         """Rebuild the architecture described by :meth:`config` (fresh weights)."""
-        from .layers import LAYER_TYPES
+        from .layers import layer_types
 
+        known = layer_types()
         layers = []
         for spec in config["layers"]:
             spec = dict(spec)
             kind = spec.pop("type")
-            if kind not in LAYER_TYPES:
-                raise ValueError(f"unknown layer type {kind!r}; known: {sorted(LAYER_TYPES)}.")
-            layers.append(LAYER_TYPES[kind](**spec))
+            if kind not in known:
+                raise ValueError(f"unknown layer type {kind!r}; known: {sorted(known)}.")
+            layers.append(known[kind](**spec))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LinearCollapseWarning)  # the user was warned when building it
             return cls(layers, input_dim=config["input_dim"], dtype=config["dtype"], seed=config["seed"])

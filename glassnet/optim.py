@@ -1,9 +1,15 @@
 """Optimizers: the search for the weights and intercepts that minimise the loss, updating in place.
 
 Each optimizer has ``step()`` (apply one update from the gradients in ``Parameter.grad``) and
-``zero_grad()``. When the parameters are the flat views a :class:`~glassnet.Sequential` creates,
-the update runs over the whole flat array at once (a few vectorized operations per step instead
-of a few per parameter).
+``zero_grad()``. An optimizer class is the one place glassnet learns about it: registered with
+:func:`register_optimizer` under its ``name``, it is built by name (``fit(optimizer=...)``, the
+command line's ``--optimizer``, the estimators' ``solver``), its default learning rate is its
+constructor's, ``takes_momentum`` says whether ``momentum``/``nesterov`` apply, and its state
+(``state_dict``) goes into checkpoints as arrays, whatever it holds. A subclass without a compiled
+update (``_update_compiled``) runs its NumPy ``_update``.
+
+When the parameters are the flat views a :class:`~glassnet.Sequential` creates, the update runs over
+the whole flat array at once (a few vectorized operations per step instead of a few per parameter).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import inspect
 import math
 from collections.abc import Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -22,7 +28,7 @@ from .floats import flush_subnormals, smallest_normal
 from .parameter import Parameter
 
 
-class _Segment:
+class Segment:
     """A contiguous run of parameter memory updated as one array: value, grad and a decay mask."""
 
     def __init__(self, value: np.ndarray, grad: np.ndarray, n_regularized: int) -> None:
@@ -32,7 +38,7 @@ class _Segment:
         self.flush_workspace: tuple[np.ndarray, np.ndarray] | None = None  # scratch and mask of the flush
 
 
-def _segments(params: list[Parameter]) -> list[_Segment]:
+def _segments(params: list[Parameter]) -> list[Segment]:
     """One flat segment when ``params`` are exactly the parameters of one flat store, else one each."""
     store = getattr(params[0], "store", None)
     if (
@@ -40,12 +46,17 @@ def _segments(params: list[Parameter]) -> list[_Segment]:
         and len(params) == len(store.parameters)
         and {id(p) for p in params} == {id(p) for p in store.parameters}
     ):
-        return [_Segment(store.values, store.grads, store.n_regularized)]
-    return [_Segment(p.value.reshape(-1), p.grad.reshape(-1), p.size if p.regularize else 0) for p in params]
+        return [Segment(store.values, store.grads, store.n_regularized)]
+    return [Segment(p.value.reshape(-1), p.grad.reshape(-1), p.size if p.regularize else 0) for p in params]
 
 
 class Optimizer:
     """Base class: holds the parameters and the learning rate; subclasses define ``_update``."""
+
+    #: The name it is registered and chosen under ("sgd", "adam", ...).
+    name: str = ""
+    #: Whether ``momentum`` and ``nesterov`` apply to it (the factory refuses them otherwise).
+    takes_momentum: bool = False
 
     def __init__(self, params: Sequence[Parameter], lr: float) -> None:
         params = list(params)
@@ -78,10 +89,10 @@ class Optimizer:
             else:
                 self._update_compiled(compiled, segment, state)
 
-    def _update(self, segment: _Segment, state: dict[str, np.ndarray]) -> None:
+    def _update(self, segment: Segment, state: dict[str, np.ndarray]) -> None:
         raise NotImplementedError
 
-    def _update_compiled(self, compiled: ModuleType, segment: _Segment, state: dict[str, np.ndarray]) -> None:
+    def _update_compiled(self, compiled: ModuleType, segment: Segment, state: dict[str, np.ndarray]) -> None:
         """The same update as ``_update`` in one pass (kernels/_compiled.py); NumPy when a subclass has none."""
         self._update(segment, state)
 
@@ -91,7 +102,7 @@ class Optimizer:
         buffer: np.ndarray = state[key]
         return buffer
 
-    def _flush(self, segment: _Segment, *arrays: np.ndarray) -> None:
+    def _flush(self, segment: Segment, *arrays: np.ndarray) -> None:
         """Flush the subnormal entries of ``arrays`` (a segment's values and moments) to zero, through
         reused buffers (``glassnet.floats`` says why; the compiled kernels flush in the same place)."""
         # The workspace lives on the segment, not in the state: checkpoints do not carry it.
@@ -125,6 +136,37 @@ class Optimizer:
         return f"{type(self).__name__}(lr={self.lr})"
 
 
+#: Optimizer classes by name (register_optimizer fills it).
+OPTIMIZERS: dict[str, type[Optimizer]] = {}
+
+OptimizerClass = TypeVar("OptimizerClass", bound=type[Optimizer])
+
+
+def register_optimizer(cls: OptimizerClass) -> OptimizerClass:
+    """Register an :class:`Optimizer` subclass under its ``name`` (a class decorator); a taken name is an error."""
+    if not cls.name or OPTIMIZERS.get(cls.name, cls) is not cls:
+        raise ValueError(f"optimizer name {cls.name!r} is empty or taken by {OPTIMIZERS.get(cls.name)}.")
+    OPTIMIZERS[cls.name] = cls
+    return cls
+
+
+def optimizer_names() -> list[str]:
+    """The registered optimizers' names.
+
+    >>> optimizer_names()
+    ['adam', 'adamw', 'rmsprop', 'sgd']
+    """
+    return sorted(OPTIMIZERS)
+
+
+def optimizer_class(name: str) -> type[Optimizer]:
+    """The registered optimizer class named ``name`` (any case)."""
+    if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}; got optimizer={name!r}.")
+    return OPTIMIZERS[name.lower()]
+
+
+@register_optimizer
 class SGD(Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay.
 
@@ -138,6 +180,9 @@ class SGD(Optimizer):
     >>> net = gn.mlp([4], 1, input_dim=2)
     >>> opt = gn.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True)
     """
+
+    name = "sgd"
+    takes_momentum = True
 
     def __init__(
         self,
@@ -154,7 +199,7 @@ class SGD(Optimizer):
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0; got momentum=0.")
 
-    def _update_compiled(self, compiled: ModuleType, segment: _Segment, state: dict[str, Any]) -> None:
+    def _update_compiled(self, compiled: ModuleType, segment: Segment, state: dict[str, Any]) -> None:
         velocity = self._buffer(state, "velocity", segment.grad) if self.momentum else segment.grad
         cast = segment.value.dtype.type  # float32 scalars for float32 arrays: no mixed-type loop
         compiled.sgd_step(
@@ -169,7 +214,7 @@ class SGD(Optimizer):
             tiny=cast(smallest_normal(segment.value.dtype)),
         )
 
-    def _update(self, segment: _Segment, state: dict[str, Any]) -> None:
+    def _update(self, segment: Segment, state: dict[str, Any]) -> None:
         grad = segment.grad
         if self.weight_decay and segment.n_regularized:
             reg = slice(0, segment.n_regularized)
@@ -197,6 +242,7 @@ class SGD(Optimizer):
         self._flush(segment, segment.value, *([state["velocity"]] if self.momentum else []))
 
 
+@register_optimizer
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015) with bias correction; ``weight_decay`` adds λw to the gradient (L2).
 
@@ -204,6 +250,7 @@ class Adam(Optimizer):
     ``m̂ = m/(1−β₁ᵗ)`` and ``v̂ = v/(1−β₂ᵗ)`` (PyTorch's formulation).
     """
 
+    name = "adam"
     decoupled = False
 
     def __init__(
@@ -221,7 +268,7 @@ class Adam(Optimizer):
         self.eps = check_positive_float(eps, "eps")
         self.weight_decay = check_positive_float(weight_decay, "weight_decay", allow_zero=True)
 
-    def _update_compiled(self, compiled: ModuleType, segment: _Segment, state: dict[str, Any]) -> None:
+    def _update_compiled(self, compiled: ModuleType, segment: Segment, state: dict[str, Any]) -> None:
         grad, value = segment.grad, segment.value
         cast = value.dtype.type  # float32 scalars for float32 arrays: no mixed-type loop
         t = self.iterations
@@ -244,7 +291,7 @@ class Adam(Optimizer):
             tiny=cast(smallest_normal(value.dtype)),
         )
 
-    def _update(self, segment: _Segment, state: dict[str, Any]) -> None:
+    def _update(self, segment: Segment, state: dict[str, Any]) -> None:
         grad, value = segment.grad, segment.value
         m = self._buffer(state, "m", grad)
         v = self._buffer(state, "v", grad)
@@ -276,9 +323,11 @@ class Adam(Optimizer):
         self._flush(segment, value, m, v)
 
 
+@register_optimizer
 class AdamW(Adam):
     """Adam with *decoupled* weight decay (Loshchilov & Hutter): ``w ← w − lr·λ·w`` before the step."""
 
+    name = "adamw"
     decoupled = True
 
     def __init__(
@@ -293,22 +342,13 @@ class AdamW(Adam):
         super().__init__(params, lr, beta1, beta2, eps, weight_decay)
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
-
-
-def _optimizer_class(name: str) -> type[Optimizer]:
-    if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}; got optimizer={name!r}.")
-    return OPTIMIZERS[name.lower()]
-
-
 def default_lr(name: str) -> float:
     """The learning rate of optimizer ``name`` when none is given: its class's own default (the one owner).
 
     >>> default_lr("sgd"), default_lr("adam")
     (0.01, 0.001)
     """
-    return float(inspect.signature(_optimizer_class(name).__init__).parameters["lr"].default)
+    return float(inspect.signature(optimizer_class(name).__init__).parameters["lr"].default)
 
 
 def make_optimizer(
@@ -326,22 +366,18 @@ def make_optimizer(
     """
     if isinstance(name, Optimizer):
         return name
-    cls = _optimizer_class(name)
+    cls = optimizer_class(name)
     kwargs: dict[str, Any] = {} if lr is None else {"lr": lr}
     if weight_decay:
         kwargs["weight_decay"] = weight_decay
-    if cls is SGD:
+    if cls.takes_momentum:
         if momentum is not None:
             kwargs["momentum"] = momentum
         if nesterov is not None:
             kwargs["nesterov"] = nesterov
     elif momentum is not None or nesterov:
-        raise ValueError(f"momentum and nesterov apply to optimizer='sgd'; got optimizer={name!r}.")
+        takers = [n for n, c in sorted(OPTIMIZERS.items()) if c.takes_momentum]
+        raise ValueError(
+            f"momentum and nesterov apply to optimizer={' or '.join(map(repr, takers))}; got optimizer={name!r}."
+        )
     return cls(params, **kwargs)
-
-
-def get_optimizer(name: str | Optimizer, params: Sequence[Parameter], **kwargs: Any) -> Optimizer:
-    """Create an optimizer from its name (``"sgd"``, ``"adam"``, ``"adamw"``) and constructor arguments."""
-    if isinstance(name, Optimizer):
-        return name
-    return _optimizer_class(name)(params, **kwargs)

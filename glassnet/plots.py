@@ -111,6 +111,10 @@ def plot_percentiles(history, layers: list[str] | None = None, unit: bool = Fals
     return figure
 
 
+#: The rules of the built-in activations, for files written before 0.7 (which record only the kind).
+OLD_RULES = {"relu": "dead", "leaky_relu": "dead", "sigmoid": "saturated", "tanh": "saturated"}
+
+
 def plot_saturation(history):
     """Fractions of dead ReLU units and saturated sigmoid/tanh units per layer over training."""
     data = _history_dict(history)
@@ -118,9 +122,14 @@ def plot_saturation(history):
     steps = diagnostics.get("step", [])
     figure, axes = _figure()
     for index, (name, entry) in enumerate(diagnostics.get("activations", {}).items()):
-        if entry["kind"] in ("relu", "leaky_relu"):
+        # the activation's rule (Activation.unit_rule); files before 0.7 have only its kind
+        rule = entry.get(
+            "rule",
+            {"relu": "dead", "leaky_relu": "dead", "sigmoid": "saturated", "tanh": "saturated"}.get(entry["kind"]),
+        )
+        if rule == "dead":
             axes.plot(steps, entry["dead_fraction"], label=f"{name}: dead", **_series_style(index))
-        elif entry["kind"] in ("sigmoid", "tanh"):
+        elif rule == "saturated":
             axes.plot(steps, entry["saturated_fraction"], label=f"{name}: saturated", **_series_style(index))
     axes.set_ylim(-0.02, 1.02)
     axes.set_xlabel("training step")

@@ -63,15 +63,15 @@ def describe_weight_decay(options: JobOptions, rows: int) -> str:
 
 def build_optimizer(network, options: JobOptions, rows: int):
     """The optimizer of ``options`` for ``network``, trained on ``rows`` rows (which set the L2)."""
-    from ..optim import make_optimizer
+    from ..optim import make_optimizer, optimizer_class
 
-    sgd = options.optimizer == "sgd"
+    momentum = optimizer_class(options.optimizer).takes_momentum  # SGD's Nesterov momentum
     return make_optimizer(
         options.optimizer,
         network.parameters(),
         lr=learning_rate(options.optimizer, options.lr),
-        momentum=options.momentum if sgd else None,
-        nesterov=options.momentum > 0 if sgd else None,
+        momentum=options.momentum if momentum else None,
+        nesterov=options.momentum > 0 if momentum else None,
         weight_decay=weight_decay(options, rows),
     )
 

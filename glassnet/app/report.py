@@ -168,11 +168,20 @@ def _settings(options: dict | None) -> str:
     get = options.get
     stop = f"; early stopping on {get('monitor')}, patience {get('patience')} epochs" if get("early_stopping") else ""
     stop += f" or {PATIENCE_STEPS} optimizer steps, the longer" if stop else ""
-    nesterov = f" with Nesterov momentum {get('momentum')}" if get("optimizer") == "sgd" and get("momentum") else ""
+    nesterov = (
+        f" with Nesterov momentum {get('momentum')}" if _takes_momentum(get("optimizer")) and get("momentum") else ""
+    )
     rows = [["optimizer", f"{get('optimizer')}{nesterov}, learning rate {get('lr')}, batches of {get('batch_size')}"]]
     rows += [["epochs", f"at most {get('epochs')}, schedule {get('schedule') or 'none'}{stop}"]]
     rows += [["dropout", str(get("dropout"))], ["weight decay (L2)", get("weight_decay")]]
     return "<h3>Training settings</h3>" + _table(None, rows)
+
+
+def _takes_momentum(name) -> bool:
+    """Whether the optimizer named ``name`` uses the momentum setting (an unknown name: no)."""
+    from ..optim import OPTIMIZERS
+
+    return isinstance(name, str) and name in OPTIMIZERS and OPTIMIZERS[name].takes_momentum
 
 
 def _summary_section(model, meta: dict) -> str:

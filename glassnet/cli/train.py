@@ -58,8 +58,9 @@ def add_parser(commands) -> None:
         default=JobOptions.hidden,
         help=f"hidden units (default {','.join(map(str, JobOptions.hidden))})",
     )
-    activations = ["relu", "leaky_relu", "tanh", "sigmoid"]
-    parser.add_argument("--activation", default=JobOptions.activation, choices=activations)
+    from ..layers import activation_names  # the registry's, when the parser is built
+
+    parser.add_argument("--activation", default=JobOptions.activation, choices=activation_names(hidden=True))
     parser.add_argument("--batch-norm", action="store_true", help="batch normalization before each activation")
     parser.add_argument(
         "--dropout", type=float, default=JobOptions.dropout, help="dropout rate after each hidden activation"
@@ -103,12 +104,15 @@ def _add_training_arguments(group) -> None:
     """Epochs, optimizer, schedule, early stopping, refit and what is compared."""
     group.add_argument("--epochs", type=positive_int, default=JobOptions.epochs)
     group.add_argument("--batch-size", type=positive_int, default=JobOptions.batch_size)
-    group.add_argument("--optimizer", default=JobOptions.optimizer, choices=["adam", "adamw", "sgd"])
+    from ..optim import optimizer_names  # the registry's, when the parser is built
+
+    group.add_argument("--optimizer", default=JobOptions.optimizer, choices=optimizer_names())
     group.add_argument(
         "--lr",
         type=positive_float,
-        help=f"learning rate (default: adam {recipe.learning_rate('adam'):g}, adamw "
-        f"{recipe.learning_rate('adamw'):g}, sgd {recipe.learning_rate('sgd'):g})",
+        help="learning rate (default: "
+        + ", ".join(f"{name} {recipe.learning_rate(name):g}" for name in optimizer_names())
+        + ")",
     )
     group.add_argument("--momentum", type=float, default=JobOptions.momentum, help="SGD momentum (Nesterov)")
     group.add_argument(

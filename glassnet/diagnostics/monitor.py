@@ -24,13 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from ..layers import Activation, BatchNorm, Dense, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from ..layers import Activation, BatchNorm, Dense, Softmax
 from ..pages import take_rows
 from ..training.callbacks import Callback
 
-#: |pre-activation| above which a sigmoid (or tanh) unit counts as saturated: σ'(4) ≈ 0.018,
-#: i.e. its gradient is below 7% of its maximum (tanh: 1 − tanh(2)² ≈ 0.07).
-SATURATION_BOUND = {"sigmoid": 4.0, "tanh": 2.0}
+# Which units count as dead or saturated, and the bound of saturation, each activation declares
+# (Activation.unit_rule and saturation_bound, glassnet/layers/activations.py).
 #: Gradient norms are accumulated on every GRAD_NORM_EVERY-th step (steps 1, 5, 9, ...); their
 #: mean estimates the epoch's mean gradient norm at a quarter of the cost.
 GRAD_NORM_EVERY = 4
@@ -148,6 +147,7 @@ class Diagnostics(Callback):
             layer.name,
             {
                 "kind": layer.kind,
+                "rule": layer.unit_rule,
                 "p15": [],
                 "p50": [],
                 "p85": [],
@@ -165,12 +165,12 @@ class Diagnostics(Callback):
             ("p15", "p50", "p85", "unit_p15", "unit_p50", "unit_p85"), (p15, p50, p85, u15, u50, u85)
         ):
             entry[key].append(float(value))
-        if isinstance(layer, (ReLU, LeakyReLU)):
+        if layer.unit_rule == "dead":
             entry["dead_fraction"].append(float(np.mean(~np.any(pre > 0, axis=0))))
         else:
             entry["dead_fraction"].append(0.0)
-        if isinstance(layer, (Sigmoid, Tanh)):
-            bound = SATURATION_BOUND[layer.kind]
+        if layer.unit_rule == "saturated" and layer.saturation_bound is not None:
+            bound = layer.saturation_bound
             entry["saturated_fraction"].append(float(np.mean(np.mean(np.abs(pre) > bound, axis=0) > 0.5)))
         else:
             entry["saturated_fraction"].append(0.0)

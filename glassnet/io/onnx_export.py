@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..ensemble import Ensemble
-from ..layers import BatchNorm, Dense, Dropout, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from ..layers import Activation, BatchNorm, Dense, Dropout
 from ..network import Sequential
 from .atomic import atomic_write_bytes
 
@@ -99,10 +99,6 @@ def export_onnx(
     return path
 
 
-#: Activations with a one-to-one ONNX operator (and its attributes).
-_ACTIVATIONS = {ReLU: "Relu", Sigmoid: "Sigmoid", Tanh: "Tanh"}
-
-
 class _Graph:
     """ONNX nodes and initializers, added layer by layer."""
 
@@ -160,12 +156,11 @@ class _Graph:
                 )
             ]
             return self.emit("BatchNormalization", inputs, name, epsilon=float(layer.eps)), position + 1
-        if type(layer) in _ACTIVATIONS:
-            return self.emit(_ACTIVATIONS[type(layer)], [current], name), position + 1
-        if isinstance(layer, LeakyReLU):
-            return self.emit("LeakyRelu", [current], name, alpha=float(layer.negative_slope)), position + 1
-        if isinstance(layer, Softmax):
-            return self.emit("Softmax", [current], name, axis=1), position + 1
-        if isinstance(layer, (Linear, Dropout)):
+        if isinstance(layer, Activation):  # each activation emits its own nodes (Activation.onnx)
+            try:
+                return layer.onnx(self, current), position + 1
+            except NotImplementedError as error:
+                raise ValueError(f"layer {layer.name}: {error}") from None
+        if isinstance(layer, Dropout):
             return current, position + 1  # the identity at inference
         raise ValueError(f"layer {layer.name} ({type(layer).__name__}) has no ONNX equivalent here.")

@@ -13,18 +13,23 @@ from ..network import Sequential
 #: to build it (so the missing ones can be named); beyond it, a small file could reserve a huge network.
 _ALLOCATION_SLACK = 2**20
 
-#: Constructor arguments each layer type may take in a file, with their allowed Python types.
+#: Constructor arguments the non-activation layer types may take in a file, with their allowed Python
+#: types; an activation declares its own (``Activation.file_arguments``, glassnet/layers/activations.py).
 _LAYER_ARGUMENTS: dict[str, dict[str, tuple]] = {
     "Dense": {"units": (int,), "use_bias": (bool,), "init": (str, type(None)), "init_scale": (float, int, type(None))},
     "BatchNorm": {"momentum": (float, int), "eps": (float, int)},
     "Dropout": {"rate": (float, int)},
-    "LeakyReLU": {"negative_slope": (float, int)},
-    "ReLU": {},
-    "Sigmoid": {},
-    "Tanh": {},
-    "Linear": {},
-    "Softmax": {},
 }
+
+
+def layer_arguments() -> dict[str, dict[str, tuple]]:
+    """Every layer type a file may name (the registry's, now), with the arguments it may take."""
+    from ..layers import Activation, layer_types
+
+    return {
+        name: (dict(cls.file_arguments) if issubclass(cls, Activation) else _LAYER_ARGUMENTS[name])
+        for name, cls in layer_types().items()
+    }
 
 
 def _checked_architecture(config: Any, source: str) -> Sequential:
@@ -36,13 +41,12 @@ def _checked_architecture(config: Any, source: str) -> Sequential:
     if dtype not in ("float32", "float64"):
         raise ModelFileError(f"{source}: invalid dtype {dtype!r}.")
     layers = []
+    known = layer_arguments()
     for position, spec in enumerate(config["layers"]):
-        if not isinstance(spec, dict) or spec.get("type") not in _LAYER_ARGUMENTS:
+        if not isinstance(spec, dict) or spec.get("type") not in known:
             kind = spec.get("type") if isinstance(spec, dict) else spec
-            raise ModelFileError(
-                f"{source}: layer {position} has unknown type {kind!r}; allowed: {sorted(_LAYER_ARGUMENTS)}."
-            )
-        allowed = _LAYER_ARGUMENTS[spec["type"]]
+            raise ModelFileError(f"{source}: layer {position} has unknown type {kind!r}; allowed: {sorted(known)}.")
+        allowed = known[spec["type"]]
         arguments = {k: v for k, v in spec.items() if k not in ("type", "name")}
         for key, value in arguments.items():
             if key not in allowed or not isinstance(value, allowed[key]):

@@ -34,9 +34,9 @@ LAYER = {
     "type": "object",
     "required": ["type"],
     "properties": {
-        "type": {
-            "enum": ["Dense", "BatchNorm", "Dropout", "LeakyReLU", "ReLU", "Sigmoid", "Tanh", "Linear", "Softmax"]
-        },
+        # Which types exist is the layers' registry's to say (glassnet.layers.layer_types; io/rebuild.py
+        # refuses others by name): here only their form.
+        "type": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]{0,63}$"},
         "name": {"anyOf": [{"type": "null"}, {"type": "string", "pattern": "^[A-Za-z0-9_]{1,64}$"}]},
         "units": {"type": "integer", "minimum": 1},
         "use_bias": {"type": "boolean"},
@@ -65,6 +65,7 @@ ACTIVATION_RECORD = {
     "required": ["kind", "p15", "p50", "p85", "dead_fraction", "saturated_fraction"],
     "properties": {
         "kind": {"type": "string"},
+        "rule": {"enum": ["dead", "saturated", None]},  # Activation.unit_rule (files before 0.7: none)
         **{
             key: NUMBERS
             for key in ("p15", "p50", "p85", "unit_p15", "unit_p50", "unit_p85", "dead_fraction", "saturated_fraction")

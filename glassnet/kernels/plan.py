@@ -168,11 +168,14 @@ class TrainingPlan:
     def build(cls, layers: Sequence[Layer]) -> TrainingPlan | None:
         """The plan for ``layers`` (their output is the logits), or None when the kernel cannot run
         them: batch norm, dropout, a subclass of a built-in layer, or parameters outside one store."""
-        from ..layers import Dense
-        from ..layers.activations import LeakyReLU, Linear, ReLU, Sigmoid, Tanh
+        from ..layers import Activation, Dense
 
-        allowed = (Dense, ReLU, LeakyReLU, Sigmoid, Tanh, Linear)
-        if not layers or any(type(layer) not in allowed for layer in layers):
+        def runs(layer: Layer) -> bool:  # the training kernel: Dense and hidden activations it has a code for
+            if isinstance(layer, Activation):
+                return compiled_code(layer) is not None and layer.hidden
+            return type(layer) is Dense
+
+        if not layers or not all(runs(layer) for layer in layers):
             return None
         inference = InferencePlan.build(layers)
         owners = [p for layer in layers for p in layer.parameters()]  # W then b, as the plan's arrays
@@ -194,16 +197,7 @@ class _PlanTable:
     """The rows of a plan as its layers are read, with the arrays they point into."""
 
     def __init__(self, networks: ModuleType) -> None:
-        from ..layers.activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
-
-        self.codes = {
-            ReLU: networks.RELU,
-            LeakyReLU: networks.LEAKY_RELU,
-            Sigmoid: networks.SIGMOID,
-            Tanh: networks.TANH,
-            Softmax: networks.SOFTMAX,
-            Linear: networks.IDENTITY,
-        }
+        self.networks = networks
         self.identity = networks.IDENTITY
         self.arrays: list[np.ndarray] = []
         self.watched: list[Any] = []
@@ -220,8 +214,7 @@ class _PlanTable:
 
     def add_layer(self, layer: Layer) -> bool:
         """Extend the table by ``layer``; False when the kernel cannot run it."""
-        from ..layers import BatchNorm, Dense, Dropout
-        from ..layers.activations import LeakyReLU
+        from ..layers import Activation, BatchNorm, Dense, Dropout
 
         if isinstance(layer, Dropout):
             return True
@@ -240,14 +233,21 @@ class _PlanTable:
             ]
             self.frows[-1][0] = layer.eps
             self.state = "normalized"
-        elif type(layer) in self.codes and self.state in ("dense", "normalized"):
-            self.rows[-1][8] = self.codes[type(layer)]
-            if isinstance(layer, LeakyReLU):
-                self.frows[-1][1] = layer.negative_slope
+        elif isinstance(layer, Activation) and compiled_code(layer) and self.state in ("dense", "normalized"):
+            # the activation's code in the kernels (Activation.compiled); without one the network runs
+            # layer by layer (this plan is not built)
+            self.rows[-1][8] = getattr(self.networks, str(compiled_code(layer)))
+            self.frows[-1][1] = layer.compiled_argument()
             self.state = "activated"
         else:
             return False
         return True
+
+
+def compiled_code(layer: Layer) -> str | None:
+    """The kernels' code of an activation, when its own class declares one: a subclass that does not
+    (and may compute something else) runs layer by layer."""
+    return type(layer).__dict__.get("compiled")
 
 
 class _Unsupported(Exception):

@@ -9,17 +9,27 @@ from .activations import (
     Sigmoid,
     Softmax,
     Tanh,
+    activation_class,
+    activation_names,
     get_activation,
+    register_activation,
     softmax,
 )
 from .base import Layer
 from .batchnorm import BatchNorm
 from .dense import Dense
 from .dropout import Dropout
+from .gelu import GELU
 
-LAYER_TYPES = {
-    cls.__name__: cls for cls in (Dense, BatchNorm, Dropout, ReLU, LeakyReLU, Sigmoid, Tanh, Linear, Softmax)
-}
+
+def layer_types() -> dict[str, type[Layer]]:
+    """The layer types model files know, by class name: Dense, BatchNorm, Dropout and every registered
+    activation (``register_activation``), read when a file is rebuilt or checked."""
+    return {cls.__name__: cls for cls in (Dense, BatchNorm, Dropout, *ACTIVATIONS.values())}
+
+
+#: The layer types of this package when it was imported (``layer_types()`` also has those registered since).
+LAYER_TYPES = layer_types()
 
 __all__ = [
     "Layer",
@@ -33,8 +43,13 @@ __all__ = [
     "Tanh",
     "Linear",
     "Softmax",
+    "GELU",
     "ACTIVATIONS",
     "LAYER_TYPES",
+    "layer_types",
+    "activation_class",
+    "activation_names",
+    "register_activation",
     "get_activation",
     "softmax",
 ]

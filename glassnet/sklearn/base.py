@@ -13,7 +13,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .. import recipe
 from ..builders import mlp
-from ..optim import make_optimizer
+from ..layers import activation_class
+from ..optim import make_optimizer, optimizer_class
 from ..training.callbacks import EarlyStopping
 from ..training.fit import make_trainer
 from ..training.folds import fold_assignment, member_seed
@@ -100,7 +101,7 @@ class BaseDNN(ModelFiles, BaseEstimator):
 
     def _make_optimizer(self, network):
         """The solver for ``network``; its L2 coefficient is set from the rows of each run (``_decay``)."""
-        sgd = self.solver == "sgd"
+        sgd = optimizer_class(self.solver).takes_momentum  # scikit-learn's momentum parameters apply
         return make_optimizer(
             self.solver,
             network.parameters(),
@@ -110,7 +111,7 @@ class BaseDNN(ModelFiles, BaseEstimator):
         )
 
     def _build(self, n_features: int, n_outputs: int, output_activation: str, seed: int):
-        activation = {"logistic": "sigmoid", "identity": "linear"}.get(self.activation, self.activation)
+        activation = activation_class(self.activation).kind  # scikit-learn's aliases: "logistic", "identity"
         return mlp(
             self._hidden(),
             n_outputs,

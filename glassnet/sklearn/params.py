@@ -7,11 +7,41 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
+
+class Registered(StrOptions):
+    """The names a registry holds *now* (``names()``), as a scikit-learn string constraint: an activation
+    or optimizer registered after import is accepted too."""
+
+    def __init__(self, names) -> None:
+        self._names = names
+        super().__init__(set(names()))
+
+    @property
+    def options(self) -> set:  # type: ignore[override]
+        return set(self._names())
+
+    @options.setter
+    def options(self, value) -> None:  # StrOptions.__init__ assigns it; the registry stays the owner
+        pass
+
+
+def _activations() -> list[str]:
+    from ..layers import activation_names
+
+    return activation_names(hidden=True, aliases=True)
+
+
+def _optimizers() -> list[str]:
+    from ..optim import optimizer_names
+
+    return optimizer_names()
+
+
 #: scikit-learn's validation of every parameter of both estimators (``_parameter_constraints``).
 PARAMETER_CONSTRAINTS: dict = {
     "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
-    "activation": [StrOptions({"relu", "leaky_relu", "tanh", "logistic", "sigmoid", "identity", "linear"})],
-    "solver": [StrOptions({"sgd", "adam", "adamw"})],
+    "activation": [Registered(_activations)],
+    "solver": [Registered(_optimizers)],
     "alpha": [Interval(numbers.Real, 0, None, closed="left")],
     "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
     "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither"), None],
