@@ -34,6 +34,7 @@ CORE = (
     "glassnet.ensemble",
     "glassnet.recipe",
     "glassnet.optim",
+    "glassnet.rmsprop",
     "glassnet.data",
     "glassnet.pages",
     "glassnet.kernels",

@@ -155,7 +155,9 @@ def test_label_smoothing_reaches_the_loss(table, tmp_path, monkeypatch):
         "3",
     )
     assert completed.returncode == 0, completed.stderr
-    assert len(used) == 5 and all(loss.label_smoothing == 0.1 for loss in used)  # the five members
+    # the five members, and on a machine with several cores the short warm-up that compiles the kernels
+    # before the members' threads start (app/crossfit.py)
+    assert len(used) in (5, 6) and all(loss.label_smoothing == 0.1 for loss in used)
     used.clear()
     completed = glassnet("train", csv_path, "--target", "churn", "--out", out, "--overwrite", "--no-baselines",
                          "--label-smoothing", "0.1", *FAST)  # fmt: skip

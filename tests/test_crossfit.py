@@ -197,10 +197,10 @@ def test_the_time_limit_stops_every_network_at_an_epoch_end_and_says_what_it_cut
     limit = json.loads((out / "metrics.json").read_text())["time_limit"]
     assert limit["seconds"] == 0.5
     assert [line.split(" stopped")[0] for line in limit["cut"][:3]] == ["network 1", "network 2", "network 3"]
-    assert all("stopped after epoch 1 " in line for line in limit["cut"][:3])
+    assert all(line.split("stopped after epoch ")[1].split()[0].isdigit() for line in limit["cut"][:3]), limit
     assert (
         "time limit: 0.5 s for the whole job" in completed.stdout
-        and "network 2 stopped after epoch 1" in completed.stdout
+        and "network 2 stopped after epoch" in completed.stdout
     )
     assert "time limit: 0.5 s for the whole job (--max-time)" in (out / "report.html").read_text()
     refused = glassnet("train", churn, "--target", "churn", "--out", tmp_path / "no", "--max-time", "ten minutes")

@@ -255,6 +255,18 @@ def _interrupting_train_step(monkeypatch, at_call):
     monkeypatch.setattr(gn.Sequential, "train_step", train_step)
 
 
+def test_ctrl_c_stops_members_training_side_by_side_with_one_line_and_130(tmp_path, csv_table, capsys, monkeypatch):
+    from glassnet.training import executors
+
+    monkeypatch.setattr(executors, "usable_cores", lambda: 2)  # the default on a machine with several cores
+    _interrupting_train_step(monkeypatch, at_call=6)
+    args = ["train", str(csv_table), "--target", "y", "--out", str(tmp_path / "out"), "--epochs", "50", "--quiet"]
+    assert main(args) == INTERRUPTED == 130
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("glassnet: interrupted"), lines
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("with_checkpoint", [True, False])
 def test_cli_ctrl_c_prints_one_line_in_the_clis_terms_and_exits_130(
     tmp_path, csv_table, capsys, monkeypatch, recwarn, with_checkpoint
@@ -274,7 +286,9 @@ def test_cli_ctrl_c_prints_one_line_in_the_clis_terms_and_exits_130(
         "--batch-size",
         "128",
         "--quiet",
-    ]  # one batch per epoch
+        "--executor",
+        "sequential",
+    ]  # one batch per epoch; the members one after the other, so that the third step is member 1's third epoch
     _interrupting_train_step(monkeypatch, at_call=3)
     code = main(args + (["--checkpoint", str(checkpoint)] if with_checkpoint else []))
     err = capsys.readouterr().err

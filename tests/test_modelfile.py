@@ -86,7 +86,11 @@ def test_hostile_metadata_is_refused(tmp_path, trained):
     # A layer type naming something executable.
     evil = json.loads(json.dumps(base))
     evil["architecture"]["layers"][0]["type"] = "os.system"
-    with pytest.raises(gn.ModelFileError, match="layers/0/type: 'os.system' is not one of"):
+    with pytest.raises(gn.ModelFileError, match="layers/0/type: 'os.system' does not match"):
+        gn.load_model(write(evil))
+    # A well-formed name that is no registered layer type: refused by name, with the known ones.
+    evil["architecture"]["layers"][0]["type"] = "System"
+    with pytest.raises(gn.ModelFileError, match="layer 0 has unknown type 'System'; allowed: .*'Dense'"):
         gn.load_model(write(evil))
     # An unexpected constructor argument (a path trick / code string).
     evil = json.loads(json.dumps(base))

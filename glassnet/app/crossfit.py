@@ -84,30 +84,25 @@ def cross_fit(
         )
     labels = y if prepared.task in CLASSIFICATION else None
     folds = fold_assignment(len(x), options.folds, options.seed, labels)
-    y_net = targets_for_network(prepared.task, prepared.preprocessing_arrays, y)
-    shared = {
-        "x": x,
-        "y": y_net,
-        "folds": folds,
-        "task": prepared.task,
-        "outputs": n_outputs(prepared.task, prepared.classes, y_net),
-        "options": replace(options, frame=None),
-    }
+    shared = _shared(prepared, options, x, y, folds)
     log(build_network(prepared.task, x.shape[1], shared["outputs"], options).summary())
     log(f"weight decay (L2): {describe_weight_decay(options, int(np.sum(folds != 0)))}")
     log(f"cross-fitting: {options.folds} members, each trained on {options.folds - 1} of {options.folds} folds ...")
     progress = progress or JobProgress([], verbose=0)
     # On a cluster the workers read the rows from files beside the output.
     with executor_for(member_executor(executor), shared_folder(options)) as runner:
-        nested = progress.active and isinstance(runner, SequentialExecutor)
+        in_process = isinstance(runner, (SequentialExecutor, ThreadExecutor))
+        nested = progress.active and in_process
         shared["nested_bar"] = progress.stream if nested else None  # where each member's epoch bar draws
-        shared["quiet"] = isinstance(runner, ThreadExecutor)  # members side by side: no interleaved epoch lines
+        # members side by side: a bar row each (one per thread), and no interleaved epoch lines off a terminal
+        shared["bar_rows"] = runner.n_threads if isinstance(runner, ThreadExecutor) else 1
+        shared["quiet"] = isinstance(runner, ThreadExecutor)
         with (
             sent_by_path(runner, shared, ("x", "y", "folds")) as sent,
             progress.phase("training", options.folds, unit="network") as bar,
             blas_threads(threads_for(runner, options, x.shape[1], shared["outputs"])),
         ):
-            if nested:  # here, one member after the other
+            if nested and isinstance(runner, SequentialExecutor):  # here, one member after the other
                 trained = []
                 for fold in range(options.folds):
                     trained.append(train_member(fold, sent))
@@ -124,10 +119,24 @@ def cross_fit(
         rows = folds == k
         out_of_fold[rows] = predict_outputs(member, prepared.task, x[rows], prepared.preprocessing_arrays)
         log(
-            f"  member {k + 1}/{options.folds}: {len(history)} epoch(s), best epoch {history.best_epoch}, "
-            f"validation on its {int(rows.sum())} held-out row(s)"
+            f"  member {k + 1}/{options.folds}: {len(history)} epoch(s), "
+            + (f"best epoch {history.best_epoch}, " if history.best_epoch is not None else "its last epoch kept, ")
+            + f"validation on its {int(rows.sum())} held-out row(s)"
         )
     return CrossFit(Ensemble(members), histories, folds, x, y, out_of_fold)
+
+
+def _shared(prepared: Prepared, options: JobOptions, x: np.ndarray, y: np.ndarray, folds: np.ndarray) -> dict:
+    """What every member's task gets: the pooled rows, their targets in the network's form, the folds."""
+    y_net = targets_for_network(prepared.task, prepared.preprocessing_arrays, y)
+    return {
+        "x": x,
+        "y": y_net,
+        "folds": folds,
+        "task": prepared.task,
+        "outputs": n_outputs(prepared.task, prepared.classes, y_net),
+        "options": replace(options, frame=None),
+    }
 
 
 def train_member(fold: int, shared: dict):
@@ -145,7 +154,8 @@ def train_member(fold: int, shared: dict):
     callbacks = build_callbacks(options, int(inside.sum()))
     stream = shared.get("nested_bar")
     if stream is not None and options.verbose:  # under the job's bar of members, in a terminal
-        bar = ProgressBar(verbose=1, stream=stream, force=True, position=1, leave=False, desc=f"network {fold + 1}")
+        row = 1 + fold % shared.get("bar_rows", 1)  # members side by side: one row each under the job's bar
+        bar = ProgressBar(verbose=1, stream=stream, force=True, position=row, leave=False, desc=f"network {fold + 1}")
         callbacks.append(bar)
     history = make_trainer(
         network,

@@ -47,6 +47,8 @@ class JobOptions:
     schedule: str | None = None
     early_stopping: bool = True
     patience: int = recipe.PATIENCE
+    #: What counts as an improvement for the patience (EarlyStopping(min_relative_improvement=...)).
+    min_relative_improvement: float = recipe.MIN_RELATIVE_IMPROVEMENT
     monitor: str = "val_loss"
     #: Declared column kinds: name → "categorical", "numeric" or "ignore" (the others are guessed).
     columns: dict[str, str] = field(default_factory=dict)

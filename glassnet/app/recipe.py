@@ -87,7 +87,7 @@ def build_callbacks(options: JobOptions, rows: int) -> list:
 
     patience = recipe.patience(options.patience, rows, options.batch_size)
     stopper = EarlyStopping(
-        monitor=options.monitor, patience=patience, min_relative_improvement=recipe.MIN_RELATIVE_IMPROVEMENT
+        monitor=options.monitor, patience=patience, min_relative_improvement=options.min_relative_improvement
     )
     callbacks: list = [stopper] if options.early_stopping else []
     if options.schedule == "cosine":

@@ -97,7 +97,7 @@ def _parameters(model) -> str:
 def _final_network(refit: dict | None, cross_fit: dict | None = None) -> str:
     """How the network in the file was trained (the test rows are never among its training rows)."""
     if cross_fit:
-        epochs = ", ".join(str(member["best_epoch"]) for member in cross_fit["members"])
+        epochs = ", ".join(str(member["best_epoch"] or "–") for member in cross_fit["members"])
         return (
             f"the mean of {cross_fit['folds']} networks cross-fitted on all {cross_fit['rows']} rows: each "
             f"trained on {cross_fit['folds'] - 1} of {cross_fit['folds']} folds and stopped early on the "

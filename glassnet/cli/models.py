@@ -82,7 +82,8 @@ def _print_facts(model, facts: dict) -> None:
     if facts["epochs"]:
         onset = facts["overfitting_onset"]
         print(
-            f"trained {facts['epochs']} epochs on {facts['data']}; best epoch {facts['best_epoch']}; "
+            f"trained {facts['epochs']} epochs on {facts['data']}; "
+            + (f"best epoch {facts['best_epoch']}; " if facts["best_epoch"] is not None else "no best epoch kept; ")
             + (f"overfitting from epoch {onset}" if onset else "no overfitting detected")
             + (" (the first member)" if len(model.members) > 1 else "")
         )

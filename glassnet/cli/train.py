@@ -171,8 +171,9 @@ def _add_execution_arguments(group) -> None:
     group.add_argument(
         "--executor",
         default=JobOptions.executor,
-        help="where cross-fit members and --grow candidates train: joblib (local processes) or a Dask scheduler "
-        "address tcp://HOST:PORT",
+        help="where cross-fit members and --grow candidates train (default: side by side in threads on a machine "
+        "with several cores): sequential (one after the other), threads, joblib (local processes) or a Dask "
+        "scheduler address tcp://HOST:PORT",
     )
     group.add_argument(
         "--scheduler",
@@ -318,7 +319,8 @@ def train_and_report(
     if meta.get("cross_fit"):
         fit = meta["cross_fit"]
         epochs = ", ".join(str(member["best_epoch"]) for member in fit["members"])
-        print(f"model: the mean of {fit['folds']} cross-fit networks (best epochs {epochs})")
+        kept = f"best epochs {epochs}" if all(m["best_epoch"] is not None for m in fit["members"]) else "last epochs"
+        print(f"model: the mean of {fit['folds']} cross-fit networks ({kept})")
     for metric, number in result.metrics.items():
         if metric not in (name, "confusion_matrix"):
             print(f"  {metric}: {number:.4f}")

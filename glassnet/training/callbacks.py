@@ -212,6 +212,7 @@ class EarlyStopping(Callback):
                 not isinstance(best_state, dict)
                 or set(best_state) != set(expected)
                 or any(np.shape(best_state[name]) != value.shape for name, value in expected.items())
+                or any(np.asarray(best_state[name]).dtype.kind not in "fiu" for name in expected)
             ):
                 raise ValueError("the saved best weights do not match this network")
         self.best_state = best_state

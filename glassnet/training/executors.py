@@ -68,10 +68,13 @@ class ThreadExecutor:
                 for future in futures:
                     future.cancel()
                 wait(futures)
-                if any(future.cancelled() for future in futures):
-                    message = "training was interrupted (Ctrl-C) before every job had started."
-                    raise TrainingInterrupted(message) from None
-            return [future.result() for future in futures]
+            # in order: a job's own error (a member's "interrupted in epoch 3") comes before the note
+            # that later jobs never started
+            results = [future.result() for future in futures if not future.cancelled()]
+            if len(results) < len(futures):
+                message = "training was interrupted (Ctrl-C) before every job had started."
+                raise TrainingInterrupted(message)
+            return results
 
     def close(self) -> None:
         """Nothing to release (the threads end with each map)."""
