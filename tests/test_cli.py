@@ -487,3 +487,28 @@ def test_export_of_a_numeric_table_scales_and_clips_in_the_graph(tmp_path):
     model = gn.load_model(out / "model.glassnet")
     expected = model.network.predict(TablePreprocessor.from_dict(model.preprocessing).transform(frame))
     np.testing.assert_allclose(from_graph, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_predict_scores_every_row_even_where_the_target_column_is_blank(table, tmp_path):
+    """A file to score that still has the target column, blank on the rows to score: one prediction per
+    input row (they were dropped: "120 rows in, wrote 90 predictions"); evaluate says what it skipped."""
+    _, csv_path, _, frame = table
+    out = tmp_path / "model"
+    assert glassnet("train", csv_path, "--target", "churn", "--out", out, *FAST).returncode == 0
+    rows = frame.head(40).copy()
+    rows.loc[rows.index[10:], "churn"] = None  # the rows the user wants scored
+    partly, blank = tmp_path / "partly.csv", tmp_path / "blank.csv"
+    rows.to_csv(partly, index=False)
+    rows.assign(churn=None).to_csv(blank, index=False)
+    for path in (partly, blank):
+        done = glassnet("predict", out / "model.glassnet", path, "-o", tmp_path / f"p-{path.stem}.csv")
+        assert done.returncode == 0, done.stderr
+        assert len(pd.read_csv(tmp_path / f"p-{path.stem}.csv")) == 40
+    scored = glassnet("evaluate", out / "model.glassnet", partly)
+    assert scored.returncode == 0 and "on 10 rows" in scored.stdout and "30 row(s) with a blank target" in scored.stderr
+    refused = glassnet("evaluate", out / "model.glassnet", blank)
+    assert (
+        refused.returncode == 2
+        and "no row of" in refused.stderr
+        and "`predict` scores rows without one" in refused.stderr  # noqa: E501
+    )

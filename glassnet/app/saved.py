@@ -116,10 +116,12 @@ class TableStream:
         self.pre = model.preprocessing or {}
         self.table = TablePreprocessor.from_dict(self.pre)
         self.differences = Differences(self.table, self.pre.get("target") or [])
+        self.unlabelled = 0  # rows evaluate could not score: their target is blank
 
     @property
     def notes(self) -> list[str]:
-        return self.differences.notes()
+        blank = [f"{self.unlabelled} row(s) with a blank target, not scored"] if self.unlabelled else []
+        return blank + self.differences.notes()
 
     def __iter__(self) -> Iterator[NewData]:
         rows = 0
@@ -150,9 +152,12 @@ class TableStream:
             raise DataError(f"evaluation needs the target column(s) {targets} in {self.data}.")
         frame.index = range(first_row, first_row + len(frame))
         y = None
-        if has_target:
-            frame = frame[frame[targets].notna().all(axis=1)]
+        if has_target and self.require_target:  # evaluate scores the rows that have a target
+            labelled = frame[targets].notna().all(axis=1)
+            self.unlabelled += int((~labelled).sum())
+            frame = frame[labelled]
             y = self._targets(frame, targets)
+        # predict scores every row: a blank target (the rows a user wants scored) drops none
         found = self.differences.add(frame, self.id_column)
         if self.strict and found:
             raise DataError(

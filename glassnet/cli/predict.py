@@ -176,9 +176,16 @@ def run_evaluate(args) -> int:
     stream = _stream(model, args, require_target=True)
     outputs, targets = [], []  # the chunks' predictions and truths: memory grows with rows × outputs only
     for new in stream:
-        outputs.append(predict_outputs(model.predictor, model.task, new.x, model.preprocessing_arrays))
-        targets.append(new.y)
+        if len(new.x):  # a chunk whose every target is blank scores nothing
+            outputs.append(predict_outputs(model.predictor, model.task, new.x, model.preprocessing_arrays))
+            targets.append(new.y)
     rows = sum(len(chunk) for chunk in outputs)
+    if rows == 0:
+        from ..exceptions import DataError
+
+        raise DataError(
+            f"no row of {args.data} has a target value to score against; `predict` scores rows without one."
+        )
     metrics = metrics_of_outputs(model.task, np.concatenate(outputs), np.concatenate(targets), model.classes)
     _say_notes(stream.notes)
     if args.json:
