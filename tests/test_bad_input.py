@@ -175,3 +175,17 @@ def test_an_empty_csv_is_refused_in_one_line(tmp_path, capsys):
     path.write_bytes(b"")
     assert main(["train", str(path), "--target", "y", "--out", str(tmp_path / "out")]) == 2
     assert "is empty" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_a_header_naming_a_column_twice_is_refused(tmp_path):
+    """Two columns named y: the second was kept as a feature (renamed y.1) and leaked the target."""
+    from glassnet.cli import main
+    from glassnet.exceptions import DataError
+    from glassnet.tabular import read_table
+
+    path = tmp_path / "twice.csv"
+    path.write_text("a,y,b, y\n" + "".join(f"{i},{i % 2},{i * 2},{i % 2}\n" for i in range(30)))
+    with pytest.raises(DataError, match=r"'y' \(columns 2, 4\)"):
+        read_table(path)
+    assert main(["train", str(path), "--target", "y", "--out", str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "out").exists()

@@ -156,6 +156,8 @@ def _chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_rows:
         except csv.Error:
             delimiter = ","
     has_header = _has_header(sample, delimiter)
+    if has_header:
+        _check_unique_header(sample, delimiter, path)
     settings = dict(sep=delimiter, header=0 if has_header else None, encoding=text_encoding)
     if chunk_rows is None:
         yield _named(pd.read_csv(path, **settings), has_header)
@@ -217,6 +219,20 @@ def _read_npz(path: Path):
                 for i in range(y.shape[1]):
                     frame[f"y{i}"] = y[:, i]
         return frame
+
+
+def _check_unique_header(sample: str, delimiter: str, path: Path) -> None:
+    """Refuse a header that names a column twice (up to surrounding spaces): pandas would rename the
+    second ``y`` to ``y.1`` and keep it as a feature, so a duplicated target column leaked into the
+    model (test accuracy 1.000, no word)."""
+    first = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    seen: dict[str, list[int]] = {}
+    for position, name in enumerate(first, start=1):
+        seen.setdefault(name.strip(), []).append(position)
+    twice = {name: places for name, places in seen.items() if len(places) > 1 and name}
+    if twice:
+        listed = "; ".join(f"{name!r} (columns {', '.join(map(str, places))})" for name, places in twice.items())
+        raise DataError(f"{path} names a column more than once: {listed}. Rename or remove the copies.")
 
 
 def _has_header(sample: str, delimiter: str) -> bool:
