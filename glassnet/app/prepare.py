@@ -137,6 +137,25 @@ def is_idx_name(name: str) -> bool:
     return "idx" in name or name.endswith(("ubyte", "ubyte.gz"))
 
 
+def _say_case_variants(name: str, classes: list) -> None:
+    """Warn when classes differ only in case (``YES``, ``Yes``, ``yes``): they stay apart, as written."""
+    import warnings
+
+    groups: dict[str, list] = {}
+    for value in classes:
+        if isinstance(value, str):
+            groups.setdefault(value.casefold(), []).append(value)
+    alike = [variants for variants in groups.values() if len(variants) > 1]
+    if alike:
+        listed = "; ".join(", ".join(repr(v) for v in variants) for variants in alike)
+        warnings.warn(
+            f"target {name!r} has classes that differ only in case, kept apart as written: {listed}. "
+            "If they are one class, write them alike in the data.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def check_target_columns(columns: list[str], options: JobOptions) -> None:
     """--target given, and every target column among ``columns``."""
     if not options.target:
@@ -181,6 +200,7 @@ def _table_targets(target, options: JobOptions):
         return "multilabel", values.astype(np.float32), list(options.target)
     column = target[options.target[0]]
     classes = class_order(column.unique().tolist())
+    _say_case_variants(options.target[0], classes)
     if len(classes) < 2:
         raise DataError(
             f"target {options.target[0]!r} has a single class ({classes[0]!r}); classification needs at least two."

@@ -170,6 +170,21 @@ def _chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_rows:
 def _named(frame, has_header: bool):
     if not has_header:
         frame.columns = [f"column_{i}" for i in range(frame.shape[1])]
+    return trimmed(frame)
+
+
+def trimmed(frame):
+    """``frame`` with the spaces around its column names and its text cells removed (a reading rule):
+    ``"yes "`` and ``" yes"`` are ``"yes"``, as a person reads them (they were three classes), and a
+    cell of spaces alone is a missing value."""
+    import pandas as pd
+
+    frame.columns = [name.strip() if isinstance(name, str) else name for name in frame.columns]
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            text = values.map(lambda v: v.strip() if isinstance(v, str) else v)
+            frame[column] = text.mask(text.map(lambda v: isinstance(v, str) and v == ""))
     return frame
 
 
