@@ -16,6 +16,9 @@ Series = Any
 SKEW = 2.0
 #: A text column is a date column when at least this fraction of its values reads as an ISO date.
 DATE_FRACTION = 0.95
+#: A text column is numeric when at least this fraction of its present values reads as a number: its
+#: other cells ("?", "-", "n/a", a stray word) are read as missing values, counted and named.
+NUMERIC_FRACTION = 0.8
 
 
 def heavy_tailed(numbers: Series) -> bool:
@@ -66,10 +69,12 @@ COLUMN_KINDS = ("categorical", "numeric", "ignore")
 
 
 def column_kind(values: Series, name: str, declared: str | None = None) -> str:
-    """ "numeric", "date" or "categorical"; raises for an empty column or text in a numeric column.
+    """ "numeric", "date" or "categorical"; raises for an empty column.
 
-    ``declared`` ("numeric" or "categorical", from ``--numeric``/``--categorical``) overrides
-    the guess; a column declared numeric must hold numbers only.
+    ``declared`` ("numeric" or "categorical", from ``--numeric``/``--categorical``) overrides the
+    guess. A column of which at least :data:`NUMERIC_FRACTION` of the present values are numbers is
+    numeric, its other cells missing values (:func:`not_numbers` counts them); a column declared
+    numeric is numeric whatever its share.
 
     >>> import pandas as pd
     >>> column_kind(pd.Series(["2024-01-02", "2024-03-04"]), "day"), column_kind(pd.Series([1, 2]), "n", "categorical")
@@ -86,15 +91,25 @@ def column_kind(values: Series, name: str, declared: str | None = None) -> str:
     present = values.dropna()
     if declared != "numeric" and len(present) and date_days(present).notna().mean() >= DATE_FRACTION:
         return "date"
+    if declared == "numeric":
+        if pd.to_numeric(present, errors="coerce").isna().all():
+            raise DataError(
+                f"column {name!r} is declared with --numeric but holds no number (e.g. {present.iloc[0]!r})."
+            )
+        return "numeric"
     as_numbers = pd.to_numeric(present, errors="coerce")
-    bad = as_numbers.isna().to_numpy()
-    if len(as_numbers) and (bad.mean() <= 0.05 or declared == "numeric") and bad.any():
-        declared_text = " (declared with --numeric)" if declared == "numeric" else ""
-        raise DataError(
-            f"column {name!r} is numeric{declared_text} but holds text such as {present[bad].iloc[0]!r} "
-            f"(row {present.index[bad][0]}); fix or remove those values."
-        )
-    return "numeric" if len(as_numbers) and not bad.any() else "categorical"
+    share = float(as_numbers.notna().mean()) if len(as_numbers) else 0.0
+    return "numeric" if share >= NUMERIC_FRACTION else "categorical"
+
+
+def not_numbers(values: Series) -> tuple[int, list]:
+    """How many present cells of a numeric column are not numbers (read as missing), and up to three
+    of them as examples."""
+    import pandas as pd
+
+    present = values.dropna()
+    bad = pd.to_numeric(present, errors="coerce").isna()
+    return int(bad.sum()), present[bad].astype(str).drop_duplicates().head(3).tolist()
 
 
 def check_kinds(kinds: dict[str, str], columns: Any) -> None:

@@ -21,8 +21,9 @@ pickle). Rules, documented for the report:
 - **categorical columns** (text, boolean, pandas category): missing values become their own
   category ``"(missing)"``, then one-hot encoded over the training categories; a category unseen
   in training encodes as all zeros (no crash);
-- a column that is entirely empty, or numeric except for a few text values, is an error that
-  names the column and a bad value.
+- a column that is entirely empty is an error that names it; a text column of which at least 80 %
+  of the values are numbers is numeric, its other cells (``?``, ``-``, ``n/a``, a stray word) read
+  as missing values, counted and named with examples (``--categorical`` keeps them as categories).
 """
 
 from __future__ import annotations
@@ -32,7 +33,16 @@ from typing import Any
 
 import numpy as np
 
-from .columns import check_kinds, column_kind, date_days, datetimes, days_since_1970, heavy_tailed, robust_scale
+from .columns import (
+    check_kinds,
+    column_kind,
+    date_days,
+    datetimes,
+    days_since_1970,
+    heavy_tailed,
+    not_numbers,
+    robust_scale,
+)
 from .exceptions import DataError
 from .io.tables import read_table
 
@@ -71,7 +81,7 @@ def _drop_reason(values, kind: str, declared: bool, n: int) -> str | None:
     distinct = values.nunique(dropna=True)
     if distinct <= 1:
         return "constant"
-    integral = kind == "numeric" and np.all(np.mod(pd.to_numeric(values.dropna()), 1) == 0)
+    integral = kind == "numeric" and np.all(np.mod(pd.to_numeric(values, errors="coerce").dropna(), 1) == 0)
     if distinct == n and n > 20 and (kind == "categorical" or integral) and not declared:
         return "ID-like (every value distinct)"
     return None
@@ -119,6 +129,8 @@ class TablePreprocessor:
     logs: list[str] = field(default_factory=list)
     #: Categorical columns with more levels than ``max_levels``: their level counts (told, not saved).
     capped: dict[str, int] = field(default_factory=dict)
+    #: Numeric columns with cells that are not numbers, read as missing: their count and examples (told).
+    not_numbers: dict[str, tuple[int, list]] = field(default_factory=dict)
 
     @classmethod
     def validate(cls, frame, kinds: dict[str, str] | None = None) -> None:
@@ -175,10 +187,13 @@ class TablePreprocessor:
             if reason:
                 pre.dropped[name] = reason
                 continue
-            missing = int(values.isna().sum())
+            missing = int(values.isna().sum()) + (not_numbers(values)[0] if kind == "numeric" else 0)
             if missing:
                 pre.imputed[name] = missing
             if kind == "numeric":
+                count, examples = not_numbers(values)
+                if count:
+                    pre.not_numbers[name] = (count, examples)
                 numbers = pd.to_numeric(values, errors="coerce").astype(float)
                 if log_skewed and heavy_tailed(numbers):
                     pre.logs.append(name)
@@ -234,18 +249,15 @@ class TablePreprocessor:
         if missing:
             raise DataError(f"the data lacks column(s) the model was trained on: {missing}.")
         parts = []
-        for name in self.numeric:
+        for name in self.numeric:  # a cell that is not a number is a missing value (columns.not_numbers)
             numbers = pd.to_numeric(frame[name], errors="coerce")
-            bad = numbers.isna() & frame[name].notna()
-            if bad.any():
-                raise DataError(f"column {name!r} is numeric but holds text such as {frame[name][bad].iloc[0]!r}.")
             filled = numbers.astype(float).to_numpy()
             if name in self.logs:
                 filled = np.log1p(np.maximum(filled, 0.0))  # a negative value at predict time counts as 0
             filled = np.where(np.isnan(filled), self.medians[name], filled)
             parts.append(self._scaled((filled - self.means[name]) / self.scales[name]).reshape(-1, 1))
         for name in self.indicators:
-            parts.append(frame[name].isna().to_numpy(dtype=float).reshape(-1, 1))
+            parts.append(pd.to_numeric(frame[name], errors="coerce").isna().to_numpy(dtype=float).reshape(-1, 1))
         for name, stats in self.dates.items():
             parts.append(self._date_features(frame[name], stats))
         for name in self.categorical:
@@ -336,6 +348,12 @@ class TablePreprocessor:
             )
         for column, reason in self.dropped.items():
             lines.append(f"dropped column {column!r}: {reason}")
+        for column, (count, examples) in self.not_numbers.items():
+            shown = ", ".join(repr(e) for e in examples)
+            lines.append(
+                f"column {column!r} is numeric: its {count} cell(s) that are not numbers ({shown}) are read as missing "
+                f"values (--categorical {column} keeps them as categories instead)"
+            )
         for column, count in self.imputed.items():
             lines.append(f"imputed {count} missing value(s) in {column!r}")
         return lines

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -339,16 +340,29 @@ def test_all_nan_column(tmp_path):
     )
 
 
-def test_text_in_numeric_column(tmp_path):
-    values = [f"{v:.3f}" for v in np.random.default_rng(0).normal(size=60)]
-    values[17] = "abc"
-    frame = pd.DataFrame({"x": values, "y": [0, 1] * 30})
+@pytest.mark.parametrize("junk", [["abc"], ["?", "-", "n/a", "abc"]])
+def test_a_numeric_column_with_junk_cells_stays_numeric_and_says_so(tmp_path, junk):
+    """'?', '-', 'n/a' or a stray word in 10 % of a numeric column made it a categorical of hundreds of
+    levels (accuracy fell to chance); now those cells are missing values, counted and named."""
+    rng = np.random.default_rng(0)
+    numbers = rng.normal(size=300)
+    values = [f"{v:.3f}" for v in numbers]
+    for k, row in enumerate(range(0, 300, 10)):
+        values[row] = junk[k % len(junk)]
+    frame = pd.DataFrame({"x": values, "y": np.where(numbers > 0, "p", "n")})
     frame.to_csv(tmp_path / "text.csv", index=False)
-    assert_clean_error(
-        glassnet("train", tmp_path / "text.csv", "--target", "y", "--out", tmp_path / "o"),
-        2,
-        "column 'x' is numeric but holds text such as 'abc'",
-    )
+    out = tmp_path / "o"
+    done = glassnet("train", tmp_path / "text.csv", "--target", "y", "--out", out, *FAST)
+    assert done.returncode == 0, done.stderr
+    model = gn.load_model(out / "model.glassnet")
+    assert model.preprocessing["numeric"] == ["x"] and "x" in model.preprocessing["indicators"]
+    said = json.loads((out / "metrics.json").read_text())["data"]["preprocessing"]
+    # counted on the training rows ("n/a" is a missing value for pandas already)
+    assert any(re.search(r"its \d+ cell\(s\) that are not numbers \('(\?|abc)'", line) for line in said), said
+    assert any("--categorical x keeps them as categories" in line for line in said)
+    assert json.loads((out / "metrics.json").read_text())["test"]["accuracy"] > 0.8
+    predicted = glassnet("predict", out / "model.glassnet", tmp_path / "text.csv", "-o", tmp_path / "p.csv")
+    assert predicted.returncode == 0 and len(pd.read_csv(tmp_path / "p.csv")) == 300
 
 
 def test_mixed_image_sizes(tmp_path):

@@ -167,7 +167,7 @@ def test_column_kinds_can_be_declared_and_codes_are_pointed_out(tmp_path):
     text = glassnet(
         "train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "c", "--numeric", "comment", *FAST
     )
-    assert_clean_error(text, 2, "'comment'", "--numeric", "holds text")
+    assert_clean_error(text, 2, "'comment'", "--numeric", "holds no number")
     unknown = glassnet("train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "d", "--ignore", "nope", *FAST)
     assert_clean_error(unknown, 2, "['nope']", "not input columns")
     both = glassnet(
