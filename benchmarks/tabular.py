@@ -391,6 +391,7 @@ def main() -> None:
             time_check[name] = run_measurement(command + ["--data", str(data)], env, args.timeout, detail=300)
             print(f"time check {name}: {time_check[name]}", flush=True)
     reused: dict = {}
+    elsewhere: dict = {}  # set → model → the processor its reused times were measured on
     for source in args.reuse:  # the first report that has a model's results provides them
         earlier = json.loads(Path(source).read_text())
         if time_check is None and earlier.get("time_check"):
@@ -403,6 +404,9 @@ def main() -> None:
                 taken = model in models or runs[name].get(model)
                 if not taken and (len(results) == args.seeds or fewer):
                     runs[name][model] = results
+                    where = earlier.get("machine", {}).get("processor")
+                    if where and where != cpu_name():  # its times are another machine's
+                        elsewhere.setdefault(name, {})[model] = where
                     origin = earlier.get("reused", {}).get(model, earlier["command"])
                     if isinstance(origin, dict):  # the earlier report merged several runs: keep theirs
                         origin = next((c for c, s in origin.items() if name in s), earlier["command"])
@@ -419,6 +423,7 @@ def main() -> None:
         "failures": failures,
         "runs": runs,
         "time_check": time_check,
+        "elsewhere": elsewhere,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
@@ -515,12 +520,17 @@ def ablation_lines(report: dict, table: dict) -> list[str]:
     return lines
 
 
-def cpu_share_lines(table: dict) -> list[str]:
-    """glassnet's CPU seconds as a share of RealMLP-TD's, per set (the target: at most a third)."""
+def cpu_share_lines(table: dict, elsewhere: dict | None = None) -> list[str]:
+    """glassnet's CPU seconds as a share of RealMLP-TD's, per set (the target: at most a third), where
+    both were measured on the same machine."""
+    elsewhere = elsewhere or {}
     shares = {
         name: scores["glassnet"]["cpu_seconds"] / scores["realmlp"]["cpu_seconds"]
         for name, scores in table.items()
-        if "glassnet" in scores and "realmlp" in scores and scores["realmlp"]["cpu_seconds"] > 0
+        if "glassnet" in scores
+        and "realmlp" in scores
+        and scores["realmlp"]["cpu_seconds"] > 0
+        and ("glassnet" in elsewhere.get(name, {})) == ("realmlp" in elsewhere.get(name, {}))
     }
     if not shares:
         return []
@@ -637,10 +647,24 @@ def write_markdown(report: dict, path: str) -> None:
         "| set | " + " | ".join(MODELS[m] for m in models) + " |",
         "|---|" + "---|" * len(models),
     ]
+    elsewhere = report.get("elsewhere", {})
     for name, scores in table.items():
-        cells = [f"{scores[m]['seconds']:.1f} ({scores[m]['cpu_seconds']:.1f})" if m in scores else "–" for m in models]
+        cells = [
+            f"{scores[m]['seconds']:.1f} ({scores[m]['cpu_seconds']:.1f})"
+            + ("†" if m in elsewhere.get(name, {}) else "")
+            if m in scores
+            else "–"
+            for m in models
+        ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += cpu_share_lines(table) + time_check_lines(report.get("time_check"))
+    others = sorted({where for models_ in elsewhere.values() for where in models_.values()})
+    if others:
+        lines += [
+            "",
+            f"†: measured in an earlier run on another machine ({'; '.join(others)}), reused for its scores; "
+            "compare times only within one machine (the scores do not depend on it).",
+        ]
+    lines += cpu_share_lines(table, elsewhere) + time_check_lines(report.get("time_check"))
     lines += ablation_lines(report, table)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text("\n".join(lines) + "\n")
