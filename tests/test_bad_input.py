@@ -221,3 +221,35 @@ def test_spaces_around_labels_and_cells_do_not_make_new_classes(tmp_path):
     assert (
         done.returncode == 0 and "differ only in case, kept apart as written: 'YES', 'yes'" in done.stderr + done.stdout
     )
+
+
+def test_the_header_of_numbers_message_names_the_way_out(tmp_path, capsys):
+    from glassnet.cli import main
+
+    rows = ["1,2,3,4"] + [",".join(str((i * k) % 9) for k in range(1, 5)) for i in range(30)]
+    path = tmp_path / "numbers.csv"
+    path.write_text("\n".join(rows) + "\n")
+    main(["train", str(path), "--target", "4", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert "seems to have no header row" in err and "--target column_K" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "written"),
+    [(";", lambda v: f"{v:.3f}".replace(".", ",")), (",", lambda v: f'"{v * 1000:,.1f}"')],
+)
+def test_numbers_written_with_a_decimal_comma_or_thousands_separators_are_numbers(tmp_path, delimiter, written):
+    """'0,123' in a ;-delimited file and '12,345.6' were categories (or an ID-like column, dropped)."""
+    from glassnet.tabular import read_table
+
+    values = np.random.default_rng(0).normal(size=50) * 3
+    lines = [f"price{delimiter}y"] + [f"{written(v)}{delimiter}{int(v > 0)}" for v in values]
+    path = tmp_path / "local.csv"
+    path.write_text("\n".join(lines) + "\n")
+    frame = read_table(path)
+    scale = 1 if delimiter == ";" else 1000
+    np.testing.assert_allclose(frame["price"].astype(float), np.round(values * scale, 3 if scale == 1 else 1))
+    assert "read as numbers" in frame.attrs["reading"][0] and "'price'" in frame.attrs["reading"][0]
+    words = tmp_path / "words.csv"  # text that merely contains commas stays text
+    words.write_text('name,y\n"Smith, J",1\n"Doe, A",0\n')
+    assert read_table(words)["name"].tolist() == ["Smith, J", "Doe, A"]

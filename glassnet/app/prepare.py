@@ -161,6 +161,12 @@ def check_target_columns(columns: list[str], options: JobOptions) -> None:
     if not options.target:
         raise DataError(f"--target is required for tables; columns are: {columns[:20]}.")
     missing = [t for t in options.target if t not in columns]
+    if missing and columns and all(str(c).startswith("column_") for c in columns):
+        raise DataError(
+            f"target column(s) {missing} not found: the file seems to have no header row (its first row is all "
+            f"numbers, so it was read as data and the columns were named {columns[0]} to {columns[-1]}). Add a "
+            "header row naming the columns, or pass --target column_K for the K-th column (from 0)."
+        )
     if missing:
         raise DataError(f"target column(s) {missing} not found; columns are: {columns[:20]}.")
 
@@ -304,7 +310,9 @@ def _prepare_table(frame, options: JobOptions, rng: np.random.Generator) -> Prep
         "features": int(x.shape[1]),
         "target": list(options.target),
         "rows_dropped_missing_target": dropped_rows,
-        "preprocessing": pre.describe() + column_hints(pre, features_frame.iloc[train_idx], options.columns),
+        "preprocessing": list(frame.attrs.get("reading", []))  # the reading rules that applied (io/tables.py)
+        + pre.describe()
+        + column_hints(pre, features_frame.iloc[train_idx], options.columns),
     }
     preprocessing = {**pre.to_dict(), "target": list(options.target)}
     return _finish_split(

@@ -160,17 +160,75 @@ def _chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_rows:
         _check_unique_header(sample, delimiter, path)
     settings = dict(sep=delimiter, header=0 if has_header else None, encoding=text_encoding)
     if chunk_rows is None:
-        yield _named(pd.read_csv(path, **settings), has_header)
+        yield _named(pd.read_csv(path, **settings), has_header, delimiter)
         return
     with pd.read_csv(path, chunksize=chunk_rows, **settings) as reader:  # closed when the reading stops early
         for frame in reader:
-            yield _named(frame, has_header)
+            yield _named(frame, has_header, delimiter)
 
 
-def _named(frame, has_header: bool):
+def _named(frame, has_header: bool, delimiter: str = ","):
     if not has_header:
         frame.columns = [f"column_{i}" for i in range(frame.shape[1])]
-    return trimmed(frame)
+    return local_numbers(trimmed(frame), delimiter)
+
+
+#: Numbers as some locales write them: thousands grouped by commas (``12,345.6``), and, in a file not
+#: delimited by commas, a decimal comma with optional groups of thousands by points (``0,123``, ``1.234,5``).
+_GROUPED = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+_DECIMAL_COMMA = r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+"
+#: A text column becomes numbers when at least this share of its present cells reads as numbers after it.
+LOCAL_NUMBERS_FRACTION = 0.8
+
+
+def local_numbers(frame, delimiter: str):
+    """``frame`` with text columns of locale-written numbers read as numbers (a reading rule), each said in
+    ``frame.attrs["reading"]``: a column of ``12,345.6`` or (in a file delimited by ``;`` or a tab)
+    ``0,123`` was taken as categories, or as an ID-like column and dropped."""
+    import pandas as pd
+
+    notes = frame.attrs.setdefault("reading", [])
+    for column in frame.columns:
+        values = frame[column]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
+            continue
+        text = values.dropna().astype(str)
+        if text.empty:
+            continue
+        for pattern, convert, what in _LOCAL_FORMS[delimiter != ","]:
+            local = text.str.fullmatch(pattern)
+            if not local.any():
+                continue
+            converted = text.where(~local, convert(text))
+            numbers = pd.to_numeric(converted, errors="coerce")
+            if numbers.notna().mean() >= LOCAL_NUMBERS_FRACTION:
+                # the locale-written cells become numbers; others stay as they are (a stray word is then
+                # counted as not a number by the column's kind, columns.not_numbers)
+                written = values.astype("string")
+                matched = written.str.fullmatch(pattern).fillna(False).astype(bool)
+                numbers = pd.to_numeric(convert(written.where(matched)), errors="coerce")
+                frame[column] = values.astype(object).where(~matched, numbers.astype(object))
+                notes.append(f"column {column!r}: {int(local.sum())} number(s) written {what} read as numbers")
+                break
+    return frame
+
+
+def _grouped(text):
+    return text.str.replace(",", "", regex=False)
+
+
+def _decimal_comma(text):
+    return text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+
+
+#: By whether the file's delimiter is other than a comma: (pattern, conversion, how it is written).
+_LOCAL_FORMS = {
+    False: [(_GROUPED, _grouped, "with thousands separators (12,345.6)")],
+    True: [
+        (_DECIMAL_COMMA, _decimal_comma, "with a decimal comma (0,123 or 1.234,5)"),
+        (_GROUPED, _grouped, "with thousands separators (12,345.6)"),
+    ],
+}
 
 
 def trimmed(frame):
