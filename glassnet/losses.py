@@ -52,13 +52,17 @@ class Loss:
 
     @staticmethod
     def _weights(sample_weight: np.ndarray | None, n: int, dtype: np.dtype[Any]) -> tuple[np.ndarray | None, float]:
-        """Per-row weights as a column and their sum (None and n without weights)."""
+        """Per-row weights as a column and their sum (None and n without weights).
+
+        A batch whose weights are all zero contributes nothing: its loss and gradient are zero (the sum
+        is taken as 1 so that nothing divides by zero), as a repeated row's absent copies would.
+        """
         if sample_weight is None:
             return None, float(n)
         total = float(np.sum(sample_weight))
-        if total <= 0:
-            raise ValueError("sample_weight must have a positive sum over the batch.")
-        return np.asarray(sample_weight, dtype=dtype).reshape(-1, 1), total
+        if total < 0 or not np.isfinite(total):
+            raise ValueError(f"sample_weight must have a non-negative, finite sum over the batch; got {total}.")
+        return np.asarray(sample_weight, dtype=dtype).reshape(-1, 1), total if total > 0 else 1.0
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -139,3 +139,21 @@ def test_onnx_export_matches_onnxruntime(tmp_path, kind):
     got = session.run(None, {"input": x.astype(np.float32)})[0]
     scale = np.abs(expected).max()
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * scale)
+
+
+def test_a_batch_or_fold_of_zero_weight_contributes_nothing_instead_of_failing():
+    """scikit-learn's weight-equivalence check gives integer weights with zeros; a fold or batch whose
+    weights are all zero used to raise "sample_weight must have a positive sum over the batch"."""
+    from glassnet.losses import MeanSquaredError
+
+    loss = MeanSquaredError()
+    value = loss.forward(np.ones((4, 1)), np.zeros((4, 1)), np.zeros(4))
+    assert value == 0 and not loss.backward().any()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    y = x @ [1.0, -2.0, 0.5]
+    weights = np.zeros(60)
+    weights[:30] = rng.integers(1, 3, 30)  # half the rows weigh nothing: some batches are all zero
+    model = gn.DNNRegressor(hidden_layer_sizes=(8,), max_iter=5, batch_size=10, shuffle=False, random_state=0)
+    model.fit(x, y, sample_weight=weights)
+    assert np.isfinite(model.predict(x)).all()
