@@ -103,12 +103,13 @@ def column_kind(values: Series, name: str, declared: str | None = None) -> str:
 
 
 def not_numbers(values: Series) -> tuple[int, list]:
-    """How many present cells of a numeric column are not numbers (read as missing), and up to three
-    of them as examples."""
+    """How many present cells of a numeric column are not finite numbers (read as missing), and up to
+    three of them as examples."""
     import pandas as pd
 
     present = values.dropna()
-    bad = pd.to_numeric(present, errors="coerce").isna()
+    numbers = pd.to_numeric(present, errors="coerce").astype(float)
+    bad = ~np.isfinite(numbers)  # text, and infinities ("inf", 1e999): no value a network can use
     return int(bad.sum()), present[bad].astype(str).drop_duplicates().head(3).tolist()
 
 

@@ -195,6 +195,7 @@ class TablePreprocessor:
                 if count:
                     pre.not_numbers[name] = (count, examples)
                 numbers = pd.to_numeric(values, errors="coerce").astype(float)
+                numbers = numbers.where(np.isfinite(numbers))  # an infinity is a missing value too
                 if log_skewed and heavy_tailed(numbers):
                     pre.logs.append(name)
                     numbers = np.log1p(numbers)
@@ -252,12 +253,14 @@ class TablePreprocessor:
         for name in self.numeric:  # a cell that is not a number is a missing value (columns.not_numbers)
             numbers = pd.to_numeric(frame[name], errors="coerce")
             filled = numbers.astype(float).to_numpy()
+            filled = np.where(np.isfinite(filled), filled, np.nan)  # an infinity is a missing value too
             if name in self.logs:
                 filled = np.log1p(np.maximum(filled, 0.0))  # a negative value at predict time counts as 0
             filled = np.where(np.isnan(filled), self.medians[name], filled)
             parts.append(self._scaled((filled - self.means[name]) / self.scales[name]).reshape(-1, 1))
         for name in self.indicators:
-            parts.append(pd.to_numeric(frame[name], errors="coerce").isna().to_numpy(dtype=float).reshape(-1, 1))
+            numbers = pd.to_numeric(frame[name], errors="coerce").astype(float).to_numpy()
+            parts.append((~np.isfinite(numbers)).astype(float).reshape(-1, 1))
         for name, stats in self.dates.items():
             parts.append(self._date_features(frame[name], stats))
         for name in self.categorical:

@@ -253,3 +253,29 @@ def test_numbers_written_with_a_decimal_comma_or_thousands_separators_are_number
     words = tmp_path / "words.csv"  # text that merely contains commas stays text
     words.write_text('name,y\n"Smith, J",1\n"Doe, A",0\n')
     assert read_table(words)["name"].tolist() == ["Smith, J", "Doe, A"]
+
+
+def test_infinities_are_missing_features_and_a_named_error_in_the_target(tmp_path, capsys):
+    """'x contains 15 NaN or infinite value(s)' and 'y contains NaN or infinite values' named no column."""
+    import json
+
+    import pandas as pd
+
+    from glassnet.cli import main
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=100)
+    features = [str(v) for v in x]
+    features[3], features[5] = "inf", "-inf"
+    pd.DataFrame({"a": features, "price": x * 3}).to_csv(tmp_path / "f.csv", index=False)
+    out = tmp_path / "out"
+    assert main(["train", str(tmp_path / "f.csv"), "--target", "price", "--out", str(out), "--folds", "1",
+                 "--epochs", "2", "--no-baselines", "--quiet"]) == 0  # fmt: skip
+    said = json.loads((out / "metrics.json").read_text())["data"]["preprocessing"]
+    assert any("column 'a' is numeric" in line and "'inf'" in line for line in said)
+    target = [str(v) for v in x * 3]
+    target[7] = "inf"
+    pd.DataFrame({"a": x, "price": target}).to_csv(tmp_path / "t.csv", index=False)
+    capsys.readouterr()
+    assert main(["train", str(tmp_path / "t.csv"), "--target", "price", "--out", str(tmp_path / "t")]) == 2
+    assert "target 'price' holds 1 infinite value(s) (first in data row 8)" in capsys.readouterr().err

@@ -194,9 +194,17 @@ def _table_targets(target, options: JobOptions):
         import pandas as pd
 
         try:
-            return "regression", target.apply(pd.to_numeric).to_numpy(dtype=np.float64), None
+            values = target.apply(pd.to_numeric).to_numpy(dtype=np.float64)
         except (ValueError, TypeError):
             raise DataError(f"regression target(s) {options.target} must be numeric.") from None
+        infinite = ~np.isfinite(values)
+        if infinite.any():
+            rows = np.flatnonzero(infinite.any(axis=1))
+            raise DataError(
+                f"target {(options.target[0] if len(options.target) == 1 else options.target)!r} holds "
+                f"{len(rows)} infinite value(s) (first in data row {rows[0] + 1}); fix or remove those rows."
+            )
+        return "regression", values, None
     if len(options.target) > 1:
         values = target.to_numpy()
         if not set(np.unique(values.astype(float))) <= {0.0, 1.0}:
