@@ -102,7 +102,7 @@ def column_kind(values: Series, name: str, declared: str | None = None) -> str:
     return "numeric" if share >= NUMERIC_FRACTION else "categorical"
 
 
-def not_numbers(values: Series) -> tuple[int, list]:
+def not_numbers(values: Series) -> tuple[int, list[str]]:
     """How many present cells of a numeric column are not finite numbers (read as missing), and up to
     three of them as examples."""
     import pandas as pd

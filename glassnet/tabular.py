@@ -163,7 +163,6 @@ class TablePreprocessor:
         indicators, dates read as categories, no log of heavy-tailed columns. ``max_levels`` caps a
         categorical column's indicators at its most frequent levels (None: no cap).
         """
-        import pandas as pd
 
         if frame.shape[1] == 0:
             raise DataError("no input columns left besides the target.")
@@ -191,15 +190,7 @@ class TablePreprocessor:
             if missing:
                 pre.imputed[name] = missing
             if kind == "numeric":
-                count, examples = not_numbers(values)
-                if count:
-                    pre.not_numbers[name] = (count, examples)
-                numbers = pd.to_numeric(values, errors="coerce").astype(float)
-                numbers = numbers.where(np.isfinite(numbers))  # an infinity is a missing value too
-                if log_skewed and heavy_tailed(numbers):
-                    pre.logs.append(name)
-                    numbers = np.log1p(numbers)
-                pre._fit_numeric(name, numbers)
+                pre._fit_numeric_column(name, values, log_skewed)
                 if missing and indicators:
                     pre.indicators.append(name)
             elif kind == "date":
@@ -213,6 +204,21 @@ class TablePreprocessor:
         if not (pre.numeric or pre.categorical or pre.dates):
             raise DataError("every input column was dropped (constant or ID-like); nothing to learn from.")
         return pre
+
+    def _fit_numeric_column(self, name: str, values, log_skewed: bool) -> None:
+        """A numeric column: its cells that are not finite numbers counted (read as missing), the log of a
+        heavy tail, then its statistics."""
+        import pandas as pd
+
+        count, examples = not_numbers(values)
+        if count:
+            self.not_numbers[name] = (count, examples)
+        numbers = pd.to_numeric(values, errors="coerce").astype(float)
+        numbers = numbers.where(np.isfinite(numbers))  # an infinity is a missing value too
+        if log_skewed and heavy_tailed(numbers):
+            self.logs.append(name)
+            numbers = np.log1p(numbers)
+        self._fit_numeric(name, numbers)
 
     def _fit_numeric(self, name: str, numbers) -> None:
         median = float(numbers.median())

@@ -233,6 +233,16 @@ def test_every_module_states_its_one_job_in_architecture_md():
     assert unlisted == [], "modules without their job in ARCHITECTURE.md:\n" + "\n".join(unlisted)
 
 
+def test_no_module_name_repeats_across_packages():
+    """``app/recipe.py`` beside ``recipe.py``, ``app/outputs.py`` beside ``io/outputs.py``: a newcomer opened
+    the wrong one. ``__init__.py`` aside, a module's file name is unique in the package."""
+    seen: dict[str, list[str]] = {}
+    for path, _tree in MODULES.values():
+        if path.name != "__init__.py":
+            seen.setdefault(path.name, []).append(str(path.relative_to(PACKAGE.parent)))
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}
+
+
 @pytest.mark.parametrize("module", ["glassnet"])
 def test_importing_glassnet_loads_numpy_only(module):
     code = (

@@ -131,8 +131,8 @@ def test_the_final_network_is_retrained_on_the_training_and_validation_rows(tabl
 
 def test_label_smoothing_reaches_the_loss(table, tmp_path, monkeypatch):
     import glassnet.app.crossfit as crossfit
-    import glassnet.app.recipe as recipe
     import glassnet.app.run as run
+    import glassnet.app.training_setup as recipe
 
     used = []
     original = recipe.build_loss

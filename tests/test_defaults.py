@@ -23,7 +23,7 @@ def test_the_loop_and_the_factory_use_the_classes_learning_rate(name):
 
 
 def test_the_command_lines_help_shows_the_jobs_rates_and_the_job_uses_them():
-    from glassnet.app.recipe import build_optimizer
+    from glassnet.app.training_setup import build_optimizer
     from glassnet.recipe import L2_PRIOR, LEARNING_RATES, learning_rate
 
     train = next(

@@ -225,8 +225,8 @@ def test_the_job_shows_a_bar_per_phase_with_the_members_nested(tmp_path):
 
     from glassnet.app.crossfit import cross_fit
     from glassnet.app.options import JobOptions
+    from glassnet.app.phases import JobProgress
     from glassnet.app.prepare import prepare
-    from glassnet.app.progress import JobProgress
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=80), "b": rng.normal(size=80)})

@@ -18,10 +18,17 @@ from ..ensemble import Ensemble
 from ..exceptions import DataError
 from ..training.folds import fold_assignment, member_seed
 from .options import JobOptions
+from .phases import JobProgress
 from .prepare import Prepared
-from .progress import JobProgress
-from .recipe import build_callbacks, build_loss, build_network, build_optimizer, describe_weight_decay, n_outputs
 from .tasks import CLASSIFICATION, predict_outputs, targets_for_network
+from .training_setup import (
+    build_callbacks,
+    build_loss,
+    build_network,
+    build_optimizer,
+    describe_weight_decay,
+    n_outputs,
+)
 
 
 @dataclass

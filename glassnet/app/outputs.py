@@ -1,7 +1,7 @@
 """Results out: the model file, metrics.json and report.html, written together and atomically.
 
 The folder is staged beside the target and renamed into place; an existing folder is replaced only
-when it holds nothing but glassnet's own outputs (``glassnet.io.outputs``).
+when it holds nothing but glassnet's own outputs (``glassnet.io.owned``).
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ def metrics_document(result: JobResult) -> dict:
 
 
 def check_output_dir(out: Path, overwrite: bool, inputs=()) -> None:
-    """Refuse an output folder that cannot be used, before any work (see glassnet.io.outputs)."""
-    from ..io.outputs import check_output_folder
+    """Refuse an output folder that cannot be used, before any work (see glassnet.io.owned)."""
+    from ..io.owned import check_output_folder
 
     check_output_folder(out, overwrite=overwrite, known=OUTPUT_NAMES, inputs=inputs)
 

@@ -10,7 +10,7 @@ import io
 import numpy as np
 
 from .. import plots
-from ..io.outputs import REPORT_GENERATOR
+from ..io.owned import REPORT_GENERATOR
 from ..recipe import PATIENCE_STEPS
 from .interval import best_baseline, inside, leaders
 from .tasks import headline_metric

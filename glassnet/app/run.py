@@ -18,9 +18,11 @@ from .evaluate import baseline_fits, run_baselines, sample_predictions
 from .importance import compute_importance
 from .interval import headline_interval
 from .options import JobOptions, cross_fitting
+from .phases import JobProgress
 from .prepare import Prepared, prepare
-from .progress import JobProgress
-from .recipe import (
+from .tasks import CLASSIFICATION, evaluate_network, metrics_of_outputs, predict_outputs, targets_for_network
+from .threads import blas_threads, network_threads
+from .training_setup import (
     build_callbacks,
     build_loss,
     build_network,
@@ -29,8 +31,6 @@ from .recipe import (
     n_outputs,
     weight_decay,
 )
-from .tasks import CLASSIFICATION, evaluate_network, metrics_of_outputs, predict_outputs, targets_for_network
-from .threads import blas_threads, network_threads
 
 
 @dataclass

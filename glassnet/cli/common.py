@@ -78,7 +78,7 @@ def check_output(path, overwrite: bool, kind: str, inputs=(), flag: str = "--ove
     (``flag``).
     """
     from ..exceptions import OutputError
-    from ..io import outputs
+    from ..io import owned as outputs
 
     owned = {
         "predictions": outputs.is_glassnet_predictions,

@@ -18,7 +18,7 @@ import numpy as np
 from ..exceptions import OutputError
 from .atomic import atomic_write_bytes
 from .modelfile import FORMAT_VERSION, ModelFileError, from_bytes, to_bytes
-from .outputs import is_glassnet_checkpoint
+from .owned import is_glassnet_checkpoint
 from .schema import ARCHITECTURE, HISTORY, NUMBER, TAGGED_FLOAT, TENSOR
 
 if TYPE_CHECKING:

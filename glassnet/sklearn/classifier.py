@@ -9,7 +9,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import type_of_target, unique_labels
 
-from .base import BaseDNN
+from .estimator_base import BaseDNN
 
 
 class DNNClassifier(ClassifierMixin, BaseDNN):

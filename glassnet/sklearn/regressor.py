@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import MultiOutputMixin, RegressorMixin
 
 from .. import recipe
-from .base import BaseDNN
+from .estimator_base import BaseDNN
 
 
 class DNNRegressor(MultiOutputMixin, RegressorMixin, BaseDNN):
