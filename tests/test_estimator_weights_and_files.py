@@ -157,3 +157,18 @@ def test_a_batch_or_fold_of_zero_weight_contributes_nothing_instead_of_failing()
     model = gn.DNNRegressor(hidden_layer_sizes=(8,), max_iter=5, batch_size=10, shuffle=False, random_state=0)
     model.fit(x, y, sample_weight=weights)
     assert np.isfinite(model.predict(x)).all()
+
+
+def test_the_estimators_networks_train_side_by_side_to_the_weights_of_one_after_the_other(monkeypatch):
+    from glassnet.training import executors
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(150, 4))
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    fitted = {}
+    for cores in (1, 2):
+        monkeypatch.setattr(executors, "usable_cores", lambda cores=cores: cores)
+        fitted[cores] = gn.DNNClassifier(hidden_layer_sizes=(8,), max_iter=4, n_networks=3, random_state=0).fit(x, y)
+    for a, b in zip(fitted[1].networks_, fitted[2].networks_, strict=True):
+        for name, value in a.state_dict().items():
+            np.testing.assert_array_equal(b.state_dict()[name], value)

@@ -115,7 +115,7 @@ def cross_fit(
                     trained.append(train_member(fold, sent))
                     bar.advance()
             elif isinstance(runner, ThreadExecutor):  # in this process: the bar counts members as they end
-                warm_up(sent)
+                runner.warm_up = warm_up
                 trained = runner.map(_counted(train_member, bar), list(range(options.folds)), sent)
             else:
                 trained = runner.map(train_member, list(range(options.folds)), sent)

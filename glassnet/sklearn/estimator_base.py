@@ -171,10 +171,11 @@ class BaseDNN(ModelFiles, BaseEstimator):
             self._optimizers = [None] * len(self.networks_)
         folds = None if incremental else self._folds(x, targets)
         use_validation = self.early_stopping and not incremental and (folds is not None or self.n_networks == 1)
-        runs = [
-            self._train_network(k, x, targets, sample_weight, folds, epochs, incremental, use_validation)
-            for k in range(len(self.networks_))
-        ]
+        runs = self._runner(x, targets, incremental).map(
+            lambda k, _: self._train_network(k, x, targets, sample_weight, folds, epochs, incremental, use_validation),
+            list(range(len(self.networks_))),
+            None,
+        )
         self._record([history for history, _ in runs], runs[0][1], use_validation)
         if not incremental and epochs > 1 and any(history.stopped_epoch is None for history, _ in runs):
             warnings.warn(
@@ -183,6 +184,23 @@ class BaseDNN(ModelFiles, BaseEstimator):
                 "raise max_iter or learning_rate_init.",
                 ConvergenceWarning,
             )
+
+    def _runner(self, x, targets, incremental: bool):
+        """Where the networks train: side by side in threads (one BLAS thread each) on a machine with
+        several cores, as ``glassnet train``'s members do, to the same weights; here, one after the other,
+        for one network or a ``partial_fit``."""
+        from ..training.executors import SequentialExecutor, ThreadExecutor, usable_cores
+
+        if incremental or len(self.networks_) < 2 or usable_cores() < 2:
+            return SequentialExecutor()
+
+        def warm_up(_shared) -> None:  # one short epoch of a throwaway network: the kernels compile here
+            rows = min(len(x), 2 * self._batch(len(x)))
+            network = self._build(x.shape[1], self._n_network_outputs, self._output_activation, 0)
+            make_trainer(network, x[:rows], targets[:rows], optimizer=self._make_optimizer(network), epochs=1,
+                         batch_size=self._batch(len(x)), diagnostics=True).run()  # fmt: skip
+
+        return ThreadExecutor(warm_up=warm_up)
 
     def _train_network(self, k, x, targets, sample_weight, folds, epochs, incremental, use_validation):
         """Network ``k``'s run: on every fold but its own (which it stops on), or on every row.

@@ -48,8 +48,11 @@ class ThreadExecutor:
     (``interrupts.request_stop_everywhere``), waits for them, and lets their result say so.
     """
 
-    def __init__(self, n_threads: int | None = None) -> None:
+    def __init__(self, n_threads: int | None = None, warm_up: Callable[[Any], object] | None = None) -> None:
         self.n_threads = n_threads or usable_cores()
+        #: Run here, with ``shared``, before the threads start: a short piece of the jobs' work that
+        #: compiles the kernels they use (numba compiling in two threads at once failed inside numba).
+        self.warm_up = warm_up
 
     def map(self, function: Callable, items: Sequence, shared: Any) -> list:
         from concurrent.futures import ThreadPoolExecutor, wait
@@ -60,6 +63,8 @@ class ThreadExecutor:
         from .interrupts import request_stop_everywhere
 
         with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(self.n_threads) as pool:
+            if self.warm_up is not None and len(items) > 1:
+                self.warm_up(shared)
             futures = [pool.submit(function, item, shared) for item in items]
             try:
                 wait(futures)
