@@ -208,6 +208,11 @@ def run_peer(model: str, train, test, target: str, task: str, seed: int) -> floa
         estimator = mlp_pipeline(task, seed, categorical, numeric)
     else:
         estimator = peer_model(model, task, seed)
+    if model == "hgb":  # its native categories must be fewer than its 255 bins: more levels go as ordinal codes
+        for column in [c for c in x_train.columns if str(x_train[c].dtype) == "category"]:
+            if len(x_train[column].cat.categories) > 250:
+                codes = (x_train[column].cat.codes, x_test[column].cat.codes)
+                x_train[column], x_test[column] = (c.where(c >= 0).astype(float) for c in codes)
     if model == "realmlp":  # it refuses missing numbers: the training medians, as its users impute
         numeric = [c for c in x_train.columns if str(x_train[c].dtype) != "category"]
         medians = x_train[numeric].median()
