@@ -343,6 +343,7 @@ def main() -> None:
         help="take the other models' results from this earlier run (repeatable; the first that has them)",
     )
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=JSON", help="glassnet with options")
+    parser.add_argument("--note", help="a sentence for the page about this run (what was not run, and why)")
     parser.add_argument(
         "--time-check",
         action="store_true",
@@ -429,6 +430,7 @@ def main() -> None:
         "runs": runs,
         "time_check": time_check,
         "elsewhere": elsewhere,
+        "note": args.note,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
@@ -612,9 +614,9 @@ def write_markdown(report: dict, path: str) -> None:
         "as the peers are told it): five networks cross-fitted on the training file's rows, their mean "
         "scored on the test file. Each peer runs with its library's defaults (see the script).",
         f"- Skipped: {report['skipped'] or 'none'}; failures: {report['failures'] or 'none'}.",
-        "- Reused from earlier runs on this machine (same sets, splits and seeds): "
-        + (reused_text(report.get("reused", {})) or "none")
-        + ".",
+        "- Reused from earlier runs (same sets, splits and seeds; on another machine where the time table "
+        "marks it): " + (reused_text(report.get("reused", {})) or "none") + ".",
+        *([f"- Note: {report['note']}"] if report.get("note") else []),
         "",
         "| set | task | " + " | ".join(MODELS[m] for m in models) + " |",
         "|---|---|" + "---|" * len(models),
