@@ -68,6 +68,23 @@ def toys():
     OPTIMIZERS.pop("signdescent")
 
 
+def _resumes_to_the_same_weights(tmp_path, optimizer: str, activation: str = "relu"):
+    """Two epochs, a checkpoint, two more resumed: the weights of four epochs in one run."""
+    x, y = _data()
+
+    def run(epochs, **checkpointing):
+        model = gn.mlp([8], 2, activation=activation, output_activation="softmax", input_dim=4, seed=1)
+        gn.fit(model, x, y, optimizer=optimizer, epochs=epochs, batch_size=32, **checkpointing)
+        return model
+
+    whole = run(4)
+    run(2, checkpoint=str(tmp_path / f"{optimizer}.ckpt"))
+    resumed = run(4, checkpoint=str(tmp_path / f"{optimizer}.ckpt"), resume=True)
+    for name, value in whole.state_dict().items():
+        np.testing.assert_array_equal(resumed.state_dict()[name], value)
+    return whole
+
+
 def _data(rows=120, features=4, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(rows, features)).astype(np.float32)
@@ -92,17 +109,7 @@ def test_a_registered_activation_and_optimizer_go_end_to_end(toys, tmp_path):
     got = ort.InferenceSession(str(onnx_path)).run(None, {"input": x})[0]
     assert np.max(np.abs(got - net.predict(x))) < 1e-5
 
-    # resumed from a checkpoint: the same weights as an uninterrupted run (the toy's state is checkpointed)
-    def run(epochs, **checkpointing):
-        model = gn.mlp([8], 2, activation="softsign", output_activation="softmax", input_dim=4, seed=1)
-        gn.fit(model, x, y, optimizer="signdescent", epochs=epochs, batch_size=32, **checkpointing)
-        return model
-
-    whole = run(4)
-    run(2, checkpoint=str(tmp_path / "run.ckpt"))
-    resumed = run(4, checkpoint=str(tmp_path / "run.ckpt"), resume=True)
-    for name, value in whole.state_dict().items():
-        np.testing.assert_array_equal(resumed.state_dict()[name], value)
+    _resumes_to_the_same_weights(tmp_path, "signdescent", activation="softsign")  # the toy's state is checkpointed
 
 
 def test_the_command_line_and_the_estimators_offer_what_is_registered(toys, tmp_path):
@@ -217,18 +224,7 @@ def test_rmsprop_follows_its_formula_and_pytorch():
 
 
 def test_rmsprop_is_chosen_by_name_and_resumes_to_the_same_weights(tmp_path):
-    x, y = _data()
-
-    def run(epochs, **checkpointing):
-        model = gn.mlp([8], 2, output_activation="softmax", input_dim=4, seed=3)
-        gn.fit(model, x, y, optimizer="rmsprop", epochs=epochs, batch_size=32, **checkpointing)
-        return model
-
-    whole = run(4)
-    run(2, checkpoint=str(tmp_path / "r.ckpt"))
-    resumed = run(4, checkpoint=str(tmp_path / "r.ckpt"), resume=True)
-    for name, value in whole.state_dict().items():
-        np.testing.assert_array_equal(resumed.state_dict()[name], value)
+    whole = _resumes_to_the_same_weights(tmp_path, "rmsprop")
     with pytest.raises(ValueError, match="momentum and nesterov apply to optimizer='sgd'"):
         gn.optim.make_optimizer("rmsprop", whole.parameters(), momentum=0.9)
 
