@@ -233,6 +233,18 @@ def test_every_module_states_its_one_job_in_architecture_md():
     assert unlisted == [], "modules without their job in ARCHITECTURE.md:\n" + "\n".join(unlisted)
 
 
+def test_tests_use_public_names_only():
+    """Tests are users: ``from glassnet.x import _y`` ties them to what a module keeps to itself."""
+    private = []
+    for path in sorted((PACKAGE.parent / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("glassnet"):
+                private += [
+                    f"{path.name}:{node.lineno} {alias.name}" for alias in node.names if alias.name.startswith("_")
+                ]
+    assert private == [], "tests importing private names:\n" + "\n".join(private)
+
+
 def test_no_module_name_repeats_across_packages():
     """``app/recipe.py`` beside ``recipe.py``, ``app/outputs.py`` beside ``io/outputs.py``: a newcomer opened
     the wrong one. ``__init__.py`` aside, a module's file name is unique in the package."""

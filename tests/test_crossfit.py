@@ -213,3 +213,17 @@ def test_a_time_limit_far_away_cuts_nothing(churn):
     result = run_training(_options(churn, folds=2, max_time=3600.0), log=lambda *a: None)
     assert result.metadata["time_limit"]["cut"] == []
     assert "deadline" not in result.metadata["options"] and result.metadata["options"]["max_time"] == 3600.0
+
+
+def test_the_model_file_says_which_options_did_not_apply(churn, tmp_path):
+    """Every option is recorded; those that did not shape the model say why (momentum 0.9 was recorded
+    for Adam as if it had been used)."""
+    result = run_training(_options(churn, folds=2), log=lambda *a: None)
+    unused = result.metadata["options_not_applied"]
+    assert unused["momentum"] == "applies to sgd only" and "refit" in unused and "image_size" in unused
+    assert "patience" not in unused and "max_time" in unused
+    sgd = run_training(_options(churn, folds=2, optimizer="sgd", early_stopping=False), log=lambda *a: None)
+    assert "momentum" not in sgd.metadata["options_not_applied"]
+    assert sgd.metadata["options_not_applied"]["patience"] == "early stopping is off"
+    path = save_model(sgd.network, tmp_path / "m.glassnet", metadata=sgd.metadata)
+    assert load_model(path).metadata["options_not_applied"]["patience"] == "early stopping is off"

@@ -7,7 +7,6 @@ import pytest
 
 import glassnet as gn
 from glassnet.app.options import JobOptions
-from glassnet.cli import build_parser
 from glassnet.optim import OPTIMIZERS, default_lr, make_optimizer
 from glassnet.training.loop import Trainer
 
@@ -23,13 +22,12 @@ def test_the_loop_and_the_factory_use_the_classes_learning_rate(name):
 
 
 def test_the_command_lines_help_shows_the_jobs_rates_and_the_job_uses_them():
+    from test_cli import glassnet
+
     from glassnet.app.training_setup import build_optimizer
     from glassnet.recipe import L2_PRIOR, LEARNING_RATES, learning_rate
 
-    train = next(
-        action for action in build_parser()._subparsers._group_actions[0].choices.items() if action[0] == "train"
-    )[1]
-    text = train.format_help().replace("\n", " ")
+    text = glassnet("train", "--help").stdout.replace("\n", " ")  # what a user reads
     net = gn.mlp([4], 2, output_activation="softmax", input_dim=3)
     for name in OPTIMIZERS:
         expected = LEARNING_RATES.get(name, default_lr(name))

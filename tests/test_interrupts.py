@@ -160,10 +160,10 @@ def _read_state(path):
     from safetensors import safe_open
 
     from glassnet.io.checkpoint import unflatten_state
-    from glassnet.io.modelfile import _META_KEY
+    from glassnet.io.modelfile import META_KEY
 
     with safe_open(str(path), "numpy") as handle:
-        meta = json.loads(handle.metadata()[_META_KEY])
+        meta = json.loads(handle.metadata()[META_KEY])
         tensors = {name: handle.get_tensor(name) for name in handle.keys()}
     return unflatten_state(meta["state"], tensors)["callbacks"][0]
 

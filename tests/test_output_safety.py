@@ -15,7 +15,7 @@ import pytest
 import glassnet as gn
 from glassnet.cli import main
 from glassnet.exceptions import OutputError
-from glassnet.io.atomic import PARTIAL_SUFFIX, _owner_tag, remove_stale_partials
+from glassnet.io.atomic import PARTIAL_SUFFIX, owner_tag, remove_stale_partials
 
 TINY = ["--epochs", "3", "--hidden", "8,8", "--quiet"]
 
@@ -227,9 +227,9 @@ def test_a_kill_during_save_leaves_a_temporary_that_the_next_save_removes(tmp_pa
 
 def test_stale_staging_folders_are_removed_and_live_or_foreign_ones_kept(tmp_path):
     target = tmp_path / "out"
-    host = _owner_tag().rsplit("-", 1)[0]
+    host = owner_tag().rsplit("-", 1)[0]
     dead = tmp_path / f".out.{host}-{_dead_pid()}.abc{PARTIAL_SUFFIX}"
-    alive = tmp_path / f".out.{_owner_tag()}.def{PARTIAL_SUFFIX}"
+    alive = tmp_path / f".out.{owner_tag()}.def{PARTIAL_SUFFIX}"
     other_host = tmp_path / f".out.elsewhere-{_dead_pid()}.ghi{PARTIAL_SUFFIX}"
     users = tmp_path / ".out.notes"
     for folder in (dead, alive, other_host):
@@ -257,7 +257,7 @@ def test_partial_files_are_named_as_glassnets(tmp_path):
         gn.save_model(gn.mlp([4], 2, input_dim=3), tmp_path / "m.glassnet")
     finally:
         atomic.os.replace = saved
-    assert seen and seen[0].startswith(f".m.glassnet.{_owner_tag()}.") and seen[0].endswith(PARTIAL_SUFFIX)
+    assert seen and seen[0].startswith(f".m.glassnet.{owner_tag()}.") and seen[0].endswith(PARTIAL_SUFFIX)
 
 
 def test_a_users_table_that_merely_has_a_prediction_column_is_not_replaced(trained, tmp_path, capsys):

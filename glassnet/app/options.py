@@ -102,3 +102,29 @@ def cross_fitting(options: JobOptions, kind: str = "table") -> bool:
     one run.
     """
     return options.folds >= 2 and kind == "table" and not options.grow and not options.checkpoint
+
+
+def not_applied(options: JobOptions, task: str, kind: str) -> dict[str, str]:
+    """The options that did not shape this model, each with why (the model file records the rest as used).
+
+    >>> not_applied(JobOptions(data="t.csv", optimizer="adam"), "binary", "table")["momentum"]
+    'applies to sgd only'
+    """
+    from ..optim import OPTIMIZERS
+
+    crossing = cross_fitting(options, kind)
+    takers = " or ".join(name for name, cls in sorted(OPTIMIZERS.items()) if cls.takes_momentum)
+    rules = {
+        "momentum": (not OPTIMIZERS[options.optimizer].takes_momentum, f"applies to {takers} only"),
+        "label_smoothing": (task not in ("binary", "multiclass"), "applies to single-label classification only"),
+        "patience": (not options.early_stopping, "early stopping is off"),
+        "min_relative_improvement": (not options.early_stopping, "early stopping is off"),
+        "monitor": (not options.early_stopping, "early stopping is off"),
+        "refit": (crossing, "cross-fit members already learn from every row but their own fold's"),
+        "validation_fraction": (crossing, "each cross-fit member validates on its own fold"),
+        "test_fraction": (crossing and not options.test_data, "the estimate is out of fold"),
+        "image_size": (kind == "table", "applies to images only"),
+        "image_mode": (kind == "table", "applies to images only"),
+        "max_time": (options.max_time is None, "no time limit was given"),
+    }
+    return {name: why for name, (applies_not, why) in rules.items() if applies_not}

@@ -157,12 +157,13 @@ def _architecture_section(network, meta: dict, members: int = 1, members_of: lis
         f"{network.n_parameters:,} trainable parameters"
         f"{f' in each of the {members} members (the same architecture)' if members > 1 else ''}; {network.dtype}.</p>"
         f"{_table(['layer', 'type', 'units', 'parameters'], arch_rows)}{linear}{_census(members_of)}"
-        f"{_settings(meta.get('options'))}</section>"
+        f"{_settings(meta.get('options'), meta.get('options_not_applied'))}</section>"
     )
 
 
-def _settings(options: dict | None) -> str:
-    """How the network was trained: optimizer, rate, batches, schedule, stopping and regularization."""
+def _settings(options: dict | None, unused: dict | None = None) -> str:
+    """How the network was trained: optimizer, rate, batches, schedule, stopping and regularization; and
+    the options given that did not apply."""
     if not options:
         return ""
     get = options.get
@@ -174,6 +175,8 @@ def _settings(options: dict | None) -> str:
     rows = [["optimizer", f"{get('optimizer')}{nesterov}, learning rate {get('lr')}, batches of {get('batch_size')}"]]
     rows += [["epochs", f"at most {get('epochs')}, schedule {get('schedule') or 'none'}{stop}"]]
     rows += [["dropout", str(get("dropout"))], ["weight decay (L2)", get("weight_decay")]]
+    if unused:
+        rows += [["did not apply", "; ".join(f"{name} ({why})" for name, why in unused.items())]]
     return "<h3>Training settings</h3>" + _table(None, rows)
 
 

@@ -17,7 +17,7 @@ from .budget import JobClock
 from .evaluate import baseline_fits, run_baselines, sample_predictions
 from .importance import compute_importance
 from .interval import headline_interval
-from .options import JobOptions, cross_fitting
+from .options import JobOptions, cross_fitting, not_applied
 from .phases import JobProgress
 from .prepare import Prepared, prepare
 from .tasks import CLASSIFICATION, evaluate_network, metrics_of_outputs, predict_outputs, targets_for_network
@@ -343,6 +343,8 @@ def _account(
             },
             "lr": learning_rate(options.optimizer, options.lr),  # the rate used, also when the recipe chose it
         },
+        # the options recorded above that did not shape this model, and why
+        "options_not_applied": not_applied(options, task, prepared.preprocessing.get("kind", "table")),
         "test_metrics": test_metrics,
         "test_interval": headline_interval(task, outputs, prepared.y_test, options.seed),
         "warnings": advice(prepared, options, test_metrics),

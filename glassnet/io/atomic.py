@@ -19,14 +19,15 @@ from typing import IO
 PARTIAL_SUFFIX = ".glassnet-partial"
 
 
-def _owner_tag() -> str:
+def owner_tag() -> str:
+    """This process's tag in the names of its temporaries: host and process id."""
     host = "".join(ch for ch in socket.gethostname() if ch.isalnum() or ch in "-_") or "host"
     return f"{host}-{os.getpid()}"
 
 
 def partial_prefix(path: Path) -> str:
     """The name prefix of this process's temporaries for ``path``."""
-    return f".{path.name}.{_owner_tag()}."
+    return f".{path.name}.{owner_tag()}."
 
 
 def _process_alive(pid: int) -> bool:
@@ -51,7 +52,7 @@ def remove_stale_partials(path: str | Path) -> list[Path]:
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    host = _owner_tag().rsplit("-", 1)[0]
+    host = owner_tag().rsplit("-", 1)[0]
     removed = []
     try:
         candidates = list(folder.glob(f".{glob_escape(path.name)}.*{PARTIAL_SUFFIX}"))

@@ -27,10 +27,11 @@ from .schema import MODEL
 
 FORMAT_NAME = "glassnet-model"
 FORMAT_VERSION = 1
-_META_KEY = "glassnet"
+#: The safetensors metadata keys of the JSON header and of its digest.
+META_KEY = "glassnet"
 #: Tensor-name prefix of ensemble member i ≥ 1 (member 0 keeps the plain names of a single network).
 MEMBER_PREFIX = "member{}."
-_DIGEST_KEY = "glassnet_sha256"
+DIGEST_KEY = "glassnet_sha256"
 _ALLOWED_DTYPES = {"float32", "float64", "int64", "uint8"}
 
 
@@ -118,7 +119,7 @@ def to_bytes(meta: dict, tensors: dict[str, np.ndarray]) -> bytes:
         if array.dtype.name not in _ALLOWED_DTYPES:
             raise TypeError(f"tensor {name!r} has dtype {array.dtype}; allowed: {sorted(_ALLOWED_DTYPES)}.")
     meta_json = json.dumps(jsonable(meta), sort_keys=True, allow_nan=False)
-    return save(tensors, metadata={_META_KEY: meta_json, _DIGEST_KEY: _digest(meta_json, tensors)})
+    return save(tensors, metadata={META_KEY: meta_json, DIGEST_KEY: _digest(meta_json, tensors)})
 
 
 def from_bytes(raw: bytes, source: str, expected_format: str, schema: dict) -> tuple[dict, dict[str, np.ndarray]]:
@@ -146,7 +147,7 @@ def from_bytes(raw: bytes, source: str, expected_format: str, schema: dict) -> t
     if not isinstance(header, dict) or not isinstance(header.get("__metadata__"), dict):
         raise ModelFileError(f"{source} is not a glassnet file: no glassnet metadata.")
     stored = header["__metadata__"]
-    meta_json, digest = stored.get(_META_KEY), stored.get(_DIGEST_KEY)
+    meta_json, digest = stored.get(META_KEY), stored.get(DIGEST_KEY)
     if not isinstance(meta_json, str) or not isinstance(digest, str):
         raise ModelFileError(f"{source} is not a glassnet file: its metadata lacks the glassnet entries.")
     try:

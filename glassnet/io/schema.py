@@ -218,6 +218,7 @@ METADATA = {
         "linear_blocks": STRINGS,
         "warnings": STRINGS,
         "phases": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
+        "options_not_applied": {"type": "object", "additionalProperties": {"type": "string"}},
         "time_limit": {
             "anyOf": [
                 {"type": "null"},
