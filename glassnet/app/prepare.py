@@ -249,6 +249,29 @@ CODE_LEVELS = 12
 RARE_LEVEL = 3
 
 
+def _dates_in_other_formats(name: str, values) -> list[str]:
+    """A hint for a categorical column of dates in other or mixed formats (only ISO dates are read as
+    dates: a column of 03/04/2024 and 2024-03-04 became a 227-level categorical without a word)."""
+    import warnings
+
+    import pandas as pd
+
+    sample = values.dropna().astype(str).head(1000)
+    if len(sample) < 5 or sample.str.fullmatch(r"[+-]?\d+([.,]\d+)?").mean() > 0.5:
+        return []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(sample, format="mixed", errors="coerce")
+    if parsed.notna().mean() < 0.8:
+        return []
+    examples = ", ".join(repr(v) for v in sample.drop_duplicates().head(3))
+    return [
+        f"column {name!r} looks like dates written in a format other than YYYY-MM-DD, or in several ({examples}); "
+        "only ISO dates are read as dates, so its values are taken as categories: write them as YYYY-MM-DD to "
+        "use them as dates"
+    ]
+
+
 def column_hints(pre: TablePreprocessor, frame, declared: dict) -> list[str]:
     """Columns worth a second look: whole numbers that may be codes, category levels that differ
     only in case or spaces (typos of one another?), and levels seen only a few times."""
@@ -266,6 +289,7 @@ def column_hints(pre: TablePreprocessor, frame, declared: dict) -> list[str]:
                 f"are codes (a region, a product type), pass --categorical {name}"
             )
     for name in pre.categorical:
+        hints += _dates_in_other_formats(name, frame[name])
         counts = frame[name].dropna().astype(str).value_counts()
         groups: dict[str, list[str]] = {}
         for level in counts.index:

@@ -333,7 +333,8 @@ def _gradient_section(history: dict, meta: dict) -> str:
 def _importance_table(importance: dict, completeness: str) -> str:
     rows = importance["rows"]
     shown = [
-        [r["feature"], r.get("encoded_columns", 1), _plus_minus(r["permutation"], r.get("permutation_std")),
+        [r["feature"], r.get("encoded_columns", 1),
+         _plus_minus(r["permutation"], r.get("permutation_std")) if r.get("permuted", True) else "not shuffled",
          r["saliency"], r["integrated_gradients"]]
         for r in rows[:30]
     ]  # fmt: skip
@@ -341,6 +342,12 @@ def _importance_table(importance: dict, completeness: str) -> str:
     score = html.escape(importance.get("permutation_score", "drop in validation score"))
     evaluated = importance.get("evaluated_rows")
     counted = f", on {evaluated:,} held-out rows, {importance.get('repeats', 1)} shuffles each" if evaluated else ""
+    permuted = importance.get("permuted_columns", len(rows))
+    if permuted < len(rows):
+        counted += (
+            f"; the {permuted} columns with the largest integrated gradients were shuffled, the other "
+            f"{len(rows) - permuted} were not (a wide table: shuffling every column costs a prediction each)"
+        )
     return (
         "<section><h2>Which inputs the network relies on</h2><p class='muted'>By input column: the "
         "encoded columns of one input (a categorical's indicators, a date's features) are judged together. "

@@ -284,6 +284,7 @@ METADATA = {
                                     "encoded_columns": COUNT,
                                     "permutation": NUMBER,
                                     "permutation_std": NUMBER,
+                                    "permuted": {"type": "boolean"},  # files before 0.7: every column was
                                     "saliency": NUMBER,
                                     "integrated_gradients": NUMBER,
                                 },
