@@ -19,7 +19,7 @@ import glassnet as gn
 from glassnet.cli import INTERRUPTED, main
 from glassnet.diagnostics import Diagnostics
 from glassnet.io.checkpoint import read_checkpoint, write_checkpoint
-from glassnet.training.callbacks import EpochPrinter, ProgressBar
+from glassnet.training.progress import EpochPrinter, ProgressBar
 
 EPOCHS, BATCHES = 4, 3  # 60 rows, 20% validation, batch 16: batches of 16, 16 and 16
 

@@ -81,9 +81,9 @@ def test_a_separate_test_file_is_streamed_into_the_cache_with_the_same_result(tm
 
 
 def test_a_large_table_is_fitted_on_a_sample_and_the_cache_can_be_kept(tmp_path, monkeypatch):
-    import glassnet.app.outofcore as outofcore
+    from glassnet.app import firstpass
 
-    monkeypatch.setattr(outofcore, "SAMPLE_ROWS", 300)
+    monkeypatch.setattr(firstpass, "SAMPLE_ROWS", 300)
     path = tmp_path / "table.parquet"
     _table(2000).to_parquet(path)
     told = {"columns": {"amount": "ignore"}, "keep_cache": True, "baselines": True, "baseline_budget": 0.5}
@@ -213,16 +213,15 @@ def test_a_dask_cluster_runs_the_passes_by_path_with_the_same_result_and_reruns_
 
 def test_the_partitioned_first_pass_samples_as_the_sequential_one(tmp_path, monkeypatch):
     """With a sample smaller than the table, a task per part (key bound included) keeps the same rows."""
-    import glassnet.app.outofcore as outofcore
-    from glassnet.app import partitions
+    from glassnet.app import firstpass, partitions
     from glassnet.training.executors import SequentialExecutor
 
-    monkeypatch.setattr(outofcore, "SAMPLE_ROWS", 120)
+    monkeypatch.setattr(firstpass, "SAMPLE_ROWS", 120)
     folder = _parquet_folder(tmp_path, None)
     options = JobOptions(data=str(folder), target=["label"], seed=3)
     parts = partitions.parquet_parts(folder, rows=100)  # several parts a file: one row group each here
     by_parts = partitions.first_pass(options, SequentialExecutor(), parts).finish(str(folder))
-    in_order = outofcore._first_pass(options).finish(str(folder))
+    in_order = firstpass.first_pass(options).finish(str(folder))
     assert by_parts[1].index.tolist() == in_order[1].index.tolist() and len(in_order[1]) == 120
     assert by_parts[1].equals(in_order[1]) and np.array_equal(by_parts[0].result()[1], in_order[0].result()[1])
 

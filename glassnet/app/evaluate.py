@@ -178,12 +178,12 @@ def sample_predictions(network, prepared: Prepared, outputs=None, limit: int = 2
 
 def baseline_rows(prepared: Prepared, seed: int) -> Prepared:
     """The classical baselines' rows out of core: seeded uniform samples of at most
-    :data:`~glassnet.app.outofcore.SAMPLE_ROWS` training rows and as many test rows, read from the
+    :data:`~glassnet.app.firstpass.SAMPLE_ROWS` training rows and as many test rows, read from the
     cache into memory."""
     from dataclasses import replace
 
     from ..pages import take_rows
-    from .outofcore import SAMPLE_ROWS
+    from .firstpass import SAMPLE_ROWS
 
     pooled = prepared.x_pooled
     assert pooled is not None

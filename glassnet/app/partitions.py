@@ -65,8 +65,8 @@ def parquet_parts(path: str | os.PathLike, rows: int = CHUNK_ROWS) -> list[Part]
 
 
 def scan_part(part: Part, shared: dict) -> tuple:
-    """The first pass on one part (see :func:`glassnet.app.outofcore.scan`)."""
-    from .outofcore import scan
+    """The first pass on one part (see :func:`glassnet.app.firstpass.scan`)."""
+    from .firstpass import scan
 
     return scan(part.read(), part.start, shared["targets"], shared["seed"], shared["sample_rows"], shared["below"])
 
@@ -97,9 +97,9 @@ def below(total: int, sample_rows: int) -> int | None:
 
 
 def first_pass(options, runner, parts: list[Part]):
-    """The first pass, a task per part on ``runner``; the :class:`~glassnet.app.outofcore.Scanned` result."""
+    """The first pass, a task per part on ``runner``; the :class:`~glassnet.app.firstpass.Scanned` result."""
     from ..io.tables import iter_table
-    from .outofcore import SAMPLE_ROWS, Scanned, Targets, first_look
+    from .firstpass import SAMPLE_ROWS, Scanned, Targets, first_look
 
     first = next(iter(iter_table(options.data)))  # the chunk the sequential pass decides the task on
     targets = first_look(options, first)

@@ -348,13 +348,3 @@ class ReduceLROnPlateau(Callback):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._monitor.best, self.wait = float(state["best"]), int(state["wait"])
-
-
-def __getattr__(name: str) -> type[Callback]:
-    """The progress printers live in :mod:`.progress`; they stay importable from here."""
-    if name in ("ProgressBar", "EpochPrinter", "CSVLogger"):
-        from . import progress
-
-        printer: type[Callback] = getattr(progress, name)
-        return printer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
