@@ -221,16 +221,22 @@ def stable_sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-LOSSES: dict[str, type[Loss]] = {
-    "mse": MeanSquaredError,
-    "mean_squared_error": MeanSquaredError,
-    "squared_error": MeanSquaredError,
-    "binary_cross_entropy": BinaryCrossEntropy,
-    "bce": BinaryCrossEntropy,
-    "cross_entropy": SoftmaxCrossEntropy,
-    "categorical_cross_entropy": SoftmaxCrossEntropy,
-    "log_loss": SoftmaxCrossEntropy,
-}
+#: Loss classes by name and alias (register_loss fills it; ``fit(loss=...)`` and model files read it).
+LOSSES: dict[str, type[Loss]] = {}
+
+
+def register_loss(cls: type[Loss], *aliases: str) -> type[Loss]:
+    """Register a :class:`Loss` subclass under its ``name`` and ``aliases``; a taken name is an error."""
+    for name in (cls.name, *aliases):
+        if LOSSES.get(name, cls) is not cls:
+            raise ValueError(f"loss name {name!r} is taken by {LOSSES[name].__name__}.")
+        LOSSES[name] = cls
+    return cls
+
+
+register_loss(MeanSquaredError, "mean_squared_error", "squared_error")
+register_loss(BinaryCrossEntropy, "bce")
+register_loss(SoftmaxCrossEntropy, "categorical_cross_entropy", "log_loss")
 
 
 def get_loss(name: str | Loss) -> Loss:

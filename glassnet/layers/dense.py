@@ -66,7 +66,7 @@ class Dense(Layer):
         if input_dim is not None:
             input_dim = check_positive_int(input_dim, "input_dim")
         if init is not None and init not in INITIALIZERS:
-            raise ValueError(f"init must be one of {INITIALIZERS}; got init={init!r}.")
+            raise ValueError(f"init must be one of {sorted(INITIALIZERS)}; got init={init!r}.")
         self.declared_input_dim = input_dim
         self.use_bias = bool(use_bias)
         self.init = init
