@@ -9,11 +9,15 @@ the one the activation after it declares (``Activation.init``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-#: (fan_in, fan_out), the random generator, and the optional scale of the plain schemes → the values.
-Scheme = Callable[[tuple[int, int], np.random.Generator, "float | None"], np.ndarray]
+if TYPE_CHECKING:  # numpy.random is not imported with glassnet (it loads Cython modules)
+    Scheme = Callable[[tuple[int, int], np.random.Generator, float | None], np.ndarray]
+else:
+    #: (fan_in, fan_out), the random generator, the optional scale of the plain schemes → the values.
+    Scheme = Callable[..., Any]
 #: The schemes by name (register_initializer fills it).
 INITIALIZERS: dict[str, Scheme] = {}
 
