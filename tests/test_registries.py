@@ -238,3 +238,27 @@ def test_the_registries_page_is_what_its_script_writes():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.PAGE.read_text(encoding="utf-8") == module.render(), "run: python docs/make_registries.py"
+
+
+def test_the_report_names_what_an_activation_does_not_declare(tmp_path):
+    """A documented fallback is named, not silent: GELU has no compiled kernel and no unit rule."""
+    from test_cli import glassnet
+
+    x, y = _data(rows=120)
+    frame = pd.DataFrame(x, columns=list("abcd")).assign(target=np.where(y == 1, "yes", "no"))
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    out = tmp_path / "out"
+    done = glassnet("train", tmp_path / "t.csv", "--target", "target", "--activation", "gelu", "--epochs", "2",
+                    "--folds", "1", "--no-baselines", "--out", out)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = (out / "report.html").read_text()
+    assert "gelu_1 (GELU) has no compiled kernel" in report and "declares no rule for dead or saturated" in report
+    from glassnet.training.metrics import METRIC_MODES, metric_mode, register_metric
+
+    register_metric("f1_test_only", "max")  # the metrics' registry: a direction declared once
+    try:
+        assert metric_mode("val_f1_test_only") == "max"
+        with pytest.raises(ValueError, match="registered as 'max' already"):
+            register_metric("f1_test_only", "min")
+    finally:
+        METRIC_MODES.pop("f1_test_only")

@@ -137,6 +137,28 @@ def _data_section(model, data: dict, meta_refit: dict | None, cross_fit: dict | 
     return f"<section><h2>Data</h2>{_table(None, rows)}<ul>{pre}</ul></section>"
 
 
+def _fallbacks(network) -> str:
+    """What the network's activations do not declare, and what glassnet did instead (the registry's
+    documented fallbacks, named here rather than left silent)."""
+    from ..kernels.plan import compiled_code
+    from ..layers import Activation
+
+    notes = []
+    for layer in network.layers:
+        if not isinstance(layer, Activation) or not layer.hidden:
+            continue
+        if compiled_code(layer) is None:
+            notes.append(
+                f"{layer.name} ({type(layer).__name__}) has no compiled kernel: with numba, a network with it "
+                "trains and predicts layer by layer, with the same results"
+            )
+        if layer.unit_rule is None and not layer.is_linear:
+            notes.append(
+                f"{layer.name} ({type(layer).__name__}) declares no rule for dead or saturated units: none are counted"
+            )
+    return "".join(f"<p class='muted'>{html.escape(note)}.</p>" for note in notes)
+
+
 def _census(networks: list) -> str:
     """How many hidden units are alive (diagnostics/units.py)."""
     from ..diagnostics.units import describe_census
@@ -156,7 +178,8 @@ def _architecture_section(network, meta: dict, members: int = 1, members_of: lis
         f"<section><h2>Architecture</h2><p>input width {network.input_dim} → output {network.output_dim}; "
         f"{network.n_parameters:,} trainable parameters"
         f"{f' in each of the {members} members (the same architecture)' if members > 1 else ''}; {network.dtype}.</p>"
-        f"{_table(['layer', 'type', 'units', 'parameters'], arch_rows)}{linear}{_census(members_of)}"
+        f"{_table(['layer', 'type', 'units', 'parameters'], arch_rows)}{linear}"
+        f"{_census(members_of)}{_fallbacks(network)}"
         f"{_settings(meta.get('options'), meta.get('options_not_applied'))}</section>"
     )
 

@@ -1,4 +1,8 @@
-"""Metrics by task, and which direction of each is better."""
+"""Metrics by task, and which direction of each is better: the metrics' registry.
+
+A metric's name and direction are registered once (:func:`register_metric`); early stopping, the
+plateau schedule and ``grow`` read the direction from here when told to monitor it.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,15 @@ METRIC_MODES = {
     "balanced_accuracy": "max",
     "r2": "max",
 }
+
+
+def register_metric(name: str, mode: str) -> None:
+    """Declare that a logged quantity ``name`` is better larger (``"max"``) or smaller (``"min"``)."""
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min' or 'max'; got mode={mode!r}.")
+    if METRIC_MODES.get(name, mode) != mode:
+        raise ValueError(f"metric {name!r} is registered as {METRIC_MODES[name]!r} already.")
+    METRIC_MODES[name] = mode
 
 
 def metric_mode(monitor: str) -> str:
