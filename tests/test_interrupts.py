@@ -322,3 +322,28 @@ def test_ctrl_c_stops_the_whole_growth_search(monkeypatch):
     _interrupting_train_step(monkeypatch, at_call=7)
     with pytest.raises(TrainingInterrupted, match="while growing"):
         gn.grow(x, y, task="classification", epochs=5, batch_size=16, seed=0)
+
+
+def test_two_quick_ctrl_c_end_the_command_with_130_and_no_traceback(tmp_path, csv_table):
+    """A second Ctrl-C right after the first ended badly in 2 of 3 tries (a KeyboardInterrupt traceback
+    from Python's shutdown, or an exit by the signal itself)."""
+    import subprocess
+    import sys
+    import time
+
+    big = tmp_path / "big.csv"
+    frame = pd.read_csv(csv_table)
+    pd.concat([frame] * 50, ignore_index=True).to_csv(big, index=False)
+    command = [sys.executable, "-m", "glassnet", "train", str(big), "--target", "y", "--out", str(tmp_path / "o"),
+               "--epochs", "100000", "--no-early-stopping", "--no-baselines"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:  # training has started once the networks are announced
+        if line.startswith("cross-fitting"):
+            break
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=600)
+    assert process.returncode == INTERRUPTED, (process.returncode, err)
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("glassnet: interrupted"), err

@@ -93,5 +93,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def run() -> None:
+    """The ``glassnet`` command: :func:`main`, then exit with its status.
+
+    After an interrupt has been reported, further Ctrl-C presses are ignored while the process ends:
+    a second press right after the first used to land in Python's shutdown (a ``KeyboardInterrupt``
+    traceback from joining threads) or to end the process by the signal (status -2 instead of 130).
+    """
+    code = main()
+    if code == INTERRUPTED:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
