@@ -326,3 +326,21 @@ def test_a_wide_table_shuffles_only_its_most_attributed_columns(tmp_path):
     assert sum(row["permuted"] for row in found["rows"]) == importance.PERMUTED_COLUMNS
     assert "were not (a wide table" in (out / "report.html").read_text()
     assert json.loads((out / "metrics.json").read_text())["task"] == "regression"
+
+
+def test_an_impossible_split_is_said_in_the_command_lines_words(tmp_path, capsys):
+    """'validation_split=0.15 selects no validation sample from 200 samples' named an API parameter the
+    user never set; 200 classes in 300 rows was the cause."""
+    import pandas as pd
+
+    from glassnet.cli import main
+
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"x": rng.normal(size=300), "y": [f"c{i % 200}" for i in range(300)]}).to_csv(
+        tmp_path / "many.csv", index=False
+    )
+    args = ["train", str(tmp_path / "many.csv"), "--target", "y", "--folds", "1", "--out", str(tmp_path / "o")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--validation-fraction 0.15 sets no row aside" in err and "200 classes" in err
+    assert "validation_split" not in err and len(err.strip().splitlines()) == 1

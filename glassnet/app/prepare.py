@@ -38,10 +38,23 @@ class Prepared:
     x_pooled: np.ndarray | None = None
 
 
-def _split(n: int, fraction: float, rng: np.random.Generator, labels: np.ndarray | None):
+def _split(n: int, fraction: float, rng: np.random.Generator, labels: np.ndarray | None, flag: str):
+    """``split_validation`` in the command line's words: an impossible split names ``flag`` and the cause."""
     from ..training.targets import split_validation
 
-    return split_validation(n, fraction, rng, labels)
+    try:
+        return split_validation(n, fraction, rng, labels)
+    except ValueError:
+        if labels is None:
+            raise DataError(
+                f"{flag} {fraction:g} leaves no row on one side of {n} rows; pass another fraction."
+            ) from None
+        counts = np.unique(labels, return_counts=True)[1]
+        raise DataError(
+            f"{flag} {fraction:g} sets no row aside: the {n} rows hold {len(counts)} classes, "
+            f"{int(np.sum(counts == 1))} of them with a single row (a class needs two rows to have one on each "
+            "side). Merge rare classes, bring more rows, or pass a larger fraction."
+        ) from None
 
 
 def load_frame_or_images(path: str, options: JobOptions):
@@ -319,7 +332,9 @@ def _prepare_table(frame, options: JobOptions, rng: np.random.Generator) -> Prep
     if options.test_data or cross_fitting(options):
         train_idx, test_idx = np.arange(len(frame)), None
     else:
-        train_idx, test_idx = _split(len(frame), options.test_fraction, rng, y if task in CLASSIFICATION else None)
+        train_idx, test_idx = _split(
+            len(frame), options.test_fraction, rng, y if task in CLASSIFICATION else None, "--test-fraction"
+        )
     pre = TablePreprocessor.fit(features_frame.iloc[train_idx], kinds=options.columns, **options.table_options)
     x = pre.transform(features_frame)
     if options.test_data:
@@ -362,10 +377,10 @@ def _finish_split(
     if out_of_fold:  # no test rows: every row is predicted by the member that did not train on it
         x_test, y_test = x[:0], y[:0]
     elif x_test is None:
-        train_idx, test_idx = _split(len(x), options.test_fraction, rng, stratify)
+        train_idx, test_idx = _split(len(x), options.test_fraction, rng, stratify, "--test-fraction")
         x, y, x_test, y_test = x[train_idx], y[train_idx], x[test_idx], y[test_idx]
         stratify = y if stratify is not None else None
-    train_idx, val_idx = _split(len(x), options.validation_fraction, rng, stratify)
+    train_idx, val_idx = _split(len(x), options.validation_fraction, rng, stratify, "--validation-fraction")
     sizes = (len(train_idx), len(val_idx), len(x_test))
     description = split_description(description, task, classes, sizes, options, stratify is not None, out_of_fold)
     return Prepared(
