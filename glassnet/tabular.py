@@ -186,11 +186,12 @@ class TablePreprocessor:
             if reason:
                 pre.dropped[name] = reason
                 continue
-            missing = int(values.isna().sum()) + (not_numbers(values)[0] if kind == "numeric" else 0)
+            junk = not_numbers(values) if kind == "numeric" else (0, [])  # cells read as missing values
+            missing = int(values.isna().sum()) + junk[0]
             if missing:
                 pre.imputed[name] = missing
             if kind == "numeric":
-                pre._fit_numeric_column(name, values, log_skewed)
+                pre._fit_numeric_column(name, values, log_skewed, junk)
                 if missing and indicators:
                     pre.indicators.append(name)
             elif kind == "date":
@@ -205,14 +206,13 @@ class TablePreprocessor:
             raise DataError("every input column was dropped (constant or ID-like); nothing to learn from.")
         return pre
 
-    def _fit_numeric_column(self, name: str, values, log_skewed: bool) -> None:
+    def _fit_numeric_column(self, name: str, values, log_skewed: bool, junk: tuple[int, list]) -> None:
         """A numeric column: its cells that are not finite numbers counted (read as missing), the log of a
         heavy tail, then its statistics."""
         import pandas as pd
 
-        count, examples = not_numbers(values)
-        if count:
-            self.not_numbers[name] = (count, examples)
+        if junk[0]:  # columns.not_numbers: how many cells were not finite numbers, with examples
+            self.not_numbers[name] = junk
         numbers = pd.to_numeric(values, errors="coerce").astype(float)
         numbers = numbers.where(np.isfinite(numbers))  # an infinity is a missing value too
         if log_skewed and heavy_tailed(numbers):

@@ -192,23 +192,21 @@ def local_numbers(frame, delimiter: str):
         values = frame[column]
         if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
             continue
-        text = values.dropna().astype(str)
-        if text.empty:
+        written = values.astype("string")
+        if written.isna().all():
             continue
         for pattern, convert, what in _LOCAL_FORMS[delimiter != ","]:
-            local = text.str.fullmatch(pattern)
-            if not local.any():
+            matched = written.str.fullmatch(pattern).fillna(False).astype(bool)
+            if not matched.any():
                 continue
-            converted = text.where(~local, convert(text))
-            numbers = pd.to_numeric(converted, errors="coerce")
-            if numbers.notna().mean() >= LOCAL_NUMBERS_FRACTION:
+            numbers = pd.to_numeric(convert(written.where(matched)), errors="coerce")
+            present = written.notna()
+            readable = matched | pd.to_numeric(written.where(~matched), errors="coerce").notna()
+            if readable[present].mean() >= LOCAL_NUMBERS_FRACTION:
                 # the locale-written cells become numbers; others stay as they are (a stray word is then
                 # counted as not a number by the column's kind, columns.not_numbers)
-                written = values.astype("string")
-                matched = written.str.fullmatch(pattern).fillna(False).astype(bool)
-                numbers = pd.to_numeric(convert(written.where(matched)), errors="coerce")
                 frame[column] = values.astype(object).where(~matched, numbers.astype(object))
-                notes.append(f"column {column!r}: {int(local.sum())} number(s) written {what} read as numbers")
+                notes.append(f"column {column!r}: {int(matched.sum())} number(s) written {what} read as numbers")
                 break
     return frame
 
