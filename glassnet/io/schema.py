@@ -299,6 +299,7 @@ METADATA = {
                         "saliency": NUMBERS,
                         "integrated_gradients": NUMBERS,
                         "completeness": {"type": "string"},
+                        "permuted_columns": COUNT,  # files before 0.7: every column was shuffled
                         "evaluated_rows": COUNT,
                         "repeats": COUNT,
                         "permutation_score": {"type": "string"},
