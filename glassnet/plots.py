@@ -164,30 +164,76 @@ def plot_confusion_matrix(y_true, y_pred, classes):
     return plot_confusion_counts(matrix, classes)
 
 
-def plot_confusion_counts(matrix, classes):
-    """A confusion matrix already counted: ``matrix[true, predicted]``, rows and columns in ``classes`` order."""
+def plot_confusion_counts(matrix, classes, normalised: bool = False):
+    """A confusion matrix already counted: ``matrix[true, predicted]``, rows and columns in ``classes``
+    order; ``normalised``: each row divided by its count (the recall of each class on the diagonal)."""
     matrix, classes = np.asarray(matrix, dtype=int), list(classes)
     size = max(4.0, 0.45 * len(classes) + 2)
     figure, axes = _figure(size, size)
-    axes.imshow(matrix, cmap="Blues")
+    shown = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1) if normalised else matrix
+    axes.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalised else None)
     labels = [str(c)[:12] for c in classes]
     axes.set_xticks(range(len(classes)), labels, rotation=45, ha="right")
     axes.set_yticks(range(len(classes)), labels)
-    for (row, column), count in np.ndenumerate(matrix):
-        if count:
-            axes.text(
-                column,
-                row,
-                str(count),
-                ha="center",
-                va="center",
-                color="white" if count > matrix.max() / 2 else "black",
-                fontsize="small",
-            )
+    top = 1.0 if normalised else max(matrix.max(), 1)
+    for (row, column), value in np.ndenumerate(shown):
+        if matrix[row, column]:
+            text = f"{value:.2f}" if normalised else str(value)
+            colour = "white" if value > top / 2 else "black"
+            axes.text(column, row, text, ha="center", va="center", color=colour, fontsize="small")
     axes.set_xlabel("predicted")
     axes.set_ylabel("true")
-    axes.set_title("Confusion matrix")
+    axes.set_title("Confusion matrix, each row as shares of its class" if normalised else "Confusion matrix (counts)")
     return figure
+
+
+def plot_roc_pr(curves: dict, threshold: float | None = None):
+    """ROC and precision-recall curves of several models on the same rows (``curves``: name → the
+    ``roc``/``pr`` points of ``glassnet.app.scoring.curves``), the first model's threshold marked."""
+    figure, (roc, pr) = _figure_pair()
+    for index, (name, drawn) in enumerate(curves.items()):
+        if not drawn:
+            continue
+        style = {**_series_style(index), "markevery": 25}
+        roc.plot(drawn["roc"]["fpr"], drawn["roc"]["tpr"], label=name, **style)
+        pr.plot(drawn["pr"]["recall"], drawn["pr"]["precision"], label=name, **style)
+        if index == 0 and threshold is not None:
+            at = int(np.argmin(np.abs(np.asarray(drawn["roc"]["threshold"]) - threshold)))
+            roc.plot(drawn["roc"]["fpr"][at], drawn["roc"]["tpr"][at], "ko", label=f"threshold {threshold:.3f}")
+            at = int(np.argmin(np.abs(np.asarray(drawn["pr"]["threshold"]) - threshold)))
+            pr.plot(drawn["pr"]["recall"][at], drawn["pr"]["precision"][at], "ko")
+    first = next((c for c in curves.values() if c), None)
+    roc.plot([0, 1], [0, 1], color="0.7", linestyle=":", label="chance")
+    if first is not None:
+        pr.axhline(first["prevalence"], color="0.7", linestyle=":", label="chance (the positive share)")
+    roc.set(xlabel="false positive rate", ylabel="true positive rate (recall)", title="ROC curve")
+    pr.set(xlabel="recall", ylabel="precision", title="Precision-recall curve", ylim=(0, 1.02))
+    roc.legend(fontsize="small", loc="lower right")
+    pr.legend(fontsize="small", loc="lower left")
+    return figure
+
+
+def plot_reliability(curves: dict, brier: dict[str, float] | None = None):
+    """Reliability diagrams: mean predicted probability against the observed frequency, per bin of
+    equal row counts (``curves``: name → ``{"calibration": {"predicted", "observed"}}``)."""
+    figure, axes = _figure(5.2, 4.4)
+    axes.plot([0, 1], [0, 1], color="0.7", linestyle=":", label="perfectly calibrated")
+    for index, (name, drawn) in enumerate(curves.items()):
+        if drawn and drawn.get("calibration"):
+            score = f" (Brier {brier[name]:.4f})" if brier and brier.get(name) is not None else ""
+            points = drawn["calibration"]
+            axes.plot(points["predicted"], points["observed"], label=name + score, **_series_style(index))
+    axes.set(xlabel="predicted probability", ylabel="observed frequency", title="Reliability diagram")
+    axes.set(xlim=(0, 1), ylim=(0, 1))
+    axes.legend(fontsize="small", loc="upper left")
+    return figure
+
+
+def _figure_pair():
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(10.0, 4.2), layout="constrained")
+    return figure, figure.subplots(1, 2)
 
 
 def plot_residuals(y_true, y_pred):

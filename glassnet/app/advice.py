@@ -17,7 +17,7 @@ def advice(prepared: Prepared, options: JobOptions, test_metrics: dict) -> list[
     """Sentences for the end of ``glassnet train`` and the report's summary (empty: nothing to say)."""
     notes = []
     notes += _task_guess(prepared, options)
-    notes += _classes_never_right(prepared, test_metrics)
+    notes += _classes_never_right(prepared, test_metrics, options)
     notes += _heavy_tailed_target(prepared, test_metrics)
     return notes
 
@@ -33,7 +33,7 @@ def _task_guess(prepared: Prepared, options: JobOptions) -> list[str]:
     ]
 
 
-def _classes_never_right(prepared: Prepared, metrics: dict) -> list[str]:
+def _classes_never_right(prepared: Prepared, metrics: dict, options: JobOptions | None = None) -> list[str]:
     matrix = np.asarray(metrics.get("confusion_matrix") or [])
     if matrix.ndim != 2 or not len(matrix):
         return []
@@ -47,9 +47,19 @@ def _classes_never_right(prepared: Prepared, metrics: dict) -> list[str]:
         f"{prepared.classes[i]!r} (0 of {support[i]} test rows; {share[i]:.1%} of the training rows)" for i in never
     )
     balanced, accuracy = metrics.get("balanced_accuracy", float("nan")), metrics.get("accuracy", float("nan"))
+    predicted = matrix.sum(axis=0)
+    unseen = [str(prepared.classes[i]) for i in never if predicted[i] == 0]
+    levers = []
+    if options is None or options.class_weight is None:
+        levers.append("--class-weight balanced (each class weighs as much in training)")
+    if prepared.task == "binary" and (options is None or options.threshold is None):
+        levers.append("--threshold auto (a decision threshold chosen for F1 or --metric)")
+    levers.append("more rows of the class")
     return [
-        f"class(es) never predicted right: {named}; balanced accuracy {balanced:.3f} against accuracy {accuracy:.3f}. "
-        "A rare class is outvoted by the others: collect more of its rows, or judge the model by balanced accuracy."
+        f"class(es) never predicted right: {named}"
+        + (f"; never predicted at all: {', '.join(unseen)}" if unseen else "")
+        + f"; balanced accuracy {balanced:.3f} against accuracy {accuracy:.3f}. A rare class is outvoted by the "
+        f"others: try {'; '.join(levers)}; and judge the model by balanced accuracy or ROC AUC, not accuracy."
     ]
 
 

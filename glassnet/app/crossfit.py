@@ -28,6 +28,8 @@ from .training_setup import (
     build_optimizer,
     describe_weight_decay,
     n_outputs,
+    trainer_extras,
+    weighted,
 )
 
 
@@ -143,6 +145,8 @@ def _shared(prepared: Prepared, options: JobOptions, x: np.ndarray, y: np.ndarra
         "task": prepared.task,
         "outputs": n_outputs(prepared.task, prepared.classes, y_net),
         "options": replace(options, frame=None),
+        # --metric's validation score and --class-weight's weights (balanced over all the pooled rows)
+        "extras": trainer_extras(options, prepared.task, prepared.classes, y, prepared.description),
     }
 
 
@@ -164,6 +168,8 @@ def train_member(fold: int, shared: dict):
         row = 1 + fold % shared.get("bar_rows", 1)  # members side by side: one row each under the job's bar
         bar = ProgressBar(verbose=1, stream=stream, force=True, position=row, leave=False, desc=f"network {fold + 1}")
         callbacks.append(bar)
+    extras = shared["extras"]
+    weights = extras["class_weights"]
     history = make_trainer(
         network,
         x[inside],
@@ -172,7 +178,9 @@ def train_member(fold: int, shared: dict):
         loss=build_loss(shared["task"], options),
         epochs=options.epochs,
         batch_size=options.batch_size,
-        validation_data=(x[~inside], y[~inside]),
+        validation_data=(x[~inside], y[~inside], weighted(y[~inside], weights)),
+        sample_weight=weighted(y[inside], weights),
+        metrics=extras["metrics"],
         callbacks=callbacks,
         seed=seed,
         verbose=0 if stream is not None or shared.get("quiet") else options.verbose,

@@ -23,7 +23,10 @@ EARLY_STOPPING_ROWS = 1000
 THREADED_ROWS = 10_000
 
 
-def run_baselines(prepared: Prepared, budget: float, folds: np.ndarray | None = None, log=None, progress=None) -> dict:
+def run_baselines(
+    prepared: Prepared, budget: float, folds: np.ndarray | None = None, log=None, progress=None,
+    positive: int | None = None,
+) -> dict:  # fmt: skip
     """Classical models on the same rows and features: a linear model and gradient boosting.
 
     Without ``folds`` they train on the training and validation rows and are scored on the test
@@ -32,6 +35,8 @@ def run_baselines(prepared: Prepared, budget: float, folds: np.ndarray | None = 
     stop early on a tenth of the rows from 1,000 training rows, and stop adding trees when their
     share of ``budget`` seconds (split over folds and outputs) would run out; the result says so.
     ``log`` gets a line per model as it finishes; ``progress`` is called after each fit.
+    A classifier is scored on its probabilities (the network's metrics, app/scoring.py, binary ones
+    about class ``positive``), which its result keeps as ``probabilities`` for the report's curves.
     """
     import warnings
 
@@ -42,19 +47,26 @@ def run_baselines(prepared: Prepared, budget: float, folds: np.ndarray | None = 
     threads = 1 if training_rows < THREADED_ROWS else None
     results = {}
     truth = _targets_for(prepared.task, prepared.y_test)
+    classifying = prepared.task in CLASSIFICATION
     for name, model in _baseline_models(prepared.task, training_rows).items():
         started, fits = time.perf_counter(), []
-        predicted = np.empty_like(truth)
+        predicted = np.empty((len(truth), len(prepared.classes))) if classifying else np.empty_like(truth)
         share = budget / fits_per_model
         with warnings.catch_warnings(), threadpool_limits(threads, user_api="openmp"):
             warnings.simplefilter("ignore")
             for x_train, y_train, rows in _splits(prepared, folds):
                 x_test = prepared.x_test[rows]
-                predicted[rows], fit = _fit_predict(model, prepared.task, x_train, y_train, x_test, share)
+                predicted[rows], fit = _fit_predict(
+                    model, prepared.task, x_train, y_train, x_test, share, prepared.classes
+                )
                 fits.append(fit)
                 if progress is not None:
                     progress()
-        results[name] = {**_baseline_score(prepared.task, prepared.y_test, predicted), **_fits_summary(fits)}
+        results[name] = {
+            **_baseline_score(prepared.task, prepared.y_test, predicted, positive), **_fits_summary(fits)
+        }
+        if classifying:
+            results[name]["probabilities"] = predicted
         results[name]["seconds"] = time.perf_counter() - started
         if log is not None:
             log(f"  {name}: {results[name]['seconds']:.1f} s{_budget_note(results[name], budget)}")
@@ -117,20 +129,30 @@ def _targets_for(task: str, y: np.ndarray) -> np.ndarray:
     return y.ravel() if task == "regression" and y.ndim == 2 and y.shape[1] == 1 else y
 
 
-def _fit_predict(model, task: str, x_train, y_train, x_test, seconds: float):
-    """Predictions for ``x_test``, and (iterations, stopped by the budget) for boosted trees, else None."""
+def _fit_predict(model, task: str, x_train, y_train, x_test, seconds: float, classes=None):
+    """Predictions for ``x_test`` (a classifier's: probabilities over every class, a class absent from
+    the training rows at 0), and (iterations, stopped by the budget) for boosted trees, else None."""
     from sklearn.base import clone
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     y_train = _targets_for(task, y_train)
     if not isinstance(model, (HistGradientBoostingClassifier, HistGradientBoostingRegressor)):
-        return np.asarray(clone(model).fit(x_train, y_train).predict(x_test)), None
+        fitted = clone(model).fit(x_train, y_train)
+        return _predicted(fitted, task, x_test, classes), None
     if y_train.ndim == 1:
         fitted, stopped = _boost(model, x_train, y_train, seconds)
-        return np.asarray(fitted.predict(x_test)), (fitted.n_iter_, stopped)
+        return _predicted(fitted, task, x_test, classes), (fitted.n_iter_, stopped)
     columns = [_boost(model, x_train, y_train[:, j], seconds / y_train.shape[1]) for j in range(y_train.shape[1])]
     predicted = np.column_stack([fitted.predict(x_test) for fitted, _ in columns])
     return predicted, (np.mean([f.n_iter_ for f, _ in columns]), any(stopped for _, stopped in columns))
+
+
+def _predicted(fitted, task: str, x_test, classes) -> np.ndarray:
+    if task not in CLASSIFICATION:
+        return np.asarray(fitted.predict(x_test))
+    probabilities = np.zeros((len(x_test), len(classes)))
+    probabilities[:, fitted.classes_.astype(int)] = fitted.predict_proba(x_test)
+    return probabilities
 
 
 def _boost(model, x, y, seconds: float):
@@ -152,12 +174,14 @@ def _boost(model, x, y, seconds: float):
         fitted.set_params(max_iter=following)
 
 
-def _baseline_score(task: str, truth: np.ndarray, predicted: np.ndarray) -> dict:
-    """The network's metrics (training.metrics) of a baseline's predicted labels or values."""
-    from ..training.metrics import accuracy, regression_metrics
+def _baseline_score(task: str, truth: np.ndarray, predicted: np.ndarray, positive: int | None = None) -> dict:
+    """The network's metrics of a baseline's probabilities (app/scoring.py), labels or values."""
+    from ..training.metrics import regression_metrics
 
     if task in CLASSIFICATION:
-        return {"accuracy": accuracy(truth, np.asarray(predicted))}
+        from .scoring import classification_metrics
+
+        return classification_metrics(predicted, truth, predicted.shape[1], positive)
     if task == "multilabel":
         return {"subset_accuracy": float(np.mean(np.all(predicted == (truth > 0.5), axis=1)))}
     truth = truth.reshape(len(truth), -1)

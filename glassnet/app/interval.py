@@ -28,17 +28,30 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
-def headline_interval(task: str, outputs: np.ndarray, y: np.ndarray, seed: int = 0) -> dict | None:
-    """``{"low", "high", "method", "rows"}`` for the task's headline metric, or None without rows."""
+def headline_interval(
+    task: str, outputs: np.ndarray, y: np.ndarray, seed: int = 0, metric: str | None = None,
+    decision: dict | None = None,
+) -> dict | None:  # fmt: skip
+    """``{"low", "high", "method", "rows"}`` for the task's headline metric, or None without rows
+    (a classification metric's: app/scoring.metric_intervals)."""
     from ..training.metrics import regression_metrics
+    from .tasks import headline_metric
 
     y = np.asarray(y)
     n = len(y)
     if n == 0:
         return None
+    name = headline_metric(task, metric)
     if task in ("binary", "multiclass"):
-        low, high = wilson(int(np.sum(outputs.argmax(axis=1) == y)), n)
-        return {"low": low, "high": high, "method": "Wilson score interval", "rows": n}
+        from .scoring import metric_intervals
+
+        decision = decision or {}
+        found = metric_intervals(
+            outputs, y, {name: 0.0}, decision.get("positive"), decision.get("threshold"), seed, names=(name,)
+        )
+        return found.get(name)
+    if name in ("rmse", "mae", "label_accuracy"):
+        return None  # no interval for these headlines yet (R² and subset accuracy have one)
     rng = np.random.default_rng(seed)
     scores = []
     for _ in range(BOOTSTRAP_RESAMPLES):
@@ -54,16 +67,33 @@ def headline_interval(task: str, outputs: np.ndarray, y: np.ndarray, seed: int =
 def best_baseline(meta: dict, metric: str) -> tuple[str, float] | None:
     """The best classical baseline of a run's account on ``metric`` (name, score), or None."""
     scores = {n: r[metric] for n, r in (meta.get("baselines") or {}).items() if r.get(metric) is not None}
-    return max(scores.items(), key=lambda item: item[1]) if scores else None
+    if not scores:
+        return None
+    sign = _sign(metric)
+    return max(scores.items(), key=lambda item: sign * item[1])
 
 
-def leaders(scores: list[tuple[str, float | None]]) -> list[str]:
-    """The names sharing the highest score (several when they tie exactly), in the given order."""
+def leaders(scores: list[tuple[str, float | None]], metric: str | None = None) -> list[str]:
+    """The names sharing the best score (several when they tie exactly), in the given order: the
+    highest, or the lowest for a metric where smaller is better (log loss, RMSE)."""
     known = [(name, value) for name, value in scores if value is not None]
     if not known:
         return []
-    top = max(value for _, value in known)
-    return [name for name, value in known if abs(value - top) <= 1e-12]
+    sign = _sign(metric)
+    top = max(sign * value for _, value in known)
+    return [name for name, value in known if abs(sign * value - top) <= 1e-12]
+
+
+def _sign(metric: str | None) -> int:
+    return -1 if smaller_is_better(metric) else 1
+
+
+def smaller_is_better(metric: str | None) -> bool:
+    """Whether a smaller value of ``metric`` is better (log loss, Brier, RMSE); unknown names: no."""
+    from ..training.metrics import METRIC_MODES
+    from . import scoring  # noqa: F401  (registers the classification metrics' directions)
+
+    return metric is not None and METRIC_MODES.get(metric) == "min"
 
 
 def inside(interval: dict | None, score: float) -> bool:

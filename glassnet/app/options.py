@@ -50,6 +50,17 @@ class JobOptions:
     #: What counts as an improvement for the patience (EarlyStopping(min_relative_improvement=...)).
     min_relative_improvement: float = recipe.MIN_RELATIVE_IMPROVEMENT
     monitor: str = "val_loss"
+    #: The headline metric (``--metric``); None: the task's default (app/tasks.headline_metric). When
+    #: given, early stopping and ``--grow`` judge by it on the validation rows too.
+    metric: str | None = None
+    #: A binary task's positive class (its label as text); None: chosen (app/scoring.positive_class).
+    positive_class: str | None = None
+    #: Weights of the classes while training: None, "balanced" or {label: weight} (app/decision.py).
+    class_weight: Any = None
+    #: A binary task's decision threshold: None (the arg-max), "auto", "cost:R" or a probability.
+    threshold: Any = None
+    #: Calibrate the cross-fit ensemble's probabilities when held out it helps (app/calibration.py).
+    calibration: bool = True
     #: Declared column kinds: name → "categorical", "numeric" or "ignore" (the others are guessed).
     columns: dict[str, str] = field(default_factory=dict)
     #: Keywords of TablePreprocessor.fit (switch single preprocessing ingredients off).
@@ -126,5 +137,11 @@ def not_applied(options: JobOptions, task: str, kind: str) -> dict[str, str]:
         "image_size": (kind == "table", "applies to images only"),
         "image_mode": (kind == "table", "applies to images only"),
         "max_time": (options.max_time is None, "no time limit was given"),
+        "positive_class": (task != "binary", "applies to binary tasks only"),
+        "threshold": (task != "binary" and options.threshold is not None, "applies to binary tasks only"),
+        "class_weight": (task not in ("binary", "multiclass") and options.class_weight is not None,
+                         "applies to single-label classification only"),
+        "calibration": (task not in ("binary", "multiclass") or not crossing,
+                        "checked on the cross-fit members' out-of-fold probabilities of a classification"),
     }
     return {name: why for name, (applies_not, why) in rules.items() if applies_not}

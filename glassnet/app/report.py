@@ -12,7 +12,7 @@ import numpy as np
 from .. import plots
 from ..io.owned import REPORT_GENERATOR
 from ..recipe import PATIENCE_STEPS
-from .interval import best_baseline, inside, leaders
+from .interval import best_baseline, inside, leaders, smaller_is_better
 from .tasks import headline_metric
 
 CSS = """
@@ -210,10 +210,55 @@ def _takes_momentum(name) -> bool:
     return isinstance(name, str) and name in OPTIMIZERS and OPTIMIZERS[name].takes_momentum
 
 
+def _headline(model, meta: dict) -> str:
+    """The run's headline metric (older files recorded none: the task's default then)."""
+    return (meta.get("headline") or {}).get("metric") or headline_metric(model.task)
+
+
+def _decision_html(meta: dict) -> str:
+    """How probabilities became decisions: positive class, class weights, calibration, threshold."""
+    decision = meta.get("decision")
+    if not decision:
+        return ""
+    positive = (meta.get("data", {}).get("positive_class") or {}).get("why")
+    rows = [["positive class", positive]] if positive else []
+    rows += [["class weights (training)", decision.get("class_weight") or "none"]]
+    rows += [["calibration", decision.get("calibration_text", "")]]
+    if decision.get("positive_class") is not None:
+        rows += [["decision threshold", decision.get("threshold_rule", "")]]
+    return "<h3>From probabilities to decisions</h3>" + _table(None, rows)
+
+
+def _classification_pictures(model, meta: dict, test: dict) -> str:
+    """ROC and precision-recall curves against the baselines, the reliability diagram, the confusion
+    matrix as counts and as shares of each true class, the per-class table."""
+    parts = []
+    curves = meta.get("curves") or {}
+    named = {("glassnet DNN" if name == "glassnet" else name): drawn for name, drawn in curves.items() if drawn}
+    threshold = (meta.get("decision") or {}).get("threshold")
+    if model.task == "binary" and named.get("glassnet DNN", {}).get("roc"):
+        parts.append(_image(plots.plot_roc_pr(named, threshold), "ROC and precision-recall curves"))
+    if named:
+        brier = {"glassnet DNN": test.get("brier")}
+        brier.update({name: result.get("brier") for name, result in (meta.get("baselines") or {}).items()})
+        parts.append(_image(plots.plot_reliability(named, brier), "reliability diagram"))
+    if test.get("confusion_matrix"):
+        matrix = np.asarray(test["confusion_matrix"])
+        parts.append(_image(plots.plot_confusion_counts(matrix, model.classes), "confusion matrix"))
+        if model.task == "multiclass":
+            shares = plots.plot_confusion_counts(matrix, model.classes, normalised=True)
+            parts.append(_image(shares, "confusion matrix normalised by row"))
+    per_class = meta.get("per_class") or {}
+    if per_class:
+        rows = [[label, r["precision"], r["recall"], r["f1"], r["support"]] for label, r in per_class.items()]
+        parts.append(_table(["class", "precision", "recall", "F1", "rows"], rows))
+    return "".join(parts)
+
+
 def _summary_section(model, meta: dict) -> str:
     """What matters first: the estimate and how sure it is, the baselines, the verdicts, the warnings."""
     test = meta.get("test_metrics", {})
-    key = headline_metric(model.task)
+    key = _headline(model, meta)
     if test.get(key) is None:
         return ""
     estimate = str(meta.get("data", {}).get("estimate") or "hold-out")  # older files: none recorded
@@ -226,15 +271,18 @@ def _summary_section(model, meta: dict) -> str:
             f"on {interval['rows']} rows"
         )
     items = [line + ")"]
+    why = (meta.get("headline") or {}).get("why")
+    if why:
+        items.append(f"headline metric: {html.escape(why)}")
     rival = best_baseline(meta, key)
     if rival:
         name, best = rival
         difference = value - best
+        ahead = difference < 0 if smaller_is_better(key) else difference > 0
         verdict = (
             "inside the DNN's 95 % interval: on these rows the two are not clearly apart"
             if inside(interval, best)
-            else ("the DNN is ahead" if difference > 0 else "the baseline is ahead")
-            + ", outside the DNN's 95 % interval"
+            else ("the DNN is ahead" if ahead else "the baseline is ahead") + ", outside the DNN's 95 % interval"
         )
         items.append(f"best baseline: {html.escape(name)} {best:.4f} ({difference:+.4f}; {verdict})")
     for label, field in (("training", "overfitting"), ("gradients", "gradient_verdict")):
@@ -254,12 +302,19 @@ def _results_section(model, meta: dict) -> str:
     task = model.task
     out_of_fold = meta.get("data", {}).get("estimate") == "out of fold"
     test = meta.get("test_metrics", {})
-    metric_rows = [[k, v] for k, v in test.items() if k != "confusion_matrix"]
-    key = headline_metric(task)
+    spans = meta.get("test_intervals") or {}
+    if key_interval := meta.get("test_interval"):
+        spans = {**spans, _headline(model, meta): key_interval}
+    metric_rows = [
+        [k, v, f"{spans[k]['low']:.4f}–{spans[k]['high']:.4f} ({spans[k]['method']})" if k in spans else ""]
+        for k, v in test.items()
+        if k != "confusion_matrix"
+    ]
+    key = _headline(model, meta)
     comparison = [["glassnet DNN", test.get(key), f"{meta.get('train_seconds', 0):.1f} s"]]
     baselines = meta.get("baselines", {})
     comparison += [[name, result.get(key), _fit_time(result)] for name, result in baselines.items()]
-    top = leaders([(row[0], row[1]) for row in comparison])
+    top = leaders([(row[0], row[1]) for row in comparison], key)
     where = "out of fold" if out_of_fold else "on this split"
     if top[:1] == ["glassnet DNN"] and len(top) > 1:
         claim = f"the DNN and {' and '.join(top[1:])} score the same {where}"
@@ -286,11 +341,10 @@ def _results_section(model, meta: dict) -> str:
         if out_of_fold
         else "Test results"
     )
-    result_html = f"<section><h2>{title}</h2>{_table(['metric', 'value'], metric_rows)}{against}"
-    if task in ("binary", "multiclass") and test.get("confusion_matrix"):
-        result_html += _image(
-            plots.plot_confusion_counts(np.asarray(test["confusion_matrix"]), model.classes), "confusion matrix"
-        )
+    table = _table(["metric", "value", "95 % interval"], metric_rows)
+    result_html = f"<section><h2>{title}</h2>{table}{_decision_html(meta)}{against}"
+    if task in ("binary", "multiclass"):
+        result_html += _classification_pictures(model, meta, test)
     sample = meta.get("test_sample") or {}
     if task == "regression" and sample.get("truth"):
         result_html += _image(plots.plot_residuals(sample["truth"], sample["prediction"]), "residuals")

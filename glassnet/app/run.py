@@ -10,9 +10,12 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from ..recipe import learning_rate
 from ..tabular import DataError
 from .advice import advice
+from .decision import plan, settle
 from .budget import JobClock
 from .evaluate import baseline_fits, run_baselines, sample_predictions
 from .importance import compute_importance
@@ -29,7 +32,9 @@ from .training_setup import (
     build_optimizer,
     describe_weight_decay,
     n_outputs,
+    trainer_extras,
     weight_decay,
+    weighted,
 )
 
 
@@ -61,6 +66,8 @@ def _run(options: JobOptions, prepare_data, log) -> JobResult:
     prepared = prepare_data(options)
     prepare_seconds = time.perf_counter() - started
     _log_data(prepared, options, log)
+    for line in plan(prepared, options):  # the headline metric, a binary task's positive class, class weights
+        log(line)
     crossing = cross_fitting(options, prepared.preprocessing.get("kind", "table"))
     if clock.limit is not None:
         log(f"time limit: {clock.limit:g} s for the whole job; {clock.left():.0f} s left after reading the data")
@@ -166,9 +173,10 @@ def _cross_fit_run(prepared: Prepared, options: JobOptions, log, started: float,
     }
     seconds = time.perf_counter() - started
     folds = fit.folds if outputs is not None else None  # out of fold, the baselines are cross-validated too
+    evidence = (fit.out_of_fold, fit.y, fit.folds, outputs is not None)  # calibration and threshold chosen on
     metadata = _account(
         fit.ensemble, fit.ensemble.members[0], fit.histories[0], view, options, None, seconds, outputs, folds, log,
-        progress,
+        progress, evidence,
     )  # fmt: skip
     metadata["refit"] = None
     metadata["cross_fit"] = summary
@@ -234,6 +242,12 @@ def _grow_on(prepared: Prepared, y_train, y_val, options: JobOptions, runner):
     )
 
 
+def _extras(prepared: Prepared, options: JobOptions) -> dict:
+    """--metric's validation score and --class-weight's weights (balanced over the training and validation rows)."""
+    y = np.concatenate([prepared.y_train, prepared.y_val])
+    return trainer_extras(options, prepared.task, prepared.classes, y, prepared.description)
+
+
 def _network(prepared: Prepared, y_train, options: JobOptions):
     outputs = n_outputs(prepared.task, prepared.classes, y_train)
     return build_network(prepared.task, prepared.x_train.shape[1], outputs, options)
@@ -247,6 +261,8 @@ def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
     log(network.summary())
     log(f"weight decay (L2): {describe_weight_decay(options, len(prepared.x_train))}")
     optimizer = build_optimizer(network, options, len(prepared.x_train))
+    extras = _extras(prepared, options)
+    weights = extras["class_weights"]
     history = make_trainer(
         network,
         prepared.x_train,
@@ -255,7 +271,9 @@ def _train(prepared: Prepared, y_train, y_val, options: JobOptions, log):
         loss=build_loss(prepared.task, options),
         epochs=options.epochs,
         batch_size=options.batch_size,
-        validation_data=(prepared.x_val, y_val),
+        validation_data=(prepared.x_val, y_val, weighted(y_val, weights)),
+        sample_weight=weighted(y_train, weights),
+        metrics=extras["metrics"],
         callbacks=build_callbacks(options, len(prepared.x_train)),
         seed=options.seed,
         verbose=options.verbose,
@@ -273,8 +291,6 @@ def _refit(prepared: Prepared, y_train, y_val, history, options: JobOptions, log
     The validation rows chose the number of epochs; the final network then learns from them too,
     so that no row the user gave (except the test rows) is left out of the model.
     """
-    import numpy as np
-
     from ..exceptions import TrainingInterrupted
     from ..training.callbacks import CosineDecay, TimeLimit
     from ..training.fit import make_trainer
@@ -295,6 +311,7 @@ def _refit(prepared: Prepared, y_train, y_val, history, options: JobOptions, log
         network,
         x,
         y,
+        sample_weight=weighted(y, _extras(prepared, options)["class_weights"]),
         optimizer=build_optimizer(network, options, len(x)),
         loss=build_loss(prepared.task, options),
         epochs=epochs,
@@ -314,14 +331,16 @@ def _refit(prepared: Prepared, y_train, y_val, history, options: JobOptions, log
 
 def _account(
     network, selected, history, prepared: Prepared, options: JobOptions, growth, train_seconds: float,
-    outputs=None, folds=None, log=print, progress: JobProgress | None = None,
+    outputs=None, folds=None, log=print, progress: JobProgress | None = None, evidence: tuple | None = None,
 ) -> dict:  # fmt: skip
     """Everything the model file, metrics.json and the report say about the run.
 
     ``selected`` is the network of the run with validation (``network`` itself without a refit;
     the first member of a cross-fit): what is measured on the validation rows is measured on it.
     ``outputs`` are the test rows' predictions when they are already known (out of fold), and
-    ``folds`` the folds the baselines are then cross-validated on.
+    ``folds`` the folds the baselines are then cross-validated on. ``evidence`` is what calibration and
+    the threshold are chosen on (app/decision.settle): the out-of-fold predictions of a cross-fit; else
+    the validation rows' predictions of ``selected``.
     """
     from ..diagnostics import gradient_verdict, linear_block_report
 
@@ -330,9 +349,17 @@ def _account(
     trail = None if growth is None else [{**row, "hidden": list(row["hidden"])} for row in growth.trail]
     if outputs is None:
         outputs = predict_outputs(network, task, prepared.x_test, arrays)
-    test_metrics = metrics_of_outputs(task, outputs, prepared.y_test, classes)
+    if evidence is None and task in CLASSIFICATION and len(prepared.y_val):
+        evidence = (predict_outputs(selected, task, prepared.x_val, arrays), prepared.y_val, None, False)
+    decision, outputs, thresholds = settle(task, options, prepared.description, outputs, evidence)
+    scoring = None if decision is None else {**decision, "threshold": thresholds}
+    test_metrics = metrics_of_outputs(task, outputs, prepared.y_test, classes, scoring)
+    metric = prepared.description.get("headline", {}).get("metric")
     phases = {"training": train_seconds}
     baselines, importance = _baselines_and_importance(selected, prepared, options, folds, log, progress, phases)
+    pictures = _pictures(task, outputs, prepared.y_test, decision, baselines)
+    for result in baselines.values():
+        result.pop("probabilities", None)
     return {
         "data": prepared.description,
         "options": {
@@ -346,9 +373,17 @@ def _account(
         # the options recorded above that did not shape this model, and why
         "options_not_applied": not_applied(options, task, prepared.preprocessing.get("kind", "table")),
         "test_metrics": test_metrics,
-        "test_interval": headline_interval(task, outputs, prepared.y_test, options.seed),
+        "test_interval": headline_interval(task, outputs, prepared.y_test, options.seed, metric, scoring),
+        "test_intervals": _intervals(task, outputs, prepared.y_test, test_metrics, scoring, options.seed),
+        "per_class": None if task not in CLASSIFICATION else _per_class(outputs, prepared.y_test, classes, scoring),
+        "headline": prepared.description.get("headline"),
+        "decision": None if decision is None else _recorded(decision),
+        "curves": pictures,
         "warnings": advice(prepared, options, test_metrics),
-        "validation_metrics": evaluate_network(selected, task, prepared.x_val, prepared.y_val, arrays, classes),
+        "validation_metrics": evaluate_network(
+            selected, task, prepared.x_val, prepared.y_val, arrays, classes,
+            None if decision is None else {"positive": decision["positive"]},
+        ),  # fmt: skip
         "baselines": baselines,
         "overfitting": history.summary(),
         "overfitting_onset": history.overfitting_onset,
@@ -362,6 +397,45 @@ def _account(
         "growth_trail": trail,
         "test_sample": sample_predictions(network, prepared, outputs),
     }
+
+
+def _intervals(task: str, outputs, y, metrics: dict, scoring: dict | None, seed: int) -> dict:
+    """A 95 % interval of each classification metric (app/scoring.metric_intervals); none otherwise."""
+    if task not in CLASSIFICATION:
+        return {}
+    from .scoring import metric_intervals
+
+    scoring = scoring or {}
+    return metric_intervals(outputs, y, metrics, scoring.get("positive"), scoring.get("threshold"), seed)
+
+
+def _per_class(outputs, y, classes, scoring: dict | None) -> dict:
+    from .scoring import per_class
+
+    scoring = scoring or {}
+    return per_class(outputs, y, classes, scoring.get("threshold"), scoring.get("positive"))
+
+
+def _recorded(decision: dict) -> dict:
+    """The decision as the model file keeps it (plain JSON)."""
+    return {key: value for key, value in decision.items() if not isinstance(value, np.ndarray)}
+
+
+def _pictures(task: str, outputs, y, decision: dict | None, baselines: dict) -> dict | None:
+    """The report's curves: ROC, precision-recall and reliability (binary) for the network and each
+    baseline on the same rows; the reliability of the top class (multiclass)."""
+    from .scoring import calibration_of, curves
+
+    if task not in CLASSIFICATION or len(y) == 0:
+        return None
+    if task == "multiclass":
+        return {"glassnet": calibration_of(outputs, y)}
+    positive = decision["positive"] if decision else 1
+    drawn = {"glassnet": curves(outputs, y, positive)}
+    for name, result in baselines.items():
+        if result.get("probabilities") is not None and len(result["probabilities"]) == len(y):
+            drawn[name] = curves(result["probabilities"], y, positive)
+    return drawn
 
 
 def _baselines_and_importance(selected, prepared: Prepared, options: JobOptions, folds, log, progress, phases: dict):
@@ -384,7 +458,8 @@ def _baselines_and_importance(selected, prepared: Prepared, options: JobOptions,
             budget = (
                 progress.clock.baseline_budget(options.baseline_budget) if progress.clock else options.baseline_budget
             )
-            baselines = run_baselines(rows, budget, folds, bar.log, bar.advance)
+            positive = (prepared.description.get("positive_class") or {}).get("index")
+            baselines = run_baselines(rows, budget, folds, bar.log, bar.advance, positive)
         phases["baselines"] = time.perf_counter() - clock
     if options.importance and (progress.clock is None or progress.clock.importance_fits()):
         clock = time.perf_counter()

@@ -24,17 +24,64 @@ def output_spec(task: str, n_outputs: int) -> tuple[int, str]:
     return n_outputs, "linear"
 
 
-def headline_metric(task: str) -> str:
-    """The one metric a task is judged by: accuracy, subset accuracy (multilabel) or R²."""
-    if task in ("binary", "multiclass"):
+#: The metrics ``--metric`` may name for each task (the classification ones: app/scoring.py).
+REGRESSION_METRICS = ("r2", "rmse", "mae")
+MULTILABEL_METRICS = ("subset_accuracy", "label_accuracy")
+
+
+def headline_metric(task: str, metric: str | None = None) -> str:
+    """The one metric a task is judged by: ``metric`` when given, else ROC AUC (binary), accuracy
+    (multiclass), subset accuracy (multilabel) or R² (regression)."""
+    if metric is not None:
+        return metric
+    if task == "binary":
+        return "roc_auc"
+    if task == "multiclass":
         return "accuracy"
     return "subset_accuracy" if task == "multilabel" else "r2"
 
 
-def headline(task: str, metrics: dict) -> tuple[str, float]:
+def metric_choices(task: str) -> tuple[str, ...]:
+    """The metrics a task can be judged by (``--metric``)."""
+    from .scoring import CLASSIFICATION_METRICS
+
+    if task in CLASSIFICATION:
+        return tuple(name for name, (_, tasks, _) in CLASSIFICATION_METRICS.items() if task in tasks)
+    return MULTILABEL_METRICS if task == "multilabel" else REGRESSION_METRICS
+
+
+def check_metric(task: str, metric: str | None) -> None:
+    """A clear error when ``metric`` cannot judge ``task``."""
+    if metric is not None and metric not in metric_choices(task):
+        from ..tabular import DataError
+
+        raise DataError(
+            f"--metric {metric} does not apply to a {task} task; choose one of {', '.join(metric_choices(task))}."
+        )
+
+
+def why_headline(task: str, metric: str | None) -> str:
+    """Why the headline metric is the one it is, in words."""
+    from .scoring import BINARY_HEADLINE_REASON
+
+    if metric is not None:
+        return f"{metric} (--metric)"
+    if task == "binary":
+        return BINARY_HEADLINE_REASON
+    return f"{headline_metric(task)}, the default for a {task} task; --metric chooses another"
+
+
+def headline(task: str, metrics: dict, metric: str | None = None) -> tuple[str, float]:
     """The headline metric's name and value in ``metrics``."""
-    name = headline_metric(task)
+    name = headline_metric(task, metric)
     return name, metrics[name]
+
+
+def metric_better(name: str) -> str:
+    """``"max"`` or ``"min"``: whether a larger value of metric ``name`` is better."""
+    from ..training.metrics import metric_mode
+
+    return metric_mode(name)
 
 
 def labels_to_json(values) -> list:
@@ -50,34 +97,57 @@ def targets_for_network(task: str, arrays: dict, y: np.ndarray) -> np.ndarray:
     return y
 
 
-def predict_outputs(network, task: str, x: np.ndarray, arrays: dict) -> np.ndarray:
-    """Probabilities (classification) or targets in original units (regression)."""
+def predict_outputs(network, task: str, x: np.ndarray, arrays: dict, decision: dict | None = None) -> np.ndarray:
+    """Probabilities (classification; calibrated when ``decision`` holds a calibration) or targets
+    in original units (regression)."""
     outputs = network.predict(x).astype(np.float64)
     if task == "regression":
         outputs = outputs * arrays["target_scale"] + arrays["target_mean"]
+    elif decision and decision.get("calibration"):
+        from .calibration import calibrate
+
+        outputs = calibrate(outputs, decision["calibration"])
     return outputs
 
 
-def evaluate_network(network, task: str, x, y, arrays: dict | None = None, classes: list | None = None) -> dict:
+def predicted_labels(task: str, outputs: np.ndarray, decision: dict | None = None) -> np.ndarray:
+    """Class indices from probabilities: the arg-max, or a binary task's threshold on its positive class."""
+    from .scoring import decide
+
+    return decide(outputs, *_decision_parts(decision))
+
+
+def _decision_parts(decision: dict | None) -> tuple[int | None, float | None]:
+    if not decision:
+        return None, None
+    return decision.get("positive"), decision.get("threshold")
+
+
+def evaluate_network(
+    network, task: str, x, y, arrays: dict | None = None, classes: list | None = None, decision: dict | None = None
+) -> dict:
     """Test metrics of ``network`` (a Sequential or an Ensemble) on prepared rows ``x``."""
-    return metrics_of_outputs(task, predict_outputs(network, task, x, arrays or {}), y, classes)
+    return metrics_of_outputs(task, predict_outputs(network, task, x, arrays or {}, decision), y, classes, decision)
 
 
-def metrics_of_outputs(task: str, outputs: np.ndarray, y, classes: list | None = None) -> dict:
-    """Accuracy, balanced accuracy, log loss (+ confusion matrix) or RMSE, MAE, R² of predictions."""
-    from ..training.metrics import accuracy, balanced_accuracy, regression_metrics
+def metrics_of_outputs(
+    task: str, outputs: np.ndarray, y, classes: list | None = None, decision: dict | None = None
+) -> dict:
+    """The classification metrics of app/scoring.py (+ the confusion matrix), or RMSE, MAE, R².
+
+    ``decision`` (the model's, :func:`glassnet.app.decision.decision_of`) gives a binary task's
+    positive class and threshold."""
+    from ..training.metrics import regression_metrics
 
     if task in ("binary", "multiclass"):
-        predicted = outputs.argmax(axis=1)
-        probability = np.clip(outputs[np.arange(len(y)), y], 1e-15, 1.0)
+        from .scoring import classification_metrics, decide
+
+        positive, threshold = _decision_parts(decision)
+        predicted = decide(outputs, positive, threshold)
         matrix = np.zeros((len(classes), len(classes)), dtype=int)
         np.add.at(matrix, (y, predicted), 1)
-        return {
-            "accuracy": accuracy(y, predicted),
-            "balanced_accuracy": balanced_accuracy(y, predicted),
-            "log_loss": float(-np.mean(np.log(probability))),
-            "confusion_matrix": matrix.tolist(),
-        }
+        scores = classification_metrics(outputs, y, len(classes), positive, threshold)
+        return {**scores, "confusion_matrix": matrix.tolist()}
     if task == "multilabel":
         predicted = outputs > 0.5
         truth = y > 0.5

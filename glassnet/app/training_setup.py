@@ -6,6 +6,8 @@ options always mean the same network and training.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import recipe
 from ..exceptions import DataError
 from ..recipe import learning_rate
@@ -87,7 +89,7 @@ def build_callbacks(options: JobOptions, rows: int) -> list:
 
     patience = recipe.patience(options.patience, rows, options.batch_size)
     stopper = EarlyStopping(
-        monitor=options.monitor, patience=patience, min_relative_improvement=options.min_relative_improvement
+        monitor=monitor_for(options), patience=patience, min_relative_improvement=options.min_relative_improvement
     )
     callbacks: list = [stopper] if options.early_stopping else []
     if options.schedule == "cosine":
@@ -99,3 +101,36 @@ def build_callbacks(options: JobOptions, rows: int) -> list:
     if options.deadline is not None:  # after early stopping: the best weights are still restored
         callbacks.append(TimeLimit(options.deadline))
     return callbacks
+
+
+def trainer_extras(options: JobOptions, task: str, classes: list | None, y_rows, description: dict) -> dict:
+    """What a member's (or the network's) trainer needs beyond the recipe: the validation metric
+    ``--metric`` asks for (when the loop does not log it already), and the class weights
+    (``--class-weight``) as a per-class array (index by the rows' class to weigh them).
+
+    ``y_rows`` are the rows the weights are balanced over; ``description`` holds the positive class.
+    """
+    from .decision import class_weights
+
+    extras: dict = {"metrics": {}, "class_weights": None}
+    if task in ("binary", "multiclass"):
+        extras["class_weights"] = class_weights(options.class_weight, classes or [], y_rows)
+        name = options.metric
+        if name is not None and name not in ("accuracy", "balanced_accuracy", "log_loss"):
+            from .scoring import MonitoredScore
+
+            positive = (description.get("positive_class") or {}).get("index")
+            extras["metrics"] = {name: MonitoredScore(name, positive)}
+    return extras
+
+
+def weighted(rows_y, class_weights):
+    """The rows' weights from their classes, or None for equal weights."""
+    return None if class_weights is None else class_weights[rows_y].astype(np.float64)
+
+
+def monitor_for(options: JobOptions) -> str:
+    """What early stopping and ``--grow`` judge by: ``--metric`` on the validation rows, else the monitor."""
+    if options.metric is None:
+        return options.monitor
+    return "val_" + {"subset_accuracy": "accuracy"}.get(options.metric, options.metric)

@@ -184,9 +184,21 @@ def run_export(args) -> int:
         note = f"the graph scales the {len(pre['numeric'])} numeric columns itself (missing values not imputed)"
     elif pre.get("kind") == "image":
         note = "the graph takes pixels scaled to [0, 1], flattened row by row"
-    export_onnx(model.predictor, output, mean=mean, scale=scale, clip=clip, fold_batch_norm=not args.no_fold)
+    decision = model.metadata.get("decision") or {}
+    calibration = decision.get("calibration")
+    export_onnx(
+        model.predictor, output, mean=mean, scale=scale, clip=clip, fold_batch_norm=not args.no_fold,
+        calibration=calibration,
+    )  # fmt: skip
     if len(model.members) > 1:
         note += f"; it averages the {len(model.members)} members' outputs"
+    if calibration:
+        note += f"; it applies the model's calibration ({calibration['method']} scaling)"
+    if decision.get("threshold") is not None:
+        note += (
+            f"; decide {decision['positive_class']!r} where its probability (output column {decision['positive']}) "
+            f"is at least {decision['threshold']:.4f}, the model's threshold"
+        )
     print(
         f"wrote {output}: {note}; outputs are "
         + (

@@ -114,12 +114,13 @@ def _prediction_frame(model, new, args):
     """One chunk's predictions: the identifiers, then the prediction columns."""
     import pandas as pd
 
-    from ..app.tasks import predict_outputs
+    from ..app.tasks import predict_outputs, predicted_labels
 
-    outputs = predict_outputs(model.predictor, model.task, new.x, model.preprocessing_arrays)
+    decision = model.metadata.get("decision")  # calibration and threshold, when training chose them
+    outputs = predict_outputs(model.predictor, model.task, new.x, model.preprocessing_arrays, decision)
     frame = pd.DataFrame({new.id_name: new.ids})
     if model.task in ("binary", "multiclass"):
-        frame["prediction"] = [model.classes[i] for i in outputs.argmax(axis=1)]
+        frame["prediction"] = [model.classes[i] for i in predicted_labels(model.task, outputs, decision)]
         if args.proba:
             for i, label in enumerate(model.classes):
                 frame[f"proba_{label}"] = outputs[:, i]
@@ -175,9 +176,10 @@ def run_evaluate(args) -> int:
     model = load(args.model)
     stream = _stream(model, args, require_target=True)
     outputs, targets = [], []  # the chunks' predictions and truths: memory grows with rows × outputs only
+    decision = model.metadata.get("decision")  # calibration and threshold, when training chose them
     for new in stream:
         if len(new.x):  # a chunk whose every target is blank scores nothing
-            outputs.append(predict_outputs(model.predictor, model.task, new.x, model.preprocessing_arrays))
+            outputs.append(predict_outputs(model.predictor, model.task, new.x, model.preprocessing_arrays, decision))
             targets.append(new.y)
     rows = sum(len(chunk) for chunk in outputs)
     if rows == 0:
@@ -186,15 +188,24 @@ def run_evaluate(args) -> int:
         raise DataError(
             f"no row of {args.data} has a target value to score against; `predict` scores rows without one."
         )
-    metrics = metrics_of_outputs(model.task, np.concatenate(outputs), np.concatenate(targets), model.classes)
+    outputs, truth = np.concatenate(outputs), np.concatenate(targets)
+    metrics = metrics_of_outputs(model.task, outputs, truth, model.classes, decision)
+    intervals = {}
+    if model.task in ("binary", "multiclass"):
+        from ..app.scoring import metric_intervals
+
+        decision = decision or {}
+        intervals = metric_intervals(outputs, truth, metrics, decision.get("positive"), decision.get("threshold"))
     _say_notes(stream.notes)
     if args.json:
-        emit_json({"task": model.task, "rows": int(rows), **metrics, "notes": stream.notes})
+        emit_json({"task": model.task, "rows": int(rows), **metrics, "intervals": intervals, "notes": stream.notes})
         return 0
     print(f"{model.task} on {rows} rows of {args.data}:")
     for name, value in metrics.items():
         if name != "confusion_matrix":
-            print(f"  {name}: {value:.4f}")
+            span = intervals.get(name)
+            around = f"  (95 % interval {span['low']:.4f}–{span['high']:.4f})" if span else ""
+            print(f"  {name}: {value:.4f}{around}")
     if "confusion_matrix" in metrics:
         print(class_table(np.asarray(metrics["confusion_matrix"]), model.classes))
     return 0

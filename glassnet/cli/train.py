@@ -69,6 +69,7 @@ def add_parser(commands) -> None:
     _add_training_arguments(training)
     _add_execution_arguments(training)
     _add_scale_arguments(parser.add_argument_group("large tables"))
+    _add_classification_arguments(parser.add_argument_group("classification: metric, imbalance, threshold"))
     parser.add_argument("--test-fraction", type=fraction, default=JobOptions.test_fraction)
     parser.add_argument("--validation-fraction", type=fraction, default=JobOptions.validation_fraction)
     parser.add_argument("--image-size", help="resize images to WxH, e.g. 28x28")
@@ -183,8 +184,46 @@ def _add_execution_arguments(group) -> None:
     )
 
 
+def _add_classification_arguments(group) -> None:
+    group.add_argument(
+        "--metric",
+        metavar="NAME",
+        help="the headline metric, and what early stopping and --grow judge by on the validation rows. "
+        "Binary: roc_auc (default), pr_auc, f1, precision, recall, accuracy, balanced_accuracy, log_loss, brier; "
+        "multiclass: accuracy (default), balanced_accuracy, f1_macro, roc_auc_macro, roc_auc_weighted, log_loss, "
+        "brier; regression: r2 (default), rmse, mae",
+    )
+    group.add_argument(
+        "--positive-class",
+        metavar="LABEL",
+        help="a binary task's positive class, the one PR AUC, F1 and the threshold are about (default: a label such "
+        "as yes/true/1, else the rarer class)",
+    )
+    group.add_argument(
+        "--class-weight",
+        metavar="balanced|none|JSON",
+        help="weigh the classes while training: balanced (each class as much in total), none (default), or "
+        'a JSON object of label to weight such as \'{"fraud": 10}\'',
+    )
+    group.add_argument(
+        "--threshold",
+        metavar="auto|cost:R|P",
+        help="a binary task's decision threshold on the positive class's probability: auto (the best for the "
+        "headline metric when a threshold changes it, else F1), cost:R (the cheapest when a false negative costs "
+        "R false positives), or a probability; chosen on the out-of-fold predictions, recorded in the model "
+        "and applied by predict (default: the more probable class)",
+    )
+    group.add_argument(
+        "--no-calibration",
+        action="store_true",
+        help="keep the ensemble's probabilities as they are (default: temperature or Platt scaling when held out it "
+        "lowers the out-of-fold log loss)",
+    )
+
+
 def run(args) -> int:
     from ..app.cache import cache_path_for
+    from ..app.decision import parse_class_weight, parse_threshold
     from ..app.outputs import check_output_dir
     from ..images import parse_size
 
@@ -238,8 +277,23 @@ def run(args) -> int:
         cache=str(cache_path_for(out)),
         keep_cache=args.keep_cache,
         max_time=args.max_time,
+        metric=args.metric,
+        positive_class=args.positive_class,
+        class_weight=_parsed(parse_class_weight, args.class_weight),
+        threshold=_parsed(parse_threshold, args.threshold),
+        calibration=not args.no_calibration,
     )
     return train_and_report(options, out, args.overwrite, args.json)
+
+
+def _parsed(parse, text):
+    """An option parsed by ``parse``; its ValueError as a usage error."""
+    from . import UsageError
+
+    try:
+        return parse(text)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def _check_combinations(args) -> None:
@@ -307,7 +361,8 @@ def train_and_report(
         emit_json({**document, "output": str(out)})
         return 0
     meta = result.metadata
-    name, value = headline(result.prepared.task, result.metrics)
+    metric = (meta.get("headline") or {}).get("metric")
+    name, value = headline(result.prepared.task, result.metrics, metric)
     estimate = result.prepared.description.get("estimate", "hold-out")
     label = {"out of fold": "out-of-fold", "test file": "test", "hold-out": "test"}.get(estimate, "test")
     interval = meta.get("test_interval")
@@ -321,9 +376,13 @@ def train_and_report(
         epochs = ", ".join(str(member["best_epoch"]) for member in fit["members"])
         kept = f"best epochs {epochs}" if all(m["best_epoch"] is not None for m in fit["members"]) else "last epochs"
         print(f"model: the mean of {fit['folds']} cross-fit networks ({kept})")
-    for metric, number in result.metrics.items():
-        if metric not in (name, "confusion_matrix"):
-            print(f"  {metric}: {number:.4f}")
+    intervals = meta.get("test_intervals") or {}
+    for metric_name, number in result.metrics.items():
+        if metric_name not in (name, "confusion_matrix"):
+            span = intervals.get(metric_name)
+            around = f"  ({span['low']:.4f}–{span['high']:.4f})" if span else ""
+            print(f"  {metric_name}: {number:.4f}{around}")
+    _print_decision(meta)
     print(f"training: {meta['overfitting']}")
     print(f"gradients: {meta['gradient_verdict']}")
     from ..diagnostics.units import describe_census
@@ -344,6 +403,25 @@ def train_and_report(
     return 0
 
 
+def _print_decision(meta: dict) -> None:
+    """How probabilities became decisions: the calibration, the threshold, the per-class table."""
+    decision = meta.get("decision")
+    if not decision:
+        return
+    print(f"calibration: {decision['calibration_text']}")
+    if decision.get("positive_class") is not None:
+        print(f"threshold on P({decision['positive_class']}): {decision['threshold_rule']}")
+    if decision.get("class_weight") and not decision["class_weight"].startswith("none"):
+        print(f"class weights: {decision['class_weight']}")
+    per_class = meta.get("per_class") or {}
+    if len(per_class) > 2:
+        print("per class:" + "".join(
+            f"\n  {label}: precision {row['precision']:.3f}, recall {row['recall']:.3f}, F1 {row['f1']:.3f} "
+            f"({row['support']} rows)"
+            for label, row in per_class.items()
+        ))  # fmt: skip
+
+
 def _print_baselines(result, name: str, value: float, interval: dict | None) -> None:
     """The end of ``train``'s summary: the baselines' scores against the network's, and the best."""
     from ..app.interval import best_baseline, inside, leaders
@@ -353,7 +431,7 @@ def _print_baselines(result, name: str, value: float, interval: dict | None) -> 
         baseline_text = ", ".join(
             f"{model} {scores.get(name, float('nan')):.4f}" for model, scores in meta["baselines"].items()
         )
-        top = leaders([("glassnet", value)] + [(m, s.get(name)) for m, s in meta["baselines"].items()])
+        top = leaders([("glassnet", value)] + [(m, s.get(name)) for m, s in meta["baselines"].items()], name)
         best = " and ".join(top) + (" (tied)" if len(top) > 1 else "")
         rival = best_baseline(meta, name)
         close = rival is not None and inside(interval, rival[1])

@@ -25,6 +25,7 @@ def export_onnx(
     output_scale: np.ndarray | None = None,
     output_shift: np.ndarray | None = None,
     clip: float | None = None,
+    calibration: dict | None = None,
 ) -> Path:
     """Write an ONNX graph computing ``network.predict`` (inference mode).
 
@@ -47,6 +48,11 @@ def export_onnx(
     output_scale, output_shift : ndarray of shape (output_dim,), optional
         Map the network's outputs back to the targets' units (``output · scale + shift``), for
         networks trained on standardized targets.
+    calibration : dict, optional
+        A calibration of the probabilities, as a model file records it (``glassnet.app.calibration``):
+        ``{"method": "temperature", "temperature": T}`` (``softmax(log p / T)``) or
+        ``{"method": "platt", "slope": a, "intercept": b, "positive": k}`` (two classes:
+        ``sigmoid(a · (log p_k − log p_other) + b)``).
 
     Returns
     -------
@@ -79,6 +85,8 @@ def export_onnx(
         current = graph.emit("Mul", [current, graph.constant("target_scale", output_scale)], "unstandardize_mul")
     if output_shift is not None:
         current = graph.emit("Add", [current, graph.constant("target_shift", output_shift)], "unstandardize_add")
+    if calibration:
+        current = graph.calibrate(current, calibration)
     graph.nodes.append(helper.make_node("Identity", [current], [output_name], name="output_identity"))
     element = TensorProto.FLOAT if network.dtype == np.float32 else TensorProto.DOUBLE
     model = helper.make_model(
@@ -122,6 +130,24 @@ class _Graph:
         name = self.prefix + name
         self.nodes.append(helper.make_node(op, inputs, [name], name=name, **attributes))
         return name
+
+    def calibrate(self, current: str, calibration: dict) -> str:
+        """The recorded calibration of probabilities (see ``export_onnx``), after the network."""
+        floor = self.constant("calibration_floor", np.array(1e-12))
+        logs = self.emit("Log", [self.emit("Max", [current, floor], "calibration_floor_max")], "calibration_log")
+        if calibration["method"] == "temperature":
+            scaled = self.emit("Div", [logs, self.constant("temperature", np.array(calibration["temperature"]))],
+                               "temperature_div")  # fmt: skip
+            return self.emit("Softmax", [scaled], "temperature_softmax", axis=1)
+        # Platt: the positive column's logit, a·logit + b, then [1 − p, p] in the classes' order
+        k = int(calibration["positive"])
+        sign = np.array([-1.0, 1.0]) if k == 1 else np.array([1.0, -1.0])
+        logit = self.emit("MatMul", [logs, self.constant("platt_difference", sign.reshape(2, 1))], "platt_logit")
+        affine = self.emit("Mul", [logit, self.constant("platt_slope", np.array(calibration["slope"]))], "platt_mul")
+        affine = self.emit("Add", [affine, self.constant("platt_intercept", np.array(calibration["intercept"]))],
+                           "platt_add")  # fmt: skip
+        both = self.emit("Mul", [affine, self.constant("platt_sides", sign.reshape(1, 2))], "platt_sides")
+        return self.emit("Sigmoid", [both], "platt_sigmoid")
 
     def smooth_clip(self, current: str, bound: float) -> str:
         """``x / √(1 + (x/bound)²)``, element by element."""

@@ -256,6 +256,41 @@ METADATA = {
                 },
             ]
         },
+        "decision": {
+            "anyOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "positive": {"anyOf": [{"type": "null"}, {"type": "integer", "minimum": 0, "maximum": 1}]},
+                        "threshold": {"anyOf": [{"type": "null"}, {"type": "number", "minimum": 0, "maximum": 1}]},
+                        "calibration": {
+                            "anyOf": [
+                                {"type": "null"},
+                                {
+                                    "type": "object",
+                                    "required": ["method", "temperature"],
+                                    "properties": {
+                                        "method": {"const": "temperature"},
+                                        "temperature": {"type": "number", "exclusiveMinimum": 0},
+                                    },
+                                },
+                                {
+                                    "type": "object",
+                                    "required": ["method", "slope", "intercept", "positive"],
+                                    "properties": {
+                                        "method": {"const": "platt"},
+                                        "slope": {"type": "number"},
+                                        "intercept": {"type": "number"},
+                                        "positive": {"type": "integer", "minimum": 0, "maximum": 1},
+                                    },
+                                },
+                            ]
+                        },
+                    },
+                },
+            ]
+        },
         "test_interval": {
             "anyOf": [
                 {"type": "null"},

@@ -9,6 +9,9 @@ from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import type_of_target, unique_labels
 
+from sklearn.utils._param_validation import StrOptions
+
+from .. import recipe
 from .estimator_base import BaseDNN
 
 
@@ -56,6 +59,10 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
     dropout : float, default=0.1
         Dropout rate after each hidden activation.
     dtype : "float32" or "float64", default="float32"
+    class_weight : "balanced", dict or None, default=None
+        Weights of the classes in the loss, scikit-learn's semantics: "balanced" weighs class c by
+        ``n_samples / (n_classes · n_c)``, a dict maps labels to weights (others 1); multiplied into
+        ``sample_weight``. Single-label targets only.
     n_networks : int, default=5
         Networks averaged. With ``early_stopping`` the rows are dealt into this many folds (stratified
         by class) and each network stops on its own fold (cross-fitting), so every row trains all but
@@ -91,6 +98,57 @@ class DNNClassifier(ClassifierMixin, BaseDNN):
     """
 
     _validation_score_key = "val_accuracy"
+    _parameter_constraints: dict = {
+        **BaseDNN._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=recipe.HIDDEN,
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=recipe.L2_PRIOR,
+        batch_size="auto",
+        learning_rate_init=None,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=recipe.PATIENCE,
+        batch_norm=False,
+        dropout=recipe.DROPOUT,
+        dtype="float32",
+        n_networks=recipe.FOLDS,
+        class_weight=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate_init=learning_rate_init, max_iter=max_iter, shuffle=shuffle, random_state=random_state,
+            tol=tol, verbose=verbose, warm_start=warm_start, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, batch_norm=batch_norm,
+            dropout=dropout, dtype=dtype, n_networks=n_networks,
+        )  # fmt: skip
+        self.class_weight = class_weight
+
+    def _weighted(self, y, sample_weight):
+        """``sample_weight`` times each row's class weight (scikit-learn's compute_sample_weight)."""
+        if self.class_weight is None:
+            return sample_weight
+        if self._multilabel:
+            raise ValueError("class_weight applies to single-label targets; y is a multilabel indicator matrix.")
+        from sklearn.utils.class_weight import compute_sample_weight
+
+        weights = compute_sample_weight(self.class_weight, np.asarray(y).ravel())
+        return weights if sample_weight is None else weights * sample_weight
 
     def _prepare_y(self, y, first: bool, sample_weight=None, classes=None):
         target_type = type_of_target(y, input_name="y")

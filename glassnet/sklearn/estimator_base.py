@@ -296,6 +296,7 @@ class BaseDNN(ModelFiles, BaseEstimator):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
         targets = self._prepare_y(y, first=first, sample_weight=sample_weight, **prepare_kwargs)
+        sample_weight = self._weighted(y, sample_weight)
         self._train(
             np.ascontiguousarray(X, dtype=np.dtype(self.dtype)),
             targets,
@@ -304,6 +305,10 @@ class BaseDNN(ModelFiles, BaseEstimator):
             incremental=incremental,
         )
         return self
+
+    def _weighted(self, y, sample_weight):
+        """The rows' weights for training (the classifier multiplies in its class weights)."""
+        return sample_weight
 
     def _check_x(self, X, reset: bool):
         return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1)

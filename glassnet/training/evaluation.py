@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 
 from ..losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy
 from ..network import Sequential
-from .metrics import accuracy, balanced_accuracy, regression_metrics
+from .metrics import Score, accuracy, balanced_accuracy, metric_score, regression_metrics
 
 
 def evaluate(
-    network: Sequential, x: np.ndarray, y: np.ndarray, loss: Loss, sample_weight: np.ndarray | None = None
+    network: Sequential,
+    x: np.ndarray,
+    y: np.ndarray,
+    loss: Loss,
+    sample_weight: np.ndarray | None = None,
+    metrics: Mapping[str, Score] | Sequence[str] = (),
 ) -> dict[str, float]:
-    """Loss and task metrics of ``network`` (inference mode) on prepared ``x``, ``y``."""
+    """Loss and task metrics of ``network`` (inference mode) on prepared ``x``, ``y``.
+
+    ``metrics`` names registered metrics with a score function (:func:`.metrics.register_metric`),
+    or maps names to score functions, to compute as well (on probabilities for a classification loss).
+    """
     eval_loss = type(loss)()
     stop = network.fused_output(loss)
     outputs = network.infer(x, stop)
@@ -32,4 +43,22 @@ def evaluate(
         logs["log_loss"] = logs["loss"]
     else:
         logs.update(regression_metrics(y, outputs))
+    if metrics:
+        truth, probabilities = _scored(outputs, y, loss, stop is not None)
+        scores = metrics if isinstance(metrics, Mapping) else {name: metric_score(name) for name in metrics}
+        for name, score in scores.items():
+            logs[name] = float(score(truth, probabilities))
     return logs
+
+
+def _scored(outputs: np.ndarray, y: np.ndarray, loss: Loss, fused: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(truth, outputs) as score functions take them: class labels and probabilities for a
+    classification loss (the fused output's logits turned into probabilities)."""
+    if isinstance(loss, SoftmaxCrossEntropy):
+        if fused:
+            shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+            outputs = shifted / shifted.sum(axis=1, keepdims=True)
+        return (y if y.ndim == 1 else y.argmax(axis=1)), outputs
+    if isinstance(loss, BinaryCrossEntropy) and fused:
+        return y, 1.0 / (1.0 + np.exp(-outputs))
+    return y, outputs

@@ -9,7 +9,7 @@ through :func:`make_trainer` too.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._validation import check_positive_int
@@ -82,6 +82,7 @@ def fit(
     checkpoint_every: int = 1,
     resume: bool = False,
     diagnostics: bool = True,
+    metrics: Mapping[str, Any] | Sequence[str] = (),
 ) -> History:
     """Train ``network`` on ``(x, y)`` by mini-batch gradient descent and return its History.
 
@@ -126,6 +127,12 @@ def fit(
         Record per-layer gradient norms (every 4th step) and a :class:`~glassnet.diagnostics.Diagnostics`
         probe every epoch (saturation, dead units, pre-activation percentiles, update ratios,
         batch-norm statistics) into ``history.grad_norms`` and ``history.diagnostics``.
+    metrics : sequence of str, default=()
+        Registered metrics with a score function (``glassnet.training.metrics.register_metric``) to
+        compute on the validation rows every epoch (or a mapping of names to ``score(truth, outputs)``
+        functions), logged as ``val_<name>`` (so early stopping
+        can monitor them); importing ``glassnet.app.scoring`` registers ``roc_auc``, ``pr_auc``,
+        ``brier``, ``f1`` and their kin.
 
     Returns
     -------
@@ -164,6 +171,7 @@ def fit(
         checkpoint_every=checkpoint_every,
         resume=resume,
         diagnostics=diagnostics,
+        metrics=metrics,
     )
     history = trainer.run()
     if history.interrupted:  # the loop stopped cleanly; say how to continue

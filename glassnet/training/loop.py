@@ -13,7 +13,7 @@ import hashlib
 import math
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ from .divergence import DivergenceGuard
 from .evaluation import evaluate
 from .history import History
 from .interrupts import InterruptFlag
+from .metrics import Score, metric_score
 from .progress import EpochPrinter, ProgressBar
 from .state import Checkpointer, EpochProgress, match_callback_states
 from .targets import default_loss, task_of, training_rows
@@ -76,12 +77,15 @@ class Trainer:
         momentum: float | None = None,
         on_divergence: str = "warn",
         checkpointer: Checkpointer | None = None,
+        metrics: Mapping[str, Score] | Sequence[str] = (),
     ) -> None:
         if not isinstance(network, Sequential):
             raise TypeError(f"network must be a glassnet Sequential; got {type(network).__name__}.")
         if on_divergence not in ("warn", "raise"):
             raise ValueError(f"on_divergence must be 'warn' or 'raise'; got {on_divergence!r}.")
         self.network, self.on_divergence, self.checkpointer = network, on_divergence, checkpointer
+        # extra validation metrics: names looked up now (a clear error, not at the first epoch's end)
+        self.metrics = dict(metrics) if isinstance(metrics, Mapping) else {name: metric_score(name) for name in metrics}
         self.epochs = check_positive_int(epochs, "epochs")
         self.batch_size = check_positive_int(batch_size, "batch_size")
         self.shuffle, self.verbose = bool(shuffle), verbose
@@ -233,7 +237,7 @@ class Trainer:
             logs["rmse"] = math.sqrt(logs["loss"] * self.y.shape[1])
         if self.validation is not None:
             x_val, y_val, w_val = self.validation
-            val_logs = evaluate(self.network, x_val, y_val, self.loss, w_val)
+            val_logs = evaluate(self.network, x_val, y_val, self.loss, w_val, self.metrics)
             logs.update({f"val_{key}": value for key, value in val_logs.items()})
         return logs
 

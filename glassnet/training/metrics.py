@@ -1,12 +1,21 @@
 """Metrics by task, and which direction of each is better: the metrics' registry.
 
 A metric's name and direction are registered once (:func:`register_metric`); early stopping, the
-plateau schedule and ``grow`` read the direction from here when told to monitor it.
+plateau schedule and ``grow`` read the direction from here when told to monitor it. A metric
+registered with a ``score`` function can also be computed on the validation rows every epoch
+(``Trainer(metrics=[name])``): the core calls the function and never imports what it uses (the
+application registers ROC AUC and its kin from scikit-learn, ``glassnet.app.scoring``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+
+#: ``score(truth, outputs) -> float``: truth as class labels (a vector) for a softmax output, else
+#: as the targets; outputs as probabilities (classification) or predicted values.
+Score = Callable[[np.ndarray, np.ndarray], float]
 
 #: Whether a larger ("max") or smaller ("min") value is better, declared, not guessed.
 METRIC_MODES = {
@@ -21,13 +30,33 @@ METRIC_MODES = {
 }
 
 
-def register_metric(name: str, mode: str) -> None:
-    """Declare that a logged quantity ``name`` is better larger (``"max"``) or smaller (``"min"``)."""
+#: The registered metrics that can be computed on demand: name -> score function.
+METRIC_SCORES: dict[str, Score] = {}
+
+
+def register_metric(name: str, mode: str, score: Score | None = None) -> None:
+    """Declare that a logged quantity ``name`` is better larger (``"max"``) or smaller (``"min"``).
+
+    With ``score`` (``score(truth, outputs) -> float``), ``Trainer(metrics=[name])`` computes it on
+    the validation rows at every epoch end, logged as ``val_<name>``.
+    """
     if mode not in ("min", "max"):
         raise ValueError(f"mode must be 'min' or 'max'; got mode={mode!r}.")
     if METRIC_MODES.get(name, mode) != mode:
         raise ValueError(f"metric {name!r} is registered as {METRIC_MODES[name]!r} already.")
     METRIC_MODES[name] = mode
+    if score is not None:
+        METRIC_SCORES[name] = score
+
+
+def metric_score(name: str) -> Score:
+    """The score function registered for ``name``; a clear error naming the known ones otherwise."""
+    if name not in METRIC_SCORES:
+        raise ValueError(
+            f"no score function is registered for metric {name!r}; known: {sorted(METRIC_SCORES) or 'none'} "
+            "(register_metric(name, mode, score) adds one; importing glassnet.app.scoring adds ROC AUC and its kin)."
+        )
+    return METRIC_SCORES[name]
 
 
 def metric_mode(monitor: str) -> str:
