@@ -115,10 +115,10 @@ def peer_columns(train, test):
     return train, test
 
 
-def run_glassnet(train, test, target: str, task: str, seed: int, changes: dict) -> float:
+def run_glassnet(train, test, target: str, task: str, seed: int, changes: dict) -> tuple[float, float | None]:
+    """(test accuracy or R², test ROC AUC for a binary set)."""
     from glassnet.app.options import JobOptions
     from glassnet.app.run import run_training
-    from glassnet.app.tasks import headline_metric
 
     with tempfile.TemporaryDirectory() as folder:
         train_csv, test_csv = Path(folder) / "train.csv", Path(folder) / "test.csv"
@@ -136,7 +136,9 @@ def run_glassnet(train, test, target: str, task: str, seed: int, changes: dict) 
             **changes,
         )
         result = run_training(options, log=lambda *args: None)
-    return float(result.metrics[headline_metric(result.prepared.task)])
+    metrics = result.metrics
+    score = metrics["accuracy"] if result.prepared.task in ("binary", "multiclass") else metrics["r2"]
+    return float(score), (float(metrics["roc_auc"]) if "roc_auc" in metrics else None)
 
 
 def peer_model(model: str, task: str, seed: int):
@@ -187,9 +189,10 @@ def mlp_pipeline(task: str, seed: int, categorical: list[str], numeric: list[str
     return make_pipeline(columns, regressor)
 
 
-def run_peer(model: str, train, test, target: str, task: str, seed: int) -> float:
+def run_peer(model: str, train, test, target: str, task: str, seed: int) -> tuple[float, float | None]:
+    """(test accuracy or R², test ROC AUC for a binary set, from the peer's probabilities)."""
     import numpy as np
-    from sklearn.metrics import accuracy_score, r2_score
+    from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 
     train, test = peer_columns(train, test)
     x_train, x_test = train.drop(columns=[target]), test.drop(columns=[target])
@@ -220,8 +223,11 @@ def run_peer(model: str, train, test, target: str, task: str, seed: int) -> floa
     estimator.fit(x_train, y_train)
     predicted = np.asarray(estimator.predict(x_test)).reshape(len(x_test), -1)[:, 0]
     if task == "classification":
-        return float(accuracy_score(y_test, predicted.astype(int)))
-    return float(r2_score(y_test, predicted))
+        auc = None
+        if len(classes) == 2:  # the positive column: class index 1, as glassnet's for these sets' labels
+            auc = float(roc_auc_score(y_test == 1, np.asarray(estimator.predict_proba(x_test))[:, 1]))
+        return float(accuracy_score(y_test, predicted.astype(int))), auc
+    return float(r2_score(y_test, predicted)), None
 
 
 #: The time target's table: rows × input columns (numeric and categorical), trained with every default.
@@ -296,10 +302,11 @@ def worker(model: str, name: str, seed: int, data: Path, changes: dict) -> dict:
     train, test, target, task = split(name, data, seed)
     started, cpu_before = time.perf_counter(), _cpu_seconds()
     if model.startswith("glassnet"):
-        score = run_glassnet(train, test, target, task, seed, changes)
+        score, auc = run_glassnet(train, test, target, task, seed, changes)
     else:
-        score = run_peer(model, train, test, target, task, seed)
-    return {"score": score, "seconds": time.perf_counter() - started, "cpu_seconds": _cpu_seconds() - cpu_before}
+        score, auc = run_peer(model, train, test, target, task, seed)
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_before
+    return {"score": score, "roc_auc": auc, "seconds": seconds, "cpu_seconds": cpu}
 
 
 def _cpu_seconds() -> float:
@@ -465,6 +472,9 @@ def summarize(report: dict) -> dict:
                     "seconds": statistics.mean(r["seconds"] for r in results),
                     "cpu_seconds": statistics.mean(r["cpu_seconds"] for r in results),
                 }
+                aucs = [r["roc_auc"] for r in results if r.get("roc_auc") is not None]
+                if aucs and len(aucs) == len(results):  # binary sets (earlier runs recorded none)
+                    table[name][model]["roc_auc"] = statistics.mean(aucs)
     counts: dict = {}
     for rival in ("best boosted", "realmlp", "mlp"):
         tally = {"win": 0, "tie": 0, "loss": 0}
@@ -484,6 +494,31 @@ def summarize(report: dict) -> dict:
             tally["tie" if abs(difference) <= TIE else ("win" if difference > 0 else "loss")] += 1
         counts[rival] = tally
     return {"table": table, "counts": counts}
+
+
+def roc_auc_lines(table: dict, models: list[str]) -> list[str]:
+    """The binary sets' test ROC AUC of every model (from its probabilities), when the runs recorded it."""
+    binary = {name: scores for name, scores in table.items() if any("roc_auc" in s for s in scores.values())}
+    if not binary:
+        return []
+    lines = [
+        "## Binary sets: test ROC AUC",
+        "",
+        "The headline of `glassnet train` for a binary task; each peer's from its `predict_proba`. "
+        f"Bold: within {TIE} of the best.",
+        "",
+        "| set | " + " | ".join(MODELS[m] for m in models) + " |",
+        "|---|" + "---|" * len(models),
+    ]
+    for name, scores in binary.items():
+        best = max((s["roc_auc"] for s in scores.values() if "roc_auc" in s), default=None)
+        cells = []
+        for model in models:
+            value = scores.get(model, {}).get("roc_auc")
+            text = "–" if value is None else f"{value:.4f}"
+            cells.append(f"**{text}**" if value is not None and value >= best - TIE else text)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def ablation_lines(report: dict, table: dict) -> list[str]:
@@ -637,6 +672,7 @@ def write_markdown(report: dict, path: str) -> None:
         "",
         f"Bold: within {TIE} of the best score on that set.",
         "",
+        *roc_auc_lines(table, models),
         "## glassnet's wins, ties and losses",
         "",
         f"A tie is a mean score within {TIE}.",

@@ -187,7 +187,7 @@ def test_train_csv_classification_then_predict_evaluate_inspect_report_export(ta
     assert "dropped column 'customer_id': ID-like" in completed.stdout
     assert "dropped column 'constant': constant" in completed.stdout
     assert "imputed" in completed.stdout and "missing value(s) in 'income'" in completed.stdout
-    assert "test accuracy" in completed.stdout and "baselines" in completed.stdout
+    assert "test roc_auc" in completed.stdout and "  accuracy: " in completed.stdout and "baselines" in completed.stdout
     assert {p.name for p in out.iterdir()} == {"model.glassnet", "metrics.json", "report.html"}
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["task"] == "binary" and metrics["test"]["accuracy"] > 0.75

@@ -160,7 +160,7 @@ def test_the_command_line_writes_an_ensemble_and_its_spread(churn, tmp_path):
     completed = glassnet("train", churn, "--target", "churn", "--out", out, "--epochs", "5", "--hidden", "8,8",
                          "--no-baselines", "--folds", "3")  # fmt: skip
     assert completed.returncode == 0, completed.stderr
-    assert "out-of-fold accuracy" in completed.stdout and "the mean of 3 cross-fit networks" in completed.stdout
+    assert "out-of-fold roc_auc" in completed.stdout and "the mean of 3 cross-fit networks" in completed.stdout
     assert json.loads((out / "metrics.json").read_text())["cross_fit"]["folds"] == 3
     report = (out / "report.html").read_text()
     assert "Out-of-fold results" in report and "the mean of 3 networks cross-fitted on all 240 rows" in report

@@ -101,7 +101,9 @@ def test_the_estimate_has_an_interval_and_the_report_puts_the_summary_first(trai
     folder, model, frame = trained
     metrics = json.loads((model.parent / "metrics.json").read_text())
     interval = metrics["test_interval"]
-    assert interval["low"] <= metrics["test"]["accuracy"] <= interval["high"] and interval["rows"] == len(frame)
+    headline = metrics["headline"]["metric"]  # a binary task's: ROC AUC, with DeLong's interval
+    assert headline == "roc_auc" and interval["method"] == "DeLong"
+    assert interval["low"] <= metrics["test"][headline] <= interval["high"] and interval["rows"] == len(frame)
     html = (model.parent / "report.html").read_text()
     assert html.index("<h2>Summary</h2>") < html.index("<h2>Data</h2>") and "95 % interval" in html
 

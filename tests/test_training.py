@@ -169,8 +169,8 @@ def test_learning_rate_schedules():
 
 def test_unknown_monitor_direction_must_be_given():
     with pytest.raises(ValueError, match="pass mode='min' or mode='max'"):
-        gn.EarlyStopping(monitor="val_f1")
-    gn.EarlyStopping(monitor="val_f1", mode="max")
+        gn.EarlyStopping(monitor="val_kappa")
+    gn.EarlyStopping(monitor="val_kappa", mode="max")
 
 
 def test_csv_logger_writes_one_row_per_epoch(tmp_path):

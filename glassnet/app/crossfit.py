@@ -204,11 +204,15 @@ def warm_up(shared: dict) -> None:
     x, y = shared["x"], shared["y"]
     rows = min(len(x) - 1, 2 * options.batch_size)
     network = build_network(shared["task"], x.shape[1], shared["outputs"], options)
-    make_trainer(
+    history = make_trainer(
         network, x[:rows], y[:rows], optimizer=build_optimizer(network, options, rows),
         loss=build_loss(shared["task"], options), epochs=1, batch_size=options.batch_size,
         validation_data=(x[rows:][: options.batch_size], y[rows:][: options.batch_size]), verbose=0,
     ).run()  # fmt: skip
+    if history.interrupted:  # Ctrl-C before the members started: none of them starts
+        from ..exceptions import TrainingInterrupted
+
+        raise TrainingInterrupted("training was interrupted (Ctrl-C) before the members started.")
 
 
 def _counted(function, bar):

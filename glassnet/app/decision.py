@@ -129,7 +129,12 @@ def best_threshold(score: np.ndarray, truth: np.ndarray, goal: str) -> float:
 
 
 def choose_threshold(
-    probabilities: np.ndarray, y: np.ndarray, positive: int, rule, headline: str, folds: np.ndarray | None = None,
+    probabilities: np.ndarray,
+    y: np.ndarray,
+    positive: int,
+    rule,
+    headline: str,
+    folds: np.ndarray | None = None,
     where: str = "the validation rows",
 ) -> tuple[float, np.ndarray | float, str]:
     """(the model's threshold, the thresholds to score these rows with, how it was chosen).
@@ -153,9 +158,13 @@ def choose_threshold(
     for fold in np.unique(folds):
         inside = folds == fold
         per_row[inside] = best_threshold(score[~inside], truth[~inside], goal)
-    return chosen, per_row, (
-        f"{chosen:.4f}, {goal_text} on the out-of-fold predictions (--threshold {rule}); the metrics score each "
-        "fold at the threshold chosen on the others"
+    return (
+        chosen,
+        per_row,
+        (
+            f"{chosen:.4f}, {goal_text} on the out-of-fold predictions (--threshold {rule}); the metrics score each "
+            "fold at the threshold chosen on the others"
+        ),
     )
 
 

@@ -62,9 +62,7 @@ def run_baselines(
                 fits.append(fit)
                 if progress is not None:
                     progress()
-        results[name] = {
-            **_baseline_score(prepared.task, prepared.y_test, predicted, positive), **_fits_summary(fits)
-        }
+        results[name] = {**_baseline_score(prepared.task, prepared.y_test, predicted, positive), **_fits_summary(fits)}
         if classifying:
             results[name]["probabilities"] = predicted
         results[name]["seconds"] = time.perf_counter() - started

@@ -2,38 +2,29 @@
 
 Accuracy is a proportion of rows, so its interval is Wilson's score interval, exact enough at any
 size. R² and subset accuracy have no closed form here: their interval is a seeded percentile
-bootstrap over the rows (1,000 resamples).
+bootstrap over the rows (1,000 resamples). The other classification metrics (ROC AUC, Brier...) get
+theirs from app/scoring.py.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: The normal quantile of a two-sided 95 % interval.
-Z95 = 1.959963984540054
+from .scoring import Z95, wilson
+
+__all__ = ["Z95", "best_baseline", "headline_interval", "inside", "leaders", "smaller_is_better", "wilson"]
+
 BOOTSTRAP_RESAMPLES = 1000
-
-
-def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson's score interval of a proportion ``successes / n``.
-
-    >>> [round(v, 3) for v in wilson(45, 50)]
-    [0.786, 0.957]
-    """
-    if n <= 0:
-        return float("nan"), float("nan")
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
 def headline_interval(
     task: str, outputs: np.ndarray, y: np.ndarray, seed: int = 0, metric: str | None = None,
     decision: dict | None = None,
 ) -> dict | None:  # fmt: skip
-    """``{"low", "high", "method", "rows"}`` for the task's headline metric, or None without rows
-    (a classification metric's: app/scoring.metric_intervals)."""
+    """``{"low", "high", "method", "rows"}`` for the task's headline metric, or None without rows.
+
+    A classification headline other than accuracy gets its interval from app/scoring.metric_intervals
+    (the job takes it from there); here, accuracy's (Wilson's) only."""
     from ..training.metrics import regression_metrics
     from .tasks import headline_metric
 
@@ -43,13 +34,14 @@ def headline_interval(
         return None
     name = headline_metric(task, metric)
     if task in ("binary", "multiclass"):
-        from .scoring import metric_intervals
+        if name != "accuracy":
+            return None
+        from .scoring import decide
 
         decision = decision or {}
-        found = metric_intervals(
-            outputs, y, {name: 0.0}, decision.get("positive"), decision.get("threshold"), seed, names=(name,)
-        )
-        return found.get(name)
+        labels = decide(outputs, decision.get("positive"), decision.get("threshold"))
+        low, high = wilson(int(np.sum(labels == y)), n)
+        return {"low": low, "high": high, "method": "Wilson score interval", "rows": n}
     if name in ("rmse", "mae", "label_accuracy"):
         return None  # no interval for these headlines yet (R² and subset accuracy have one)
     rng = np.random.default_rng(seed)
@@ -91,7 +83,6 @@ def _sign(metric: str | None) -> int:
 def smaller_is_better(metric: str | None) -> bool:
     """Whether a smaller value of ``metric`` is better (log loss, Brier, RMSE); unknown names: no."""
     from ..training.metrics import METRIC_MODES
-    from . import scoring  # noqa: F401  (registers the classification metrics' directions)
 
     return metric is not None and METRIC_MODES.get(metric) == "min"
 

@@ -139,9 +139,13 @@ def not_applied(options: JobOptions, task: str, kind: str) -> dict[str, str]:
         "max_time": (options.max_time is None, "no time limit was given"),
         "positive_class": (task != "binary", "applies to binary tasks only"),
         "threshold": (task != "binary" and options.threshold is not None, "applies to binary tasks only"),
-        "class_weight": (task not in ("binary", "multiclass") and options.class_weight is not None,
-                         "applies to single-label classification only"),
-        "calibration": (task not in ("binary", "multiclass") or not crossing,
-                        "checked on the cross-fit members' out-of-fold probabilities of a classification"),
+        "class_weight": (
+            task not in ("binary", "multiclass") and options.class_weight is not None,
+            "applies to single-label classification only",
+        ),
+        "calibration": (
+            task not in ("binary", "multiclass") or not crossing,
+            "checked on the cross-fit members' out-of-fold probabilities of a classification",
+        ),
     }
     return {name: why for name, (applies_not, why) in rules.items() if applies_not}

@@ -15,8 +15,8 @@ import numpy as np
 from ..recipe import learning_rate
 from ..tabular import DataError
 from .advice import advice
-from .decision import plan, settle
 from .budget import JobClock
+from .decision import plan, settle
 from .evaluate import baseline_fits, run_baselines, sample_predictions
 from .importance import compute_importance
 from .interval import headline_interval
@@ -349,18 +349,15 @@ def _account(
     trail = None if growth is None else [{**row, "hidden": list(row["hidden"])} for row in growth.trail]
     if outputs is None:
         outputs = predict_outputs(network, task, prepared.x_test, arrays)
-    if evidence is None and task in CLASSIFICATION and len(prepared.y_val):
-        evidence = (predict_outputs(selected, task, prepared.x_val, arrays), prepared.y_val, None, False)
-    decision, outputs, thresholds = settle(task, options, prepared.description, outputs, evidence)
-    scoring = None if decision is None else {**decision, "threshold": thresholds}
-    test_metrics = metrics_of_outputs(task, outputs, prepared.y_test, classes, scoring)
-    metric = prepared.description.get("headline", {}).get("metric")
+    outputs, scores = _test_scores(selected, prepared, options, outputs, evidence)
+    decision, test_metrics = scores["decision"], scores["test_metrics"]
     phases = {"training": train_seconds}
     baselines, importance = _baselines_and_importance(selected, prepared, options, folds, log, progress, phases)
     pictures = _pictures(task, outputs, prepared.y_test, decision, baselines)
     for result in baselines.values():
         result.pop("probabilities", None)
     return {
+        **scores,
         "data": prepared.description,
         "options": {
             **{
@@ -372,16 +369,15 @@ def _account(
         },
         # the options recorded above that did not shape this model, and why
         "options_not_applied": not_applied(options, task, prepared.preprocessing.get("kind", "table")),
-        "test_metrics": test_metrics,
-        "test_interval": headline_interval(task, outputs, prepared.y_test, options.seed, metric, scoring),
-        "test_intervals": _intervals(task, outputs, prepared.y_test, test_metrics, scoring, options.seed),
-        "per_class": None if task not in CLASSIFICATION else _per_class(outputs, prepared.y_test, classes, scoring),
-        "headline": prepared.description.get("headline"),
-        "decision": None if decision is None else _recorded(decision),
         "curves": pictures,
         "warnings": advice(prepared, options, test_metrics),
         "validation_metrics": evaluate_network(
-            selected, task, prepared.x_val, prepared.y_val, arrays, classes,
+            selected,
+            task,
+            prepared.x_val,
+            prepared.y_val,
+            arrays,
+            classes,
             None if decision is None else {"positive": decision["positive"]},
         ),  # fmt: skip
         "baselines": baselines,
@@ -399,14 +395,42 @@ def _account(
     }
 
 
-def _intervals(task: str, outputs, y, metrics: dict, scoring: dict | None, seed: int) -> dict:
-    """A 95 % interval of each classification metric (app/scoring.metric_intervals); none otherwise."""
+def _test_scores(selected, prepared: Prepared, options: JobOptions, outputs, evidence) -> tuple:
+    """(the test rows' outputs as scored, the account's scores): the decision (calibration and threshold,
+    app/decision.settle), the test metrics with their intervals, the per-class table, the headline."""
+    task, arrays, classes = prepared.task, prepared.preprocessing_arrays, prepared.classes
+    if evidence is None and task in CLASSIFICATION and len(prepared.y_val):
+        evidence = (predict_outputs(selected, task, prepared.x_val, arrays), prepared.y_val, None, False)
+    decision, outputs, thresholds = settle(task, options, prepared.description, outputs, evidence)
+    scoring = None if decision is None else {**decision, "threshold": thresholds}
+    test_metrics = metrics_of_outputs(task, outputs, prepared.y_test, classes, scoring)
+    metric = prepared.description.get("headline", {}).get("metric")
+    intervals = _intervals(task, outputs, prepared.y_test, test_metrics, scoring, options.seed, metric)
+    classifying = task in CLASSIFICATION
+    return outputs, {
+        "test_metrics": test_metrics,
+        "test_interval": (
+            intervals.get(metric)
+            if classifying
+            else headline_interval(task, outputs, prepared.y_test, options.seed, metric)
+        ),
+        "test_intervals": intervals,
+        "per_class": _per_class(outputs, prepared.y_test, classes, scoring) if classifying else None,
+        "headline": prepared.description.get("headline"),
+        "decision": None if decision is None else _recorded(decision),
+    }
+
+
+def _intervals(task: str, outputs, y, metrics: dict, scoring: dict | None, seed: int, headline: str | None) -> dict:
+    """A 95 % interval of each classification metric (app/scoring.metric_intervals; a multiclass ROC
+    AUC's only when it is the headline); none otherwise."""
     if task not in CLASSIFICATION:
         return {}
     from .scoring import metric_intervals
 
     scoring = scoring or {}
-    return metric_intervals(outputs, y, metrics, scoring.get("positive"), scoring.get("threshold"), seed)
+    names = tuple(m for m in metrics if m in (headline,) or not m.startswith("roc_auc_"))
+    return metric_intervals(outputs, y, metrics, scoring.get("positive"), scoring.get("threshold"), seed, names)
 
 
 def _per_class(outputs, y, classes, scoring: dict | None) -> dict:

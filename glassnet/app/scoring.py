@@ -14,7 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..training.metrics import register_metric
-from .interval import Z95, wilson
+
+#: The normal quantile of a two-sided 95 % interval.
+Z95 = 1.959963984540054
 
 #: Labels read as the positive one of a pair, compared as lower-case text.
 POSITIVE_LABELS = ("1", "1.0", "true", "t", "yes", "y", "positive", "pos")
@@ -80,6 +82,20 @@ def why_positive(classes: list, y: np.ndarray, index: int, told=None) -> str:
     return f"positive class {classes[index]!r} (the rarer class, {share:.1%} of the rows; --positive-class chooses)"
 
 
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson's score interval of a proportion ``successes / n`` (exact enough at any size).
+
+    >>> [round(v, 3) for v in wilson(45, 50)]
+    [0.786, 0.957]
+    """
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
 def decide(probabilities: np.ndarray, positive: int | None = None, threshold: float | None = None) -> np.ndarray:
     """Predicted class indices: the arg-max, or for a binary task the positive class where its
     probability reaches ``threshold``."""
@@ -111,11 +127,23 @@ def classification_metrics(
 def _normalised(probabilities: np.ndarray) -> np.ndarray:
     """Probabilities in float64 whose rows sum to one (float32 outputs miss by a rounding)."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
-    return probabilities / np.maximum(probabilities.sum(axis=1, keepdims=True), 1e-300)
+    sums = probabilities.sum(axis=1, keepdims=True)
+    if np.all(np.abs(sums - 1) <= 1e-12):
+        return probabilities  # as given: no rounding that would split tied scores
+    return probabilities / np.maximum(sums, 1e-300)
 
 
 def _metric(name: str, y, probabilities, predicted, positive) -> float | None:
-    """One metric, by scikit-learn; None where it is undefined on these rows."""
+    """One metric, by scikit-learn; None where it is undefined on these rows (scikit-learn's warnings
+    about classes absent from these rows are the reason the per-class table shows zeros: not printed)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return _sklearn_metric(name, y, probabilities, predicted, positive)
+
+
+def _sklearn_metric(name: str, y, probabilities, predicted, positive) -> float | None:
     from sklearn import metrics as sk
 
     labels = np.arange(probabilities.shape[1])
@@ -156,9 +184,7 @@ def per_class(probabilities: np.ndarray, y: np.ndarray, classes: list, threshold
 
     predicted = decide(probabilities, positive, threshold)
     labels = np.arange(len(classes))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y, predicted, labels=labels, zero_division=0.0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(y, predicted, labels=labels, zero_division=0.0)
     return {
         str(label): {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
         for label, p, r, f, s in zip(classes, precision, recall, f1, support)
@@ -197,6 +223,7 @@ def metric_intervals(
             bootstrapped.append(name)
     if bootstrapped:
         result.update(_bootstrap(bootstrapped, probabilities, y, predicted, positive, seed))
+    result = {k: v for k, v in result.items() if np.isfinite(v["low"]) and np.isfinite(v["high"])}
     for interval in result.values():
         interval["rows"] = n
     return result
@@ -258,6 +285,20 @@ def _bootstrap(names: list[str], probabilities, y, predicted, positive, seed: in
             method = f"bootstrap over rows ({BOOTSTRAP_RESAMPLES} resamples)"
             result[name] = {"low": float(low), "high": float(high), "method": method}
     return result
+
+
+def resampled_metric(
+    name: str, counts: np.ndarray, probabilities: np.ndarray, y: np.ndarray, positive: int | None = None,
+    threshold: float | None = None,
+) -> np.ndarray:  # fmt: skip
+    """Metric ``name`` on weighted rows, one value per row of ``counts`` (how often each row was drawn
+    in a bootstrap resample): the vectorised form of scikit-learn's definition with ``sample_weight``."""
+    probabilities = _normalised(probabilities)
+    binary = probabilities.shape[1] == 2
+    positive = (1 if positive is None else positive) if binary else None
+    predicted = decide(probabilities, positive, threshold)
+    ranked = _Ranked(probabilities, y, positive)
+    return _weighted_metric(name, np.atleast_2d(counts).astype(np.float64), y, predicted, positive, ranked)
 
 
 class _Ranked:

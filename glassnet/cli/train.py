@@ -203,7 +203,7 @@ def _add_classification_arguments(group) -> None:
         "--class-weight",
         metavar="balanced|none|JSON",
         help="weigh the classes while training: balanced (each class as much in total), none (default), or "
-        'a JSON object of label to weight such as \'{"fraud": 10}\'',
+        "a JSON object of label to weight such as '{\"fraud\": 10}'",
     )
     group.add_argument(
         "--threshold",
@@ -223,7 +223,6 @@ def _add_classification_arguments(group) -> None:
 
 def run(args) -> int:
     from ..app.cache import cache_path_for
-    from ..app.decision import parse_class_weight, parse_threshold
     from ..app.outputs import check_output_dir
     from ..images import parse_size
 
@@ -277,23 +276,24 @@ def run(args) -> int:
         cache=str(cache_path_for(out)),
         keep_cache=args.keep_cache,
         max_time=args.max_time,
-        metric=args.metric,
-        positive_class=args.positive_class,
-        class_weight=_parsed(parse_class_weight, args.class_weight),
-        threshold=_parsed(parse_threshold, args.threshold),
-        calibration=not args.no_calibration,
+        **_classification_options(args),
     )
     return train_and_report(options, out, args.overwrite, args.json)
 
 
-def _parsed(parse, text):
-    """An option parsed by ``parse``; its ValueError as a usage error."""
+def _classification_options(args) -> dict:
+    """--metric, --positive-class, --class-weight, --threshold and --no-calibration as JobOptions fields."""
+    from ..app.decision import parse_class_weight, parse_threshold
     from . import UsageError
 
     try:
-        return parse(text)
+        class_weight, threshold = parse_class_weight(args.class_weight), parse_threshold(args.threshold)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    return {
+        "metric": args.metric, "positive_class": args.positive_class, "class_weight": class_weight,
+        "threshold": threshold, "calibration": not args.no_calibration,
+    }  # fmt: skip
 
 
 def _check_combinations(args) -> None:
@@ -376,13 +376,7 @@ def train_and_report(
         epochs = ", ".join(str(member["best_epoch"]) for member in fit["members"])
         kept = f"best epochs {epochs}" if all(m["best_epoch"] is not None for m in fit["members"]) else "last epochs"
         print(f"model: the mean of {fit['folds']} cross-fit networks ({kept})")
-    intervals = meta.get("test_intervals") or {}
-    for metric_name, number in result.metrics.items():
-        if metric_name not in (name, "confusion_matrix"):
-            span = intervals.get(metric_name)
-            around = f"  ({span['low']:.4f}–{span['high']:.4f})" if span else ""
-            print(f"  {metric_name}: {number:.4f}{around}")
-    _print_decision(meta)
+    _print_metrics(result.metrics, name, meta)
     print(f"training: {meta['overfitting']}")
     print(f"gradients: {meta['gradient_verdict']}")
     from ..diagnostics.units import describe_census
@@ -401,6 +395,17 @@ def train_and_report(
             f"time limit: {limit['seconds']:g} s for the whole job, {used:.0f} s used before writing the files; {cut}"
         )
     return 0
+
+
+def _print_metrics(metrics: dict, headline: str, meta: dict) -> None:
+    """The metrics after the headline, each with its 95 % interval when it has one; then the decision."""
+    intervals = meta.get("test_intervals") or {}
+    for metric_name, number in metrics.items():
+        if metric_name not in (headline, "confusion_matrix"):
+            span = intervals.get(metric_name)
+            around = f"  ({span['low']:.4f}–{span['high']:.4f})" if span else ""
+            print(f"  {metric_name}: {number:.4f}{around}")
+    _print_decision(meta)
 
 
 def _print_decision(meta: dict) -> None:

@@ -58,8 +58,7 @@ def export_onnx(
     -------
     Path
     """
-    import onnx
-    from onnx import TensorProto, helper
+    from onnx import helper
 
     members = network.members if isinstance(network, Ensemble) else [network]
     if not all(member.built for member in members):
@@ -88,6 +87,14 @@ def export_onnx(
     if calibration:
         current = graph.calibrate(current, calibration)
     graph.nodes.append(helper.make_node("Identity", [current], [output_name], name="output_identity"))
+    return _write(graph, network, input_name, output_name, opset, Path(path))
+
+
+def _write(graph: _Graph, network, input_name: str, output_name: str, opset: int, path: Path) -> Path:
+    """The graph as a checked ONNX model, written atomically to ``path``."""
+    import onnx
+    from onnx import TensorProto, helper
+
     element = TensorProto.FLOAT if network.dtype == np.float32 else TensorProto.DOUBLE
     model = helper.make_model(
         helper.make_graph(
@@ -102,7 +109,6 @@ def export_onnx(
     )
     model.ir_version = min(model.ir_version, 10)  # readable by onnxruntime releases of the last years
     onnx.checker.check_model(model)
-    path = Path(path)
     atomic_write_bytes(path, model.SerializeToString())
     return path
 
@@ -146,7 +152,7 @@ class _Graph:
         affine = self.emit("Mul", [logit, self.constant("platt_slope", np.array(calibration["slope"]))], "platt_mul")
         affine = self.emit("Add", [affine, self.constant("platt_intercept", np.array(calibration["intercept"]))],
                            "platt_add")  # fmt: skip
-        both = self.emit("Mul", [affine, self.constant("platt_sides", sign.reshape(1, 2))], "platt_sides")
+        both = self.emit("Mul", [affine, self.constant("platt_sides", sign.reshape(1, 2))], "platt_both")
         return self.emit("Sigmoid", [both], "platt_sigmoid")
 
     def smooth_clip(self, current: str, bound: float) -> str:

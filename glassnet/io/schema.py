@@ -15,6 +15,14 @@ NUMBERS = {"type": "array", "items": NUMBER}
 OPTIONAL_INT = {"type": ["integer", "null"]}
 STRINGS = {"type": "array", "items": {"type": "string"}}
 LABEL = {"type": ["string", "number", "boolean", "null"]}
+FINITE = {"type": "number"}
+FINITES = {"type": "array", "items": FINITE}
+#: A 95 % interval of a metric (app/scoring.py, app/interval.py).
+INTERVAL = {
+    "type": "object",
+    "required": ["low", "high", "method"],
+    "properties": {"low": FINITE, "high": FINITE, "method": {"type": "string"}, "rows": COUNT},
+}
 NAMED_NUMBERS = {"type": "object", "additionalProperties": NUMBER}
 CURVES = {"type": "object", "additionalProperties": NUMBERS}
 TENSOR = {
@@ -251,6 +259,69 @@ METADATA = {
                                     "best_epoch": OPTIONAL_INT,
                                 },
                             },
+                        },
+                    },
+                },
+            ]
+        },
+        "headline": {
+            "anyOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["metric"],
+                    "properties": {"metric": {"type": "string"}, "why": {"type": "string"}},
+                },
+            ]
+        },
+        "test_intervals": {
+            "anyOf": [
+                {"type": "null"},
+                {"type": "object", "additionalProperties": INTERVAL},
+            ]
+        },
+        "per_class": {
+            "anyOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "required": ["precision", "recall", "f1", "support"],
+                        "properties": {
+                            "precision": FINITE,
+                            "recall": FINITE,
+                            "f1": FINITE,
+                            "support": COUNT,
+                        },
+                    },
+                },
+            ]
+        },
+        "curves": {
+            "anyOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "properties": {
+                            "roc": {
+                                "type": "object",
+                                "required": ["fpr", "tpr", "threshold"],
+                                "properties": {"fpr": FINITES, "tpr": FINITES, "threshold": FINITES},
+                            },
+                            "pr": {
+                                "type": "object",
+                                "required": ["recall", "precision", "threshold"],
+                                "properties": {"recall": FINITES, "precision": FINITES, "threshold": FINITES},
+                            },
+                            "calibration": {
+                                "type": "object",
+                                "required": ["predicted", "observed"],
+                                "properties": {"predicted": FINITES, "observed": FINITES},
+                            },
+                            "prevalence": FINITE,
                         },
                     },
                 },

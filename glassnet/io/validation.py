@@ -49,6 +49,10 @@ def _lengths_agree(meta: dict) -> str | None:
     sample = metadata.get("test_sample") or {}
     if len(sample.get("truth", [])) != len(sample.get("prediction", [])):
         return "metadata/test_sample has different numbers of truths and predictions"
+    for name, drawn in (metadata.get("curves") or {}).items():
+        for part, points in drawn.items():
+            if isinstance(points, dict) and len({len(values) for values in points.values()}) > 1:
+                return f"metadata/curves/{name}/{part} has lists of different lengths"
     importance = metadata.get("importance") or {}
     if importance.get("kind") == "image":
         size = 1

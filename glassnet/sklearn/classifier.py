@@ -7,9 +7,8 @@ import warnings
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils.multiclass import type_of_target, unique_labels
-
 from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.multiclass import type_of_target, unique_labels
 
 from .. import recipe
 from .estimator_base import BaseDNN

@@ -60,8 +60,9 @@ class ThreadExecutor:
         from threadpoolctl import threadpool_limits
 
         from ..exceptions import TrainingInterrupted
-        from .interrupts import request_stop_everywhere
+        from .interrupts import clear_stop_request, request_stop_everywhere
 
+        clear_stop_request()
         with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(self.n_threads) as pool:
             if self.warm_up is not None and len(items) > 1:
                 self.warm_up(shared)
@@ -69,10 +70,12 @@ class ThreadExecutor:
             try:
                 wait(futures)
             except KeyboardInterrupt:
-                request_stop_everywhere()
+                request_stop_everywhere()  # also the members whose loop has not started yet
                 for future in futures:
                     future.cancel()
                 wait(futures)
+            finally:
+                clear_stop_request()
             # in order: a job's own error (a member's "interrupted in epoch 3") comes before the note
             # that later jobs never started
             results = [future.result() for future in futures if not future.cancelled()]

@@ -149,30 +149,12 @@ def fit(
     5
     """
     trainer = make_trainer(
-        network,
-        x,
-        y,
-        loss=loss,
-        optimizer=optimizer,
-        lr=lr,
-        epochs=epochs,
-        batch_size=batch_size,
-        validation_split=validation_split,
-        validation_data=validation_data,
-        callbacks=callbacks,
-        shuffle=shuffle,
-        seed=seed,
-        verbose=verbose,
-        sample_weight=sample_weight,
-        weight_decay=weight_decay,
-        momentum=momentum,
-        on_divergence=on_divergence,
-        checkpoint=checkpoint,
-        checkpoint_every=checkpoint_every,
-        resume=resume,
-        diagnostics=diagnostics,
-        metrics=metrics,
-    )
+        network, x, y, loss=loss, optimizer=optimizer, lr=lr, epochs=epochs, batch_size=batch_size,
+        validation_split=validation_split, validation_data=validation_data, callbacks=callbacks, shuffle=shuffle,
+        seed=seed, verbose=verbose, sample_weight=sample_weight, weight_decay=weight_decay, momentum=momentum,
+        on_divergence=on_divergence, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
+        diagnostics=diagnostics, metrics=metrics,
+    )  # fmt: skip
     history = trainer.run()
     if history.interrupted:  # the loop stopped cleanly; say how to continue
         how = (

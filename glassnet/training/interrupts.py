@@ -9,16 +9,26 @@ from types import FrameType, TracebackType
 
 #: The flags of every training loop running now, in any thread (see :func:`request_stop_everywhere`).
 _ACTIVE: weakref.WeakSet[InterruptFlag] = weakref.WeakSet()
+#: Set by :func:`request_stop_everywhere` until :func:`clear_stop_request`: a loop that starts
+#: meanwhile (a member whose thread was still building its network) stops at once too.
+_STOP = threading.Event()
 
 
 def request_stop_everywhere() -> None:
-    """Ask every running training loop, in any thread, to stop after its current batch.
+    """Ask every training loop, in any thread, to stop after its current batch: those running now
+    and those that start before :func:`clear_stop_request`.
 
     Loops in other threads install no signal handler: the thread that waits for them calls this when
     it receives Ctrl-C (``training.executors.ThreadExecutor``).
     """
+    _STOP.set()
     for flag in list(_ACTIVE):
         flag.requested = True
+
+
+def clear_stop_request() -> None:
+    """Let loops that start from now on run (the jobs :func:`request_stop_everywhere` stopped have ended)."""
+    _STOP.clear()
 
 
 class InterruptFlag:
@@ -35,6 +45,8 @@ class InterruptFlag:
 
     def __enter__(self) -> InterruptFlag:
         _ACTIVE.add(self)
+        if _STOP.is_set():  # Ctrl-C came while this loop's thread was still setting it up
+            self.requested = True
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.getsignal(signal.SIGINT)
             signal.signal(signal.SIGINT, self._handle)

@@ -27,6 +27,16 @@ METRIC_MODES = {
     "accuracy": "max",
     "balanced_accuracy": "max",
     "r2": "max",
+    # the classification metrics glassnet.app.scoring computes (and registers score functions for)
+    "brier": "min",
+    "roc_auc": "max",
+    "pr_auc": "max",
+    "f1": "max",
+    "precision": "max",
+    "recall": "max",
+    "roc_auc_macro": "max",
+    "roc_auc_weighted": "max",
+    "f1_macro": "max",
 }
 
 
