@@ -347,3 +347,23 @@ def test_two_quick_ctrl_c_end_the_command_with_130_and_no_traceback(tmp_path, cs
     _, err = process.communicate(timeout=600)
     assert process.returncode == INTERRUPTED, (process.returncode, err)
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("glassnet: interrupted"), err
+
+
+def test_a_stop_asked_before_a_members_loop_starts_still_stops_it():
+    """Ctrl-C while a member's thread was still building its network: its loop, entered afterwards,
+    stops at once (it ran all its epochs before, and the command waited for it)."""
+    import threading
+
+    from glassnet.training.interrupts import InterruptFlag, clear_stop_request, request_stop_everywhere
+
+    request_stop_everywhere()
+    seen = []
+    try:
+        worker = threading.Thread(target=lambda: seen.append(InterruptFlag().__enter__().requested))
+        worker.start()
+        worker.join()
+    finally:
+        clear_stop_request()
+    assert seen == [True]
+    with InterruptFlag() as flag:  # cleared: the next job runs
+        assert not flag.requested

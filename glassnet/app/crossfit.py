@@ -212,7 +212,7 @@ def warm_up(shared: dict) -> None:
     if history.interrupted:  # Ctrl-C before the members started: none of them starts
         from ..exceptions import TrainingInterrupted
 
-        raise TrainingInterrupted("training was interrupted (Ctrl-C) before the members started.")
+        raise TrainingInterrupted("training was interrupted (Ctrl-C) before the members started")
 
 
 def _counted(function, bar):

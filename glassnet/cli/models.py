@@ -64,6 +64,8 @@ def run_inspect(args) -> int:
         "data": meta.get("data", {}).get("source"),
         "inputs": _inputs(model.preprocessing or {}),
         "training": {k: v for k, v in (meta.get("options") or {}).items() if k in TRAINING_KEYS},
+        "headline": (meta.get("headline") or {}).get("metric"),
+        "decision": _decision_facts(meta.get("decision")),
     }
     if args.json:
         emit_json(facts)
@@ -92,6 +94,8 @@ def _print_facts(model, facts: dict) -> None:
     label = "out-of-fold" if meta.get("data", {}).get("estimate") == "out of fold" else "test"
     for name, value in facts["test_metrics"].items():
         print(f"{label} {name}: {value:.4f}")
+    for name, value in (facts["decision"] or {}).items():
+        print(f"{name.replace('_', ' ')}: {value}")
     if facts["gradient_verdict"]:
         print(f"gradients: {facts['gradient_verdict']}")
     if facts["inputs"]:
@@ -101,6 +105,19 @@ def _print_facts(model, facts: dict) -> None:
     if facts["training"]:
         print("training: " + ", ".join(f"{k}={v}" for k, v in facts["training"].items()))
     print(f"written by glassnet {model.glassnet_version}")
+
+
+def _decision_facts(decision: dict | None) -> dict | None:
+    """What turns the model's probabilities into its predictions (app/decision.py), as ``inspect`` shows it."""
+    if not decision:
+        return None
+    facts = {"calibration": decision.get("calibration_text") or "none"}
+    if decision.get("positive_class") is not None:
+        facts["positive_class"] = decision["positive_class"]
+        facts["threshold"] = decision.get("threshold_rule") or "the arg-max"
+    if decision.get("class_weight"):
+        facts["class_weights"] = decision["class_weight"]
+    return facts
 
 
 #: The training options ``inspect`` shows (from the job's recorded options).

@@ -44,8 +44,10 @@ class ThreadExecutor:
     NumPy's products and the compiled kernels release the GIL; the Python between them does not,
     which caps the gain (two members at once: about 1.3× on 2 cores).
 
-    Ctrl-C reaches the main thread, which waits here: it asks every member to stop after its batch
-    (``interrupts.request_stop_everywhere``), waits for them, and lets their result say so.
+    Ctrl-C reaches the main thread, which waits here: its handler only asks every member to stop after
+    its batch (``interrupts.stop_requests_here``), also one whose thread is still setting up; the
+    members end, and their results say so. (A KeyboardInterrupt raised at a random point of the main
+    thread could be swallowed there, for example in a finalizer, and the members trained on.)
     """
 
     def __init__(self, n_threads: int | None = None, warm_up: Callable[[Any], object] | None = None) -> None:
@@ -59,30 +61,19 @@ class ThreadExecutor:
 
         from threadpoolctl import threadpool_limits
 
-        from ..exceptions import TrainingInterrupted
-        from .interrupts import clear_stop_request, request_stop_everywhere
+        from .interrupts import stop_requests_here
 
-        clear_stop_request()
-        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(self.n_threads) as pool:
+        with (
+            threadpool_limits(1, user_api="blas"),
+            ThreadPoolExecutor(self.n_threads) as pool,
+            stop_requests_here(),  # Ctrl-C: every job stops after its batch, also one not started yet
+        ):
             if self.warm_up is not None and len(items) > 1:
                 self.warm_up(shared)
             futures = [pool.submit(function, item, shared) for item in items]
-            try:
-                wait(futures)
-            except KeyboardInterrupt:
-                request_stop_everywhere()  # also the members whose loop has not started yet
-                for future in futures:
-                    future.cancel()
-                wait(futures)
-            finally:
-                clear_stop_request()
-            # in order: a job's own error (a member's "interrupted in epoch 3") comes before the note
-            # that later jobs never started
-            results = [future.result() for future in futures if not future.cancelled()]
-            if len(results) < len(futures):
-                message = "training was interrupted (Ctrl-C) before every job had started."
-                raise TrainingInterrupted(message)
-            return results
+            wait(futures)
+            # in order: the first job's own error (a member's "interrupted in epoch 3") is the one raised
+            return [future.result() for future in futures]
 
     def close(self) -> None:
         """Nothing to release (the threads end with each map)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType, TracebackType
 
 #: The flags of every training loop running now, in any thread (see :func:`request_stop_everywhere`).
@@ -29,6 +31,22 @@ def request_stop_everywhere() -> None:
 def clear_stop_request() -> None:
     """Let loops that start from now on run (the jobs :func:`request_stop_everywhere` stopped have ended)."""
     _STOP.clear()
+
+
+@contextmanager
+def stop_requests_here() -> Iterator[None]:
+    """While the main thread waits for loops in other threads: every Ctrl-C asks them all to stop
+    after their batch (:func:`request_stop_everywhere`), and nothing is raised in the waiting thread.
+    Elsewhere than in the main thread it changes nothing. The stop request is cleared at the end."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: request_stop_everywhere()) if main else None
+    clear_stop_request()
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        clear_stop_request()
 
 
 class InterruptFlag:
