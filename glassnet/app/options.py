@@ -140,8 +140,8 @@ def not_applied(options: JobOptions, task: str, kind: str) -> dict[str, str]:
         "positive_class": (task != "binary", "applies to binary tasks only"),
         "threshold": (task != "binary" and options.threshold is not None, "applies to binary tasks only"),
         "class_weight": (
-            task not in ("binary", "multiclass") and options.class_weight is not None,
-            "applies to single-label classification only",
+            options.class_weight is not None and (task not in ("binary", "multiclass") or options.grow),
+            "applies to single-label classification without --grow",
         ),
         "calibration": (
             task not in ("binary", "multiclass") or not crossing,

@@ -31,6 +31,7 @@ from .training_setup import (
     build_network,
     build_optimizer,
     describe_weight_decay,
+    monitor_for,
     n_outputs,
     trainer_extras,
     weight_decay,
@@ -239,6 +240,8 @@ def _grow_on(prepared: Prepared, y_train, y_val, options: JobOptions, runner):
         weight_decay=weight_decay(options, len(prepared.x_train)),
         seed=options.seed,
         executor=runner,
+        monitor=monitor_for(options),  # --metric judges the candidates too
+        metrics=_extras(prepared, options)["metrics"],
     )
 
 

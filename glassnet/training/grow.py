@@ -115,6 +115,7 @@ def _train_candidate(job: dict, shared: dict) -> dict:
             callbacks=[stopper],
             seed=job["seed"],
             weight_decay=job["weight_decay"],
+            metrics=job.get("metrics", ()),
         ).run()
         if history.interrupted:  # Ctrl-C stops the whole search, not just this candidate
             raise TrainingInterrupted(
@@ -165,6 +166,7 @@ def grow(
     seed: int = 0,
     executor: Any = None,
     threads_per_candidate: int = 1,
+    metrics: Any = (),
 ) -> GrowthResult:
     """Find a network size by starting small and growing while validation improves.
 
@@ -187,6 +189,9 @@ def grow(
         Relative improvement needed to keep growing, and the slack for preferring a smaller model.
     monitor : str
         ``"val_loss"`` (minimized) or a validation metric such as ``"val_accuracy"``.
+    metrics : sequence of str or mapping of str to score function
+        Extra validation metrics each candidate's trainer computes (``Trainer(metrics=...)``), so
+        that ``monitor`` can name one, e.g. ``metrics=["roc_auc"], monitor="val_roc_auc"``.
     executor : None, "joblib", a Dask Client or scheduler address, or an executor object
         Runs the candidates of a step, which are independent. Results are identical across
         executors for the same seed (each candidate uses ``threads_per_candidate`` BLAS threads).
@@ -225,6 +230,7 @@ def grow(
         "monitor": monitor,
         "seed": seed,
         "threads": threads_per_candidate,
+        "metrics": metrics,
     }
     search = _searched(
         executor, settings, shared, mode, tolerance, (start, width_factor, max_units, max_layers, max_steps)
