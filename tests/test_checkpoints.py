@@ -160,3 +160,40 @@ def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
         _run(2, checkpoint=path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["run.ckpt"]  # no temporary left behind
+
+
+def test_the_default_cross_fit_job_checkpoints_member_by_member_and_resumes_after_sigkill(tmp_path):
+    """`--checkpoint` keeps the five cross-fit members (it used to switch to one network): each member
+    writes its own file, and a run killed part-way resumes to the same model as an uninterrupted one."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(2000, 4)), columns=list("abcd"))
+    frame["y"] = np.where(frame["a"] + frame["b"] ** 2 + 0.3 * rng.normal(size=2000) > 1, "yes", "no")
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    settings = ["--target", "y", "--epochs", "10", "--no-baselines", "--quiet", "--folds", "3"]
+
+    def train(out, *extra):
+        command = [sys.executable, "-m", "glassnet", "train", str(tmp_path / "t.csv"), "--out", str(out)]
+        return subprocess.Popen(command + settings + list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    reference = train(tmp_path / "reference")
+    reference.communicate()
+    checkpoint = tmp_path / "run.ckpt"
+    killed = train(tmp_path / "model", "--checkpoint", str(checkpoint))
+    first = tmp_path / "run.member1.ckpt"
+    _wait_for(first, killed)  # member 1 has finished an epoch...
+    killed.send_signal(signal.SIGKILL)  # ...and the job dies somewhere later
+    killed.communicate()
+    assert killed.returncode == -signal.SIGKILL
+    assert read_checkpoint(first)["epoch"] >= 1
+    resumed = train(tmp_path / "model", "--checkpoint", str(checkpoint), "--resume")
+    out, err = resumed.communicate()
+    assert resumed.returncode == 0, err
+    assert sorted(p.name for p in tmp_path.glob("run.member*.ckpt")) == [f"run.member{k}.ckpt" for k in (1, 2, 3)]
+    a, b = gn.load_model(tmp_path / "reference" / "model.glassnet"), gn.load_model(tmp_path / "model" / "model.glassnet")
+    assert len(a.members) == len(b.members) == 3
+    for left, right in zip(a.members, b.members):
+        sa, sb = left.state_dict(), right.state_dict()
+        assert all(np.array_equal(sa[name], sb[name]) for name in sa)
+    assert a.history["best_epoch"] == b.history["best_epoch"]

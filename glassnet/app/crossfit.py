@@ -17,7 +17,7 @@ import numpy as np
 from ..ensemble import Ensemble
 from ..exceptions import DataError
 from ..training.folds import fold_assignment, member_seed
-from .options import JobOptions
+from .options import JobOptions, member_checkpoint
 from .phases import JobProgress
 from .prepare import Prepared
 from .tasks import CLASSIFICATION, predict_outputs, targets_for_network
@@ -170,10 +170,13 @@ def train_member(fold: int, shared: dict):
         callbacks.append(bar)
     extras = shared["extras"]
     weights = extras["class_weights"]
+    checkpoint = None if options.checkpoint is None else member_checkpoint(options.checkpoint, fold)
     history = make_trainer(
         network,
         x[inside],
         y[inside],
+        checkpoint=checkpoint,  # each member its own file: resumed member by member
+        resume=options.resume,
         optimizer=build_optimizer(network, options, int(inside.sum())),
         loss=build_loss(shared["task"], options),
         epochs=options.epochs,
@@ -187,7 +190,8 @@ def train_member(fold: int, shared: dict):
         diagnostics=fold == 0,  # the report's gradient story is told on the first member
     ).run()
     if history.interrupted:
-        raise TrainingInterrupted(history.interrupt_message, None)
+        where = None if checkpoint is None else member_checkpoint(options.checkpoint, None)
+        raise TrainingInterrupted(history.interrupt_message, where)
     return network, history
 
 

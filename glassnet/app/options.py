@@ -106,13 +106,23 @@ class JobOptions:
 
 
 def cross_fitting(options: JobOptions, kind: str = "table") -> bool:
-    """Whether the run cross-fits: ``folds`` ≥ 2 on a table, without ``grow`` or a checkpoint.
+    """Whether the run cross-fits: ``folds`` ≥ 2 on a table, without ``grow``.
 
     Image folders keep one network with a hold-out (K members would cost K times as long on
-    data that is usually large); ``--grow`` searches one network at a time; a checkpoint resumes
-    one run.
+    data that is usually large); ``--grow`` searches one network at a time. A checkpoint is written
+    member by member (:func:`member_checkpoint`).
     """
-    return options.folds >= 2 and kind == "table" and not options.grow and not options.checkpoint
+    return options.folds >= 2 and kind == "table" and not options.grow
+
+
+def member_checkpoint(path: str, member: int | None) -> str:
+    """Where cross-fit member ``member`` (from 0) keeps its checkpoint, beside ``--checkpoint PATH``:
+    ``run.ckpt`` → ``run.member1.ckpt``; ``member=None``: the pattern of them all, ``run.member*.ckpt``."""
+    from pathlib import Path
+
+    target = Path(path)
+    number = "*" if member is None else str(member + 1)
+    return str(target.with_name(f"{target.stem}.member{number}{target.suffix}"))
 
 
 def not_applied(options: JobOptions, task: str, kind: str) -> dict[str, str]:

@@ -114,8 +114,6 @@ def _out_of_core_run(options: JobOptions, log) -> JobResult:
 
 def _one_network_run(prepared: Prepared, options: JobOptions, log, started: float, progress: JobProgress) -> JobResult:
     """One network (or a grown one) on a validation split, retrained on all training rows unless told not to."""
-    if options.folds >= 2 and options.checkpoint and not options.grow:
-        log("one network with a validation split: a checkpoint resumes one run (cross-fitting trains several)")
     y_train = targets_for_network(prepared.task, prepared.preprocessing_arrays, prepared.y_train)
     y_val = targets_for_network(prepared.task, prepared.preprocessing_arrays, prepared.y_val)
     if options.grow:

@@ -231,7 +231,9 @@ def run(args) -> int:
     inputs = [args.data, args.test_data, args.labels]
     check_output_dir(out, args.overwrite, inputs=inputs)  # refuse before any work
     if args.checkpoint:
-        check_checkpoint_path(args.checkpoint, out, resume=args.resume, overwrite=args.overwrite, inputs=inputs)
+        check_checkpoint_path(
+            args.checkpoint, out, resume=args.resume, overwrite=args.overwrite, inputs=inputs, folds=args.folds
+        )
     # The out-of-core cache's name beside the output is glassnet's: an earlier run's cache is replaced,
     # any other file of that name refused.
     check_output(cache_path_for(out), True, "cache", inputs)
@@ -324,7 +326,9 @@ def _declared_columns(args) -> dict[str, str]:
     return kinds
 
 
-def check_checkpoint_path(checkpoint: str, out: Path, *, resume: bool, overwrite: bool, inputs) -> None:
+def check_checkpoint_path(
+    checkpoint: str, out: Path, *, resume: bool, overwrite: bool, inputs, folds: int = 1
+) -> None:
     """--checkpoint: outside the output folder, never a file glassnet did not write, resumed or replaced
     only when asked."""
     from . import UsageError
@@ -336,9 +340,12 @@ def check_checkpoint_path(checkpoint: str, out: Path, *, resume: bool, overwrite
             f"--checkpoint {checkpoint} is inside the output folder {out}, which is replaced as a "
             "whole at the end; put the checkpoint elsewhere."
         )
-    check_output(
-        path, resume or overwrite, "checkpoint", inputs, "--resume to continue from it or --overwrite to start over"
-    )
+    from ..app.options import member_checkpoint
+
+    for each in [path] + [Path(member_checkpoint(checkpoint, k)) for k in range(folds)]:  # cross-fit: one a member
+        check_output(
+            each, resume or overwrite, "checkpoint", inputs, "--resume to continue from it or --overwrite to start over"
+        )
 
 
 def train_and_report(

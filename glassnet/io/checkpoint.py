@@ -102,6 +102,7 @@ SCHEMA = {
                 "history": HISTORY,
                 "callbacks": {"type": "array", "items": {"type": "object"}},
                 "callback_types": {"type": "array", "items": {"type": "string"}},
+                "stopped": {"type": "boolean"},
             },
         },
     },

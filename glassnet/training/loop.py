@@ -309,6 +309,8 @@ class Trainer:
             "history": self.history.to_dict(),
             "callbacks": [callback.state_dict() for callback in self.callbacks],
             "callback_types": [type(callback).__name__ for callback in self.callbacks],
+            # a callback ended the run (early stopping): resuming it trains no further epoch
+            "stopped": bool(self.stop_training),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -333,6 +335,8 @@ class Trainer:
         history.interrupted, history.interrupt_message, history.interrupt_checkpoint = False, "", None
         self.history = history
         self.start_epoch = int(state["epoch"]) + 1
+        if state.get("stopped") and state.get("position") is None:
+            self.start_epoch = self.epochs + 1  # the run had ended: the callbacks' end (best weights) only
         self._resume = {
             "position": state["position"],
             "callbacks": match_callback_states(self.callbacks, state["callbacks"], state.get("callback_types")),
