@@ -49,6 +49,7 @@ _LAZY = {
     "export_onnx": "glassnet.io.onnx_export",
     "DNNClassifier": "glassnet.sklearn",
     "DNNRegressor": "glassnet.sklearn",
+    "report": "glassnet.app.inline",
 }
 # Sub-modules exposed as attributes.
 _LAZY_MODULES = {
@@ -56,6 +57,7 @@ _LAZY_MODULES = {
     "callbacks": "glassnet.training.callbacks",
     "diagnostics": "glassnet.diagnostics",
     "plots": "glassnet.plots",
+    "notebook": "glassnet.notebook",
 }
 
 

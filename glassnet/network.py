@@ -455,3 +455,30 @@ class Sequential:
 
     def __repr__(self) -> str:
         return f"Sequential({self.layers!r}, input_dim={self.input_dim}, dtype={self.dtype})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the layers as a table, the totals, and the linear stacks that collapse."""
+        import html
+
+        cells = "".join(
+            f"<tr><td>{html.escape(str(layer.name))}</td><td>{type(layer).__name__}</td>"
+            f"<td>{layer.output_dim or '?'}</td><td>{sum(p.size for p in layer.parameters()):,}</td></tr>"
+            for layer in self.layers
+        )
+        head = "".join(f"<th style='text-align:left'>{h}</th>" for h in ("layer", "type", "output", "parameters"))
+        built = "" if self.built else " · not built yet (weights are made on the first call or fit)"
+        notes = "".join(
+            "<p style='color:#a15c00'>⚠ layers " + ", ".join(html.escape(str(self.layers[i].name)) for i in block)
+            + " have no non-linear activation between them: together they are one affine map "
+            "(Sequential.collapse())</p>"
+            for block in self.linear_blocks()
+            if sum(isinstance(self.layers[i], Dense) for i in block) > 1
+        )  # fmt: skip
+        return (
+            f"<div><b>Sequential</b><table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>"
+            f"<p>{self.n_parameters:,} parameters · input width {self.input_dim} · {self.dtype}{built}</p>{notes}</div>"
+        )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's text display: the summary table."""
+        printer.text(self.summary() if not cycle else "Sequential(...)")

@@ -4,6 +4,7 @@ writes PNG or SVG by extension. matplotlib is imported only when a plot is made.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -71,7 +72,7 @@ def _series_style(index: int) -> dict:
     return {"linestyle": linestyle, "marker": marker, "markersize": 3, "linewidth": width}
 
 
-def plot_gradient_flow(history):
+def plot_gradient_flow(history: Any) -> Any:
     """Mean ‖dL/dW‖ of each Dense layer per epoch (log scale): vanishing gradients show as a fan."""
     data = _history_dict(history)
     figure, axes = _figure()
@@ -115,7 +116,7 @@ def plot_percentiles(history, layers: list[str] | None = None, unit: bool = Fals
 OLD_RULES = {"relu": "dead", "leaky_relu": "dead", "sigmoid": "saturated", "tanh": "saturated"}
 
 
-def plot_saturation(history):
+def plot_saturation(history: Any) -> Any:
     """Fractions of dead ReLU units and saturated sigmoid/tanh units per layer over training."""
     data = _history_dict(history)
     diagnostics = data.get("diagnostics") or {}

@@ -63,6 +63,7 @@ ABOVE_CORE = (
     "glassnet.columns",
     "glassnet.images",
     "glassnet.plots",
+    "glassnet.notebook",
     "glassnet.datasets",
     "glassnet.__main__",
     "glassnet.training.fit",
@@ -73,6 +74,8 @@ ABOVE_CORE = (
 ALLOWED_UPWARD = {
     # Sequential.fit is a convenience alias of glassnet.fit (as Keras has Model.fit).
     ("glassnet.network", "glassnet.training.fit"),
+    # Jupyter's rich display of a History draws with matplotlib, above the core.
+    ("glassnet.training.history", "glassnet.notebook"),
 }
 #: Functions may have this many lines (from ``def`` to the end, docstring excluded).
 MAX_FUNCTION_LINES = 59

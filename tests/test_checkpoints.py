@@ -191,7 +191,10 @@ def test_the_default_cross_fit_job_checkpoints_member_by_member_and_resumes_afte
     out, err = resumed.communicate()
     assert resumed.returncode == 0, err
     assert sorted(p.name for p in tmp_path.glob("run.member*.ckpt")) == [f"run.member{k}.ckpt" for k in (1, 2, 3)]
-    a, b = gn.load_model(tmp_path / "reference" / "model.glassnet"), gn.load_model(tmp_path / "model" / "model.glassnet")
+    a, b = (
+        gn.load_model(tmp_path / "reference" / "model.glassnet"),
+        gn.load_model(tmp_path / "model" / "model.glassnet"),
+    )
     assert len(a.members) == len(b.members) == 3
     for left, right in zip(a.members, b.members):
         sa, sb = left.state_dict(), right.state_dict()

@@ -230,10 +230,9 @@ def run(args) -> int:
     _check_combinations(args)
     inputs = [args.data, args.test_data, args.labels]
     check_output_dir(out, args.overwrite, inputs=inputs)  # refuse before any work
-    if args.checkpoint:
-        check_checkpoint_path(
-            args.checkpoint, out, resume=args.resume, overwrite=args.overwrite, inputs=inputs, folds=args.folds
-        )
+    if args.checkpoint:  # and the cross-fit members' files beside it
+        check_checkpoint_path(args.checkpoint, out, resume=args.resume, overwrite=args.overwrite, inputs=inputs,
+                              folds=args.folds)  # fmt: skip
     # The out-of-core cache's name beside the output is glassnet's: an earlier run's cache is replaced,
     # any other file of that name refused.
     check_output(cache_path_for(out), True, "cache", inputs)
@@ -326,9 +325,7 @@ def _declared_columns(args) -> dict[str, str]:
     return kinds
 
 
-def check_checkpoint_path(
-    checkpoint: str, out: Path, *, resume: bool, overwrite: bool, inputs, folds: int = 1
-) -> None:
+def check_checkpoint_path(checkpoint: str, out: Path, *, resume: bool, overwrite: bool, inputs, folds: int = 1) -> None:
     """--checkpoint: outside the output folder, never a file glassnet did not write, resumed or replaced
     only when asked."""
     from . import UsageError

@@ -18,6 +18,7 @@ Thresholds (per epoch, from ``history.grad_norms``, the mean ‖dL/dW‖ of each
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +48,22 @@ class GradientVerdict:
     affected_layers: list[str] = field(default_factory=list)
     first_to_last_ratio: list[float] = field(default_factory=list)
     advice: list[str] = field(default_factory=list)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: :meth:`html`."""
+        return self.html()
+
+    def html(self) -> str:
+        """The verdict as HTML, coloured by what it says, with its advice."""
+        import html
+
+        trouble = self.vanishing or self.exploding
+        colour = "#a15c00" if trouble else "#1a7f37"
+        advice = "".join(f"<li>{html.escape(a)}</li>" for a in self.advice) if trouble else ""
+        return f"<div><p style='color:{colour}'>{html.escape(self.summary())}</p><ul>{advice}</ul></div>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.summary())
 
     def summary(self) -> str:
         if not self.first_to_last_ratio:

@@ -68,6 +68,23 @@ class History:
     def __len__(self) -> int:
         return len(self.epochs)
 
+    def __repr__(self) -> str:
+        return f"History({len(self)} epoch(s), best epoch {self.best_epoch})"
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter's display: the curves, the onset and the restored epoch inline (glassnet.notebook,
+        which draws with matplotlib); None (the text below) where it cannot draw."""
+        try:
+            from ..notebook import history_html
+
+            return history_html(self)
+        except ImportError:  # a core-only install: no matplotlib
+            return None
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's text display: the summary sentences."""
+        printer.text(f"{self!r}: {self.summary()}")
+
     def overfitting_onset_for(self, patience: int | None = None) -> int | None:
         """The epoch after which the model overfits, or None; the rule is :data:`ONSET_CRITERION`.
 
