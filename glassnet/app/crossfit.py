@@ -162,7 +162,7 @@ def train_member(fold: int, shared: dict):
     x, y, inside = shared["x"], shared["y"], shared["folds"] != fold
     seed = member_seed(options.seed, fold)
     network = build_network(shared["task"], x.shape[1], shared["outputs"], options, seed=seed)
-    callbacks = build_callbacks(options, int(inside.sum()))
+    callbacks = build_callbacks(options, int(inside.sum()), f"member{fold + 1}")
     stream = shared.get("nested_bar")
     if stream is not None and options.verbose:  # under the job's bar of members, in a terminal
         row = 1 + fold % shared.get("bar_rows", 1)  # members side by side: one row each under the job's bar

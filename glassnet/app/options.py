@@ -61,6 +61,12 @@ class JobOptions:
     threshold: Any = None
     #: Calibrate the cross-fit ensemble's probabilities when held out it helps (app/calibration.py).
     calibration: bool = True
+    #: A folder for TensorBoard's event files, one run per network (app/tracking.py).
+    tensorboard: str | None = None
+    #: An MLflow tracking URI ("" for MLflow's default store); None: no MLflow run.
+    mlflow: str | None = None
+    #: The job's MLflow run, set by the job itself (app/tracking.mlflow_run); not recorded.
+    mlflow_run: str | None = None
     #: Declared column kinds: name → "categorical", "numeric" or "ignore" (the others are guessed).
     columns: dict[str, str] = field(default_factory=dict)
     #: Keywords of TablePreprocessor.fit (switch single preprocessing ingredients off).

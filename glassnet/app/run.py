@@ -305,9 +305,12 @@ def _refit(prepared: Prepared, y_train, y_val, history, options: JobOptions, log
         f"(weight decay {weight_decay(options, len(x)):.3g})"
     )
     network = _network(prepared, y_train, options)
+    from .tracking import callbacks as tracking_callbacks
+
     schedule = [CosineDecay(epochs)] if options.schedule == "cosine" else []
     if options.deadline is not None:
         schedule.append(TimeLimit(options.deadline))
+    schedule += tracking_callbacks(options, "refit")
     refit_history = make_trainer(
         network,
         x,
@@ -364,7 +367,7 @@ def _account(
             **{
                 k: (list(v) if isinstance(v, tuple) else v)
                 for k, v in options.__dict__.items()
-                if k not in ("frame", "deadline")
+                if k not in ("frame", "deadline", "mlflow_run")
             },
             "lr": learning_rate(options.optimizer, options.lr),  # the rate used, also when the recipe chose it
         },

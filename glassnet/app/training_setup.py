@@ -78,14 +78,16 @@ def build_optimizer(network, options: JobOptions, rows: int):
     )
 
 
-def build_callbacks(options: JobOptions, rows: int) -> list:
+def build_callbacks(options: JobOptions, rows: int, network: str = "network") -> list:
     """Early stopping (on ``options.monitor``), the learning-rate schedule and the time limit (when the job
     has a deadline), for ``rows`` training rows.
 
     The patience is ``options.patience`` epochs, or more when the rows make few steps an epoch
-    (``glassnet.recipe.patience``).
+    (``glassnet.recipe.patience``). ``--tensorboard`` and ``--mlflow`` add their callbacks, the
+    network named ``network`` there (``"member1"``, ``"network"``, ``"refit"``: app/tracking.py).
     """
     from ..training.callbacks import CosineDecay, EarlyStopping, ReduceLROnPlateau, TimeLimit
+    from .tracking import callbacks as tracking_callbacks
 
     patience = recipe.patience(options.patience, rows, options.batch_size)
     stopper = EarlyStopping(
@@ -100,7 +102,7 @@ def build_callbacks(options: JobOptions, rows: int) -> list:
         raise DataError(f"--schedule must be cosine or plateau; got {options.schedule!r}.")
     if options.deadline is not None:  # after early stopping: the best weights are still restored
         callbacks.append(TimeLimit(options.deadline))
-    return callbacks
+    return callbacks + tracking_callbacks(options, network)
 
 
 def trainer_extras(options: JobOptions, task: str, classes: list | None, y_rows, description: dict) -> dict:

@@ -59,11 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError as exc:
         if args.debug:
             raise
-        print(
-            f"glassnet: error: {exc.name or exc} is needed for this command; install it with "
-            "pip install 'glassnet[app]'",
-            file=sys.stderr,
+        hint = (
+            str(exc)
+            if "pip install" in str(exc)
+            # the extra named where it was raised
+            else (f"{exc.name or exc} is needed for this command; install it with pip install 'glassnet[app]'")
         )
+        print(f"glassnet: error: {hint}", file=sys.stderr)
         return 1
     except (ValueError, TypeError, FileNotFoundError) as exc:
         if args.debug:

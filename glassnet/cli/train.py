@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -214,6 +215,20 @@ def _add_classification_arguments(group) -> None:
         "and applied by predict (default: the more probable class)",
     )
     group.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="write each network's curves, gradient flow, unit fractions and histograms for TensorBoard "
+        "(tensorboard --logdir DIR; needs the tensorboard extra)",
+    )
+    group.add_argument(
+        "--mlflow",
+        nargs="?",
+        const="",
+        metavar="URI",
+        help="log the job to MLflow: its options, each network's curves, the final metrics and the output files "
+        "(default store: MLflow's own, MLFLOW_TRACKING_URI or ./mlflow.db with ./mlruns; needs the mlflow extra)",
+    )
+    group.add_argument(
         "--no-calibration",
         action="store_true",
         help="keep the ensemble's probabilities as they are (default: temperature or Platt scaling when held out it "
@@ -293,7 +308,8 @@ def _classification_options(args) -> dict:
         raise UsageError(str(error)) from None
     return {
         "metric": args.metric, "positive_class": args.positive_class, "class_weight": class_weight,
-        "threshold": threshold, "calibration": not args.no_calibration,
+        "threshold": threshold, "calibration": not args.no_calibration, "tensorboard": args.tensorboard,
+        "mlflow": args.mlflow,
     }  # fmt: skip
 
 
@@ -303,6 +319,9 @@ def _check_combinations(args) -> None:
 
     if args.resume and not args.checkpoint:
         raise UsageError("--resume needs --checkpoint FILE.")
+    for flag, module, extra in (("tensorboard", "tensorboardX", "tensorboard"), ("mlflow", "mlflow", "mlflow")):
+        if getattr(args, flag) is not None and importlib.util.find_spec(module) is None:
+            raise UsageError(f"--{flag} needs {module}: pip install 'glassnet[{extra}]'.")
     if not args.baseline_budget > 0:
         raise UsageError(f"--baseline-budget must be a positive number of seconds; got {args.baseline_budget}.")
     if args.scheduler and (args.executor or "://" not in args.scheduler):
@@ -354,11 +373,14 @@ def train_and_report(
     from ..app.outputs import metrics_document, write_outputs
     from ..app.run import run_training
     from ..app.tasks import headline
+    from ..app.tracking import log_outputs, mlflow_run
 
     log = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if as_json else print
-    result = run_training(options, log=log)
-    clock = time.perf_counter()
-    write_outputs(result, out, overwrite, extra_files)
+    with mlflow_run(options, log) as options:  # --mlflow: the job's run, ended with it
+        result = run_training(options, log=log)
+        clock = time.perf_counter()
+        write_outputs(result, out, overwrite, extra_files)
+        log_outputs(options, result.metadata, out)
     phases = {**result.metadata.get("phases", {}), "report and files": time.perf_counter() - clock}
     document = metrics_document(result)
     if as_json:
