@@ -96,7 +96,7 @@ class BinaryCrossEntropy(Loss):
     """Binary cross-entropy *from logits* z (one or several independent outputs).
 
     ``L = mean(max(z, 0) − z·y + log(1 + e^{−|z|}))``: no overflow or ``log(0)`` for any finite z
-    (tested to |z| = 1e4). Gradient: ``(σ(z) − y) / (n·k)``.
+    (tested to ``|z| = 1e4``). Gradient: ``(σ(z) − y) / (n·k)``.
     """
 
     name = "binary_cross_entropy"

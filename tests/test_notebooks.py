@@ -12,6 +12,8 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 FOLDER = Path(__file__).resolve().parent.parent / "examples" / "notebooks"
+#: Where the executed notebooks are left for the documentation build to reuse (docs/build.py).
+EXECUTED = Path(__file__).resolve().parent.parent / "build" / "notebooks"
 
 
 def _facts(notebook) -> dict:
@@ -38,11 +40,13 @@ def _html(notebook) -> list[str]:
 def executed():
     """Each notebook run once, in a kernel of this interpreter, from its own folder."""
     runs = {}
+    EXECUTED.mkdir(parents=True, exist_ok=True)
     for path in sorted(FOLDER.glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         nbclient.NotebookClient(
             notebook, timeout=None, kernel_name="python3", resources={"metadata": {"path": str(FOLDER)}}
         ).execute()
+        nbformat.write(notebook, EXECUTED / path.name)  # the docs site shows these outputs (docs/build.py)
         runs[path.stem] = notebook
     return runs
 
