@@ -24,12 +24,15 @@ class Report:
 
             model = load_model(model)
         self.model = model
+        self._html: str | None = None
 
     def html(self) -> str:
-        """The report as a self-contained HTML document."""
+        """The report as a self-contained HTML document (rendered once: the model does not change)."""
         from .report import render_report
 
-        return render_report(self.model)
+        if self._html is None:
+            self._html = render_report(self.model)
+        return self._html
 
     def _repr_html_(self) -> str:
         # the document in a frame of its own: its styles stay inside, the notebook's outside
