@@ -32,6 +32,10 @@ from _process import machine_record
 ROOT = Path(__file__).resolve().parent.parent
 #: The peak memory the issue asks every size to stay under (MB).
 BUDGET_MB = 1500
+#: In memory, the peak may be this many times the float32 feature matrix ...
+MATRIX_TIMES = 4
+#: ... plus this many MB (the interpreter, the libraries, the table while it is read).
+MATRIX_EXTRA_MB = 300
 
 
 def write_table(path: Path, rows: int, seed: int = 0) -> None:
@@ -87,10 +91,11 @@ def train(table: Path, out: Path, epochs: int, mode: str) -> dict:
         result["epochs"] = metrics["epochs"]
         result["epoch_seconds"] = load_model(out / "model.glassnet").history["history"]["time"][-1]
         result["prepare_seconds"] = metrics["phases"]["prepare"]
+        result["features"] = metrics["data"]["features"]
     return result
 
 
-def run(sizes: list[int], epochs: int, compare: int) -> dict:
+def run(sizes: list[int], epochs: int, compare: list[int]) -> dict:
     results = []
     glassnet = [sys.executable, "-m", "glassnet"]
     with tempfile.TemporaryDirectory() as folder:
@@ -101,7 +106,7 @@ def run(sizes: list[int], epochs: int, compare: int) -> dict:
             model = work / f"model-{rows}"
             entry = {"rows": rows, "table_mb": table.stat().st_size / 2**20}
             entry["train"] = train(table, model, epochs, "on")
-            if rows == compare:  # the same table in memory, for the comparison
+            if rows in compare:  # the same table in memory, for the comparison
                 entry["in_memory"] = train(table, work / f"memory-{rows}", epochs, "off")
             output = work / f"predictions-{rows}.csv"
             entry["predict"] = (
@@ -191,6 +196,16 @@ def markdown(report: dict, command: str) -> str:
             "",
             f"Out of core per epoch: {ratio} the in-memory time.",
         ]
+        if memory.get("features"):
+            matrix = entry["rows"] * memory["features"] * 4 / 2**20
+            limit = MATRIX_TIMES * matrix + MATRIX_EXTRA_MB
+            verdict = "within it" if memory["peak_rss_mb"] <= limit else "**over it**"
+            lines += [
+                "",
+                f"In memory the float32 feature matrix ({entry['rows']:,} rows × {memory['features']} features) is "
+                f"{matrix:,.0f} MB; the target is {MATRIX_TIMES}× that plus {MATRIX_EXTRA_MB} MB, {limit:,.0f} MB: the "
+                f"peak, {memory['peak_rss_mb']:,.0f} MB, is {verdict}.",
+            ]
     return "\n".join(lines + [""] + GUIDE) + "\n"
 
 
@@ -261,7 +276,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000,1000000,10000000", help="comma-separated row counts")
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--compare", type=int, default=1_000_000, help="the size also trained in memory")
+    parser.add_argument(
+        "--compare", default="100000,1000000", help="the sizes also trained in memory (comma-separated)"
+    )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scale.json"))
     parser.add_argument("--markdown", default=str(ROOT / "docs" / "scale.md"))
     parser.add_argument("--render", metavar="JSON", help="only regenerate the markdown from an earlier results file")
@@ -270,7 +287,8 @@ def main() -> None:
         report = json.loads(Path(args.render).read_text())
         Path(args.markdown).write_text(markdown(report, report["command"]))
         return
-    report = run([int(size) for size in args.sizes.split(",")], args.epochs, args.compare)
+    compare = [int(size) for size in args.compare.split(",") if size]
+    report = run([int(size) for size in args.sizes.split(",")], args.epochs, compare)
     command = " ".join(["python", "benchmarks/scale.py"] + sys.argv[1:])
     report["command"] = command
     Path(args.out).write_text(json.dumps(report, indent=2))

@@ -249,13 +249,19 @@ class TablePreprocessor:
         )
 
     def transform(self, frame) -> np.ndarray:
-        """Encode a DataFrame with the training statistics into float32 (n, n_features)."""
+        """Encode a DataFrame with the training statistics into float32 (n, n_features).
+
+        The result is allocated once and filled column block by column block (each computed in
+        float64, then stored): the memory is the matrix plus one block, not every block in float64
+        and their concatenation as well.
+        """
         import pandas as pd
 
         missing = [c for c in self.numeric + list(self.dates) + self.categorical if c not in frame.columns]
         if missing:
             raise DataError(f"the data lacks column(s) the model was trained on: {missing}.")
-        parts = []
+        out = np.empty((len(frame), len(self.feature_names)), dtype=np.float32)
+        at = 0
         for name in self.numeric:  # a cell that is not a number is a missing value (columns.not_numbers)
             numbers = pd.to_numeric(frame[name], errors="coerce")
             filled = numbers.astype(float).to_numpy()
@@ -263,20 +269,26 @@ class TablePreprocessor:
             if name in self.logs:
                 filled = np.log1p(np.maximum(filled, 0.0))  # a negative value at predict time counts as 0
             filled = np.where(np.isnan(filled), self.medians[name], filled)
-            parts.append(self._scaled((filled - self.means[name]) / self.scales[name]).reshape(-1, 1))
+            out[:, at] = self._scaled((filled - self.means[name]) / self.scales[name])
+            at += 1
         for name in self.indicators:
             numbers = pd.to_numeric(frame[name], errors="coerce").astype(float).to_numpy()
-            parts.append((~np.isfinite(numbers)).astype(float).reshape(-1, 1))
+            out[:, at] = ~np.isfinite(numbers)
+            at += 1
         for name, stats in self.dates.items():
-            parts.append(self._date_features(frame[name], stats))
+            block = self._date_features(frame[name], stats)
+            out[:, at : at + block.shape[1]] = block
+            at += block.shape[1]
         for name in self.categorical:
             text = frame[name].astype("string").fillna(MISSING)
             codes = pd.Categorical(text, categories=self.categories[name]).codes  # unseen → -1
-            onehot = np.zeros((len(frame), len(self.categories[name])))
+            width = len(self.categories[name])
+            onehot = out[:, at : at + width]
+            onehot[:] = 0.0
             known = codes >= 0
             onehot[np.flatnonzero(known), codes[known]] = 1.0
-            parts.append(onehot)
-        return np.ascontiguousarray(np.hstack(parts), dtype=np.float32)
+            at += width
+        return out
 
     def _scaled(self, values: np.ndarray) -> np.ndarray:
         """Smooth clipping of scaled values (none for files written before 0.6)."""

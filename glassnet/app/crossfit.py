@@ -44,15 +44,20 @@ class CrossFit:
     y: np.ndarray  # their targets, as loaded (class indices or values)
     out_of_fold: np.ndarray  # each row's prediction by the member that did not train on it
 
-    def member_view(self, prepared: Prepared, member: int = 0) -> Prepared:
-        """``prepared`` with member ``member``'s training and validation rows (for its diagnostics)."""
+    def member_view(self, prepared: Prepared, member: int = 0, training_rows: bool = True) -> Prepared:
+        """``prepared`` with member ``member``'s training and validation rows (for its diagnostics).
+
+        ``training_rows=False`` leaves out the copy of its training rows (none of them: only their
+        targets), for an account that needs no more than the validation rows and the pool.
+        """
         inside = self.folds != member
         return replace(
             prepared,
-            x_train=self.x[inside],
+            x_train=self.x[inside] if training_rows else self.x[:0],
             y_train=self.y[inside],
             x_val=self.x[~inside],
             y_val=self.y[~inside],
+            x_pooled=None,
         )
 
     def summary(self) -> dict:
@@ -84,7 +89,9 @@ def cross_fit(
     from ..training.executors import SequentialExecutor, ThreadExecutor, executor_for, sent_by_path
     from .threads import blas_threads, member_executor, threads_for
 
-    x = np.concatenate([prepared.x_train, prepared.x_val])
+    # the training and validation rows as one array: already so in memory (no copy), else joined
+    pooled = prepared.x_pooled
+    x = np.concatenate([prepared.x_train, prepared.x_val]) if pooled is None else pooled
     y = np.concatenate([prepared.y_train, prepared.y_val])
     if options.folds > len(x) // 2:
         raise DataError(
@@ -171,7 +178,7 @@ def train_member(fold: int, shared: dict):
     extras = shared["extras"]
     weights = extras["class_weights"]
     checkpoint = None if options.checkpoint is None else member_checkpoint(options.checkpoint, fold)
-    history = make_trainer(
+    trainer = make_trainer(
         network,
         x[inside],
         y[inside],
@@ -188,7 +195,9 @@ def train_member(fold: int, shared: dict):
         seed=seed,
         verbose=0 if stream is not None or shared.get("quiet") else options.verbose,
         diagnostics=fold == 0,  # the report's gradient story is told on the first member
-    ).run()
+    )
+    history = trainer.run()
+    trainer.release_data()  # this member's copy of its rows goes now, not at the next garbage collection
     if history.interrupted:
         where = None if checkpoint is None else member_checkpoint(options.checkpoint, None)
         raise TrainingInterrupted(history.interrupt_message, where)

@@ -155,11 +155,11 @@ def _cross_fit_run(prepared: Prepared, options: JobOptions, log, started: float,
     fit = cross_fit(prepared, replace(options, deadline=end), log, executor=options.executor, progress=progress)
     for k, history in enumerate(fit.histories):
         _say_cut(progress.clock, f"network {k + 1}", history)
-    view = fit.member_view(prepared, 0)
+    out_of_fold = prepared.description.get("estimate") == "out of fold"
+    # out of fold, the baselines are cross-validated on the pool: member 1's training rows are not copied again
+    view = fit.member_view(prepared, 0, training_rows=not out_of_fold)
     outputs = None
-    if (
-        prepared.description.get("estimate") == "out of fold"
-    ):  # the pooled rows are the test rows, each predicted honestly
+    if out_of_fold:  # the pooled rows are the test rows, each predicted honestly
         view = replace(view, x_test=fit.x, y_test=fit.y)
         outputs = fit.out_of_fold
     summary = fit.summary()
