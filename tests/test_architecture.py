@@ -64,6 +64,7 @@ ABOVE_CORE = (
     "glassnet.images",
     "glassnet.plots",
     "glassnet.notebook",
+    "glassnet.tracking",
     "glassnet.datasets",
     "glassnet.__main__",
     "glassnet.training.fit",

@@ -301,15 +301,17 @@ def test_cli_ctrl_c_prints_one_line_in_the_clis_terms_and_exits_130(
     if not with_checkpoint:
         assert "--checkpoint FILE" in err
         return
-    assert f"--resume to continue from {checkpoint}" in err
+    # the default job cross-fits with a checkpoint too: each member its own file, resumed member by member
+    assert f"--resume to continue from {tmp_path / 'run.member*.ckpt'}" in err
     monkeypatch.undo()
     assert main(args + ["--checkpoint", str(checkpoint), "--resume"]) == 0
     resumed = gn.load_model(tmp_path / "out" / "model.glassnet")
-    # a checkpoint resumes one run: one network, as --folds 1 trains without a checkpoint
-    assert main(args[:5] + [str(tmp_path / "plain")] + args[6:] + ["--folds", "1"]) == 0
+    assert main(args[:5] + [str(tmp_path / "plain")] + args[6:]) == 0  # the same job, never interrupted
     plain = gn.load_model(tmp_path / "plain" / "model.glassnet")
-    for name, value in plain.network.state_dict().items():
-        assert np.array_equal(resumed.network.state_dict()[name], value), name
+    assert len(resumed.members) == len(plain.members) == 5
+    for left, right in zip(resumed.members, plain.members):
+        for name, value in right.state_dict().items():
+            assert np.array_equal(left.state_dict()[name], value), name
 
 
 def test_ctrl_c_stops_the_whole_growth_search(monkeypatch):

@@ -58,9 +58,7 @@ class Report:
 
 def report(model) -> Report:
     """The full report of a model written by ``glassnet train`` (a SavedModel or its file), shown
-    inline in Jupyter: the same sections as ``report.html``; ``.save(path)`` writes it.
-
-    >>> import glassnet as gn  # doctest: +SKIP
-    >>> gn.report("glassnet-output/model.glassnet")  # doctest: +SKIP
+    inline in Jupyter: the same sections as ``report.html``; ``.save(path)`` writes it. In a
+    notebook: ``gn.report("glassnet-output/model.glassnet")``.
     """
     return Report(model)
