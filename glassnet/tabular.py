@@ -281,7 +281,7 @@ class TablePreprocessor:
             at += block.shape[1]
         for name in self.categorical:
             text = frame[name].astype("string").fillna(MISSING)
-            codes = pd.Categorical(text, categories=self.categories[name]).codes  # unseen → -1
+            codes = pd.Index(self.categories[name]).get_indexer(text)  # unseen → -1
             width = len(self.categories[name])
             onehot = out[:, at : at + width]
             onehot[:] = 0.0

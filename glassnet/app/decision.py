@@ -177,6 +177,13 @@ def plan(prepared, options) -> list[str]:
     task, classes, described = prepared.task, prepared.classes, prepared.description
     check_metric(task, options.metric)
     described["headline"] = {"metric": headline_metric(task, options.metric), "why": why_headline(task, options.metric)}
+    scored = np.asarray(prepared.y_test)
+    if task == "binary" and options.metric is None and len(scored) and len(np.unique(scored)) < 2:
+        described["headline"] = {  # ROC AUC ranks positives above negatives: it needs both on the rows
+            "metric": "accuracy",
+            "why": "accuracy: the test rows hold a single class, on which ROC AUC is undefined; "
+            "--metric chooses another",
+        }
     lines = [f"headline metric: {described['headline']['why']}"]
     if task not in CLASSIFICATION:
         return lines

@@ -72,9 +72,9 @@ def why_headline(task: str, metric: str | None) -> str:
 
 
 def headline(task: str, metrics: dict, metric: str | None = None) -> tuple[str, float]:
-    """The headline metric's name and value in ``metrics``."""
+    """The headline metric's name and value in ``metrics`` (NaN where the rows leave it undefined)."""
     name = headline_metric(task, metric)
-    return name, metrics[name]
+    return name, metrics.get(name, float("nan"))
 
 
 def metric_better(name: str) -> str:
