@@ -125,3 +125,12 @@ def test_a_missing_extra_is_named_with_its_install_command(tmp_path, monkeypatch
     (tmp_path / "t.csv").write_text("a,y\n1,0\n2,1\n")
     completed = glassnet("train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "m", "--tensorboard", "tb")
     assert_clean_error(completed, 2, "--tensorboard needs tensorboardX", "pip install 'glassnet[tensorboard]'")
+
+
+def test_a_store_that_is_not_mlflows_is_refused_in_one_line_and_left_as_it_was(tmp_path):
+    (tmp_path / "t.csv").write_text("a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(40)))
+    (tmp_path / "mlflow.db").write_text("my notes")
+    completed = glassnet("train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "m", "--mlflow",
+                         "--no-baselines", "--quiet", cwd=tmp_path)  # fmt: skip
+    assert_clean_error(completed, 2, "--mlflow could not open the tracking store", "file is not a database")
+    assert (tmp_path / "mlflow.db").read_text() == "my notes" and not (tmp_path / "m").exists()

@@ -49,10 +49,20 @@ def mlflow_run(options: JobOptions, log=print) -> Iterator[JobOptions]:
     from ..exceptions import TrainingInterrupted
     from ..tracking.mlflow import client
 
-    tracker = client(_uri(options))
-    experiment = tracker.get_experiment_by_name("glassnet")
-    experiment_id = experiment.experiment_id if experiment else tracker.create_experiment("glassnet")
-    run = tracker.create_run(experiment_id, run_name=Path(options.data).stem)
+    try:
+        tracker = client(_uri(options))
+        experiment = tracker.get_experiment_by_name("glassnet")
+        experiment_id = experiment.experiment_id if experiment else tracker.create_experiment("glassnet")
+        run = tracker.create_run(experiment_id, run_name=Path(options.data).stem)
+    except ImportError:
+        raise
+    except Exception as error:  # MLflow's and its database's errors, several lines long: said in one
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        where = options.mlflow or "MLflow's default store (MLFLOW_TRACKING_URI, else ./mlflow.db)"
+        raise ValueError(
+            f"--mlflow could not open the tracking store {where}: {reason}; pass another URI, or move away the "
+            "file that is not an MLflow store."
+        ) from None
     log(f"mlflow: run {run.info.run_id} in {tracker.tracking_uri}")
     status = "FAILED"
     try:
