@@ -9,17 +9,14 @@ A model's whole report inline is ``gn.report(model)`` (:mod:`glassnet.app.inline
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from typing import Any
 
 
 def _png(figure: Any) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    encoded = base64.b64encode(buffer.getvalue()).decode()
-    return f'<img alt="{html.escape(figure.axes[0].get_title())}" src="data:image/png;base64,{encoded}">'
+    from .plots import figure_html
+
+    return figure_html(figure, figure.axes[0].get_title(), dpi=90)
 
 
 def history_html(history: Any) -> str:

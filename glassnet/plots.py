@@ -20,6 +20,18 @@ def _history_dict(history) -> dict:
     return history.to_dict() if hasattr(history, "to_dict") else history
 
 
+def figure_html(figure: Any, alt: str, dpi: int = 100) -> str:
+    """``figure`` as an HTML ``<img>`` holding its PNG (base64): self-contained, for the report and Jupyter."""
+    import base64
+    import html
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
+
+
 def save_figure(figure, path: str | Path, dpi: int = 110) -> Path:
     """Save as PNG or SVG (by the file extension)."""
     path = Path(path)

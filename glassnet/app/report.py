@@ -3,9 +3,7 @@ telling what the data was, what the network is, how training went and how good t
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 
 import numpy as np
 
@@ -32,10 +30,7 @@ WRAP = 60
 
 
 def _image(figure, alt: str) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
+    return plots.figure_html(figure, alt)
 
 
 def _table(headers: list[str] | None, rows: list[list]) -> str:

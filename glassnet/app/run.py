@@ -23,7 +23,7 @@ from .interval import headline_interval
 from .options import JobOptions, cross_fitting, not_applied
 from .phases import JobProgress
 from .prepare import Prepared, prepare
-from .tasks import CLASSIFICATION, evaluate_network, metrics_of_outputs, predict_outputs, targets_for_network
+from .tasks import CLASSIFICATION, metrics_of_outputs, predict_outputs, targets_for_network
 from .threads import blas_threads, network_threads
 from .training_setup import (
     build_callbacks,
@@ -353,7 +353,8 @@ def _account(
     trail = None if growth is None else [{**row, "hidden": list(row["hidden"])} for row in growth.trail]
     if outputs is None:
         outputs = predict_outputs(network, task, prepared.x_test, arrays)
-    outputs, scores = _test_scores(selected, prepared, options, outputs, evidence)
+    validation = predict_outputs(selected, task, prepared.x_val, arrays)  # once: its metrics, and the evidence
+    outputs, scores = _test_scores(validation, prepared, options, outputs, evidence)
     decision, test_metrics = scores["decision"], scores["test_metrics"]
     phases = {"training": train_seconds}
     baselines, importance = _baselines_and_importance(selected, prepared, options, folds, log, progress, phases)
@@ -375,15 +376,9 @@ def _account(
         "options_not_applied": not_applied(options, task, prepared.preprocessing.get("kind", "table")),
         "curves": pictures,
         "warnings": advice(prepared, options, test_metrics),
-        "validation_metrics": evaluate_network(
-            selected,
-            task,
-            prepared.x_val,
-            prepared.y_val,
-            arrays,
-            classes,
-            None if decision is None else {"positive": decision["positive"]},
-        ),  # fmt: skip
+        "validation_metrics": metrics_of_outputs(
+            task, validation, prepared.y_val, classes, None if decision is None else {"positive": decision["positive"]}
+        ),
         "baselines": baselines,
         "overfitting": history.summary(),
         "overfitting_onset": history.overfitting_onset,
@@ -399,12 +394,14 @@ def _account(
     }
 
 
-def _test_scores(selected, prepared: Prepared, options: JobOptions, outputs, evidence) -> tuple:
+def _test_scores(validation, prepared: Prepared, options: JobOptions, outputs, evidence) -> tuple:
     """(the test rows' outputs as scored, the account's scores): the decision (calibration and threshold,
-    app/decision.settle), the test metrics with their intervals, the per-class table, the headline."""
-    task, arrays, classes = prepared.task, prepared.preprocessing_arrays, prepared.classes
+    app/decision.settle), the test metrics with their intervals, the per-class table, the headline.
+    ``validation`` are the selected network's outputs on the validation rows: the evidence without
+    out-of-fold predictions."""
+    task, classes = prepared.task, prepared.classes
     if evidence is None and task in CLASSIFICATION and len(prepared.y_val):
-        evidence = (predict_outputs(selected, task, prepared.x_val, arrays), prepared.y_val, None, False)
+        evidence = (validation, prepared.y_val, None, False)
     decision, outputs, thresholds = settle(task, options, prepared.description, outputs, evidence)
     scoring = None if decision is None else {**decision, "threshold": thresholds}
     test_metrics = metrics_of_outputs(task, outputs, prepared.y_test, classes, scoring)

@@ -77,13 +77,6 @@ def headline(task: str, metrics: dict, metric: str | None = None) -> tuple[str, 
     return name, metrics.get(name, float("nan"))
 
 
-def metric_better(name: str) -> str:
-    """``"max"`` or ``"min"``: whether a larger value of metric ``name`` is better."""
-    from ..training.metrics import metric_mode
-
-    return metric_mode(name)
-
-
 def labels_to_json(values) -> list:
     """Class labels as plain JSON values."""
     return [v.item() if isinstance(v, np.generic) else v for v in values]
@@ -121,13 +114,6 @@ def _decision_parts(decision: dict | None) -> tuple[int | None, float | None]:
     if not decision:
         return None, None
     return decision.get("positive"), decision.get("threshold")
-
-
-def evaluate_network(
-    network, task: str, x, y, arrays: dict | None = None, classes: list | None = None, decision: dict | None = None
-) -> dict:
-    """Test metrics of ``network`` (a Sequential or an Ensemble) on prepared rows ``x``."""
-    return metrics_of_outputs(task, predict_outputs(network, task, x, arrays or {}, decision), y, classes, decision)
 
 
 def metrics_of_outputs(
