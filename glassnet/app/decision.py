@@ -171,7 +171,7 @@ def choose_threshold(
 def plan(prepared, options) -> list[str]:
     """Before training: the headline metric and why, a binary task's positive class, the class
     weights; recorded in ``prepared.description`` and returned as lines for the log."""
-    from .scoring import positive_class, why_positive
+    from .scoring import choose_positive
     from .tasks import CLASSIFICATION, check_metric, headline_metric, labels_to_json, why_headline
 
     task, classes, described = prepared.task, prepared.classes, prepared.description
@@ -190,10 +190,9 @@ def plan(prepared, options) -> list[str]:
     y = np.concatenate([prepared.y_train, prepared.y_val])
     if task == "binary":
         try:
-            index = positive_class(classes, y, options.positive_class)
+            index, why = choose_positive(classes, y, options.positive_class)
         except ValueError as error:
             raise DataError(f"--positive-class: {error}") from None
-        why = why_positive(classes, y, index, options.positive_class)
         described["positive_class"] = {"label": labels_to_json([classes[index]])[0], "index": index, "why": why}
         lines.append(why)
     weights = class_weights(options.class_weight, classes, y)

@@ -54,8 +54,8 @@ BINARY_HEADLINE_REASON = (
 )
 
 
-def positive_class(classes: list, y: np.ndarray, told=None) -> int:
-    """The index of a binary task's positive class among ``classes``.
+def choose_positive(classes: list, y: np.ndarray, told=None) -> tuple[int, str]:
+    """(the index of a binary task's positive class among ``classes``, why, in words).
 
     ``told`` (a label, or its text) wins; else a label read as positive (``1``, ``true``, ``yes``,
     ``positive``...) when the other is not; else the rarer class in ``y`` (the later one on a tie).
@@ -65,24 +65,24 @@ def positive_class(classes: list, y: np.ndarray, told=None) -> int:
         wanted = str(told).strip().lower()
         if wanted not in texts:
             raise ValueError(f"the positive class {told!r} is not one of the classes {list(classes)}.")
-        return texts.index(wanted)
+        index = texts.index(wanted)
+        return index, f"positive class {classes[index]!r} (--positive-class)"
     named = [i for i, text in enumerate(texts) if text in POSITIVE_LABELS]
     if len(named) == 1:
-        return named[0]
+        index = named[0]
+        return index, f"positive class {classes[index]!r} (its label says so; --positive-class chooses another)"
     counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(classes))
-    return 0 if counts[0] < counts[1] else 1
+    index = 0 if counts[0] < counts[1] else 1
+    share = counts[index] / counts.sum() if counts.sum() else float("nan")
+    return (
+        index,
+        f"positive class {classes[index]!r} (the rarer class, {share:.1%} of the rows; --positive-class chooses)",
+    )
 
 
-def why_positive(classes: list, y: np.ndarray, index: int, told=None) -> str:
-    """The positive class and why it was chosen, in words."""
-    if told is not None:
-        return f"positive class {classes[index]!r} (--positive-class)"
-    if str(classes[index]).strip().lower() in POSITIVE_LABELS and str(classes[1 - index]).strip().lower() not in (
-        POSITIVE_LABELS
-    ):
-        return f"positive class {classes[index]!r} (its label says so; --positive-class chooses another)"
-    share = float(np.mean(np.asarray(y) == index)) if len(y) else float("nan")
-    return f"positive class {classes[index]!r} (the rarer class, {share:.1%} of the rows; --positive-class chooses)"
+def positive_class(classes: list, y: np.ndarray, told=None) -> int:
+    """The index of a binary task's positive class (:func:`choose_positive`)."""
+    return choose_positive(classes, y, told)[0]
 
 
 def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
