@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import recipe
+from ..layers.activations import softmax
 
 #: Probabilities are clipped to [EPS, 1 - EPS] before their logarithm.
 EPS = 1e-12
@@ -25,10 +26,7 @@ def calibrate(probabilities: np.ndarray, calibration: dict) -> np.ndarray:
     """``probabilities`` (rows × classes) through a recorded calibration."""
     logs = np.log(np.clip(probabilities, EPS, 1.0))
     if calibration["method"] == "temperature":
-        scaled = logs / calibration["temperature"]
-        scaled -= scaled.max(axis=1, keepdims=True)
-        exp = np.exp(scaled)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return softmax(logs / calibration["temperature"])
     positive = calibration["positive"]
     logit = logs[:, positive] - logs[:, 1 - positive]
     p = 1.0 / (1.0 + np.exp(-(calibration["slope"] * logit + calibration["intercept"])))

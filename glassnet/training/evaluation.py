@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy
+from ..layers.activations import softmax
+from ..losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy, stable_sigmoid
 from ..network import Sequential
 from .metrics import Score, accuracy, balanced_accuracy, metric_score, regression_metrics
 
@@ -56,9 +57,8 @@ def _scored(outputs: np.ndarray, y: np.ndarray, loss: Loss, fused: bool) -> tupl
     classification loss (the fused output's logits turned into probabilities)."""
     if isinstance(loss, SoftmaxCrossEntropy):
         if fused:
-            shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
-            outputs = shifted / shifted.sum(axis=1, keepdims=True)
+            outputs = softmax(outputs)
         return (y if y.ndim == 1 else y.argmax(axis=1)), outputs
     if isinstance(loss, BinaryCrossEntropy) and fused:
-        return y, 1.0 / (1.0 + np.exp(-outputs))
+        return y, stable_sigmoid(outputs)
     return y, outputs
