@@ -91,7 +91,15 @@ CONFIGS["E"] = {
     "weight_decay": 2.0 / N_SAMPLES,
     "label": "64-256-128-2 ReLU, dropout 0.1, Adam with L2, batch 64 (the tabular recipe's network)",
 }
-CONTENDERS = ("glassnet", "glassnet_nodiag", "glassnet_numpy", "torch", "torch_compile", "sklearn")
+CONTENDERS = ("glassnet", "glassnet_nodiag", "glassnet_numpy", "glassnet_policy", "torch", "torch_compile", "sklearn")
+
+
+def policy_threads(config: dict) -> int | None:
+    """The BLAS threads ``glassnet train`` gives one network of this config (glassnet/app/threads.py:
+    one for small products, else None: every thread the run allows)."""
+    from glassnet.app.threads import product_threads
+
+    return product_threads(config["sizes"], config["batch"])
 
 
 def weights_of(sizes: list[int]) -> int:
@@ -346,11 +354,13 @@ def worker_gemm(threads: int) -> dict:
     return {"gflops": 2 * 2048**3 / best / 1e9}
 
 
-def worker_gemm_shapes(config: dict) -> dict:
+def worker_gemm_shapes(config: dict, library: str = "numpy", threads: int = 2) -> dict:
     """The matrix products of one training step alone, at this config's shapes: the GEMM-only limit.
 
-    Forward x·W per layer; backward xᵀ·δ per layer and δ·Wᵀ for every layer but the first. Two
-    figures:
+    Forward x·W per layer; backward xᵀ·δ per layer and δ·Wᵀ for every layer but the first, each
+    into a preallocated output, with ``library``'s product: NumPy's ``matmul`` (glassnet's BLAS) or
+    PyTorch's ``torch.mm`` (its own BLAS), so that each side's time outside the products can be
+    told apart. Two figures:
 
     - ``samples_per_s``: the best of many back-to-back repetitions in warm caches, an optimistic
       bound;
@@ -360,22 +370,40 @@ def worker_gemm_shapes(config: dict) -> dict:
     """
     import numpy as np
 
+    if library == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+
+        def product(a, b, out):
+            return lambda: torch.mm(a, b, out=out)
+
+        def tensor(array):
+            return torch.from_numpy(array)
+    else:
+
+        def product(a, b, out):
+            return lambda: np.matmul(a, b, out=out)
+
+        def tensor(array):
+            return array
+
     rng = np.random.default_rng(0)
     sizes, batch = config["sizes"], config["batch"]
     products = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        x = rng.random((batch, fan_in), dtype=np.float32)
-        w = rng.random((fan_in, fan_out), dtype=np.float32)
-        delta = rng.random((batch, fan_out), dtype=np.float32)
-        y, grad_w, grad_x = np.empty_like(delta), np.empty_like(w), np.empty_like(x)
-        products.append(lambda x=x, w=w, y=y: np.matmul(x, w, out=y))
-        products.append(lambda x=x, d=delta, g=grad_w: np.matmul(x.T, d, out=g))
+        x = tensor(rng.random((batch, fan_in), dtype=np.float32))
+        w = tensor(rng.random((fan_in, fan_out), dtype=np.float32))
+        delta = tensor(rng.random((batch, fan_out), dtype=np.float32))
+        y, grad_w, grad_x = (tensor(np.empty(shape, np.float32)) for shape in (delta.shape, w.shape, x.shape))
+        products.append(product(x, w, y))
+        products.append(product(x.T, delta, grad_w))
         if i > 0:
-            products.append(lambda d=delta, w=w, g=grad_x: np.matmul(d, w.T, out=g))
+            products.append(product(delta, w.T, grad_x))
 
     def step() -> None:
-        for product in products:
-            product()
+        for run in products:
+            run()
 
     for _ in range(20):
         step()
@@ -385,7 +413,7 @@ def worker_gemm_shapes(config: dict) -> dict:
         for _ in range(20):
             step()
         best = min(best, (time.perf_counter() - started) / 20)
-    optimizer_state = np.zeros(4 * weights_of(sizes), dtype=np.float32)
+    optimizer_state = tensor(np.zeros(4 * weights_of(sizes), dtype=np.float32))
     streamed = []
     for _ in range(60):
         optimizer_state += 1.0  # the optimizer's pass over the parameters, not timed
@@ -410,8 +438,9 @@ def paired(results: list[dict], others: list[dict]) -> list[tuple[float, float]]
 def run_worker(args) -> None:
     if args.worker == "gemm":
         result = worker_gemm(args.threads)
-    elif args.worker == "gemm_shapes":
-        result = worker_gemm_shapes(CONFIGS[args.config])
+    elif args.worker in ("gemm_shapes", "gemm_shapes_torch"):
+        library = "torch" if args.worker == "gemm_shapes_torch" else "numpy"
+        result = worker_gemm_shapes(CONFIGS[args.config], library, args.threads)
     else:
         config = CONFIGS[args.config]
         if args.worker in ("glassnet", "glassnet_baseline"):
@@ -420,6 +449,11 @@ def run_worker(args) -> None:
             result = worker_glassnet(config, args.epochs, args.threads, diagnostics=False)
         elif args.worker == "glassnet_numpy":
             result = worker_glassnet(config, args.epochs, args.threads, kernels="numpy")
+        elif args.worker == "glassnet_policy":
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=policy_threads(config)):
+                result = worker_glassnet(config, args.epochs, args.threads)
         elif args.worker == "torch":
             result = worker_torch(config, args.epochs, args.threads)
         elif args.worker == "torch_compile":
@@ -439,6 +473,7 @@ def available(contender: str) -> str | None:
         "glassnet_baseline": "glassnet",
         "glassnet_nodiag": "glassnet",
         "glassnet_numpy": "glassnet",
+        "glassnet_policy": "glassnet",
         "torch": "torch",
         "torch_compile": "torch",
         "sklearn": "sklearn",
@@ -563,6 +598,7 @@ def measure(args: argparse.Namespace, configs: list[str], contenders: list[str])
     raw: dict[str, dict[str, list]] = {c: {k: [] for k in active} for c in configs}
     gemm_only: dict[str, list[float]] = {c: [] for c in configs}
     gemm_streamed: dict[str, list[float]] = {c: [] for c in configs}
+    torch_streamed: dict[str, list[float]] = {c: [] for c in configs}
     failures: dict[str, str] = {}
     for round_index in range(args.rounds):
         for config in configs:
@@ -570,10 +606,16 @@ def measure(args: argparse.Namespace, configs: list[str], contenders: list[str])
             if isinstance(shapes, dict):
                 gemm_only[config].append(shapes["samples_per_s"])
                 gemm_streamed[config].append(shapes["streamed_samples_per_s"])
+            if "torch" in active:
+                shapes = spawn("gemm_shapes_torch", config, 1, args.threads, 300)
+                if isinstance(shapes, dict):
+                    torch_streamed[config].append(shapes["streamed_samples_per_s"])
             order = active if round_index % 2 == 0 else list(reversed(active))
             for contender in order:
                 if contender == "sklearn" and (CONFIGS[config]["batch_norm"] or CONFIGS[config].get("dropout")):
                     continue  # MLPClassifier has no batch norm and no dropout
+                if contender == "glassnet_policy" and policy_threads(CONFIGS[config]) is None:
+                    continue  # the policy keeps every thread here: the same run as `glassnet`
                 key = f"{config}/{contender}"
                 if key in failures:
                     continue
@@ -609,6 +651,10 @@ def measure(args: argparse.Namespace, configs: list[str], contenders: list[str])
             "contenders": {},
             "gemm_only_samples_per_s": max(gemm_only[config]) if gemm_only[config] else None,
             "gemm_streamed_samples_per_s": statistics.median(gemm_streamed[config]) if gemm_streamed[config] else None,
+            "torch_gemm_streamed_samples_per_s": (
+                statistics.median(torch_streamed[config]) if torch_streamed[config] else None
+            ),
+            "policy_threads": policy_threads(CONFIGS[config]),
         }
         torch_rounds = raw[config].get("torch", [])
         for contender, results in raw[config].items():
@@ -670,6 +716,12 @@ def measure(args: argparse.Namespace, configs: list[str], contenders: list[str])
                     "(medians over the rounds)",
                     flush=True,
                 )
+            policy = raw[config].get("glassnet_policy", [])
+            if contender == "glassnet" and policy:
+                ratios = [theirs / mine for mine, theirs in paired(results, policy)]
+                if ratios:
+                    info["policy_cost"] = 1 - statistics.median(ratios)
+                    info["policy_min"], info["policy_max"] = 1 - max(ratios), 1 - min(ratios)
             nodiag = raw[config].get("glassnet_nodiag", [])
             if contender == "glassnet" and nodiag:
                 ratios = [theirs / mine for mine, theirs in paired(results, nodiag)]
@@ -729,6 +781,84 @@ def two_state_lines(report: dict) -> list[str]:
     return lines
 
 
+#: The throughput targets against PyTorch eager (issue 31), for every machine kind.
+TARGETS = {"A": 1.4, "B": 1.1, "C": 8.0, "D": 2.0, "E": 3.0}
+
+
+def memory_lines(report: dict) -> list[str]:
+    """Peak RSS on A against PyTorch's: NumPy kernels at most half of it, compiled kernels at most all of it."""
+    contenders = report["configs"].get("A", {}).get("contenders", {})
+    torch = contenders.get("torch", {}).get("peak_rss_mb")
+    if not torch:
+        return []
+    lines = ["", f"Memory on A (peak RSS of the training process; PyTorch eager {torch:.0f} MB):", ""]
+    for contender, share, what in (("glassnet_numpy", 0.5, "NumPy kernels"), ("glassnet", 1.0, "compiled kernels")):
+        mine = contenders.get(contender, {}).get("peak_rss_mb")
+        if mine:
+            met = "met" if mine <= share * torch else "**not met**"
+            lines.append(
+                f"- {what} (`{contender}`): {mine:.0f} MB, {mine / torch:.2f} of PyTorch's; target ≤ {share:g}: {met}"
+            )
+    return lines
+
+
+def policy_lines(report: dict) -> list[str]:
+    """What the BLAS thread policy (threads by product size) costs one network, per config."""
+    parts = []
+    for name, entry in report["configs"].items():
+        info = entry["contenders"].get("glassnet", {})
+        if "policy_threads" not in entry:
+            continue  # a run from before the policy was measured
+        if entry["policy_threads"] is None:
+            parts.append(f"{name}: every thread (the same run as `glassnet`)")
+        elif "policy_cost" in info:
+            parts.append(
+                f"{name}: {entry['policy_threads']} thread, {info['policy_cost']:+.1%} "
+                f"(per round {info['policy_min']:+.1%} to {info['policy_max']:+.1%})"
+            )
+    if not parts:
+        return []
+    return [
+        "",
+        "The BLAS thread policy of `glassnet train` (one thread for small products) against every thread, "
+        "as throughput lost by `glassnet_policy` against `glassnet` (negative: gained): " + "; ".join(parts) + ".",
+    ]
+
+
+def breakdown_lines(report: dict) -> list[str]:
+    """Where each training step's time goes, glassnet against PyTorch: the products alone in each side's
+    own BLAS (streamed replay) and the rest of the step; the gap split into the BLAS's part and the rest's."""
+    rows = []
+    for name, entry in report["configs"].items():
+        mine, theirs = entry["contenders"].get("glassnet"), entry["contenders"].get("torch")
+        ours_only, torch_only = entry.get("gemm_streamed_samples_per_s"), entry.get("torch_gemm_streamed_samples_per_s")
+        if not (mine and theirs and ours_only and torch_only):
+            continue
+        batch = CONFIGS[name]["batch"]
+        step, gemm = batch / mine["samples_per_s"] * 1e6, batch / ours_only * 1e6
+        their_step, their_gemm = batch / theirs["samples_per_s"] * 1e6, batch / torch_only * 1e6
+        rows.append(
+            f"| {name} | {step:,.0f} | {gemm:,.0f} | {step - gemm:,.0f} | {their_step:,.0f} | {their_gemm:,.0f} | "
+            f"{their_step - their_gemm:,.0f} | {step - their_step:+,.0f} | {gemm - their_gemm:+,.0f} | "
+            f"{(step - gemm) - (their_step - their_gemm):+,.0f} |"
+        )
+    if not rows:
+        return []
+    return [
+        "",
+        "Where a training step's time goes (µs per step, medians over the rounds): each side's matrix products "
+        "replayed alone at the config's shapes in its own BLAS (NumPy's `matmul` for glassnet, `torch.mm` for "
+        "PyTorch; the streamed replay, in its own process), and the rest of the step (element-wise work, loss, "
+        "optimizer, Python). The gap (glassnet − PyTorch; negative: glassnet faster) splits into the BLAS's part "
+        "(the replays' difference) and the rest's:",
+        "",
+        "| config | glassnet step | its products (NumPy's BLAS) | its rest | PyTorch step | its products "
+        "(PyTorch's BLAS) | its rest | gap | from the BLAS | from the rest |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
+    ]
+
+
 def render_markdown(report: dict, command: str) -> str:
     v = report["versions"]
     lines = [
@@ -751,6 +881,8 @@ def render_markdown(report: dict, command: str) -> str:
         "",
         "- Contenders: `glassnet` (defaults: diagnostics on, compiled kernels when numba is installed), "
         "`glassnet_nodiag` (diagnostics off), `glassnet_numpy` (diagnostics on, NumPy only: no numba), "
+        "`glassnet_policy` (BLAS threads as `glassnet train` gives one network: one thread when its largest "
+        "product is small, run only where that differs from `glassnet`), "
         "PyTorch eager, `torch.compile`, scikit-learn `MLPClassifier` (sgd, float32 input).",
         "",
         "| config | contender | samples/s (median, min–max) | × PyTorch eager | × scikit-learn | share of GEMM peak | "
@@ -801,22 +933,26 @@ def render_markdown(report: dict, command: str) -> str:
         "",
         "Against the targets (glassnet with its defaults; medians of per-round ratios):",
         "",
-        "| config | × PyTorch eager | × torch.compile | × scikit-learn | share of GEMM peak "
+        "| config | × PyTorch eager | target | met | × torch.compile | × scikit-learn | share of GEMM peak "
         "| predict 1 row ÷ PyTorch's |",
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, entry in report["configs"].items():
         info = entry["contenders"].get("glassnet")
         if not info:
             continue
+        ratio, target = info.get("ratio_to_torch"), TARGETS.get(name)
         cells = [
-            f"{info['ratio_to_torch']:.2f}" if "ratio_to_torch" in info else "–",
+            f"{ratio:.2f}" if ratio else "–",
+            f"≥ {target:g}" if target else "–",
+            ("yes" if ratio >= target else "**no**") if ratio and target else "–",
             f"{info['ratio_to_compile']:.2f}" if "ratio_to_compile" in info else "–",
             f"{info['ratio_to_sklearn']:.2f}" if "ratio_to_sklearn" in info else "–",
             f"{info['gemm_share']:.0%}",
             f"{info['predict_1_vs_torch']:.2f}" if "predict_1_vs_torch" in info else "–",
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += memory_lines(report) + policy_lines(report) + breakdown_lines(report)
     peak = report["gemm_peak_gflops"] * 1e9
     lines += [
         "",

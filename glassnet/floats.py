@@ -56,6 +56,7 @@ import numpy as np
 _MODE_BITS = {"x86_64": (1, 0x8040), "AMD64": (1, 0x8040), "aarch64": (0, 1 << 24), "arm64": (0, 1 << 24)}
 
 
+@functools.cache  # asked on every optimizer step: np.finfo costs a few hundred nanoseconds
 def smallest_normal(dtype: np.dtype | type) -> float:
     """The smallest positive normal number of a floating ``dtype`` (float32: 1.18e-38).
 

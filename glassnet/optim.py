@@ -199,19 +199,29 @@ class SGD(Optimizer):
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0; got momentum=0.")
 
+    #: (dtype, lr, momentum, weight decay) of the scalars below: cast once, not on every step
+    _scalars_for: tuple[Any, ...] | None = None
+    _scalars: tuple[Any, ...] = ()
+
     def _update_compiled(self, compiled: ModuleType, segment: Segment, state: dict[str, Any]) -> None:
         velocity = self._buffer(state, "velocity", segment.grad) if self.momentum else segment.grad
-        cast = segment.value.dtype.type  # float32 scalars for float32 arrays: no mixed-type loop
+        key = (segment.value.dtype, self.lr, self.momentum, self.weight_decay)
+        if key != self._scalars_for:  # float32 scalars for float32 arrays: no mixed-type loop
+            cast = segment.value.dtype.type
+            self._scalars_for = key
+            self._scalars = (*map(cast, key[1:]), cast(smallest_normal(segment.value.dtype)))
+        lr, momentum, weight_decay, tiny = self._scalars
+        # positional: numba's dispatcher matches keywords more slowly, and this runs every step
         compiled.sgd_step(
             segment.value,
             segment.grad,
             velocity,
-            lr=cast(self.lr),
-            momentum=cast(self.momentum),
-            nesterov=self.nesterov,
-            weight_decay=cast(self.weight_decay),
-            n_regularized=segment.n_regularized,
-            tiny=cast(smallest_normal(segment.value.dtype)),
+            lr,
+            momentum,
+            self.nesterov,
+            weight_decay,
+            segment.n_regularized,
+            tiny,
         )
 
     def _update(self, segment: Segment, state: dict[str, Any]) -> None:
