@@ -718,7 +718,8 @@ def measure(args: argparse.Namespace, configs: list[str], contenders: list[str])
                 )
             policy = raw[config].get("glassnet_policy", [])
             if contender == "glassnet" and policy:
-                ratios = [theirs / mine for mine, theirs in paired(results, policy)]
+                # per round: the policy's throughput over glassnet's (seconds: glassnet's over the policy's)
+                ratios = [mine / theirs for mine, theirs in paired(results, policy)]
                 if ratios:
                     info["policy_cost"] = 1 - statistics.median(ratios)
                     info["policy_min"], info["policy_max"] = 1 - max(ratios), 1 - min(ratios)
@@ -878,6 +879,7 @@ def render_markdown(report: dict, command: str) -> str:
         "Share of peak counts training FLOPs as 6 × weights × samples (an overestimate: no gradient "
         "is needed for the input, about 0.75× of it for a 784-input net).",
         f"- Skipped contenders: {report['skipped'] or 'none'}; failures: {report['failures'] or 'none'}.",
+        *(f"- Corrected after the run: {fix}" for fix in report.get("corrections", [])),
         "",
         "- Contenders: `glassnet` (defaults: diagnostics on, compiled kernels when numba is installed), "
         "`glassnet_nodiag` (diagnostics off), `glassnet_numpy` (diagnostics on, NumPy only: no numba), "
