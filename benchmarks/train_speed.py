@@ -676,6 +676,8 @@ def measure(args: argparse.Namespace, configs: list[str], contenders: list[str])
                 "epochs": len(epochs),
                 "epochs_dropped": len(epochs) - len(clean),
                 "two_states": two_states(clean),
+                # each round's figure, in order (None: no clean epoch), so that any ratio can be re-derived
+                "round_seconds": [typical(r) for r in results],
             }
             if torch_rounds and contender != "torch":
                 ratios = [theirs / mine for mine, theirs in paired(results, torch_rounds)]
