@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import recipe
 from ..layers.activations import softmax
+from ..losses import SoftmaxCrossEntropy, stable_sigmoid
 
 #: Probabilities are clipped to [EPS, 1 - EPS] before their logarithm.
 EPS = 1e-12
@@ -29,7 +30,7 @@ def calibrate(probabilities: np.ndarray, calibration: dict) -> np.ndarray:
         return softmax(logs / calibration["temperature"])
     positive = calibration["positive"]
     logit = logs[:, positive] - logs[:, 1 - positive]
-    p = 1.0 / (1.0 + np.exp(-(calibration["slope"] * logit + calibration["intercept"])))
+    p = stable_sigmoid(calibration["slope"] * logit + calibration["intercept"])
     result = np.empty_like(probabilities)
     result[:, positive], result[:, 1 - positive] = p, 1.0 - p
     return result
@@ -41,11 +42,10 @@ def fit_calibration(method: str, probabilities: np.ndarray, y: np.ndarray, posit
     if method == "temperature":
         from scipy.optimize import minimize_scalar  # a scikit-learn dependency
 
+        cross_entropy = SoftmaxCrossEntropy()  # the training loss: the mean of log Σe^z − z_true
+
         def loss(log_t: float) -> float:
-            scaled = logs / np.exp(log_t)
-            scaled -= scaled.max(axis=1, keepdims=True)
-            log_norm = np.log(np.exp(scaled).sum(axis=1))
-            return float(np.mean(log_norm - scaled[np.arange(len(y)), y]))
+            return cross_entropy.forward(logs / np.exp(log_t), y)
 
         found = minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded")
         return {"method": "temperature", "temperature": float(np.exp(found.x))}
