@@ -37,11 +37,21 @@ def minibatch_indices(
 class BatchGatherer:
     """Copies the rows of a batch into reused buffers (``np.take(..., out=)``): no per-step allocation.
 
-    Gathers the inputs, the targets and (when given) the sample weights of the same rows.
+    Gathers the inputs, the targets and (when given) the sample weights of the same rows. With
+    ``rows``, the training rows are those positions of ``x`` (y and the weights hold one entry per
+    position): batch position i is row ``rows[i]`` of x, and x is never copied.
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None, *, batch_size: int) -> None:
-        self.x, self.y = x, y
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        weights: np.ndarray | None,
+        *,
+        batch_size: int,
+        rows: np.ndarray | None = None,
+    ) -> None:
+        self.x, self.y, self.rows = x, y, rows
         #: A file-mapped x (an out-of-core cache) is read row by row from its file, not its mapping.
         self._file = file_rows(x)
         self._x = np.empty((batch_size,) + x.shape[1:], dtype=x.dtype)
@@ -52,10 +62,11 @@ class BatchGatherer:
     def gather(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """The rows ``indices`` of x, y and the weights (None without weights), in reused buffers."""
         n = len(indices)
+        positions = indices if self.rows is None else self.rows[indices]
         if self._file is None:
-            x_batch = _take(self.x, indices, self._x, n)
+            x_batch = _take(self.x, positions, self._x, n)
         else:
-            x_batch = self._file.take(indices, self._x if n == len(self._x) else self._x[:n])
+            x_batch = self._file.take(positions, self._x if n == len(self._x) else self._x[:n])
         y_batch = _take(self.y, indices, self._y, n)
         if self._weights is None:
             return x_batch, y_batch, None

@@ -235,3 +235,61 @@ def test_network_pickles_with_flat_parameters(tmp_path):
     assert np.array_equal(clone.predict(x), net.predict(x))
     optimizer = gn.SGD(clone.parameters(), lr=0.1)
     assert len(optimizer._segments) == 1  # parameters are views of one flat store again
+
+
+def test_training_on_some_rows_of_x_equals_training_on_their_copy(tmp_path):
+    """``rows=``: a cross-fit member trains on some folds of the pool without a copy of them. Batches,
+    weights, diagnostics probe, history and the checkpoint's data fingerprint are those of the copy."""
+    from glassnet.training.fit import make_trainer
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 6)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
+    rows = np.sort(rng.choice(300, 220, replace=False))
+    held = np.setdiff1d(np.arange(300), rows)
+    weights = rng.uniform(0.5, 2.0, 300)
+
+    def run(x_given, y_given, w_given, **extra):
+        net = gn.mlp([16, 8], 2, dropout=0.1, output_activation="softmax", input_dim=6, seed=0)
+        trainer = make_trainer(
+            net, x_given, y_given, sample_weight=w_given, epochs=3, batch_size=32, seed=5,
+            validation_data=(x[held], y[held]), optimizer="adam", **extra,
+        )  # fmt: skip
+        history = trainer.run()
+        return net, history, trainer
+
+    copy_net, copy_history, copy_trainer = run(x[rows], y[rows], weights[rows])
+    view_net, view_history, view_trainer = run(x, y[rows], weights[rows], rows=rows)
+    for a, b in zip(copy_net.parameters(), view_net.parameters()):
+        np.testing.assert_array_equal(a.value, b.value)
+    untimed = [{k: v for k, v in h.history.items() if k != "time"} for h in (copy_history, view_history)]
+    assert untimed[0] == untimed[1] and len(untimed[0]["val_loss"]) == 3
+    assert view_trainer.n_samples == 220
+    np.testing.assert_array_equal(view_trainer.sample_rows(50, 0), copy_trainer.sample_rows(50, 0))
+    assert view_trainer.fingerprint() == copy_trainer.fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (np.array([0, 5, 300]), r"rows must lie in \[0, 300\)"),
+        (np.array([[1, 2]]), "non-empty 1-D array of row positions"),
+        (np.array([0.5, 1.0]), "non-empty 1-D array of row positions"),
+    ],
+)
+def test_training_rows_out_of_range_or_not_integers_are_refused(rows, message):
+    from glassnet.training.fit import make_trainer
+
+    x = np.zeros((300, 4), dtype=np.float32)
+    net = gn.mlp([4], 2, output_activation="softmax", input_dim=4, seed=0)
+    with pytest.raises(ValueError, match=message):
+        make_trainer(net, x, np.zeros(len(rows), dtype=np.int64), rows=rows)
+
+
+def test_training_rows_cannot_be_split_for_validation():
+    from glassnet.training.fit import make_trainer
+
+    x = np.zeros((50, 4), dtype=np.float32)
+    net = gn.mlp([4], 2, output_activation="softmax", input_dim=4, seed=0)
+    with pytest.raises(ValueError, match="validation_split cannot split a subset of rows"):
+        make_trainer(net, x, np.zeros(10, dtype=np.int64), rows=np.arange(10), validation_split=0.2)

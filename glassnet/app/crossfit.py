@@ -180,8 +180,9 @@ def train_member(fold: int, shared: dict):
     checkpoint = None if options.checkpoint is None else member_checkpoint(options.checkpoint, fold)
     trainer = make_trainer(
         network,
-        x[inside],
+        x,  # the pool: the member's rows are gathered from it batch by batch, never copied
         y[inside],
+        rows=np.flatnonzero(inside),
         checkpoint=checkpoint,  # each member its own file: resumed member by member
         resume=options.resume,
         optimizer=build_optimizer(network, options, int(inside.sum())),
@@ -197,7 +198,7 @@ def train_member(fold: int, shared: dict):
         diagnostics=fold == 0,  # the report's gradient story is told on the first member
     )
     history = trainer.run()
-    trainer.release_data()  # this member's copy of its rows goes now, not at the next garbage collection
+    trainer.release_data()  # its validation rows and batch buffers go now, not at the next garbage collection
     if history.interrupted:
         where = None if checkpoint is None else member_checkpoint(options.checkpoint, None)
         raise TrainingInterrupted(history.interrupt_message, where)

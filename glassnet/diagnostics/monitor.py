@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from ..layers import Activation, BatchNorm, Dense, Softmax
-from ..pages import take_rows
 from ..training.callbacks import Callback
 
 # Which units count as dead or saturated, and the bound of saturation, each activation declares
@@ -69,9 +68,7 @@ class Diagnostics(Callback):
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         trainer = self.trainer
         network = trainer.network
-        n = len(trainer.x)
-        rows = np.random.default_rng(self.seed).choice(n, size=min(self.probe_size, n), replace=False)
-        self._probe = take_rows(trainer.x, np.sort(rows))
+        self._probe = trainer.sample_rows(self.probe_size, self.seed)
         self._dense = [layer for layer in network.layers if isinstance(layer, Dense)]
         self._previous = {layer.name: layer.W.value.copy() for layer in self._dense}
         self._steps = 0

@@ -234,9 +234,9 @@ class BaseDNN(ModelFiles, BaseEstimator):
             diagnostics=k == 0,  # the gradient story is told on the first network
         )
         # the rows it trains on, after any validation split; partial_fit calls may bring other rows
-        self._optimizers[k].weight_decay = self._decay(len(trainer.x), trainer.sample_weight)
+        self._optimizers[k].weight_decay = self._decay(trainer.n_samples, trainer.sample_weight)
         history = trainer.run()
-        return history, len(trainer.x)
+        return history, trainer.n_samples
 
     def _callbacks(self, incremental: bool, use_validation: bool, verbose: bool, rows: int, batch_size: int) -> list:
         """Early stopping (not for partial_fit) and a line per epoch when verbose.

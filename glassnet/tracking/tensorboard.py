@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from ..layers import Activation, Dense, Softmax
-from ..pages import take_rows
 from ..training.callbacks import Callback
 
 
@@ -52,8 +51,7 @@ class TensorBoard(Callback):
 
         self.writer = SummaryWriter(self.log_dir)
         trainer = self.trainer
-        rows = np.random.default_rng(self.seed).choice(len(trainer.x), min(self.probe_size, len(trainer.x)), False)
-        self._probe = take_rows(trainer.x, np.sort(rows))
+        self._probe = trainer.sample_rows(self.probe_size, self.seed)
         self._written, self._norms_written = 0, {}
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:

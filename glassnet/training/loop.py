@@ -25,9 +25,9 @@ from ..floats import flush_to_zero
 from ..losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, get_loss
 from ..network import Sequential
 from ..optim import Optimizer, make_optimizer
-from ..pages import row_blocks
+from ..pages import row_blocks, take_rows
 from .callbacks import Callback
-from .divergence import DivergenceGuard
+from .divergence import DIVERGENCE_PROBE_ROWS, DivergenceGuard
 from .evaluation import evaluate
 from .history import History
 from .interrupts import InterruptFlag
@@ -46,7 +46,10 @@ class Trainer:
     """State of one training run; :func:`glassnet.fit` creates and runs it.
 
     The arguments are those of :func:`glassnet.fit` except ``checkpoint``, ``resume`` and
-    ``diagnostics``, which ``fit`` turns into a ``checkpointer`` and a Diagnostics callback.
+    ``diagnostics``, which ``fit`` turns into a ``checkpointer`` and a Diagnostics callback, and
+    ``rows``: positions of ``x`` to train on (``y`` and ``sample_weight`` then hold one entry per
+    position), gathered batch by batch, so that x is never copied (a cross-fit member trains on
+    some folds of the shared pool).
 
     Attributes
     ----------
@@ -78,6 +81,7 @@ class Trainer:
         on_divergence: str = "warn",
         checkpointer: Checkpointer | None = None,
         metrics: Mapping[str, Score] | Sequence[str] = (),
+        rows: Any = None,
     ) -> None:
         if not isinstance(network, Sequential):
             raise TypeError(f"network must be a glassnet Sequential; got {type(network).__name__}.")
@@ -93,8 +97,9 @@ class Trainer:
         network.fused_output(self.loss)  # validates the output/loss pairing early
         rng, split_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
         self.rng = rng
-        self.x, self.y, self.sample_weight, self.validation = training_rows(
-            network, self.loss, x, y, sample_weight, validation_data, validation_split, split_rng
+        # rows: train on those rows of x, with no copy of them (a cross-fit member's folds of the pool)
+        self.x, self.rows, self.y, self.sample_weight, self.validation = training_rows(
+            network, self.loss, x, y, sample_weight, validation_data, validation_split, split_rng, rows
         )
         if isinstance(optimizer, Optimizer):
             self.optimizer = optimizer
@@ -121,8 +126,26 @@ class Trainer:
         until then (two members later, three were). The network and the History are kept.
         """
         released: Any = None
-        self.x = self.y = self.sample_weight = self.validation = released
+        self.x = self.rows = self.y = self.sample_weight = self.validation = released
         self.__dict__.pop("_gatherer", None)
+
+    @property
+    def n_samples(self) -> int:
+        """How many training rows there are (``rows``'s length when training on some rows of x)."""
+        return len(self.x) if self.rows is None else len(self.rows)
+
+    def training_x(self, positions: Any) -> np.ndarray:
+        """The inputs of training rows ``positions`` (an index array, or a slice: a view of x when it is
+        all training rows)."""
+        if self.rows is None:
+            return self.x[positions] if isinstance(positions, slice) else take_rows(self.x, positions)
+        return take_rows(self.x, self.rows[positions])
+
+    def sample_rows(self, size: int, seed: int | None) -> np.ndarray:
+        """The inputs of a seeded sample of up to ``size`` training rows, in row order (the probes' rows)."""
+        n = self.n_samples
+        chosen = np.random.default_rng(seed).choice(n, size=min(size, n), replace=False)
+        return self.training_x(np.sort(chosen))
 
     @property
     def interrupted(self) -> bool:
@@ -132,8 +155,8 @@ class Trainer:
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> History:
         """Train; return the History (``interrupted``/``diverged`` say when it ended early)."""
-        self._step_rows = min(self.batch_size, len(self.x))
-        self._gatherer = BatchGatherer(self.x, self.y, self.sample_weight, batch_size=self._step_rows)
+        self._step_rows = min(self.batch_size, self.n_samples)
+        self._gatherer = BatchGatherer(self.x, self.y, self.sample_weight, batch_size=self._step_rows, rows=self.rows)
         self._guard = DivergenceGuard(self.network, self.optimizer, self.history, self.callbacks)
         self._batch_callbacks = [c for c in self.callbacks if c.wants_batch_end]
         self._gradient_callbacks = [c for c in self.callbacks if c.wants_gradients]
@@ -185,7 +208,7 @@ class Trainer:
         """A fresh shuffle, or the position a mid-epoch checkpoint saved."""
         position = self._resume.pop("position", None) if self._resume else None
         if position is None:
-            return EpochProgress(order=epoch_order(len(self.x), self.rng, self.shuffle))
+            return EpochProgress(order=epoch_order(self.n_samples, self.rng, self.shuffle))
         return EpochProgress(
             order=position["order"],
             next_start=int(position["next_start"]),
@@ -202,7 +225,7 @@ class Trainer:
         ends (Python attribute updates on every step would cost more than the bookkeeping).
         """
         network, loss, optimizer, gather = self.network, self.loss, self.optimizer, self._gatherer.gather
-        batch_size, order, n = self._step_rows, progress.order, len(self.x)
+        batch_size, order, n = self._step_rows, progress.order, self.n_samples
         gradient_callbacks, batch_callbacks, interrupt = (
             self._gradient_callbacks,
             self._batch_callbacks,
@@ -239,7 +262,7 @@ class Trainer:
 
     def _epoch_logs(self, progress: EpochProgress) -> dict[str, Any]:
         """The epoch's training loss and metric, and the validation ones."""
-        n = len(self.x)
+        n = self.n_samples
         total_weight = float(self.sample_weight.sum()) if self.sample_weight is not None else float(n)
         logs: dict[str, Any] = {"loss": progress.total_loss / (total_weight if total_weight > 0 else n)}
         if isinstance(self.loss, SoftmaxCrossEntropy) and self.y.ndim == 1:
@@ -258,7 +281,7 @@ class Trainer:
             if not math.isfinite(logs["val_loss"]):
                 self._guard.diverged(epoch, steps, logs["val_loss"])
                 return False
-        elif self._guard.outputs_overflow(self.x):
+        elif self._guard.outputs_overflow(self.training_x(slice(0, DIVERGENCE_PROBE_ROWS))):
             # No validation to notice it: the last step left weights whose outputs overflow.
             self._guard.diverged(epoch, steps, math.nan, "the network's outputs became non-finite")
             return False
@@ -275,7 +298,7 @@ class Trainer:
         if progress is None:
             where = f"after epoch {epoch}"
         else:
-            batches = -(-len(self.x) // self._step_rows)
+            batches = -(-self.n_samples // self._step_rows)
             where = f"in epoch {epoch} after {progress.steps} of {batches} batches"
         if self.checkpointer is None:
             history.interrupt_message = f"training was interrupted {where}; no checkpoint was configured."
@@ -292,13 +315,21 @@ class Trainer:
         """What a resumed run must share with the saved one: data, network and settings."""
         if self._fingerprint is None:  # computed once: it hashes the training data
             hasher = hashlib.sha256()
-            for array in (self.x, self.y, self.sample_weight):
-                if array is not None:  # block by block: an out-of-core cache is read in bounded memory
+            # block by block: an out-of-core cache is read in bounded memory; some rows of x are hashed
+            # as gathered (the same bytes as a copy of them)
+            if self.rows is None:
+                inputs = (block for _, block in row_blocks(np.ascontiguousarray(self.x), HASH_ROWS))
+            else:
+                inputs = (self.training_x(slice(s, s + HASH_ROWS)) for s in range(0, self.n_samples, HASH_ROWS))
+            for block in inputs:
+                hasher.update(block.data)
+            for array in (self.y, self.sample_weight):
+                if array is not None:
                     for _, block in row_blocks(np.ascontiguousarray(array), HASH_ROWS):
                         hasher.update(block.data)
             self._fingerprint = {
                 "data_sha256": hasher.hexdigest(),
-                "n_samples": len(self.x),
+                "n_samples": self.n_samples,
                 "batch_size": self.batch_size,
                 "architecture": self.network.config(),
                 "optimizer": type(self.optimizer).__name__,

@@ -100,31 +100,51 @@ def training_rows(
     validation_data: tuple[Any, ...] | None,
     validation_split: float | None,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Validation | None]:
-    """Checked training rows ``(x, y, sample_weight)`` and the validation rows (or None).
+    rows: Any = None,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None, Validation | None]:
+    """Checked training rows ``(x, rows, y, sample_weight)`` and the validation rows (or None).
 
     ``validation_data`` is used as given; otherwise ``validation_split`` holds out a shuffled
-    (stratified, for class labels) fraction of the rows, drawn from ``rng``.
+    (stratified, for class labels) fraction of the rows, drawn from ``rng``. With ``rows`` (positions
+    of x, checked by :func:`check_rows`), training uses only those rows of x, without copying them;
+    ``y`` and ``sample_weight`` then hold one entry per position.
     """
     x = check_features(x, "x", network.dtype, network.input_dim if network.built else None)
     if not network.built:
         network.build(x.shape[1])
     y = prepare_targets(y, loss, network.output_dim, network.dtype)
-    check_consistent_length(x, y)
+    if rows is not None:
+        rows = check_rows(rows, len(x))
+    selected = x if rows is None else rows
+    check_consistent_length(selected, y, "x" if rows is None else "rows")
     if sample_weight is not None:
         sample_weight = check_targets(sample_weight, "sample_weight", network.dtype).ravel()
-        check_consistent_length(x, sample_weight, "x", "sample_weight")
+        check_consistent_length(selected, sample_weight, "x" if rows is None else "rows", "sample_weight")
         if sample_weight.min() < 0:
             raise ValueError("sample_weight must be non-negative.")
     if validation_data is not None:
-        return x, y, sample_weight, _given_validation(network, loss, validation_data)
+        return x, rows, y, sample_weight, _given_validation(network, loss, validation_data)
     if not validation_split:
-        return x, y, sample_weight, None
+        return x, rows, y, sample_weight, None
+    if rows is not None:
+        raise ValueError("validation_split cannot split a subset of rows; pass validation_data instead.")
     fraction = check_fraction(validation_split, "validation_split", low_open=True)
     train_idx, val_idx = split_validation(len(x), fraction, rng, y if y.ndim == 1 else None)
     w_val = None if sample_weight is None else sample_weight[val_idx]
     w_train = None if sample_weight is None else sample_weight[train_idx]
-    return x[train_idx], y[train_idx], w_train, (x[val_idx], y[val_idx], w_val)
+    return x[train_idx], None, y[train_idx], w_train, (x[val_idx], y[val_idx], w_val)
+
+
+def check_rows(rows: Any, n: int) -> np.ndarray:
+    """``rows`` as a 1-D int64 array of positions in ``[0, n)``; an error names what was wrong."""
+    array = np.asarray(rows)
+    if array.ndim != 1 or array.dtype.kind not in "iu" or len(array) == 0:
+        raise ValueError(
+            f"rows must be a non-empty 1-D array of row positions; got shape {array.shape}, dtype {array.dtype}."
+        )
+    if array.min() < 0 or array.max() >= n:
+        raise ValueError(f"rows must lie in [0, {n}) (the rows of x); got {int(array.min())} to {int(array.max())}.")
+    return array.astype(np.int64, copy=False)
 
 
 def _given_validation(network: Sequential, loss: Loss, validation_data: Any) -> Validation:
