@@ -114,6 +114,19 @@ def test_train_cross_fits_on_every_row_and_estimates_out_of_fold(churn):
     assert again.metrics == result.metrics
 
 
+def test_a_cross_fit_keeps_one_copy_of_the_rows(churn):
+    from glassnet.app.prepare import prepare
+
+    prepared = prepare(_options(churn))
+    assert len(prepared.x_test) == 0 and prepared.description["estimate"] == "out of fold"
+    arrays = (prepared.x_train, prepared.x_val, prepared.x_test)
+    owners = {id(owner): owner for owner in (a if a.base is None else a.base for a in arrays)}
+    # the pool (training then validation rows) and nothing else: an empty view of the matrix it was
+    # taken from would keep that whole matrix alive, a second copy of every row
+    pooled = prepared.x_train.nbytes + prepared.x_val.nbytes
+    assert sum(owner.nbytes for owner in owners.values()) == pooled
+
+
 def test_members_train_side_by_side_by_default_to_the_weights_of_one_after_the_other(churn, monkeypatch):
     from glassnet.app import threads
     from glassnet.training import executors

@@ -183,6 +183,21 @@ def test_integrated_gradients_meet_their_completeness_tolerance(relu_net):
     assert "within" in result.describe()
 
 
+def test_the_gradient_methods_explain_many_rows_in_blocks(relu_net, monkeypatch):
+    from glassnet.diagnostics import attribution, saliency
+
+    net, x = relu_net
+    whole, path = saliency(net, x), explain_integrated_gradients(net, x)
+    target = np.arange(len(x)) % 2
+    chosen = saliency(net, x, target)
+    monkeypatch.setattr(attribution, "ATTRIBUTION_BATCH", 7)  # 50 rows: seven blocks, the last of one row
+    np.testing.assert_allclose(saliency(net, x), whole, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(saliency(net, x, target), chosen, rtol=1e-5, atol=1e-6)  # each block its rows' targets
+    blocked = explain_integrated_gradients(net, x)
+    np.testing.assert_allclose(blocked.attributions, path.attributions, rtol=1e-4, atol=1e-6)
+    assert blocked.steps == path.steps and blocked.gap == pytest.approx(path.gap, rel=1e-3, abs=1e-6)
+
+
 def test_integrated_gradients_report_a_gap_the_budget_could_not_close(relu_net):
     net, x = relu_net
     with pytest.warns(CompletenessWarning, match="NOT within the tolerance"):

@@ -398,7 +398,8 @@ def _finish_split(
     stratify = y if task in CLASSIFICATION else None
     out_of_fold = x_test is None and cross_fitting(options, kind)
     if out_of_fold:  # no test rows: every row is predicted by the member that did not train on it
-        x_test, y_test = x[:0], y[:0]
+        # empty arrays of their own: a view x[:0] would keep this whole matrix alive beside the pool below
+        x_test, y_test = np.empty((0, *x.shape[1:]), x.dtype), np.empty((0, *y.shape[1:]), y.dtype)
     elif x_test is None:
         train_idx, test_idx = _split(len(x), options.test_fraction, rng, stratify, "--test-fraction")
         x, y, x_test, y_test = x[train_idx], y[train_idx], x[test_idx], y[test_idx]

@@ -34,10 +34,30 @@ def _selection(outputs: np.ndarray, target: np.ndarray | None, stop: int | None)
     return seed
 
 
+#: The most rows one forward and backward pass of the gradient methods takes. Each layer keeps
+#: buffers as large as the largest batch it saw, so more rows are explained in blocks of this many.
+ATTRIBUTION_BATCH = 1024
+
+
 def _input_gradient(network, x: np.ndarray, target: np.ndarray | None) -> np.ndarray:
     stop = _logit_stop(network)
-    outputs = network.forward(x, stop=stop)
-    return network.backward(_selection(outputs, target, stop), stop=stop)
+    if len(x) <= ATTRIBUTION_BATCH:
+        outputs = network.forward(x, stop=stop)
+        return network.backward(_selection(outputs, target, stop), stop=stop)
+    gradient = np.empty(x.shape, dtype=network.dtype)
+    for start in range(0, len(x), ATTRIBUTION_BATCH):
+        block = slice(start, start + ATTRIBUTION_BATCH)
+        gradient[block] = _input_gradient(network, x[block], None if target is None else target[block])
+    return gradient
+
+
+def _outputs(network, x: np.ndarray, stop: int | None) -> np.ndarray:
+    """The network's outputs before layer ``stop`` (inference mode), in blocks of ATTRIBUTION_BATCH rows."""
+    blocks = [
+        network.forward(x[start : start + ATTRIBUTION_BATCH], stop=stop)
+        for start in range(0, len(x), ATTRIBUTION_BATCH)
+    ]
+    return np.concatenate(blocks) if blocks else network.forward(x, stop=stop)
 
 
 def saliency(network, x, target=None) -> np.ndarray:
@@ -101,7 +121,7 @@ class IntegratedGradients:
 def _explained_output(network, x: np.ndarray, target: np.ndarray | None) -> np.ndarray:
     """The scalar per row that the gradient methods differentiate (see :func:`_selection`)."""
     stop = _logit_stop(network)
-    outputs = network.forward(x, stop=stop).astype(np.float64)
+    outputs = _outputs(network, x, stop).astype(np.float64)
     return (outputs * _selection(outputs, target, stop)).sum(axis=1)
 
 
@@ -136,7 +156,7 @@ def explain_integrated_gradients(
         )
     if target is None:
         stop = _logit_stop(network)
-        target = network.forward(x, stop=stop).argmax(axis=1) if stop is not None else None
+        target = _outputs(network, x, stop).argmax(axis=1) if stop is not None else None
     target = None if target is None else np.asarray(target, dtype=np.intp)
     delta = x - reference
     change = _explained_output(network, x, target) - _explained_output(
