@@ -13,8 +13,9 @@ own process and measured by the operating system (``wait4``: peak RSS, wall time
 
 Writes ``benchmarks/results/scale.json`` and regenerates ``docs/scale.md`` (never edit it by hand).
 `train` runs out of core at every size (a streaming pass, an on-disk float32 cache); the
-``--compare`` size is also trained in memory (one network, and the default five cross-fit networks), and
-the paths' times per epoch are compared.
+``--compare`` size is also trained in memory (one network, and the default five cross-fit networks with
+the compiled and with the NumPy kernels), and the paths' times per epoch are compared. A 1,000-row table's
+in-memory jobs measure each job's fixed cost: the peak before the rows add to it.
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ BUDGET_MB = 1500
 MATRIX_TIMES = 4
 #: ... plus this many MB (the interpreter, the libraries, the table while it is read).
 MATRIX_EXTRA_MB = 300
+#: The rows of the table whose in-memory jobs measure a process's fixed cost.
+FIXED_ROWS = 1000
+#: The in-memory paths judged against the targets: (key in a size's entry, what the page calls it).
+JUDGED = (
+    ("in_memory", "one network"),
+    ("cross_fit", "the five cross-fit networks"),
+    ("cross_fit_numpy", "the five cross-fit networks, NumPy kernels"),
+)
 
 
 def write_table(path: Path, rows: int, seed: int = 0) -> None:
@@ -63,10 +72,12 @@ def write_table(path: Path, rows: int, seed: int = 0) -> None:
         writer.close()
 
 
-def measure(command: list[str]) -> dict:
-    """Run ``command``; its wall time, peak RSS (MB) and exit status, from the operating system."""
+def measure(command: list[str], env: dict | None = None) -> dict:
+    """Run ``command`` (with ``env`` added to the environment); its wall time, peak RSS (MB) and exit
+    status, from the operating system."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    environment = {**os.environ, **(env or {})}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment)
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     error = process.stderr.read().decode(errors="replace").strip().splitlines() if process.stderr else []
@@ -78,14 +89,15 @@ def measure(command: list[str]) -> dict:
     }
 
 
-def train(table: Path, out: Path, epochs: int, mode: str, one_network: bool = True) -> dict:
-    """One ``glassnet train`` run (``--out-of-core MODE``; one network, or the default cross-fit), measured;
-    with its last epoch's seconds."""
+def train(table: Path, out: Path, epochs: int, mode: str, one_network: bool = True, kernels: str = "auto") -> dict:
+    """One ``glassnet train`` run (``--out-of-core MODE``; one network, or the default cross-fit; the
+    ``GLASSNET_KERNELS`` backend), measured; with its last epoch's seconds."""
     glassnet = [sys.executable, "-m", "glassnet"]
     folds = ["--folds", "1"] if one_network else []
     result = measure(
         glassnet + ["train", str(table), "--target", "y", "--epochs", str(epochs), *folds, "--no-baselines",
-                    "--no-early-stopping", "--out-of-core", mode, "--out", str(out), "--quiet"]
+                    "--no-early-stopping", "--out-of-core", mode, "--out", str(out), "--quiet"],
+        {"GLASSNET_KERNELS": kernels},
     )  # fmt: skip
     if result["exit"] == 0:
         from glassnet.io.modelfile import load_model
@@ -103,6 +115,7 @@ def run(sizes: list[int], epochs: int, compare: list[int]) -> dict:
     glassnet = [sys.executable, "-m", "glassnet"]
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
+        fixed = fixed_cost(work, epochs) if compare else None
         for rows in sizes:
             table = work / f"table-{rows}.parquet"
             write_table(table, rows)
@@ -113,6 +126,9 @@ def run(sizes: list[int], epochs: int, compare: list[int]) -> dict:
                 entry["in_memory"] = train(table, work / f"memory-{rows}", epochs, "off")
                 # the default job: five cross-fit members, two at a time in threads, on views of one pool
                 entry["cross_fit"] = train(table, work / f"crossfit-{rows}", epochs, "off", one_network=False)
+                entry["cross_fit_numpy"] = train(
+                    table, work / f"crossfit-numpy-{rows}", epochs, "off", one_network=False, kernels="numpy"
+                )
             output = work / f"predictions-{rows}.csv"
             entry["predict"] = (
                 measure(glassnet + ["predict", str(model / "model.glassnet"), str(table), "-o", str(output)])
@@ -123,7 +139,23 @@ def run(sizes: list[int], epochs: int, compare: list[int]) -> dict:
             results.append(entry)
             for path in (table, output):
                 path.unlink(missing_ok=True)
-    return {"epochs": epochs, "budget_mb": BUDGET_MB, "machine": machine_record(2), "sizes": results}
+    return {"epochs": epochs, "budget_mb": BUDGET_MB, "machine": machine_record(2), "sizes": results, "fixed": fixed}
+
+
+def fixed_cost(work: Path, epochs: int) -> dict:
+    """The in-memory jobs on a table of FIXED_ROWS rows: what a process costs before its rows do (the
+    interpreter, the libraries it imports, the compiled kernels' LLVM, the threads), with each backend."""
+    table = work / "table-fixed.parquet"
+    write_table(table, FIXED_ROWS)
+    runs = {
+        f"{what}{'' if kernels == 'auto' else '_numpy'}": train(
+            table, work / f"fixed-{what}-{kernels}", epochs, "off", one_network=what == "in_memory", kernels=kernels
+        )
+        for kernels in ("auto", "numpy")
+        for what in ("in_memory", "cross_fit")
+    }
+    table.unlink()
+    return runs
 
 
 def _cell(run: dict | None, budget: int | None) -> str:
@@ -204,26 +236,86 @@ def markdown(report: dict, command: str) -> str:
                 if "cross_fit" in entry
                 else []
             ),
+            *(
+                [
+                    "| in memory, the five cross-fit networks, NumPy kernels (`GLASSNET_KERNELS=numpy`) | "
+                    f"{_cell(entry['cross_fit_numpy'], None)} |"
+                ]
+                if "cross_fit_numpy" in entry
+                else []
+            ),
             "",
             f"Out of core per epoch: {ratio} the in-memory time.",
         ]
-        if memory.get("features"):
-            matrix = entry["rows"] * memory["features"] * 4 / 2**20
-            limit = MATRIX_TIMES * matrix + MATRIX_EXTRA_MB
-            judged = [("one network", memory)]
-            if "cross_fit" in entry:
-                judged.append(("the five cross-fit networks", entry["cross_fit"]))
-            verdicts = "; ".join(
-                f"{what}, {run['peak_rss_mb']:,.0f} MB: {'within it' if run['peak_rss_mb'] <= limit else '**over it**'}"
-                for what, run in judged
-            )
-            lines += [
-                "",
-                f"In memory the float32 feature matrix ({entry['rows']:,} rows × {memory['features']} features) is "
-                f"{matrix:,.0f} MB; the target is {MATRIX_TIMES}× that plus {MATRIX_EXTRA_MB} MB, {limit:,.0f} MB "
-                f"(the out-of-core budget does not apply in memory): {verdicts}.",
-            ]
+        lines += _verdicts(entry, memory, report.get("fixed"))
+    if report.get("fixed"):
+        lines += _fixed_section(report["fixed"])
     return "\n".join(lines + [""] + GUIDE) + "\n"
+
+
+def _fixed_of(key: str, fixed: dict | None) -> float | None:
+    """The same job's peak on the FIXED_ROWS-row table (MB), when measured and successful."""
+    run = (fixed or {}).get(key)
+    return run["peak_rss_mb"] if run and run["exit"] == 0 else None
+
+
+def _verdicts(entry: dict, memory: dict, fixed: dict | None) -> list[str]:
+    """Each in-memory path against the issue's target (MATRIX_TIMES × the matrix + MATRIX_EXTRA_MB) and
+    against its own fixed cost (the same job on the small table + MATRIX_TIMES × the matrix)."""
+    if not memory.get("features"):
+        return []
+    matrix = entry["rows"] * memory["features"] * 4 / 2**20
+    limit = MATRIX_TIMES * matrix + MATRIX_EXTRA_MB
+    lines = [
+        "",
+        f"In memory the float32 feature matrix ({entry['rows']:,} rows × {memory['features']} features) is "
+        f"{matrix:,.0f} MB; the target is {MATRIX_TIMES}× that plus {MATRIX_EXTRA_MB} MB, {limit:,.0f} MB (the "
+        "out-of-core budget does not apply in memory)."
+        + (
+            f" Above the same job's peak on a {FIXED_ROWS:,}-row table (its fixed cost, below), the rows may add "
+            f"{MATRIX_TIMES}× the matrix, {MATRIX_TIMES * matrix:,.0f} MB:"
+            if fixed
+            else ""
+        ),
+        "",
+    ]
+    for key, what in JUDGED:
+        run = entry.get(key)
+        if not run or run["exit"]:
+            continue
+        peak = run["peak_rss_mb"]
+        said = f"- {what}: {peak:,.0f} MB, {'within the target' if peak <= limit else '**over the target**'}"
+        base = _fixed_of(key, fixed)
+        if base is not None:
+            grown = peak - base
+            verdict = "within" if grown <= MATRIX_TIMES * matrix else "**over**"
+            share = f"{grown / matrix:.1f}× the matrix"
+            said += f"; {grown:,.0f} MB above its fixed cost of {base:,.0f} MB ({share}), {verdict}"
+        lines.append(said + ".")
+    return lines
+
+
+def _fixed_section(fixed: dict) -> list[str]:
+    """What a process costs before its rows do, with each kernel backend."""
+    lines = [
+        "",
+        f"## The fixed cost: the in-memory jobs on a {FIXED_ROWS:,}-row table",
+        "",
+        "| job | compiled kernels (numba, the default when installed): peak RSS (MB) | NumPy kernels: peak RSS (MB) |",
+        "|---|---|---|",
+    ]
+    for key, what in (("in_memory", "one network"), ("cross_fit", "the five cross-fit networks (default)")):
+        cells = [_fixed_of(name, fixed) for name in (key, f"{key}_numpy")]
+        lines.append(f"| {what} | " + " | ".join("failed" if c is None else f"{c:,.0f}" for c in cells) + " |")
+    compiled, numpy_only = _fixed_of("cross_fit", fixed), _fixed_of("cross_fit_numpy", fixed)
+    if compiled is not None and numpy_only is not None:
+        lines += [
+            "",
+            f"The compiled kernels cost {compiled - numpy_only:,.0f} MB whatever the rows: numba and the LLVM "
+            "library it loads its cached machine code with. The rest is the interpreter and the libraries the job "
+            "imports (NumPy, pandas and pyarrow, SciPy and scikit-learn, matplotlib for the report).",
+        ]
+    return lines
 
 
 #: The part of docs/scale.md that explains the path and the cluster (prose, not measured).
