@@ -171,7 +171,7 @@ def test_the_default_cross_fit_job_checkpoints_member_by_member_and_resumes_afte
     frame = pd.DataFrame(rng.normal(size=(2000, 4)), columns=list("abcd"))
     frame["y"] = np.where(frame["a"] + frame["b"] ** 2 + 0.3 * rng.normal(size=2000) > 1, "yes", "no")
     frame.to_csv(tmp_path / "t.csv", index=False)
-    settings = ["--target", "y", "--epochs", "10", "--no-baselines", "--quiet", "--folds", "3"]
+    settings = ["--target", "y", "--epochs", "10", "--no-baselines", "--no-report", "--quiet", "--folds", "3"]
 
     def train(out, *extra):
         command = [sys.executable, "-m", "glassnet", "train", str(tmp_path / "t.csv"), "--out", str(out)]

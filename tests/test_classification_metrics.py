@@ -200,7 +200,7 @@ def test_metric_class_weight_and_their_errors_from_the_command_line(imbalanced, 
     data = folder / "claims.csv"
     completed = glassnet(
         "train", data, "--target", "label", "--out", tmp_path / "w", "--metric", "balanced_accuracy",
-        "--class-weight", "balanced", "--no-baselines", *FAST,
+        "--class-weight", "balanced", "--no-baselines", "--no-report", *FAST,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     assert "out-of-fold balanced_accuracy:" in completed.stdout and "class weights: balanced" in completed.stdout

@@ -150,6 +150,7 @@ def test_label_smoothing_reaches_the_loss(table, tmp_path, monkeypatch):
         "--out",
         out,
         "--no-baselines",
+        "--no-report",
         "--label-smoothing",
         "0.1",
         "--epochs",
@@ -161,7 +162,7 @@ def test_label_smoothing_reaches_the_loss(table, tmp_path, monkeypatch):
     assert len(used) in (5, 6) and all(loss.label_smoothing == 0.1 for loss in used)
     used.clear()
     completed = glassnet("train", csv_path, "--target", "churn", "--out", out, "--overwrite", "--no-baselines",
-                         "--label-smoothing", "0.1", *FAST)  # fmt: skip
+                         "--no-report", "--label-smoothing", "0.1", *FAST)  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     assert len(used) == 2 and all(loss.label_smoothing == 0.1 for loss in used)  # the validation run and the refit
     assert glassnet("train", csv_path, "--target", "churn", "--label-smoothing", "1").returncode == 2
@@ -281,18 +282,29 @@ def test_train_idx_files_with_labels(tmp_path):
 def test_grow_and_checkpoint_flags(table, tmp_path):
     _, csv_path, _, _ = table
     completed = glassnet(
-        "train", csv_path, "--target", "churn", "--out", tmp_path / "g", "--grow", "--epochs", "5", "--quiet"
-    )
+        "train", csv_path, "--target", "churn", "--out", tmp_path / "g", "--grow", "--epochs", "5", "--quiet",
+        "--no-report",
+    )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     assert "<- chosen" in completed.stdout
     checkpoint = tmp_path / "run.ckpt"
     completed = glassnet(
-        "train", csv_path, "--target", "churn", "--out", tmp_path / "c", "--checkpoint", checkpoint, *FAST
+        "train",
+        csv_path,
+        "--target",
+        "churn",
+        "--out",
+        tmp_path / "c",
+        "--checkpoint",
+        checkpoint,
+        "--no-report",
+        *FAST,
     )
     assert completed.returncode == 0 and checkpoint.exists()
     resumed = glassnet(
-        "train", csv_path, "--target", "churn", "--out", tmp_path / "c2", "--checkpoint", checkpoint, "--resume", *FAST
-    )
+        "train", csv_path, "--target", "churn", "--out", tmp_path / "c2", "--checkpoint", checkpoint, "--resume",
+        "--no-report", *FAST,
+    )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert (
         json.loads((tmp_path / "c" / "metrics.json").read_text())["test"]
@@ -526,3 +538,19 @@ def test_predict_scores_every_row_even_where_the_target_column_is_blank(table, t
         and "no row of" in refused.stderr
         and "`predict` scores rows without one" in refused.stderr  # noqa: E501
     )
+
+
+def test_no_report_writes_the_model_and_metrics_and_report_renders_it_later(table, tmp_path):
+    _, csv_path, _, _ = table
+    out = tmp_path / "bare"
+    completed = glassnet("train", csv_path, "--target", "churn", "--out", out, "--no-baselines", "--no-report", *FAST)
+    assert completed.returncode == 0, completed.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "model.glassnet"]
+    wrote = next(line for line in completed.stdout.splitlines() if line.startswith("wrote "))
+    assert "report.html" not in wrote and wrote.endswith("(--no-report)")
+    assert re.search(r"^time: .* · files \d", completed.stdout, re.M)  # not "report and files"
+    later = glassnet("report", out / "model.glassnet", "-o", tmp_path / "report.html")
+    assert later.returncode == 0, later.stderr
+    assert "<html" in (tmp_path / "report.html").read_text()
+    again = glassnet("train", csv_path, "--target", "churn", "--out", out, "--no-baselines", "--overwrite", *FAST)
+    assert again.returncode == 0 and (out / "report.html").exists()  # the same folder, now with its report

@@ -13,6 +13,7 @@ import glassnet as gn
 from glassnet.app.interval import headline_interval, leaders, wilson
 
 FAST = ["--epochs", "15", "--hidden", "16", "--quiet", "--folds", "2", "--no-baselines"]
+QUICK = [*FAST, "--no-report"]  # for the runs whose report.html no test reads
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,7 @@ def test_a_file_in_another_encoding_is_named_and_read_with_encoding(trained, tmp
     assert completed.returncode == 0, completed.stderr
     bogus = glassnet("evaluate", model, path, "--encoding", "klingon")
     assert_clean_error(bogus, 2, "unknown encoding 'klingon'")
-    trained_latin = glassnet("train", path, "--target", "big", "--out", tmp_path / "m", "--encoding", "latin-1", *FAST)
+    trained_latin = glassnet("train", path, "--target", "big", "--out", tmp_path / "m", "--encoding", "latin-1", *QUICK)
     assert trained_latin.returncode == 0, trained_latin.stderr
 
 
@@ -142,7 +143,7 @@ def test_warnings_name_the_problem_and_the_remedy(tmp_path):
     }
     for name, fragments in expected.items():
         out = tmp_path / f"out-{name}"
-        completed = glassnet("train", tmp_path / f"{name}.csv", "--target", "y", "--out", out, *FAST)
+        completed = glassnet("train", tmp_path / f"{name}.csv", "--target", "y", "--out", out, *QUICK)
         assert completed.returncode == 0, completed.stderr
         warnings = json.loads((out / "metrics.json").read_text())["warnings"]
         assert any(all(f in w for f in fragments) for w in warnings), (name, warnings)
@@ -156,21 +157,23 @@ def test_column_kinds_can_be_declared_and_codes_are_pointed_out(tmp_path):
     )
     frame["y"] = np.where(frame["region"].isin([2, 4]) ^ (frame["size"] > 0), "p", "q")
     frame.to_csv(tmp_path / "t.csv", index=False)
-    guessed = glassnet("train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "a", *FAST)
+    guessed = glassnet("train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "a", *QUICK)
     assert guessed.returncode == 0, guessed.stderr
     assert "holds 5 distinct whole numbers" in guessed.stdout and "--categorical region" in guessed.stdout
     declared = glassnet(
         "train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "b",
-        "--categorical", "region", "--ignore", "comment", *FAST,
+        "--categorical", "region", "--ignore", "comment", *QUICK,
     )  # fmt: skip
     assert declared.returncode == 0, declared.stderr
     model = gn.load_model(tmp_path / "b" / "model.glassnet")
     assert model.preprocessing["categorical"] == ["region"] and "comment" in model.preprocessing["dropped"]
     text = glassnet(
-        "train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "c", "--numeric", "comment", *FAST
+        "train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "c", "--numeric", "comment", *QUICK
     )
     assert_clean_error(text, 2, "'comment'", "--numeric", "holds no number")
-    unknown = glassnet("train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "d", "--ignore", "nope", *FAST)
+    unknown = glassnet(
+        "train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "d", "--ignore", "nope", *QUICK
+    )
     assert_clean_error(unknown, 2, "['nope']", "not input columns")
     both = glassnet(
         "train", tmp_path / "t.csv", "--target", "y", "--out", tmp_path / "e", "--ignore", "size", "--numeric", "size"
@@ -186,7 +189,7 @@ def test_category_levels_that_look_like_typos_are_pointed_out(tmp_path):
     frame = pd.DataFrame({"cut": cut, "carat": rng.normal(1, 0.3, 120)})
     frame["price"] = frame["carat"] * 1000
     frame.to_csv(tmp_path / "gems.csv", index=False)
-    completed = glassnet("train", tmp_path / "gems.csv", "--target", "price", "--out", tmp_path / "o", *FAST)
+    completed = glassnet("train", tmp_path / "gems.csv", "--target", "price", "--out", tmp_path / "o", *QUICK)
     assert completed.returncode == 0, completed.stderr
     lines = json.loads((tmp_path / "o" / "metrics.json").read_text())["data"]["preprocessing"]
     assert any("differ only in case or spaces" in line and "'Ideal'" in line for line in lines)
@@ -283,7 +286,7 @@ def test_predict_and_evaluate_stream_chunks_to_the_same_results(trained, tmp_pat
     from_parquet = glassnet("predict", model, parts, "-o", tmp_path / "pq.csv", "--proba", "--chunk-rows", "64")
     assert from_parquet.returncode == 0, from_parquet.stderr
     same(pd.read_csv(tmp_path / "pq.csv"), reference)
-    retrained = glassnet("train", parts, "--target", "big", "--out", tmp_path / "from-parts", *FAST, "--json")
+    retrained = glassnet("train", parts, "--target", "big", "--out", tmp_path / "from-parts", *QUICK, "--json")
     assert retrained.returncode == 0, retrained.stderr  # a Parquet folder trains as one table, not as images
     assert json.loads(retrained.stdout)["data"]["rows"] == len(new)
     scores = [

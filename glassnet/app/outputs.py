@@ -55,8 +55,11 @@ def check_output_dir(out: Path, overwrite: bool, inputs=()) -> None:
     check_output_folder(out, overwrite=overwrite, known=OUTPUT_NAMES, inputs=inputs)
 
 
-def write_outputs(result: JobResult, out: Path, overwrite: bool, extra_files: dict[str, str] | None = None) -> Path:
-    """Write model, metrics.json and report.html to a temporary folder, then move it into place.
+def write_outputs(
+    result: JobResult, out: Path, overwrite: bool, extra_files: dict[str, str] | None = None, report: bool = True
+) -> Path:
+    """Write model, metrics.json and report.html (unless ``report`` is false) to a temporary folder, then
+    move it into place.
 
     An existing folder is replaced only when it holds nothing but glassnet's outputs (checked
     again here, right before the swap); ``extra_files`` (name → text) are written with them.
@@ -83,7 +86,8 @@ def write_outputs(result: JobResult, out: Path, overwrite: bool, extra_files: di
             metadata=result.metadata,
         )
         (staging / METRICS_FILE).write_text(json.dumps(jsonable(metrics_document(result)), indent=2))
-        (staging / REPORT_FILE).write_text(render_report(load_model(staging / MODEL_FILE)), encoding="utf-8")
+        if report:
+            (staging / REPORT_FILE).write_text(render_report(load_model(staging / MODEL_FILE)), encoding="utf-8")
         for name, text in (extra_files or {}).items():
             if name not in OUTPUT_NAMES:
                 raise ValueError(f"{name!r} is not one of glassnet's output names {OUTPUT_NAMES}.")

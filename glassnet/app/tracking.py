@@ -98,4 +98,5 @@ def log_outputs(options: JobOptions, metadata: dict, out: Path) -> None:
     ]
     tracker.log_batch(run, metrics=metrics, params=params)
     for name in (MODEL_FILE, METRICS_FILE, REPORT_FILE):
-        tracker.log_artifact(run, str(out / name))
+        if (out / name).exists():  # report.html is not written with --no-report
+            tracker.log_artifact(run, str(out / name))

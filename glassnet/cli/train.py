@@ -81,6 +81,12 @@ def add_parser(commands) -> None:
     parser.add_argument("--out", default="glassnet-output", help="output folder (default glassnet-output)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     parser.add_argument("--json", action="store_true", help="print metrics as JSON instead of a summary")
+    parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="write the model and metrics.json without report.html, whose figures take a second or more; "
+        "glassnet report MODEL writes it later from the model file",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.set_defaults(handler=run)
 
@@ -294,7 +300,7 @@ def run(args) -> int:
         max_time=args.max_time,
         **_classification_options(args),
     )
-    return train_and_report(options, out, args.overwrite, args.json)
+    return train_and_report(options, out, args.overwrite, args.json, report=not args.no_report)
 
 
 def _classification_options(args) -> dict:
@@ -365,7 +371,7 @@ def check_checkpoint_path(checkpoint: str, out: Path, *, resume: bool, overwrite
 
 
 def train_and_report(
-    options, out: Path, overwrite: bool, as_json: bool, extra_files: dict[str, str] | None = None
+    options, out: Path, overwrite: bool, as_json: bool, extra_files: dict[str, str] | None = None, report: bool = True
 ) -> int:
     import time
 
@@ -379,9 +385,10 @@ def train_and_report(
     with mlflow_run(options, log) as options:  # --mlflow: the job's run, ended with it
         result = run_training(options, log=log)
         clock = time.perf_counter()
-        write_outputs(result, out, overwrite, extra_files)
+        write_outputs(result, out, overwrite, extra_files, report=report)
         log_outputs(options, result.metadata, out)
-    phases = {**result.metadata.get("phases", {}), "report and files": time.perf_counter() - clock}
+    written_in = "report and files" if report else "files"
+    phases = {**result.metadata.get("phases", {}), written_in: time.perf_counter() - clock}
     document = metrics_document(result)
     if as_json:
         emit_json({**document, "output": str(out)})
@@ -411,7 +418,8 @@ def train_and_report(
     for statement in meta["linear_blocks"] + meta.get("warnings", []):
         print(f"warning: {statement}")
     _print_baselines(result, name, value, interval)
-    print(f"wrote {out / MODEL_FILE}, {out / METRICS_FILE}, {out / REPORT_FILE}")
+    written = [MODEL_FILE, METRICS_FILE] + ([REPORT_FILE] if report else [])
+    print("wrote " + ", ".join(str(out / name) for name in written) + ("" if report else " (--no-report)"))
     print("time: " + " · ".join(f"{phase} {seconds:.1f} s" for phase, seconds in phases.items()))
     limit = meta.get("time_limit")
     if limit:
