@@ -127,6 +127,20 @@ def test_a_cross_fit_keeps_one_copy_of_the_rows(churn):
     assert sum(owner.nbytes for owner in owners.values()) == pooled
 
 
+def test_the_files_are_written_from_an_account_that_holds_no_rows(churn):
+    from glassnet.app.prepare import prepare
+
+    prepared = prepare(_options(churn, folds=1))
+    bare = prepared.without_rows()
+    assert prepared.x_pooled is not None  # the training and validation rows, one array
+    for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test", "x_pooled"):
+        full, empty = getattr(prepared, name), getattr(bare, name)
+        assert len(full) > 0 and empty.shape == (0, *full.shape[1:]) and empty.dtype == full.dtype
+        assert empty.base is None  # nothing of the rows is kept alive through it
+    assert bare.description == prepared.description and bare.task == prepared.task
+    assert bare.preprocessing is prepared.preprocessing and bare.classes == prepared.classes
+
+
 def test_members_train_side_by_side_by_default_to_the_weights_of_one_after_the_other(churn, monkeypatch):
     from glassnet.app import threads
     from glassnet.training import executors

@@ -6,7 +6,7 @@ rows only. The result is a :class:`Prepared` that the run trains on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +34,19 @@ class Prepared:
     feature_names: list[str]
     source_columns: list[str]
     description: dict
-    #: The training and validation rows as one array when that needs no copy (an out-of-core cache).
+    #: The training and validation rows as one array, when that needs no copy: the array both are views of in
+    #: memory, the cache out of core.
     x_pooled: np.ndarray | None = None
+
+    def without_rows(self) -> Prepared:
+        """The same account (task, classes, preprocessing, description) with empty row arrays: what
+        writing the files needs, once the rows have been used, so that the matrix can be freed."""
+        arrays = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test", "x_pooled")
+        return replace(self, **{name: _no_rows(getattr(self, name)) for name in arrays})
+
+
+def _no_rows(array: np.ndarray | None) -> np.ndarray | None:
+    return None if array is None else np.empty((0, *array.shape[1:]), dtype=array.dtype)
 
 
 def _split(n: int, fraction: float, rng: np.random.Generator, labels: np.ndarray | None, flag: str):

@@ -22,7 +22,7 @@ from .importance import compute_importance
 from .interval import headline_interval
 from .options import JobOptions, cross_fitting, not_applied
 from .phases import JobProgress
-from .prepare import Prepared, prepare
+from .prepare import Prepared, prepare, release_unused_memory
 from .tasks import CLASSIFICATION, metrics_of_outputs, predict_outputs, targets_for_network
 from .threads import blas_threads, network_threads
 from .training_setup import (
@@ -348,6 +348,8 @@ def _account(
     """
     from ..diagnostics import gradient_verdict, linear_block_report
 
+    # training's threads have freed their buffers: give that memory back before the evaluation adds its own
+    release_unused_memory()
     verdict = gradient_verdict(history, selected)
     task, arrays, classes = prepared.task, prepared.preprocessing_arrays, prepared.classes
     trail = None if growth is None else [{**row, "hidden": list(row["hidden"])} for row in growth.trail]
