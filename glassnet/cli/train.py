@@ -376,7 +376,6 @@ def train_and_report(
     import time
     from dataclasses import replace
 
-    from ..app.options import METRICS_FILE, MODEL_FILE, REPORT_FILE
     from ..app.outputs import metrics_document, write_outputs
     from ..app.run import run_training
     from ..app.tasks import headline
@@ -423,6 +422,14 @@ def train_and_report(
     for statement in meta["linear_blocks"] + meta.get("warnings", []):
         print(f"warning: {statement}")
     _print_baselines(result, name, value, interval)
+    _print_ending(meta, out, phases, report)
+    return 0
+
+
+def _print_ending(meta: dict, out: Path, phases: dict, report: bool) -> None:
+    """The summary's last lines: the files written, where the time went, and what a time limit cut."""
+    from ..app.options import METRICS_FILE, MODEL_FILE, REPORT_FILE
+
     written = [MODEL_FILE, METRICS_FILE] + ([REPORT_FILE] if report else [])
     print("wrote " + ", ".join(str(out / name) for name in written) + ("" if report else " (--no-report)"))
     print("time: " + " · ".join(f"{phase} {seconds:.1f} s" for phase, seconds in phases.items()))
@@ -433,7 +440,6 @@ def train_and_report(
         print(
             f"time limit: {limit['seconds']:g} s for the whole job, {used:.0f} s used before writing the files; {cut}"
         )
-    return 0
 
 
 def _print_metrics(metrics: dict, headline: str, meta: dict) -> None:
