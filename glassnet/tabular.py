@@ -248,22 +248,28 @@ class TablePreprocessor:
             + [c for c in self.categorical for _ in self.categories[c]]
         )
 
-    def transform(self, frame) -> np.ndarray:
+    def transform(self, frame, rows: np.ndarray | None = None) -> np.ndarray:
         """Encode a DataFrame with the training statistics into float32 (n, n_features).
 
-        The result is allocated once and filled column block by column block (each computed in
-        float64, then stored): the memory is the matrix plus one block, not every block in float64
-        and their concatenation as well.
+        ``rows`` (positions in ``frame``) encodes only those rows, in that order: a reordered or
+        partial matrix without a matrix of every row first. Each cell's encoding depends on that
+        cell alone, so the result equals ``transform(frame)[rows]``. The result is allocated once
+        and filled column block by column block (each computed in float64, then stored): the memory
+        is the matrix plus one block, not every block in float64 and their concatenation as well.
         """
         import pandas as pd
 
         missing = [c for c in self.numeric + list(self.dates) + self.categorical if c not in frame.columns]
         if missing:
             raise DataError(f"the data lacks column(s) the model was trained on: {missing}.")
-        out = np.empty((len(frame), len(self.feature_names)), dtype=np.float32)
+
+        def column(name: str):
+            return frame[name] if rows is None else frame[name].iloc[rows]
+
+        out = np.empty((len(frame) if rows is None else len(rows), len(self.feature_names)), dtype=np.float32)
         at = 0
         for name in self.numeric:  # a cell that is not a number is a missing value (columns.not_numbers)
-            numbers = pd.to_numeric(frame[name], errors="coerce")
+            numbers = pd.to_numeric(column(name), errors="coerce")
             filled = numbers.astype(float).to_numpy()
             filled = np.where(np.isfinite(filled), filled, np.nan)  # an infinity is a missing value too
             if name in self.logs:
@@ -272,15 +278,15 @@ class TablePreprocessor:
             out[:, at] = self._scaled((filled - self.means[name]) / self.scales[name])
             at += 1
         for name in self.indicators:
-            numbers = pd.to_numeric(frame[name], errors="coerce").astype(float).to_numpy()
+            numbers = pd.to_numeric(column(name), errors="coerce").astype(float).to_numpy()
             out[:, at] = ~np.isfinite(numbers)
             at += 1
         for name, stats in self.dates.items():
-            block = self._date_features(frame[name], stats)
+            block = self._date_features(column(name), stats)
             out[:, at : at + block.shape[1]] = block
             at += block.shape[1]
         for name in self.categorical:
-            text = frame[name].astype("string").fillna(MISSING)
+            text = column(name).astype("string").fillna(MISSING)
             codes = pd.Index(self.categories[name]).get_indexer(text)  # unseen → -1
             width = len(self.categories[name])
             onehot = out[:, at : at + width]

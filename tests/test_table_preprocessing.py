@@ -100,3 +100,14 @@ def test_a_categorical_column_with_many_levels_keeps_its_most_frequent():
     encoded = pre.transform(frame.iloc[-3:])
     assert encoded.shape[1] == 1 + MAX_LEVELS and not encoded[:, 1:].any()  # rare levels: all zeros
     assert len(TablePreprocessor.fit(frame, max_levels=None).categories["code"]) == MAX_LEVELS + 100
+
+
+def test_chosen_rows_are_encoded_as_the_whole_table_would_encode_them(frame):
+    frame = frame.assign(queue=np.r_[np.zeros(16), [3, 10, 200, 5000]], size=[3.0, 1.0, 4.0, 1.0, 5.0] * 4)
+    pre = TablePreprocessor.fit(frame)
+    assert pre.logs and pre.dates and pre.categorical and pre.indicators  # every kind of encoding is checked
+    whole = pre.transform(frame)
+    rows = np.random.default_rng(0).permutation(len(frame))[:13]  # reordered and partial, as the splits take them
+    for chosen in (rows, rows[:1], rows[:0]):
+        part = pre.transform(frame, rows=chosen)
+        assert part.shape == (len(chosen), whole.shape[1]) and np.array_equal(part, whole[chosen])

@@ -366,17 +366,20 @@ def _prepare_table(frame, options: JobOptions, rng: np.random.Generator) -> Prep
             len(frame), options.test_fraction, rng, y if task in CLASSIFICATION else None, "--test-fraction"
         )
     pre = TablePreprocessor.fit(features_frame.iloc[train_idx], kinds=options.columns, **options.table_options)
-    x = pre.transform(features_frame)
     if options.test_data:
         x_test, y_test = _separate_test_table(options, pre, task, classes, y.dtype)
     elif test_idx is None:  # cross-fitting: out of fold, decided in _finish_split
         x_test = y_test = None
     else:
-        x_test, y_test = x[test_idx], y[test_idx]
-    if test_idx is not None:  # the training rows, in place of all of them (the matrix is not kept twice)
-        x, y = x[train_idx], y[train_idx]
-    x_rest, y_rest = x, y
-    n_features = x.shape[1]
+        x_test, y_test = pre.transform(features_frame, rows=test_idx), y[test_idx]
+    y_rest = y[train_idx]
+    n_features = len(pre.feature_names)
+
+    def encode(rows: np.ndarray) -> np.ndarray:
+        """The rows left for training and validation (positions among them), encoded straight into the
+        order _finish_split keeps them in: no matrix of every row is made first."""
+        return pre.transform(features_frame, rows=train_idx[rows])
+
     arrays = {}
     if task == "regression":
         y_mean, y_scale = y_rest.mean(axis=0), y_rest.std(axis=0)
@@ -395,9 +398,8 @@ def _prepare_table(frame, options: JobOptions, rng: np.random.Generator) -> Prep
         + column_hints(pre, features_frame.iloc[train_idx], options.columns),
     }
     preprocessing = {**pre.to_dict(), "target": list(options.target)}
-    del x
     return _finish_split(
-        x_rest, y_rest, x_test, y_test, task, classes, preprocessing, arrays, pre.feature_names,
+        encode, y_rest, x_test, y_test, task, classes, preprocessing, arrays, pre.feature_names,
         pre.source_columns(), description, options, rng,
     )  # fmt: skip
 
@@ -406,21 +408,23 @@ def _finish_split(
     x, y, x_test, y_test, task, classes, preprocessing, arrays, features, sources, description, options, rng,
     kind="table",
 ) -> Prepared:  # fmt: skip
+    # the rows as a matrix, or as a function that encodes the rows at the positions it is given
+    take = x if callable(x) else x.__getitem__
     stratify = y if task in CLASSIFICATION else None
     out_of_fold = x_test is None and cross_fitting(options, kind)
+    kept = np.arange(len(y))  # the positions of the rows left for training and validation
     if out_of_fold:  # no test rows: every row is predicted by the member that did not train on it
-        # empty arrays of their own: a view x[:0] would keep this whole matrix alive beside the pool below
-        x_test, y_test = np.empty((0, *x.shape[1:]), x.dtype), np.empty((0, *y.shape[1:]), y.dtype)
+        x_test, y_test = take(kept[:0]), y[:0].copy()  # empty arrays of their own, holding nothing alive
     elif x_test is None:
-        train_idx, test_idx = _split(len(x), options.test_fraction, rng, stratify, "--test-fraction")
-        x, y, x_test, y_test = x[train_idx], y[train_idx], x[test_idx], y[test_idx]
+        train_idx, test_idx = _split(len(y), options.test_fraction, rng, stratify, "--test-fraction")
+        kept, y, x_test, y_test = train_idx, y[train_idx], take(test_idx), y[test_idx]
         stratify = y if stratify is not None else None
-    train_idx, val_idx = _split(len(x), options.validation_fraction, rng, stratify, "--validation-fraction")
+    train_idx, val_idx = _split(len(y), options.validation_fraction, rng, stratify, "--validation-fraction")
     sizes = (len(train_idx), len(val_idx), len(x_test))
     description = split_description(description, task, classes, sizes, options, stratify is not None, out_of_fold)
     # one copy of the rows, training then validation: the two are views of it, and so is the pool a
     # cross-fit or the refit trains on (no third copy)
-    pooled = x[np.concatenate([train_idx, val_idx])]
+    pooled = take(kept[np.concatenate([train_idx, val_idx])])
     n_train = len(train_idx)
     return Prepared(
         pooled[:n_train],
