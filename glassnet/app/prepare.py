@@ -414,7 +414,7 @@ def _finish_split(
     out_of_fold = x_test is None and cross_fitting(options, kind)
     kept = np.arange(len(y))  # the positions of the rows left for training and validation
     if out_of_fold:  # no test rows: every row is predicted by the member that did not train on it
-        x_test, y_test = take(kept[:0]), y[:0].copy()  # empty arrays of their own, holding nothing alive
+        x_test, y_test = take(kept[:0]), _no_rows(y)  # empty arrays of their own, holding nothing alive
     elif x_test is None:
         train_idx, test_idx = _split(len(y), options.test_fraction, rng, stratify, "--test-fraction")
         kept, y, x_test, y_test = train_idx, y[train_idx], take(test_idx), y[test_idx]

@@ -384,7 +384,6 @@ def train_and_report(
     log = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if as_json else print
     with mlflow_run(options, log) as options:  # --mlflow: the job's run, ended with it
         result = run_training(options, log=log)
-        test_rows = len(result.prepared.x_test)
         # the rows have done their work: the files need the model and its account, so the matrix (by far
         # the largest thing left) is freed before the report's figures add their own memory
         result = replace(result, prepared=result.prepared.without_rows())
@@ -405,7 +404,7 @@ def train_and_report(
     interval = meta.get("test_interval")
     around = f" (95 % interval {interval['low']:.4f}–{interval['high']:.4f})" if interval else ""
     print(
-        f"\n{label} {name}: {value:.4f}{around}   ({test_rows} rows, {estimate}; "
+        f"\n{label} {name}: {value:.4f}{around}   ({result.prepared.description['test_rows']} rows, {estimate}; "
         f"trained in {meta['train_seconds']:.1f} s)"
     )
     if meta.get("cross_fit"):

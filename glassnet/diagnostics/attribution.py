@@ -15,6 +15,7 @@ import numpy as np
 
 from .._validation import check_features
 from ..layers import Sigmoid, Softmax
+from ..pages import row_blocks
 from ..training.metrics import pooled_r2
 
 
@@ -45,18 +46,15 @@ def _input_gradient(network, x: np.ndarray, target: np.ndarray | None) -> np.nda
         outputs = network.forward(x, stop=stop)
         return network.backward(_selection(outputs, target, stop), stop=stop)
     gradient = np.empty(x.shape, dtype=network.dtype)
-    for start in range(0, len(x), ATTRIBUTION_BATCH):
-        block = slice(start, start + ATTRIBUTION_BATCH)
-        gradient[block] = _input_gradient(network, x[block], None if target is None else target[block])
+    for start, block in row_blocks(x, ATTRIBUTION_BATCH):
+        rows = slice(start, start + len(block))
+        gradient[rows] = _input_gradient(network, block, None if target is None else target[rows])
     return gradient
 
 
 def _outputs(network, x: np.ndarray, stop: int | None) -> np.ndarray:
     """The network's outputs before layer ``stop`` (inference mode), in blocks of ATTRIBUTION_BATCH rows."""
-    blocks = [
-        network.forward(x[start : start + ATTRIBUTION_BATCH], stop=stop)
-        for start in range(0, len(x), ATTRIBUTION_BATCH)
-    ]
+    blocks = [network.forward(block, stop=stop) for _, block in row_blocks(x, ATTRIBUTION_BATCH)]
     return np.concatenate(blocks) if blocks else network.forward(x, stop=stop)
 
 
