@@ -69,7 +69,8 @@ COLUMN_KINDS = ("categorical", "numeric", "ignore")
 
 
 def column_kind(values: Series, name: str, declared: str | None = None) -> str:
-    """ "numeric", "date" or "categorical"; raises for an empty column.
+    """ "numeric", "date", "categorical", or "empty" for a column without a value (raises when such a
+    column is declared: the user meant to use it).
 
     ``declared`` ("numeric" or "categorical", from ``--numeric``/``--categorical``) overrides the
     guess. A column of which at least :data:`NUMERIC_FRACTION` of the present values are numbers is
@@ -83,7 +84,9 @@ def column_kind(values: Series, name: str, declared: str | None = None) -> str:
     import pandas as pd
 
     if values.isna().all():
-        raise DataError(f"column {name!r} is entirely empty; drop it or fill it (or --ignore {name}).")
+        if declared is None:
+            return "empty"
+        raise DataError(f"column {name!r}, declared with --{declared}, is entirely empty; fill it or leave it out.")
     if declared == "categorical":
         return "categorical"
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):

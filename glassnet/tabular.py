@@ -21,7 +21,7 @@ pickle). Rules, documented for the report:
 - **categorical columns** (text, boolean, pandas category): missing values become their own
   category ``"(missing)"``, then one-hot encoded over the training categories; a category unseen
   in training encodes as all zeros (no crash);
-- a column that is entirely empty is an error that names it; a text column of which at least 80 %
+- a column without a value is dropped and named (an error when declared); a text column of which at least 80 %
   of the values are numbers is numeric, its other cells (``?``, ``-``, ``n/a``, a stray word) read
   as missing values, counted and named with examples (``--categorical`` keeps them as categories).
 """
@@ -78,6 +78,8 @@ def _drop_reason(values, kind: str, declared: bool, n: int) -> str | None:
     and its kind not declared); None to keep it."""
     import pandas as pd
 
+    if kind == "empty":
+        return "empty (no value in the training rows)"
     distinct = values.nunique(dropna=True)
     if distinct <= 1:
         return "constant"
@@ -203,7 +205,7 @@ class TablePreprocessor:
                 if seen > len(pre.categories[name]):
                     pre.capped[name] = seen
         if not (pre.numeric or pre.categorical or pre.dates):
-            raise DataError("every input column was dropped (constant or ID-like); nothing to learn from.")
+            raise DataError("every input column was dropped (constant, empty or ID-like); nothing to learn from.")
         return pre
 
     def _fit_numeric_column(self, name: str, values, log_skewed: bool, junk: tuple[int, list]) -> None:

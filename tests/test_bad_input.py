@@ -234,25 +234,62 @@ def test_the_header_of_numbers_message_names_the_way_out(tmp_path, capsys):
     assert "seems to have no header row" in err and "--target column_K" in err and len(err.strip().splitlines()) == 1
 
 
+def _signed(v: float, text: str, sign: str = "$") -> str:
+    return f"-{sign}{text.lstrip('-')}" if v < 0 else f"{sign}{text}"
+
+
 @pytest.mark.parametrize(
-    ("delimiter", "written"),
-    [(";", lambda v: f"{v:.3f}".replace(".", ",")), (",", lambda v: f'"{v * 1000:,.1f}"')],
+    ("delimiter", "written", "scale", "said"),
+    [
+        (";", lambda v: f"{v:.3f}".replace(".", ","), 1, "decimal comma"),
+        (",", lambda v: f'"{v * 1000:,.1f}"', 1000, "thousands separators"),
+        (",", lambda v: f'"{_signed(v, f"{v * 1000:,.1f}")}"', 1000, "currency sign ($)"),
+        (";", lambda v: f"{v * 1000:.1f} €".replace(".", ","), 1000, "currency sign (€)"),
+        (",", lambda v: f"{v:.3f}%", 1, "percentages"),
+    ],
 )
-def test_numbers_written_with_a_decimal_comma_or_thousands_separators_are_numbers(tmp_path, delimiter, written):
-    """'0,123' in a ;-delimited file and '12,345.6' were categories (or an ID-like column, dropped)."""
+def test_numbers_written_with_separators_or_signs_are_numbers(tmp_path, delimiter, written, scale, said):
+    """'0,123' in a ;-delimited file, '12,345.6', '$1,200', '3,50 €' and '45%' were categories (or an
+    ID-like column, dropped: a price column left out without a word about why)."""
     from glassnet.tabular import read_table
 
     values = np.random.default_rng(0).normal(size=50) * 3
     lines = [f"price{delimiter}y"] + [f"{written(v)}{delimiter}{int(v > 0)}" for v in values]
     path = tmp_path / "local.csv"
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     frame = read_table(path)
-    scale = 1 if delimiter == ";" else 1000
     np.testing.assert_allclose(frame["price"].astype(float), np.round(values * scale, 3 if scale == 1 else 1))
     assert "read as numbers" in frame.attrs["reading"][0] and "'price'" in frame.attrs["reading"][0]
-    words = tmp_path / "words.csv"  # text that merely contains commas stays text
-    words.write_text('name,y\n"Smith, J",1\n"Doe, A",0\n')
-    assert read_table(words)["name"].tolist() == ["Smith, J", "Doe, A"]
+    assert said in frame.attrs["reading"][0]
+    words = tmp_path / "words.csv"  # text that merely contains commas or signs stays text
+    words.write_text('name,y\n"Smith, J",1\n"Doe, A",0\n$ave,1\n100% cotton,0\n')
+    assert read_table(words)["name"].tolist() == ["Smith, J", "Doe, A", "$ave", "100% cotton"]
+
+
+def test_a_delimiter_ending_every_line_shifts_no_column(tmp_path):
+    """With one field more in each row than in the header (a delimiter ending every line), pandas took
+    the first column as the index and gave each column the next one's values: the target became a
+    feature's values; with the header ending in a delimiter too, an empty unnamed column stopped the run.
+    Values in fields the header has no name for are refused, never dropped."""
+    from test_cli import assert_clean_error, glassnet
+
+    from glassnet.tabular import read_table
+
+    rows = "".join(f"{k % 2},{k},{k * k % 7},\n" for k in range(40))
+    (tmp_path / "rows.csv").write_text("y,a,b\n" + rows)
+    frame = read_table(tmp_path / "rows.csv")
+    assert list(frame.columns) == ["y", "a", "b"] and frame["y"].tolist()[:4] == [0, 1, 0, 1]
+    (tmp_path / "both.csv").write_text("y,a,b,\n" + rows)
+    done = glassnet("train", tmp_path / "both.csv", "--target", "y", "--out", tmp_path / "o", "--folds", "1",
+                    "--epochs", "2", "--no-baselines", "--no-report")  # fmt: skip
+    assert done.returncode == 0 and "dropped column 'Unnamed: 3': empty" in done.stdout, done.stderr
+    (tmp_path / "lossy.csv").write_text("y,a,b\n1,2,3,4\n0,1,2,\n")
+    assert_clean_error(
+        glassnet("train", tmp_path / "lossy.csv", "--target", "y", "--out", tmp_path / "l"),
+        2,
+        "more fields than the header names columns",
+    )
+    assert not (tmp_path / "l").exists()
 
 
 def test_infinities_are_missing_features_and_a_named_error_in_the_target(tmp_path, capsys):

@@ -342,13 +342,21 @@ def test_target_with_one_class(tmp_path):
     )
 
 
-def test_all_nan_column(tmp_path):
-    frame = pd.DataFrame({"x": np.arange(30.0), "empty": [np.nan] * 30, "y": [0, 1] * 15})
+def test_an_empty_column_is_dropped_and_named_unless_declared(tmp_path):
+    """An entirely empty column was an error to fix by hand, common in spreadsheet exports; it holds
+    nothing to learn from, so it is dropped and said, as a constant one is; declared, it is an error."""
+    x = np.random.default_rng(0).normal(size=30)
+    frame = pd.DataFrame({"x": x, "empty": [np.nan] * 30, "y": (x > 0).astype(int)})
     frame.to_csv(tmp_path / "nan.csv", index=False)
+    out = tmp_path / "o"
+    done = glassnet("train", tmp_path / "nan.csv", "--target", "y", "--out", out, "--folds", "1", "--epochs", "2",
+                    "--no-baselines", "--no-report")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "dropped column 'empty': empty (no value in the training rows)" in done.stdout
     assert_clean_error(
-        glassnet("train", tmp_path / "nan.csv", "--target", "y", "--out", tmp_path / "o"),
+        glassnet("train", tmp_path / "nan.csv", "--target", "y", "--out", tmp_path / "o2", "--numeric", "empty"),
         2,
-        "column 'empty' is entirely empty",
+        "column 'empty', declared with --numeric, is entirely empty",
     )
 
 

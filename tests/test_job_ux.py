@@ -71,6 +71,29 @@ def test_differences_from_the_training_data_are_said_or_refused_with_strict(trai
     assert glassnet("predict", model, tmp_path / "clean.csv", "-o", tmp_path / "c.csv", "--strict").returncode == 0
 
 
+def test_new_rows_read_numbers_as_training_did_and_name_the_cells_that_are_not(trained, tmp_path):
+    """A numeric column of new rows, written with signs or separators in a few rows and words in others,
+    fell short of the share that makes a column's written numbers numbers: every cell became the training
+    median without a word, the predictions silently wrong."""
+    folder, model, frame = trained
+    new = frame.drop(columns="big").head(5).copy()
+    new.to_csv(tmp_path / "plain.csv", index=False)
+    new["amount"] = new["amount"].astype(object)
+    new.loc[0, "amount"] = f"${frame['amount'][0]:,.2f}"
+    new.loc[1, "amount"] = f"{frame['amount'][1] * 1000:,.0f}"  # 1000×, with thousands separators
+    new.loc[[2, 3], "amount"] = ["n.a.", "unknown"]
+    new.to_csv(tmp_path / "new.csv", index=False)
+    for name in ("plain", "new"):
+        done = glassnet("predict", model, tmp_path / f"{name}.csv", "-o", tmp_path / f"{name}-p.csv", "--proba")
+        assert done.returncode == 0, done.stderr
+    plain, written = pd.read_csv(tmp_path / "plain-p.csv"), pd.read_csv(tmp_path / "new-p.csv")
+    np.testing.assert_allclose(written["proba_yes"][[0, 4]], plain["proba_yes"][[0, 4]], rtol=1e-6)
+    assert written["proba_yes"][1] != plain["proba_yes"][1]  # 1000× the amount, read as a number, not a median
+    assert "not numbers, taken as the training median: amount: 2 row(s), e.g. 'n.a.', 'unknown'" in done.stderr
+    strict = glassnet("predict", model, tmp_path / "new.csv", "-o", tmp_path / "s.csv", "--strict")
+    assert_clean_error(strict, 2, "--strict", "'n.a.'")
+
+
 def test_a_file_in_another_encoding_is_named_and_read_with_encoding(trained, tmp_path):
     folder, model, frame = trained
     labelled = frame.head(30).copy()

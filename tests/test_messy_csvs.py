@@ -3,7 +3,8 @@ one line naming the problem; never a traceback, a partial output or a silently m
 
 The tables vary what real files vary: the delimiter, quoting, the encoding, blank and junk cells
 ("?", "-", "n/a", stray words), spaces and case around labels, duplicated or odd headers, numbers
-written with a decimal comma or thousands separators, and mixed types in a column.
+written with a decimal comma, thousands separators, a currency or a percent sign, and mixed types in a
+column.
 """
 
 from __future__ import annotations
@@ -28,14 +29,17 @@ def messy_tables(draw):
     delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
     numbers = rng.normal(size=rows)
     columns: dict[str, list] = {}
-    written = draw(st.sampled_from(["plain", "decimal comma", "thousands"]))
+    written = draw(st.sampled_from(["plain", "decimal comma", "thousands", "currency", "percent"]))
     if written == "decimal comma" and delimiter == ",":
         written = "plain"
-    columns["amount"] = [
-        f"{v:.3f}".replace(".", ",") if written == "decimal comma" else f"{v * 1000:,.1f}" if written == "thousands"
-        else f"{v:.3f}"
-        for v in numbers
-    ]  # fmt: skip
+    forms = {
+        "plain": lambda v: f"{v:.3f}",
+        "decimal comma": lambda v: f"{v:.3f}".replace(".", ","),
+        "thousands": lambda v: f"{v * 1000:,.1f}",
+        "currency": lambda v: f"-£{-v * 1000:,.2f}" if v < 0 else f"£{v * 1000:,.2f}",  # £: latin-1 has it
+        "percent": lambda v: f"{v * 10:.1f}%",
+    }
+    columns["amount"] = [forms[written](v) for v in numbers]
     columns["kind"] = list(rng.choice(["red", "Red ", " blue", "green", "red"], rows))
     columns["mixed"] = [str(v) if k % 3 else f"x{k}" for k, v in enumerate(rng.integers(0, 9, rows))]
     junk_share = draw(st.sampled_from([0.0, 0.05, 0.2]))

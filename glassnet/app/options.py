@@ -110,6 +110,12 @@ class JobOptions:
     deadline: float | None = None
     frame: Any = None  # an in-memory table instead of a file (used by the demo)
 
+    @property
+    def declared_numeric(self) -> list[str]:
+        """The columns declared numeric (``--numeric``): their numbers written with a sign or
+        separators are read as numbers however few they are (io/tables.local_numbers)."""
+        return [name for name, kind in self.columns.items() if kind == "numeric"]
+
 
 def cross_fitting(options: JobOptions, kind: str = "table") -> bool:
     """Whether the run cross-fits: ``folds`` ≥ 2 on a table, without ``grow``.

@@ -105,17 +105,18 @@ def _regions(n: int, y: np.ndarray, task: str, options: JobOptions) -> tuple[np.
 def _write_rows(options: JobOptions, pre: TablePreprocessor, slot: np.ndarray, bounds, writer: CacheWriter) -> None:
     """The second pass: every chunk's rows transformed and written at their places in the cache."""
     done = 0
-    for chunk in _target_rows(options.data, options):
+    for chunk in _target_rows(options.data, options, numeric=pre.numeric):
         writer.write_rows(pre.transform(chunk.drop(columns=options.target)), slot[done : done + len(chunk)], bounds)
         done += len(chunk)
     if done != len(slot):
         raise DataError(f"{options.data} changed while it was read: {done} rows, {len(slot)} at first.")
 
 
-def _target_rows(path: str, options: JobOptions, checked: str | None = None):
+def _target_rows(path: str, options: JobOptions, checked: str | None = None, numeric=()):
     """The table at ``path`` chunk by chunk (string column names), each cut to its rows that have every
-    target; ``checked`` names a file whose target columns must be checked (the data's were at first)."""
-    for chunk in iter_table(path, options.delimiter, options.encoding):
+    target; ``checked`` names a file whose target columns must be checked (the data's were at first);
+    ``numeric`` the columns known to be numbers (every chunk reads their written numbers alike)."""
+    for chunk in iter_table(path, options.delimiter, options.encoding, numeric=numeric):
         chunk.columns = [str(c) for c in chunk.columns]
         absent = [t for t in options.target if t not in chunk.columns] if checked else []
         if absent:
@@ -141,7 +142,7 @@ def _test_targets(options: JobOptions, targets: Targets, classes: list | None) -
 
 def _write_test_rows(options: JobOptions, pre: TablePreprocessor, writer: CacheWriter, start: int) -> None:
     """The ``--test-data`` rows transformed and written into the cache from row ``start`` on."""
-    for chunk in _target_rows(options.test_data, options, "--test-data"):
+    for chunk in _target_rows(options.test_data, options, "--test-data", pre.numeric):
         if len(chunk):
             places = start + np.arange(len(chunk))
             writer.write_rows(pre.transform(chunk.drop(columns=options.target)), places, [(start, start + len(chunk))])

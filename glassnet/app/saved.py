@@ -52,7 +52,7 @@ def stream_for_model(
         column the training run dropped as ID-like, when the data has it.
     strict : bool
         Refuse data that differs from the training data (unseen categories, columns the model does
-        not use, unreadable dates) instead of saying so and going on.
+        not use, numbers or dates that cannot be read) instead of saying so and going on.
     """
     pre = model.preprocessing or {}
     if pre.get("kind") == "image":
@@ -125,7 +125,8 @@ class TableStream:
 
     def __iter__(self) -> Iterator[NewData]:
         rows = 0
-        for index, frame in enumerate(iter_table(self.data, self.delimiter, self.encoding, self.chunk_rows)):
+        chunks = iter_table(self.data, self.delimiter, self.encoding, self.chunk_rows, numeric=self.table.numeric)
+        for index, frame in enumerate(chunks):
             frame.columns = [str(c) for c in frame.columns]
             if index == 0:
                 self.id_column = self._identifiers(frame)
@@ -195,17 +196,18 @@ def differences(pre: TablePreprocessor, frame, targets: list, id_column: str | N
 
 class Differences:
     """What differs from the training data, gathered over chunks: columns the model does not use,
-    unseen categories and unreadable dates, with counts and a few examples."""
+    unseen categories, and numbers and dates that cannot be read, with counts and a few examples."""
 
     def __init__(self, pre: TablePreprocessor, targets: list) -> None:
         self.pre, self.targets = pre, list(targets)
         self.extra: list[str] = []
         self.unseen: dict[str, list] = {}  # column → [rows, examples]
         self.unreadable: dict[str, list] = {}  # column → [rows, first example]
+        self.not_numbers: dict[str, list] = {}  # column → [rows, examples]
 
     def add(self, frame, id_column: str | None = None) -> bool:
         """Count what ``frame`` holds that differs; whether it holds anything."""
-        from ..columns import datetimes
+        from ..columns import datetimes, not_numbers
 
         pre, before = self.pre, self._count()
         used = set(pre.numeric) | set(pre.categorical) | set(pre.dates) | set(self.targets) | set(pre.dropped)
@@ -217,6 +219,12 @@ class Differences:
                 seen = self.unseen.setdefault(name, [0, []])
                 seen[0] += int(new.sum())
                 seen[1] += [v for v in text[new].drop_duplicates().head(3) if v not in seen[1]][: 3 - len(seen[1])]
+        for name in (c for c in pre.numeric if c in frame.columns):
+            count, examples = not_numbers(frame[name])
+            if count:
+                seen = self.not_numbers.setdefault(name, [0, []])
+                seen[0] += count
+                seen[1] += [v for v in examples if v not in seen[1]][: 3 - len(seen[1])]
         for name in (c for c in pre.dates if c in frame.columns):
             bad = datetimes(frame[name]).isna() & frame[name].notna()
             if bad.any():
@@ -224,9 +232,9 @@ class Differences:
         return self._count() > before
 
     def _count(self) -> int:
-        """Everything counted so far: columns, unseen-category rows, unreadable-date rows."""
-        rows = sum(count for count, _ in self.unseen.values()) + sum(count for count, _ in self.unreadable.values())
-        return len(self.extra) + rows
+        """Everything counted so far: columns, and rows of unseen categories, unreadable numbers and dates."""
+        counted = (*self.unseen.values(), *self.not_numbers.values(), *self.unreadable.values())
+        return len(self.extra) + sum(count for count, _ in counted)
 
     def notes(self) -> list[str]:
         notes = []
@@ -238,6 +246,13 @@ class Differences:
                 for name, (rows, examples) in self.unseen.items()
             ]
             notes.append("categories unseen in training, encoded as none of the known ones: " + "; ".join(parts))
+        if self.not_numbers:
+            parts = [
+                f"{name}: {rows} row(s), e.g. {', '.join(repr(v) for v in examples)}"
+                for name, (rows, examples) in self.not_numbers.items()
+            ]
+            said = "cells of numeric columns that are not numbers, taken as the training median: "
+            notes.append(said + "; ".join(parts))
         if self.unreadable:
             parts = [f"{name}: {rows} row(s), e.g. {example!r}" for name, (rows, example) in self.unreadable.items()]
             notes.append("dates that cannot be read, taken as the training median: " + "; ".join(parts))
