@@ -1,4 +1,4 @@
-"""Image folders in: one sub-folder per class of PNG/JPEG files, read with Pillow."""
+"""Image folders in: one sub-folder per class of image files (PNG, JPEG, BMP, GIF, WebP, TIFF), read with Pillow."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import numpy as np
 
 from .tabular import DataError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+#: The image files read (by suffix, any case): the formats every Pillow wheel reads.
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+#: Unreadable files named, at most, in what training says.
+NAMED_FILES = 3
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:
@@ -32,7 +35,7 @@ def open_image(path: Path):
         with Image.open(path) as image:
             image.load()
             return image.copy()
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise DataError(f"cannot read image {path}: {exc}") from None
 
 
@@ -48,9 +51,9 @@ def image_pixels(image, mode: str, size: tuple[int, int]) -> np.ndarray:
 
 
 def load_image_folder(
-    folder: str | Path, size: tuple[int, int] | None = None, mode: str | None = None
+    folder: str | Path, size: tuple[int, int] | None = None, mode: str | None = None, skip_unreadable: bool = False
 ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Read ``folder/<class>/*.png|jpg`` into pixels in [0, 1].
+    """Read ``folder/<class>/*`` image files (:data:`IMAGE_SUFFIXES`) into pixels in [0, 1].
 
     Parameters
     ----------
@@ -58,24 +61,33 @@ def load_image_folder(
         Resize every image to this size. Without it every image must have the same size.
     mode : "L" (grayscale), "RGB" or None
         None keeps grayscale when every image is grayscale, RGB otherwise.
+    skip_unreadable : bool
+        Leave out the image files Pillow cannot read (training: one damaged file in thousands
+        stopped the run), each named in ``info["unreadable"]``; False: the first is an error
+        (prediction: every file gets its prediction or the run stops).
 
     Returns
     -------
     x : float32 (n, height·width·channels), labels : object array (n,) of class names,
-    info : dict with ``image_shape``, ``mode``, ``classes``, ``files`` (how many) and ``paths``
-    (each image's path inside ``folder``, in the rows' order).
+    info : dict with ``image_shape``, ``mode``, ``classes``, ``files`` (how many read), ``paths``
+    (each image's path inside ``folder``, in the rows' order), ``unreadable`` (path inside
+    ``folder`` → why) and ``other_files`` (how many files in the class folders are not images).
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"no such folder: {folder}")
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    files = [(c, p) for c in classes for p in sorted((folder / c).iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+    listed = [(c, p) for c in classes for p in sorted((folder / c).iterdir()) if not p.name.startswith(".")]
+    files = [(c, p) for c, p in listed if p.suffix.lower() in IMAGE_SUFFIXES]
     if not files:
         raise DataError(
-            f"{folder} holds no images: expected one sub-folder per class with PNG/JPEG files "
-            "(folder/cat/1.png, folder/dog/2.jpg, ...)."
+            f"{folder} holds no images: expected one sub-folder per class with image files "
+            f"({', '.join(sorted(IMAGE_SUFFIXES))}), e.g. folder/cat/1.png, folder/dog/2.jpg."
         )
-    images = [(label, path, open_image(path)) for label, path in files]
+    images, unreadable = _open_all(files, skip_unreadable)
+    if not images:
+        raise DataError(f"none of the {len(files)} image files in {folder} can be read, e.g. {next(iter(unreadable))}.")
+    files = [(label, path) for label, path, _ in images]
     if mode is None:
         grayscale = ("L", "1", "LA", "I", "I;16")
         mode = "L" if all(image.mode in grayscale for _, _, image in images) else "RGB"
@@ -101,5 +113,21 @@ def load_image_folder(
         "classes": classes,
         "files": len(files),
         "paths": [path.relative_to(folder).as_posix() for _, path in files],
+        "unreadable": {path.relative_to(folder).as_posix(): why for path, why in unreadable.items()},
+        "other_files": len(listed) - len(files) - len(unreadable),
     }
     return np.stack(pixels), labels, info
+
+
+def _open_all(files: list, skip_unreadable: bool) -> tuple[list, dict]:
+    """``(label, path, image)`` of each readable file, and the unreadable ones (path → why; an error
+    at the first unless ``skip_unreadable``)."""
+    images, unreadable = [], {}
+    for label, path in files:
+        try:
+            images.append((label, path, open_image(path)))
+        except DataError as error:
+            if not skip_unreadable:
+                raise
+            unreadable[path] = str(error).split(": ", 1)[-1]
+    return images, unreadable

@@ -400,6 +400,32 @@ def test_mixed_image_sizes(tmp_path):
     assert resized.returncode == 0, resized.stderr
 
 
+def test_damaged_images_are_left_out_of_training_and_named_and_other_formats_are_read(tmp_path):
+    """One file Pillow cannot read stopped the training on a whole folder; BMP, GIF and WebP images
+    were not looked at (a folder of them 'held no images'). Prediction still refuses a damaged file:
+    every file gets its prediction, or the run stops."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label, suffixes in (("a", ("png", "bmp")), ("b", ("gif", "webp"))):
+        (tmp_path / "imgs" / label).mkdir(parents=True)
+        for i in range(8):
+            pixels = rng.integers(0, 100 if label == "a" else 255, (6, 6)).astype(np.uint8)
+            Image.fromarray(pixels, "L").save(tmp_path / "imgs" / label / f"{i}.{suffixes[i % 2]}")
+    (tmp_path / "imgs" / "a" / "damaged.png").write_bytes(b"\x89PNG not really")
+    (tmp_path / "imgs" / "b" / "readme.txt").write_text("notes")
+    out = tmp_path / "o"
+    done = glassnet("train", tmp_path / "imgs", "--out", out, "--epochs", "2", "--no-report", "--no-baselines")
+    assert done.returncode == 0, done.stderr
+    assert "left out 1 image file(s) that cannot be read: a/damaged.png" in done.stdout
+    assert "ignored 1 file(s) in the class folders that are not images" in done.stdout
+    data = json.loads((out / "metrics.json").read_text())["data"]
+    assert data["rows"] == 16 and any("a/damaged.png" in line for line in data["preprocessing"])
+    refused = glassnet("predict", out / "model.glassnet", tmp_path / "imgs" / "a", "-o", tmp_path / "p.csv")
+    assert_clean_error(refused, 2, "cannot read image", "damaged.png")
+    assert not (tmp_path / "p.csv").exists()
+
+
 def test_empty_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     assert_clean_error(glassnet("train", tmp_path / "empty", "--out", tmp_path / "o"), 2, "holds no images")

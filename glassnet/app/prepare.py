@@ -76,7 +76,7 @@ def load_frame_or_images(path: str, options: JobOptions):
     if source.is_dir() and not is_parquet_folder(source):  # a folder of Parquet files is one table
         from ..images import load_image_folder
 
-        return "images", load_image_folder(source, options.image_size, options.image_mode)
+        return "images", load_image_folder(source, options.image_size, options.image_mode, skip_unreadable=True)
     name = source.name.lower()
     if is_idx_name(name):
         from ..datasets import DatasetError, load_mnist_idx
@@ -145,7 +145,7 @@ def _prepare_images(loaded, options: JobOptions, rng: np.random.Generator) -> Pr
         "features": int(x.shape[1]),
         "image_shape": info["image_shape"],
         "mode": info["mode"],
-        "preprocessing": ["pixels scaled to [0, 1]" + resized],
+        "preprocessing": ["pixels scaled to [0, 1]" + resized, *_left_out_files(info)],
     }
     x_test = y_test = None
     if options.test_data:
@@ -161,6 +161,21 @@ def _prepare_images(loaded, options: JobOptions, rng: np.random.Generator) -> Pr
         x, y, x_test, y_test, "multiclass", classes, preprocessing, {}, features, features, description, options, rng,
         kind="images",
     )  # fmt: skip
+
+
+def _left_out_files(info: dict) -> list[str]:
+    """What the data lines say of the files in the class folders that were not read."""
+    from ..images import NAMED_FILES
+
+    lines = []
+    unreadable = info.get("unreadable") or {}
+    if unreadable:
+        named = "; ".join(f"{path} ({why})" for path, why in list(unreadable.items())[:NAMED_FILES])
+        more = f" and {len(unreadable) - NAMED_FILES} more" if len(unreadable) > NAMED_FILES else ""
+        lines.append(f"left out {len(unreadable)} image file(s) that cannot be read: {named}{more}")
+    if info.get("other_files"):
+        lines.append(f"ignored {info['other_files']} file(s) in the class folders that are not images (by suffix)")
+    return lines
 
 
 def _checked_frame(frame, options: JobOptions):

@@ -81,7 +81,7 @@ def _image_features(model, pre: dict, source: Path, require_target: bool) -> New
         # A flat folder of images to predict, prepared exactly as the training images were.
         files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
-            raise DataError(f"{source} holds no PNG/JPEG images.")
+            raise DataError(f"{source} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))}).")
         x = np.stack([image_pixels(open_image(path), pre["mode"], (shape[1], shape[0])) for path in files])
         labels, names = None, [p.name for p in files]
     y = None
