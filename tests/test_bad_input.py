@@ -287,9 +287,24 @@ def test_a_delimiter_ending_every_line_shifts_no_column(tmp_path):
     assert_clean_error(
         glassnet("train", tmp_path / "lossy.csv", "--target", "y", "--out", tmp_path / "l"),
         2,
-        "more fields than the header names columns",
+        "line 2 has 4 fields, but the header (line 1) names 3 column(s)",
     )
     assert not (tmp_path / "l").exists()
+    (tmp_path / "title.csv").write_text("Export of 2024-03-01\ny,a,b\n" + rows)  # a title above the header
+    assert_clean_error(
+        glassnet("train", tmp_path / "title.csv", "--target", "y", "--out", tmp_path / "t"),
+        2,
+        "remove the lines above its header",
+    )
+
+
+def test_excels_sep_line_names_the_delimiter(tmp_path):
+    """Excel writes 'sep=;' above the header of a CSV meant for it; that line was taken as the header."""
+    from glassnet.tabular import read_table
+
+    (tmp_path / "excel.csv").write_text("sep=;\nprice;kind\n1,5;a\n2,25;b\n", encoding="utf-8-sig")
+    frame = read_table(tmp_path / "excel.csv")
+    assert list(frame.columns) == ["price", "kind"] and frame["price"].tolist() == [1.5, 2.25]
 
 
 def test_infinities_are_missing_features_and_a_named_error_in_the_target(tmp_path, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import re
 import warnings
@@ -132,8 +133,6 @@ def iter_table(
 def _chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_rows: int | None, numeric=()) -> Iterator:
     import codecs
 
-    import pandas as pd
-
     if encoding is not None:
         try:
             codecs.lookup(encoding)
@@ -155,10 +154,21 @@ def _chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_rows:
     if path.suffix.lower() == ".npz":
         yield _read_npz(path)
         return
+    yield from _csv_chunks(path, delimiter, encoding, chunk_rows, numeric)
+
+
+def _csv_chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_rows: int | None, numeric) -> Iterator:
+    """A CSV's chunks: the delimiter (or Excel's ``sep=;`` first line) and the header sniffed from its text."""
+    import pandas as pd
+
     text_encoding = encoding or "utf-8-sig"
     sample = head_bytes(path, 64 * 1024)[0].decode(text_encoding, errors="replace")
     if not sample.strip():
         raise DataError(f"{path} is empty.")
+    skip = 0
+    declared = re.match(r"sep=(.)[ \t]*\r?\n", sample)  # Excel's first line naming the delimiter
+    if declared:
+        delimiter, sample, skip = delimiter or declared.group(1), sample[declared.end() :], 1
     if delimiter is None:
         try:
             delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
@@ -169,15 +179,18 @@ def _chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_rows:
         _check_unique_header(sample, delimiter, path)
     # index_col=False: a row with one field more than the header (a delimiter ending every line) made
     # pandas take the first column as the index, and every column the values of the next one
-    settings = dict(sep=delimiter, header=0 if has_header else None, encoding=text_encoding, index_col=False)
+    settings = dict(
+        sep=delimiter, header=0 if has_header else None, encoding=text_encoding, index_col=False, skiprows=skip
+    )
+    lossless = functools.partial(_lossless, path, sample, delimiter, skip)
     if chunk_rows is None:
-        with _lossless(path):
+        with lossless():
             frame = pd.read_csv(path, **settings)
         yield _named(frame, has_header, delimiter, numeric)
         return
     with pd.read_csv(path, chunksize=chunk_rows, **settings) as reader:  # closed when the reading stops early
         while True:
-            with _lossless(path):
+            with lossless():
                 frame = next(reader, None)
             if frame is None:
                 return
@@ -185,21 +198,33 @@ def _chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_rows:
 
 
 @contextlib.contextmanager
-def _lossless(path: Path) -> Iterator[None]:
+def _lossless(path: Path, sample: str, delimiter: str, skipped: int) -> Iterator[None]:
     """Refuse a CSV whose rows hold values in fields the header has no name for: pandas drops them
-    with only a warning (``index_col=False``)."""
+    with only a warning (``index_col=False``). The error names the first such line in ``sample``."""
     import pandas as pd
 
+    advice = (
+        "If the table starts below a title or notes, remove the lines above its header; otherwise quote the "
+        f"cells that hold the delimiter {delimiter!r}, or name every column in the header."
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
-        yield
+        try:
+            yield
+        except pd.errors.ParserError as error:  # "Expected 3 fields in line 7, saw 4"
+            raise DataError(f"cannot read {path}: {str(error).splitlines()[0]}. {advice}") from None
     for warning in caught:
         if issubclass(warning.category, pd.errors.ParserWarning) and "loss of data" in str(warning.message):
-            raise DataError(
-                f"{path}: some rows hold values in more fields than the header names columns (a delimiter "
-                "inside an unquoted cell, or a column without a name in the header?); quote such cells or "
-                "name every column in the header."
+            lines = csv.reader(io.StringIO(sample), delimiter=delimiter)
+            names = len(next(lines, []))
+            longer = next(((lines.line_num, len(row)) for row in lines if len(row) > names), None)
+            where = (
+                f"line {longer[0] + skipped} has {longer[1]} fields, but the header (line {skipped + 1}) names "
+                f"{names} column(s)"
+                if longer
+                else "some rows hold values in more fields than the header names columns"
             )
+            raise DataError(f"{path}: {where}; the values past them would be lost. {advice}")
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
