@@ -89,6 +89,22 @@ def _drop_reason(values, kind: str, declared: bool, n: int) -> str | None:
     return None
 
 
+def _near_names(missing: list[str], columns) -> str:
+    """The data's columns that look like the missing ones (another case, a typo), to rename."""
+    import difflib
+
+    present = [str(c) for c in columns]
+    lowered = {c.lower(): c for c in present}
+    near = {}
+    for name in missing:
+        found = lowered.get(name.lower()) or next(iter(difflib.get_close_matches(name, present, n=1, cutoff=0.8)), None)
+        if found is not None:
+            near[name] = found
+    if not near:
+        return ""
+    return "".join(f"; the data has {found!r}: if that is {name!r}, rename it" for name, found in near.items())
+
+
 @dataclass
 class TablePreprocessor:
     """Column-wise preprocessing fitted on training rows only (see the module docstring).
@@ -263,7 +279,9 @@ class TablePreprocessor:
 
         missing = [c for c in self.numeric + list(self.dates) + self.categorical if c not in frame.columns]
         if missing:
-            raise DataError(f"the data lacks column(s) the model was trained on: {missing}.")
+            raise DataError(
+                f"the data lacks column(s) the model was trained on: {missing}{_near_names(missing, frame.columns)}."
+            )
 
         def column(name: str):
             return frame[name] if rows is None else frame[name].iloc[rows]

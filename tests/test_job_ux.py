@@ -94,6 +94,16 @@ def test_new_rows_read_numbers_as_training_did_and_name_the_cells_that_are_not(t
     assert_clean_error(strict, 2, "--strict", "'n.a.'")
 
 
+def test_a_missing_column_names_the_data_column_that_looks_like_it(trained, tmp_path):
+    folder, model, frame = trained
+    frame.drop(columns="big").rename(columns={"amount": "Amount"}).to_csv(tmp_path / "case.csv", index=False)
+    refused = glassnet("predict", model, tmp_path / "case.csv", "-o", tmp_path / "p.csv")
+    assert_clean_error(refused, 2, "lacks column(s) the model was trained on: ['amount']", "'Amount': if that is")
+    frame.drop(columns=["big", "amount"]).to_csv(tmp_path / "without.csv", index=False)
+    refused = glassnet("predict", model, tmp_path / "without.csv", "-o", tmp_path / "p.csv")
+    assert_clean_error(refused, 2, "['amount'].")
+
+
 def test_a_file_in_another_encoding_is_named_and_read_with_encoding(trained, tmp_path):
     folder, model, frame = trained
     labelled = frame.head(30).copy()
