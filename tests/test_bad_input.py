@@ -246,11 +246,14 @@ def _signed(v: float, text: str, sign: str = "$") -> str:
         (",", lambda v: f'"{_signed(v, f"{v * 1000:,.1f}")}"', 1000, "currency sign ($)"),
         (";", lambda v: f"{v * 1000:.1f} €".replace(".", ","), 1000, "currency sign (€)"),
         (",", lambda v: f"{v:.3f}%", 1, "percentages"),
+        (";", lambda v: f"{v * 1000:,.1f} €".replace(",", "\u202f").replace(".", ","), 1000, "decimal comma"),
+        (",", lambda v: f"{v * 1000:,.1f}".replace(",", "'"), 1000, "thousands separators"),
     ],
 )
 def test_numbers_written_with_separators_or_signs_are_numbers(tmp_path, delimiter, written, scale, said):
-    """'0,123' in a ;-delimited file, '12,345.6', '$1,200', '3,50 €' and '45%' were categories (or an
-    ID-like column, dropped: a price column left out without a word about why)."""
+    """'0,123' in a ;-delimited file, '12,345.6', '$1,200', '3,50 €', '45%', '1 234,5 €' (French) and
+    "12'345.6" (Swiss) were categories (or an ID-like column, dropped: a price column left out without a
+    word about why)."""
     from glassnet.tabular import read_table
 
     values = np.random.default_rng(0).normal(size=50) * 3

@@ -234,16 +234,18 @@ def _named(frame, has_header: bool, delimiter: str = ",", numeric=()):
     return local_numbers(trimmed(frame), delimiter, numeric)
 
 
-#: Numbers as people write them in tables (a reading rule): thousands grouped by commas (``12,345.6``);
-#: in a file not delimited by commas, a decimal comma with optional groups of thousands by points
-#: (``0,123``, ``1.234,5``); and any of these, or a plain number, with a currency sign before or after
-#: it (``$1,200``, ``-€5``, ``3,50 €``) or a percent sign after it (``45%``, read as 45).
+#: Numbers as people write them in tables (a reading rule): thousands grouped by commas (``12,345.6``),
+#: by spaces (``12 345.6``) or by apostrophes (``12'345.6``); in a file not delimited by commas, a
+#: decimal comma with optional groups of thousands by points or spaces (``0,123``, ``1.234,5``,
+#: ``1 234,5``); and any of these, or a plain number, with a currency sign before or after it
+#: (``$1,200``, ``-€5``, ``3,50 €``) or a percent sign after it (``45%``, read as 45).
 _PLAIN = r"\d+(?:\.\d+)?|\.\d+"
-_GROUPED = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?"
-_DECIMAL_COMMA = r"(?:\d{1,3}(?:\.\d{3})+|\d+),\d+"
+_SPACES = " \u00a0\u202f"  # a space, a no-break space, a narrow no-break space (French, SI)
+_GROUPED = rf"\d{{1,3}}(?:(?:,\d{{3}})+|(?:[{_SPACES}]\d{{3}})+|(?:['’]\d{{3}})+)(?:\.\d+)?"
+_DECIMAL_COMMA = rf"(?:\d{{1,3}}(?:(?:\.\d{{3}})+|(?:[{_SPACES}]\d{{3}})+)|\d+),\d+"
 CURRENCY_SIGNS = "$€£¥₹"
 _WRITTEN = (
-    rf"(?P<minus>[+-]?)\s*(?P<before>[{CURRENCY_SIGNS}]?)\s*(?P<minus2>[+-]?)(?P<body>[\d.,]+)"
+    rf"(?P<minus>[+-]?)\s*(?P<before>[{CURRENCY_SIGNS}]?)\s*(?P<minus2>[+-]?)(?P<body>\d(?:[\d.,'’{_SPACES}]*\d)?|\.\d+)"
     rf"\s*(?P<after>[%{CURRENCY_SIGNS}]?)"
 )
 #: The same without its named groups: pyarrow's regular expressions match it (about 4× faster than Python's).
@@ -319,23 +321,23 @@ def written_numbers(written, comma_decimals: bool):
 
 
 def _grouped(text):
-    return text.str.replace(",", "", regex=False)
+    return text.str.replace(rf"[,'’{_SPACES}]", "", regex=True)
 
 
 def _decimal_comma(text):
-    return text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    return text.str.replace(rf"[.{_SPACES}]", "", regex=True).str.replace(",", ".", regex=False)
 
 
 #: By whether a comma may be a decimal comma (the file's delimiter is not a comma): (the number's
 #: pattern, its conversion, how it is written; None: a plain number, read so only with a sign around it).
 _FORMS = {
     False: [
-        (_GROUPED, _grouped, "with thousands separators (12,345.6)"),
+        (_GROUPED, _grouped, "with thousands separators (12,345.6, 12 345.6 or 12'345.6)"),
         (_PLAIN, lambda text: text, None),
     ],
     True: [
-        (_DECIMAL_COMMA, _decimal_comma, "with a decimal comma (0,123 or 1.234,5)"),
-        (_GROUPED, _grouped, "with thousands separators (12,345.6)"),
+        (_DECIMAL_COMMA, _decimal_comma, "with a decimal comma (0,123, 1.234,5 or 1 234,5)"),
+        (_GROUPED, _grouped, "with thousands separators (12,345.6, 12 345.6 or 12'345.6)"),
         (_PLAIN, lambda text: text, None),
     ],
 }
