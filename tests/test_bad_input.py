@@ -269,6 +269,36 @@ def test_numbers_written_with_separators_or_signs_are_numbers(tmp_path, delimite
     assert read_table(words)["name"].tolist() == ["Smith, J", "Doe, A", "$ave", "100% cotton"]
 
 
+def test_a_target_of_prices_written_with_signs_is_a_regression(tmp_path):
+    """'$134,398' cells were read as numbers in a column pandas still held as text, so the target's
+    task was classification with as many classes as rows."""
+    import json
+
+    from test_cli import glassnet
+
+    rng = np.random.default_rng(3)
+    size = rng.uniform(30, 200, 120)
+    price = size * 3000 + rng.normal(0, 20000, 120)
+    lines = ["size,price"] + [f'{s:.1f},"${p:,.0f}"' for s, p in zip(size, price)]
+    (tmp_path / "houses.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "o"
+    done = glassnet("train", tmp_path / "houses.csv", "--target", "price", "--out", out, "--folds", "1",
+                    "--epochs", "5", "--no-baselines", "--no-report")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "regression"
+    (tmp_path / "few.csv").write_text('size,price\n50.0,"$150,000"\n60.0,unknown\n70.0,"$210,000"\n')
+    scored = glassnet("evaluate", out / "model.glassnet", tmp_path / "few.csv")  # 2 of 3 targets numbers
+    assert scored.returncode == 0 and "on 2 rows" in scored.stdout, scored.stderr
+    assert "1 row(s) with a blank target (or, in a regression, not a number), not scored" in scored.stderr
+    lines[7] = lines[7].rsplit(",", 2)[0] + ",unknown"  # a word among the training targets
+    (tmp_path / "word.csv").write_text("\n".join(lines) + "\n")
+    done = glassnet("train", tmp_path / "word.csv", "--target", "price", "--out", tmp_path / "w", "--folds", "1",
+                    "--epochs", "2", "--no-baselines", "--no-report")  # fmt: skip
+    assert done.returncode == 0 and "task regression" in done.stdout, done.stderr
+    assert "target 'price' is numbers but for 1 cell(s) ('unknown')" in done.stdout
+
+
 def test_a_delimiter_ending_every_line_shifts_no_column(tmp_path):
     """With one field more in each row than in the header (a delimiter ending every line), pandas took
     the first column as the index and gave each column the next one's values: the target became a

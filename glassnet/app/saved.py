@@ -120,12 +120,14 @@ class TableStream:
 
     @property
     def notes(self) -> list[str]:
-        blank = [f"{self.unlabelled} row(s) with a blank target, not scored"] if self.unlabelled else []
+        blank = [f"{self.unlabelled} row(s) with a blank target (or, in a regression, not a number), not scored"]
+        blank = blank if self.unlabelled else []
         return blank + self.differences.notes()
 
     def __iter__(self) -> Iterator[NewData]:
         rows = 0
-        chunks = iter_table(self.data, self.delimiter, self.encoding, self.chunk_rows, numeric=self.table.numeric)
+        numbers = self.table.numeric + (self.differences.targets if self.model.task not in CLASSIFICATION else [])
+        chunks = iter_table(self.data, self.delimiter, self.encoding, self.chunk_rows, numeric=numbers)
         for index, frame in enumerate(chunks):
             frame.columns = [str(c) for c in frame.columns]
             if index == 0:
@@ -154,6 +156,10 @@ class TableStream:
         frame.index = range(first_row, first_row + len(frame))
         y = None
         if has_target and self.require_target:  # evaluate scores the rows that have a target
+            if self.model.task not in CLASSIFICATION:  # a regression's target that is not a number: none
+                import pandas as pd
+
+                frame[targets] = frame[targets].apply(pd.to_numeric, errors="coerce")
             labelled = frame[targets].notna().all(axis=1)
             self.unlabelled += int((~labelled).sum())
             frame = frame[labelled]

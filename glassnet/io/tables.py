@@ -281,7 +281,11 @@ def local_numbers(frame, delimiter: str, numeric=()):
         if column in known or readable[present].mean() >= LOCAL_NUMBERS_FRACTION:
             # the cells read so become numbers; others stay as they are (a stray word is then
             # counted as not a number by the column's kind, columns.not_numbers)
-            frame[column] = values.astype(object).where(~converted, numbers.astype(object))
+            column_values = values.astype(object).where(~converted, numbers.astype(object))
+            as_float = pd.to_numeric(column_values, errors="coerce")
+            # a column of numbers only is a float column (a target of them is a regression's), as pandas reads one
+            exact = as_float.notna().sum() == column_values.notna().sum()
+            frame[column] = as_float if exact else column_values
             how = " and ".join(forms)
             notes.append(f"column {column!r}: {int(converted.sum())} number(s) written {how} read as numbers")
     return frame
