@@ -331,6 +331,35 @@ def test_a_delimiter_ending_every_line_shifts_no_column(tmp_path):
     )
 
 
+def test_an_excel_workbook_trains_and_predicts_from_its_first_sheet(tmp_path):
+    """A .xlsx file was read as text and refused as 'not UTF-8', naming --encoding: the wrong way out."""
+    import json
+
+    import pandas as pd
+    from test_cli import assert_clean_error, glassnet
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=60)
+    frame = pd.DataFrame({"day": pd.date_range("2024-01-01", periods=60), "x": x,
+                          "price": [f"${v * 1000:,.2f}" for v in x], "y": np.where(x > 0, "up", "down")})  # fmt: skip
+    with pd.ExcelWriter(tmp_path / "book.xlsx") as book:
+        frame.to_excel(book, sheet_name="Data", index=False)
+        frame.head(2).to_excel(book, sheet_name="Notes", index=False)
+    out = tmp_path / "o"
+    done = glassnet("train", tmp_path / "book.xlsx", "--target", "y", "--out", out, "--folds", "1", "--epochs", "2",
+                    "--no-baselines", "--no-report")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    said = json.loads((out / "metrics.json").read_text())["data"]["preprocessing"]
+    assert any("first sheet, 'Data', of 2 (also 'Notes')" in line for line in said)
+    assert any("column 'price'" in line and "read as numbers" in line for line in said)
+    assert any("date column 'day'" in line for line in said)
+    predicted = glassnet("predict", out / "model.glassnet", tmp_path / "book.xlsx", "-o", tmp_path / "p.csv")
+    assert predicted.returncode == 0 and len(pd.read_csv(tmp_path / "p.csv")) == 60, predicted.stderr
+    (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    refused = glassnet("train", tmp_path / "old.xls", "--target", "y", "--out", tmp_path / "old")
+    assert_clean_error(refused, 2, "save it as .xlsx")
+
+
 def test_excels_sep_line_names_the_delimiter(tmp_path):
     """Excel writes 'sep=;' above the header of a CSV meant for it; that line was taken as the header."""
     from glassnet.tabular import read_table

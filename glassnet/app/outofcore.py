@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.tables import head_bytes, iter_table, parquet_files
+from ..io.tables import EXCEL_SUFFIXES, head_bytes, iter_table, parquet_files
 from ..tabular import DataError, TablePreprocessor
 from .cache import CacheWriter
 from .firstpass import Targets, first_pass
@@ -42,8 +42,8 @@ def table_cells(path: str, delimiter: str | None = None) -> int:
             return int(dataset.count_rows()) * len(dataset.schema.names)
         except Exception:  # unreadable: the reading reports it, with the file's name
             return 0
-    if source.suffix.lower() == ".npz" or not source.is_file():
-        return 0
+    if source.suffix.lower() in (".npz", *EXCEL_SUFFIXES) or not source.is_file():
+        return 0  # read whole: an Excel sheet holds at most 2^20 rows
     head, share = head_bytes(source, 1 << 16)  # decompressed, and the share of the file it came from
     if not head:
         return 0

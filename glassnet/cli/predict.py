@@ -22,7 +22,8 @@ def add_predict(commands) -> None:
     parser.add_argument("model")
     parser.add_argument(
         "data",
-        help="a table (target column optional; CSV, Parquet, npz or a folder of Parquet files) or an image folder",
+        help="a table (target column optional; CSV, Excel .xlsx, Parquet, npz or a folder of Parquet files) or an "
+        "image folder",
     )
     parser.add_argument("-o", "--output", required=True, help="CSV file to write")
     parser.add_argument("--proba", action="store_true", help="also write class probabilities")

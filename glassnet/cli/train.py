@@ -41,8 +41,8 @@ def add_parser(commands) -> None:
     )
     parser.add_argument(
         "data",
-        help="CSV, Parquet or .npz table, or a folder of Parquet files (one table); a folder with one "
-        "sub-folder per class of images (PNG, JPEG, BMP, GIF, WebP, TIFF); or an idx image file (with --labels)",
+        help="CSV, Excel .xlsx (first sheet), Parquet or .npz table, or a folder of Parquet files (one table); "
+        "a folder with one sub-folder per class of images (PNG, JPEG, BMP, GIF, WebP, TIFF); or an idx file",
     )
     parser.add_argument("--target", help="target column (comma-separated for several)")
     parser.add_argument("--task", choices=["classification", "regression"], help="override the inferred task")

@@ -1,5 +1,6 @@
 """Reading tables: CSV (delimiter and header sniffed; plain or compressed as .gz, .bz2, .xz or .zip),
-Parquet (a file or a folder) and npz files into pandas DataFrames, whole or in chunks."""
+Excel workbooks (.xlsx: the first sheet), Parquet (a file or a folder) and npz files into pandas
+DataFrames, whole or in chunks."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ PARQUET_BUFFER = 2**20
 #: Compressed CSVs, by suffix: what pandas infers from the name (``compression="infer"``) and the
 #: standard library opens, so that the delimiter and header are sniffed from the text, not the bytes.
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
+#: Excel workbooks read with openpyxl (pandas' reader for them); older formats get an error that says how.
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+OTHER_WORKBOOKS = (".xls", ".xlsb", ".ods", ".numbers")
 
 
 def head_bytes(path: str | Path, size: int) -> tuple[bytes, float]:
@@ -154,7 +158,37 @@ def _chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_rows:
     if path.suffix.lower() == ".npz":
         yield _read_npz(path)
         return
+    if path.suffix.lower() in EXCEL_SUFFIXES + OTHER_WORKBOOKS:
+        yield from _excel_chunks(path, chunk_rows, numeric)
+        return
     yield from _csv_chunks(path, delimiter, encoding, chunk_rows, numeric)
+
+
+def _excel_chunks(path: Path, chunk_rows: int | None, numeric) -> Iterator:
+    """An Excel workbook's first sheet, read whole (a sheet holds at most 1,048,576 rows), then given in
+    chunks, under the reading rules of a CSV; the other sheets are named in the reading notes."""
+    import pandas as pd
+
+    if path.suffix.lower() in OTHER_WORKBOOKS:
+        raise DataError(f"{path} is a {path.suffix} workbook, which glassnet does not read: save it as .xlsx or .csv.")
+    try:
+        import openpyxl  # noqa: F401  (pandas' reader for .xlsx)
+    except ImportError:
+        raise DataError(f"reading {path} needs openpyxl: pip install openpyxl (or save it as .csv).") from None
+    with pd.ExcelFile(path, engine="openpyxl") as book:
+        sheets = book.sheet_names
+        frame = pd.read_excel(book, sheet_name=sheets[0])
+    frame = local_numbers(trimmed(frame), ",", numeric)
+    if len(sheets) > 1:
+        others = ", ".join(repr(name) for name in sheets[1:])
+        frame.attrs["reading"].insert(
+            0, f"read the first sheet, {sheets[0]!r}, of {len(sheets)} (also {others}): move the one to use first"
+        )
+    step = chunk_rows or max(len(frame), 1)
+    for start in range(0, max(len(frame), 1), step):
+        chunk = frame.iloc[start : start + step]
+        chunk.attrs = frame.attrs
+        yield chunk
 
 
 def _csv_chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_rows: int | None, numeric) -> Iterator:
