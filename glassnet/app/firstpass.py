@@ -113,6 +113,31 @@ class Scanned:
         self.targets, self.columns, self.sample_rows = targets, columns, sample_rows
         self.present: list[np.ndarray] = []
         self.sample, self.keys = None, np.empty(0, np.uint64)
+        self.numbers_read: dict[str, list] = {}  # column → [cells, forms] of written numbers read as numbers
+        self.delimiter = ","  # the CSV's, as its chunks were read
+
+    def note_numbers(self, attrs: dict) -> None:
+        """Add a chunk's written numbers read as numbers (``attrs`` set by io/tables.local_numbers)."""
+        self.delimiter = attrs.get("delimiter", self.delimiter)
+        for column, (count, forms) in attrs.get("numbers_read", {}).items():
+            seen = self.numbers_read.setdefault(column, [0, []])
+            seen[0] += count
+            seen[1] += [form for form in forms if form not in seen[1]]
+
+    def numbers_in_sample(self):
+        """The sample with the written numbers of every column that any chunk read as numbers read so in
+        all its rows: a chunk decides by its own cells (at least 80 % of them numbers), the table by all."""
+        from ..io.tables import local_numbers
+
+        if self.numbers_read and self.sample is not None:
+            self.sample = local_numbers(self.sample, self.delimiter, numeric=list(self.numbers_read))
+        return self.sample
+
+    def reading_lines(self) -> list[str]:
+        """The reading notes of the whole table, as a table read in memory says them."""
+        from ..io.tables import numbers_note
+
+        return [numbers_note(column, count, forms) for column, (count, forms) in self.numbers_read.items()]
 
     def add(self, scanned: tuple) -> None:
         import pandas as pd
@@ -133,7 +158,7 @@ class Scanned:
         rows = int(present.sum())
         if rows < 10:
             raise DataError(f"{source} has {rows} data rows with a target; at least 10 are needed.")
-        sample = self.sample
+        sample = self.numbers_in_sample()
         sample.index = (np.cumsum(present) - 1)[sample.index.to_numpy()]
         return self.targets, sample, rows, self.columns, int(len(present) - rows)
 
@@ -154,6 +179,7 @@ def first_pass(options: JobOptions) -> Scanned:
         elif [str(c) for c in chunk.columns] != scanned.columns:
             raise DataError(f"{options.data}: the columns change at row {start + 1}: {list(chunk.columns)[:20]}.")
         scanned.add(scan(chunk, start, scanned.targets, options.seed, SAMPLE_ROWS))
+        scanned.note_numbers(chunk.attrs)
         start += len(chunk)
     if scanned is None:
         raise DataError(f"{options.data} has no rows.")

@@ -180,8 +180,7 @@ def prepare_out_of_core(options: JobOptions, cache: Path, runner=None) -> Prepar
         if y_test is not None:
             _write_test_rows(options, pre, writer, start=len(slot))
         cached = writer.finish()
-    a, b = sizes[0], sizes[0] + sizes[1]
-    arrays = {}
+    a, b, arrays = sizes[0], sizes[0] + sizes[1], {}
     if task == "regression":  # on the training rows in the table's order, as in memory
         pooled = y[slot < b]
         y_scale = pooled.std(axis=0)
@@ -199,6 +198,7 @@ def prepare_out_of_core(options: JobOptions, cache: Path, runner=None) -> Prepar
         "target": list(options.target),
         "rows_dropped_missing_target": dropped,
         "preprocessing": [
+            *scanned.reading_lines(),
             f"out of core: statistics from {sampled}; the {len(cached):,} rows preprocessed into {cache} "
             f"({cached.nbytes / 1e6:,.0f} MB, float32), read from disk while training",
             *pre.describe(),

@@ -300,6 +300,7 @@ def local_numbers(frame, delimiter: str, numeric=()):
     import pandas as pd
 
     notes = frame.attrs.setdefault("reading", [])
+    frame.attrs["delimiter"] = delimiter  # how a chunk's rows were read, for rows gathered from several
     known = set(numeric)
     for column in frame.columns:
         values = frame[column]
@@ -320,9 +321,15 @@ def local_numbers(frame, delimiter: str, numeric=()):
             # a column of numbers only is a float column (a target of them is a regression's), as pandas reads one
             exact = as_float.notna().sum() == column_values.notna().sum()
             frame[column] = as_float if exact else column_values
-            how = " and ".join(forms)
-            notes.append(f"column {column!r}: {int(converted.sum())} number(s) written {how} read as numbers")
+            count = int(converted.sum())
+            frame.attrs.setdefault("numbers_read", {})[column] = [count, forms]
+            notes.append(numbers_note(column, count, forms))
     return frame
+
+
+def numbers_note(column: str, count: int, forms: list[str]) -> str:
+    """The reading note of a column whose written numbers were read as numbers (:func:`local_numbers`)."""
+    return f"column {column!r}: {count} number(s) written {' and '.join(forms)} read as numbers"
 
 
 def written_numbers(written, comma_decimals: bool):
