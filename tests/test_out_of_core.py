@@ -89,6 +89,24 @@ def test_written_numbers_are_read_alike_in_every_chunk_as_in_memory(tmp_path, mo
     assert any(line.startswith("column 'amount':") and "currency sign ($)" in line for line in said), said
 
 
+def test_words_in_a_regression_target_are_missing_targets_out_of_core_as_in_memory(tmp_path):
+    """In memory a target of numbers but for a few words is a regression's, the words missing targets;
+    out of core the first chunk took it for a classification of as many classes as rows."""
+    frame = _table(rows=400)
+    frame["amount"] = frame["amount"].round(3).astype(object)
+    frame.loc[[5, 77, 300], "amount"] = "unknown"
+    frame.to_csv(tmp_path / "words.csv", index=False)
+    kinds = {"label": "ignore"}
+    memory = _run(tmp_path / "words.csv", "amount", "off", tmp_path, columns=kinds)
+    disk = _run(tmp_path / "words.csv", "amount", "on", tmp_path, columns=kinds)
+    assert memory.prepared.task == disk.prepared.task == "regression"
+    assert disk.prepared.description["rows_dropped_missing_target"] == 3
+    ours, theirs = disk.network.state_dict(), memory.network.state_dict()
+    assert all(np.array_equal(ours[name], theirs[name]) for name in theirs)
+    said = disk.prepared.description["preprocessing"]
+    assert any("target 'amount' is numbers but for 3 cell(s) ('unknown')" in line for line in said), said
+
+
 def test_a_separate_test_file_is_streamed_into_the_cache_with_the_same_result(tmp_path):
     frame = _table(1500)
     frame.iloc[:1100].to_csv(tmp_path / "train.csv", index=False)

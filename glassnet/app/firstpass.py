@@ -13,7 +13,7 @@ import numpy as np
 from ..io.tables import iter_table
 from ..tabular import DataError
 from .options import JobOptions
-from .prepare import check_target_columns, class_order, table_task
+from .prepare import check_target_columns, class_order, table_task, target_words_as_missing
 
 #: The preprocessing statistics are computed on a uniform sample of at most this many rows.
 SAMPLE_ROWS = 100_000
@@ -26,6 +26,16 @@ class Targets:
         self.task, self.names = task, names
         self.parts: list[np.ndarray] = []
         self.levels: dict = {}
+        #: A regression's target columns whose words are missing targets (prepare.target_words_as_missing),
+        #: decided on the first chunk, with the line that says so.
+        self.words_as_missing: dict[str, str] = {}
+
+    def numbers(self, chunk) -> None:
+        """A chunk's target words read as missing in the columns :attr:`words_as_missing` names."""
+        import pandas as pd
+
+        for name in self.words_as_missing:
+            chunk[name] = pd.to_numeric(chunk[name], errors="coerce")
 
     def part(self, values) -> tuple:
         """A chunk's targets (rows that have one), as numbers or as (codes, levels) of the chunk alone."""
@@ -94,6 +104,7 @@ def scan(chunk, start: int, targets: Targets, seed: int, sample_rows: int, below
     import pandas as pd
 
     chunk.columns = [str(c) for c in chunk.columns]
+    targets.numbers(chunk)
     present = chunk[targets.names].notna().all(axis=1).to_numpy()
     rows = chunk[present]
     rows.index = pd.Index(np.flatnonzero(present) + start)
@@ -167,7 +178,10 @@ def first_look(options: JobOptions, chunk) -> Targets:
     """The task and the target column(s), checked on the table's first chunk."""
     chunk.columns = [str(c) for c in chunk.columns]
     check_target_columns(list(chunk.columns), options)
-    return Targets(table_task(chunk, options), list(options.target))  # the task inferred on the first chunk
+    said = {name: target_words_as_missing(chunk, name, options) for name in options.target}
+    targets = Targets(table_task(chunk, options), list(options.target))  # the task inferred on the first chunk
+    targets.words_as_missing = {name: f"{line}; counted in the first chunk" for name, line in said.items() if line}
+    return targets
 
 
 def first_pass(options: JobOptions) -> Scanned:

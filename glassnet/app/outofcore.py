@@ -102,32 +102,39 @@ def _regions(n: int, y: np.ndarray, task: str, options: JobOptions) -> tuple[np.
     return slot, [len(train), len(val), len(test)]
 
 
-def _write_rows(options: JobOptions, pre: TablePreprocessor, slot: np.ndarray, bounds, writer: CacheWriter) -> None:
+def _write_rows(
+    options: JobOptions, pre: TablePreprocessor, slot: np.ndarray, bounds, writer: CacheWriter, targets: Targets
+) -> None:
     """The second pass: every chunk's rows transformed and written at their places in the cache."""
     done = 0
-    for chunk in _target_rows(options.data, options, numeric=pre.numeric):
+    for chunk in _target_rows(options.data, options, numeric=pre.numeric, targets=targets):
         writer.write_rows(pre.transform(chunk.drop(columns=options.target)), slot[done : done + len(chunk)], bounds)
         done += len(chunk)
     if done != len(slot):
         raise DataError(f"{options.data} changed while it was read: {done} rows, {len(slot)} at first.")
 
 
-def _target_rows(path: str, options: JobOptions, checked: str | None = None, numeric=()):
+def _target_rows(
+    path: str, options: JobOptions, checked: str | None = None, numeric=(), targets: Targets | None = None
+):
     """The table at ``path`` chunk by chunk (string column names), each cut to its rows that have every
-    target; ``checked`` names a file whose target columns must be checked (the data's were at first);
-    ``numeric`` the columns known to be numbers (every chunk reads their written numbers alike)."""
+    target (as ``targets`` reads them: their words missing where the first pass found them); ``checked``
+    names a file whose target columns must be checked (the data's were at first); ``numeric`` the
+    columns known to be numbers (every chunk reads their written numbers alike)."""
     for chunk in iter_table(path, options.delimiter, options.encoding, numeric=numeric):
         chunk.columns = [str(c) for c in chunk.columns]
         absent = [t for t in options.target if t not in chunk.columns] if checked else []
         if absent:
             raise DataError(f"{checked} lacks the target column(s) {absent}.")
+        if targets is not None:
+            targets.numbers(chunk)
         yield chunk[chunk[options.target].notna().all(axis=1).to_numpy()]
 
 
 def _test_targets(options: JobOptions, targets: Targets, classes: list | None) -> np.ndarray:
     """The ``--test-data`` file's targets, as the training rows' (class indices of their classes)."""
     test = Targets(targets.task, targets.names)
-    for chunk in _target_rows(options.test_data, options, "--test-data"):
+    for chunk in _target_rows(options.test_data, options, "--test-data", targets=targets):
         test.add(test.part(chunk[targets.names]))
     if not sum(map(len, test.parts)):
         raise DataError(f"--test-data {options.test_data} has no rows with a target.")
@@ -140,9 +147,11 @@ def _test_targets(options: JobOptions, targets: Targets, classes: list | None) -
     return np.concatenate(test.parts)
 
 
-def _write_test_rows(options: JobOptions, pre: TablePreprocessor, writer: CacheWriter, start: int) -> None:
+def _write_test_rows(
+    options: JobOptions, pre: TablePreprocessor, writer: CacheWriter, start: int, targets: Targets
+) -> None:
     """The ``--test-data`` rows transformed and written into the cache from row ``start`` on."""
-    for chunk in _target_rows(options.test_data, options, "--test-data", pre.numeric):
+    for chunk in _target_rows(options.test_data, options, "--test-data", pre.numeric, targets):
         if len(chunk):
             places = start + np.arange(len(chunk))
             writer.write_rows(pre.transform(chunk.drop(columns=options.target)), places, [(start, start + len(chunk))])
@@ -174,11 +183,11 @@ def prepare_out_of_core(options: JobOptions, cache: Path, runner=None) -> Prepar
     bounds = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
     with CacheWriter(cache, int(edges[-1]), len(pre.feature_names)) as writer:
         if parts is None:
-            _write_rows(options, pre, slot, bounds, writer)
+            _write_rows(options, pre, slot, bounds, writer, targets)
         else:
             partitions.write_rows(options, pre, slot, bounds, writer, scanned, runner, parts)
         if y_test is not None:
-            _write_test_rows(options, pre, writer, start=len(slot))
+            _write_test_rows(options, pre, writer, len(slot), targets)
         cached = writer.finish()
     a, b, arrays = sizes[0], sizes[0] + sizes[1], {}
     if task == "regression":  # on the training rows in the table's order, as in memory
@@ -199,6 +208,7 @@ def prepare_out_of_core(options: JobOptions, cache: Path, runner=None) -> Prepar
         "rows_dropped_missing_target": dropped,
         "preprocessing": [
             *scanned.reading_lines(),
+            *targets.words_as_missing.values(),
             f"out of core: statistics from {sampled}; the {len(cached):,} rows preprocessed into {cache} "
             f"({cached.nbytes / 1e6:,.0f} MB, float32), read from disk while training",
             *pre.describe(),

@@ -185,35 +185,38 @@ def _checked_frame(frame, options: JobOptions):
     frame.columns = [str(c) for c in frame.columns]
     check_target_columns(list(frame.columns), options)
     for name in options.target:
-        _target_words_as_missing(frame, name, options)
+        target_words_as_missing(frame, name, options)
     dropped_rows = int(frame[options.target].isna().any(axis=1).sum())
     if dropped_rows:
         frame = frame[frame[options.target].notna().all(axis=1)].reset_index(drop=True)
     return frame, dropped_rows
 
 
-def _target_words_as_missing(frame, name: str, options: JobOptions) -> None:
+def target_words_as_missing(frame, name: str, options: JobOptions) -> str | None:
     """A target column of real numbers but for a few cells (``unknown``, ``?``) is a regression's target,
     those cells missing (their rows left out, as blank targets are, and said); it was a classification's
-    with as many classes as rows. The column is changed in ``frame``; the line joins its reading notes."""
+    with as many classes as rows. The column is changed in ``frame``; the line that says so is returned
+    (and joins the frame's reading notes), None when the column is not such a one."""
     import pandas as pd
 
     from ..columns import NUMERIC_FRACTION
 
     values = frame[name]
     if options.task == "classification" or pd.api.types.is_numeric_dtype(values) or values.isna().all():
-        return
+        return None
     numbers = pd.to_numeric(values, errors="coerce")
     present = values.notna()
     if numbers[present].notna().mean() < NUMERIC_FRACTION or infer_task(numbers.dropna()) != "regression":
-        return
+        return None
     words = values[present & numbers.isna()]
     frame[name] = numbers
     examples = ", ".join(repr(str(v)) for v in words.drop_duplicates().head(3))
-    frame.attrs.setdefault("reading", []).append(
+    line = (
         f"target {name!r} is numbers but for {len(words)} cell(s) ({examples}): read as missing, their rows "
         "left out as blank targets are (--task classification reads every value as a class)"
     )
+    frame.attrs.setdefault("reading", []).append(line)
+    return line
 
 
 def is_idx_name(name: str) -> bool:
