@@ -145,10 +145,11 @@ class Scanned:
         return self.sample
 
     def reading_lines(self) -> list[str]:
-        """The reading notes of the whole table, as a table read in memory says them."""
+        """The reading notes of the whole table, as a table read in memory says them, and the target's."""
         from ..io.tables import numbers_note
 
-        return [numbers_note(column, count, forms) for column, (count, forms) in self.numbers_read.items()]
+        read = [numbers_note(column, count, forms) for column, (count, forms) in self.numbers_read.items()]
+        return read + list(self.targets.words_as_missing.values())
 
     def add(self, scanned: tuple) -> None:
         import pandas as pd

@@ -208,7 +208,6 @@ def prepare_out_of_core(options: JobOptions, cache: Path, runner=None) -> Prepar
         "rows_dropped_missing_target": dropped,
         "preprocessing": [
             *scanned.reading_lines(),
-            *targets.words_as_missing.values(),
             f"out of core: statistics from {sampled}; the {len(cached):,} rows preprocessed into {cache} "
             f"({cached.nbytes / 1e6:,.0f} MB, float32), read from disk while training",
             *pre.describe(),
