@@ -107,6 +107,7 @@ def first_pass(options, runner, parts: list[Part]):
     for bound in (below(total, SAMPLE_ROWS), None):
         shared = {"targets": targets, "seed": options.seed, "sample_rows": SAMPLE_ROWS, "below": bound}
         scanned = Scanned(Targets(targets.task, targets.names), list(first.columns), SAMPLE_ROWS)
+        scanned.targets.words_as_missing = targets.words_as_missing
         for result in runner.map(scan_part, parts, shared):
             scanned.add(result)
         kept = 0 if scanned.sample is None else len(scanned.sample)
