@@ -355,6 +355,12 @@ def test_an_excel_workbook_trains_and_predicts_from_its_first_sheet(tmp_path):
     assert any("date column 'day'" in line for line in said)
     predicted = glassnet("predict", out / "model.glassnet", tmp_path / "book.xlsx", "-o", tmp_path / "p.csv")
     assert predicted.returncode == 0 and len(pd.read_csv(tmp_path / "p.csv")) == 60, predicted.stderr
+    with pd.ExcelWriter(tmp_path / "titled.xlsx") as book:  # a title and a blank row above the header
+        pd.DataFrame([["Sales, March"], [None]]).to_excel(book, header=False, index=False)
+        frame.to_excel(book, startrow=2, index=False)
+    done = glassnet("train", tmp_path / "titled.xlsx", "--target", "y", "--out", tmp_path / "t", "--folds", "1",
+                    "--epochs", "2", "--no-baselines", "--no-report")  # fmt: skip
+    assert done.returncode == 0 and "the table starts at row 3 of the sheet" in done.stdout, done.stderr
     (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
     refused = glassnet("train", tmp_path / "old.xls", "--target", "y", "--out", tmp_path / "old")
     assert_clean_error(refused, 2, "save it as .xlsx")

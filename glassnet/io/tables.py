@@ -177,8 +177,13 @@ def _excel_chunks(path: Path, chunk_rows: int | None, numeric) -> Iterator:
         raise DataError(f"reading {path} needs openpyxl: pip install openpyxl (or save it as .csv).") from None
     with pd.ExcelFile(path, engine="openpyxl") as book:
         sheets = book.sheet_names
-        frame = pd.read_excel(book, sheet_name=sheets[0])
+        start = _header_row(pd.read_excel(book, sheet_name=sheets[0], header=None, nrows=HEADER_SEARCH_ROWS))
+        frame = pd.read_excel(book, sheet_name=sheets[0], header=start)
     frame = local_numbers(trimmed(frame), ",", numeric)
+    if start:
+        frame.attrs["reading"].insert(
+            0, f"the table starts at row {start + 1} of the sheet; the rows above it, left out"
+        )
     if len(sheets) > 1:
         others = ", ".join(repr(name) for name in sheets[1:])
         frame.attrs["reading"].insert(
@@ -189,6 +194,23 @@ def _excel_chunks(path: Path, chunk_rows: int | None, numeric) -> Iterator:
         chunk = frame.iloc[start : start + step]
         chunk.attrs = frame.attrs
         yield chunk
+
+
+#: The rows of a sheet in which its header row is looked for.
+HEADER_SEARCH_ROWS = 30
+
+
+def _header_row(head) -> int:
+    """Where a sheet's table starts (from 0): the first of its first rows that fills the table's width
+    with text, its header; a title and blank rows above it are common in spreadsheets. 0 when none does
+    (a table whose header holds numbers, or none)."""
+    filled = head.notna().sum(axis=1)
+    width = filled.max() if len(filled) else 0
+    for row in range(len(head)):
+        cells = head.iloc[row].dropna()
+        if width and filled.iloc[row] == width and all(isinstance(cell, str) for cell in cells):
+            return row
+    return 0
 
 
 def _csv_chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_rows: int | None, numeric) -> Iterator:
