@@ -323,12 +323,26 @@ def test_a_delimiter_ending_every_line_shifts_no_column(tmp_path):
         "line 2 has 4 fields, but the header (line 1) names 3 column(s)",
     )
     assert not (tmp_path / "l").exists()
-    (tmp_path / "title.csv").write_text("Export of 2024-03-01\ny,a,b\n" + rows)  # a title above the header
+    (tmp_path / "title.csv").write_text("Export of 2024-03-01\ny,a,b\n" + rows)  # and a title above the header
     assert_clean_error(
         glassnet("train", tmp_path / "title.csv", "--target", "y", "--out", tmp_path / "t"),
         2,
         "remove the lines above its header",
     )
+
+
+def test_a_title_above_the_header_is_left_out_and_said(tmp_path):
+    """Reports exported from other tools put a title (and blank lines) above the table: the title was
+    taken as the header, and the rows refused as longer than it."""
+    from glassnet.tabular import read_table
+
+    rows = "".join(f"{k % 2};{k};{k * k % 7}\n" for k in range(40))
+    (tmp_path / "report.csv").write_text("Sales export; March 2024\n\ny;a;b\n" + rows)
+    frame = read_table(tmp_path / "report.csv")
+    assert list(frame.columns) == ["y", "a", "b"] and len(frame) == 40 and frame["a"].tolist()[:3] == [0, 1, 2]
+    assert frame.attrs["reading"][0] == "the table starts at line 3 of the file; the lines above it, left out"
+    (tmp_path / "plain.csv").write_text("y;a;b\n" + rows)  # a first line that is the header: nothing left out
+    assert len(read_table(tmp_path / "plain.csv")) == 40 and not read_table(tmp_path / "plain.csv").attrs["reading"]
 
 
 def test_an_excel_workbook_trains_and_predicts_from_its_first_sheet(tmp_path):

@@ -4,10 +4,12 @@ DataFrames, whole or in chunks."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import csv
 import functools
 import io
+import itertools
 import re
 import warnings
 from collections.abc import Iterator
@@ -196,8 +198,9 @@ def _excel_chunks(path: Path, chunk_rows: int | None, numeric) -> Iterator:
         yield chunk
 
 
-#: The rows of a sheet in which its header row is looked for.
+#: The rows of a sheet in which its header row is looked for, and the most lines a CSV's title may take.
 HEADER_SEARCH_ROWS = 30
+TITLE_LINES = 10
 
 
 def _header_row(head) -> int:
@@ -230,6 +233,11 @@ def _csv_chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_r
             delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
         except csv.Error:
             delimiter = ","
+    said = []
+    titles = _title_lines(sample, delimiter)
+    if titles:  # a title (and blank lines) above the header, as reports exported from other tools have
+        sample, skip = "".join(sample.splitlines(keepends=True)[titles:]), skip + titles
+        said.append(f"the table starts at line {skip + 1} of the file; the lines above it, left out")
     has_header = _has_header(sample, delimiter)
     if has_header:
         _check_unique_header(sample, delimiter, path)
@@ -242,7 +250,7 @@ def _csv_chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_r
     if chunk_rows is None:
         with lossless():
             frame = pd.read_csv(path, **settings)
-        yield _named(frame, has_header, delimiter, numeric)
+        yield _named(frame, has_header, delimiter, numeric, said)
         return
     with pd.read_csv(path, chunksize=chunk_rows, **settings) as reader:  # closed when the reading stops early
         while True:
@@ -250,7 +258,7 @@ def _csv_chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_r
                 frame = next(reader, None)
             if frame is None:
                 return
-            yield _named(frame, has_header, delimiter, numeric)
+            yield _named(frame, has_header, delimiter, numeric, said)
 
 
 @contextlib.contextmanager
@@ -284,10 +292,36 @@ def _lossless(path: Path, sample: str, delimiter: str, skipped: int) -> Iterator
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
-def _named(frame, has_header: bool, delimiter: str = ",", numeric=()):
+def _named(frame, has_header: bool, delimiter: str = ",", numeric=(), said=()):
     if not has_header:
         frame.columns = [f"column_{i}" for i in range(frame.shape[1])]
-    return local_numbers(trimmed(frame), delimiter, numeric)
+    frame = local_numbers(trimmed(frame), delimiter, numeric)
+    frame.attrs["reading"][:0] = said
+    return frame
+
+
+def _title_lines(sample: str, delimiter: str) -> int:
+    """How many lines above the header hold a title or nothing: lines with fewer fields than the table's
+    width (the commonest count of fields), before a line of that width that names every column, not all
+    of them numbers. 0 when the first line is the header or no line is such a header."""
+    rows = list(itertools.islice(csv.reader(io.StringIO(sample), delimiter=delimiter), 200))[:-1]  # the last may be cut
+    counts = collections.Counter(len(row) for row in rows if len(row) > 1)
+    if not counts:
+        return 0
+    width = counts.most_common(1)[0][0]
+    for line, row in enumerate(rows[: TITLE_LINES + 1]):
+        if len(row) >= width:
+            named = len(row) == width and all(cell.strip() for cell in row)
+            return line if named and not all(_is_number(cell) for cell in row) else 0
+    return 0
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 #: Numbers as people write them in tables (a reading rule): thousands grouped by commas (``12,345.6``),
