@@ -3,8 +3,8 @@ one line naming the problem; never a traceback, a partial output or a silently m
 
 The tables vary what real files vary: the delimiter, quoting, the encoding, blank and junk cells
 ("?", "-", "n/a", stray words), spaces and case around labels, duplicated or odd headers, numbers
-written with a decimal comma, thousands separators, a currency or a percent sign, and mixed types in a
-column.
+written with a decimal comma, thousands separators, a currency or a percent sign, mixed types in a
+column, a title above the header and a delimiter ending every row.
 """
 
 from __future__ import annotations
@@ -62,7 +62,18 @@ def messy_tables(draw):
     encoding = draw(st.sampled_from(["utf-8", "latin-1"]))
     quoting = draw(st.sampled_from([0, 1]))  # minimal, all
     report = draw(st.booleans())  # the report (its figures most of a run's second) for some of the tables
-    return frame, delimiter, encoding, quoting, report
+    layout = draw(st.sampled_from(["plain", "title", "trailing delimiter"]))  # a title above; a delimiter ending rows
+    return frame, delimiter, encoding, quoting, report, layout
+
+
+def _write(frame, path, delimiter: str, encoding: str, quoting: int, layout: str) -> None:
+    text = frame.to_csv(sep=delimiter, index=False, quoting=quoting)
+    if layout == "title":
+        text = "Export of the orders\n\n" + text
+    elif layout == "trailing delimiter":
+        lines = text.splitlines()
+        text = "\n".join([lines[0]] + [line + delimiter for line in lines[1:]]) + "\n"
+    path.write_bytes(text.encode(encoding))
 
 
 def _run(*args) -> tuple[int, str]:
@@ -78,10 +89,10 @@ def _run(*args) -> tuple[int, str]:
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(table=messy_tables())
 def test_a_messy_csv_trains_with_every_row_accounted_for_or_is_refused_in_one_line(tmp_path_factory, table):
-    frame, delimiter, encoding, quoting, report = table
+    frame, delimiter, encoding, quoting, report, layout = table
     folder = tmp_path_factory.mktemp("messy")
     path = folder / "messy.csv"
-    frame.to_csv(path, sep=delimiter, index=False, encoding=encoding, quoting=quoting)
+    _write(frame, path, delimiter, encoding, quoting, layout)
     out = folder / "out"
     options = ["--epochs", "2", "--hidden", "4", "--folds", "1", "--no-baselines", "--quiet"]
     options += [] if report else ["--no-report"]
