@@ -248,6 +248,7 @@ def _signed(v: float, text: str, sign: str = "$") -> str:
         (",", lambda v: f"{v:.3f}%", 1, "percentages"),
         (";", lambda v: f"{v * 1000:,.1f} €".replace(",", "\u202f").replace(".", ","), 1000, "decimal comma"),
         (",", lambda v: f"{v * 1000:,.1f}".replace(",", "'"), 1000, "thousands separators"),
+        (",", lambda v: f'"({-v * 1000:,.1f})"' if v < 0 else f'"{v * 1000:,.1f}"', 1000, "in parentheses"),
     ],
 )
 def test_numbers_written_with_separators_or_signs_are_numbers(tmp_path, delimiter, written, scale, said):

@@ -328,15 +328,16 @@ def _is_number(text: str) -> bool:
 #: by spaces (``12 345.6``) or by apostrophes (``12'345.6``); in a file not delimited by commas, a
 #: decimal comma with optional groups of thousands by points or spaces (``0,123``, ``1.234,5``,
 #: ``1 234,5``); and any of these, or a plain number, with a currency sign before or after it
-#: (``$1,200``, ``-€5``, ``3,50 €``) or a percent sign after it (``45%``, read as 45).
+#: (``$1,200``, ``-€5``, ``3,50 €``) or a percent sign after it (``45%``, read as 45), and any of them
+#: in parentheses, as accounts write a negative number (``(1,234.50)`` is -1234.5).
 _PLAIN = r"\d+(?:\.\d+)?|\.\d+"
 _SPACES = " \u00a0\u202f"  # a space, a no-break space, a narrow no-break space (French, SI)
 _GROUPED = rf"\d{{1,3}}(?:(?:,\d{{3}})+|(?:[{_SPACES}]\d{{3}})+|(?:['’]\d{{3}})+)(?:\.\d+)?"
 _DECIMAL_COMMA = rf"(?:\d{{1,3}}(?:(?:\.\d{{3}})+|(?:[{_SPACES}]\d{{3}})+)|\d+),\d+"
 CURRENCY_SIGNS = "$€£¥₹"
 _WRITTEN = (
-    rf"(?P<minus>[+-]?)\s*(?P<before>[{CURRENCY_SIGNS}]?)\s*(?P<minus2>[+-]?)(?P<body>\d(?:[\d.,'’{_SPACES}]*\d)?|\.\d+)"
-    rf"\s*(?P<after>[%{CURRENCY_SIGNS}]?)"
+    rf"(?P<open>\(?)(?P<minus>[+-]?)\s*(?P<before>[{CURRENCY_SIGNS}]?)\s*(?P<minus2>[+-]?)"
+    rf"(?P<body>\d(?:[\d.,'’{_SPACES}]*\d)?|\.\d+)\s*(?P<after>[%{CURRENCY_SIGNS}]?)(?P<close>\)?)"
 )
 #: The same without its named groups: pyarrow's regular expressions match it (about 4× faster than Python's).
 _WRITTEN_ANY = re.sub(r"\(\?P<\w+>", "(?:", _WRITTEN)
@@ -403,18 +404,21 @@ def written_numbers(written, comma_decimals: bool):
     parts.index = written.index[fits]
     parts = parts.reindex(written.index)
     body, before, after = parts["body"], parts["before"].fillna(""), parts["after"].fillna("")
+    brackets = parts["open"].fillna("") + parts["close"].fillna("")
+    body = body.where(brackets.isin(["", "()"]))  # one parenthesis alone: not a number
     forms = []
     for pattern, convert, what in _FORMS[comma_decimals]:
         take = body.str.fullmatch(pattern).fillna(False).astype(bool) & numbers.isna()
-        if what is None:  # a plain number is a written one only with a sign around it
-            take &= (before != "") | (after != "")
+        if what is None:  # a plain number is a written one only with a sign or parentheses around it
+            take &= (before != "") | (after != "") | (brackets == "()")
         if take.any():
             numbers[take] = pd.to_numeric(convert(body[take]), errors="coerce")
             forms += [what] if what else []
     if numbers.notna().any():
-        negative = (parts["minus"] == "-") ^ (parts["minus2"] == "-")
+        negative = (parts["minus"] == "-") ^ (parts["minus2"] == "-") ^ (brackets == "()")
         numbers = numbers.where(~negative.fillna(False).astype(bool), -numbers)
         used = numbers.notna()
+        forms += ["in parentheses, as accounts write a negative ((1,234.5) is -1234.5)"] * any(brackets[used] == "()")
         signs = sorted((set(before[used]) | set(after[used])) - {"", "%"})
         forms += [f"with a currency sign ({', '.join(signs)})"] if signs else []
         forms += ["as percentages (45% is 45)"] if (after[used] == "%").any() else []
