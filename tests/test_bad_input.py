@@ -365,7 +365,7 @@ def test_an_excel_workbook_trains_and_predicts_from_its_first_sheet(tmp_path):
                     "--no-baselines", "--no-report")  # fmt: skip
     assert done.returncode == 0, done.stderr
     said = json.loads((out / "metrics.json").read_text())["data"]["preprocessing"]
-    assert any("first sheet, 'Data', of 2 (also 'Notes')" in line for line in said)
+    assert any("first sheet, 'Data', of 2 (also 'Notes'); --sheet chooses" in line for line in said)
     assert any("column 'price'" in line and "read as numbers" in line for line in said)
     assert any("date column 'day'" in line for line in said)
     predicted = glassnet("predict", out / "model.glassnet", tmp_path / "book.xlsx", "-o", tmp_path / "p.csv")
@@ -376,6 +376,14 @@ def test_an_excel_workbook_trains_and_predicts_from_its_first_sheet(tmp_path):
     done = glassnet("train", tmp_path / "titled.xlsx", "--target", "y", "--out", tmp_path / "t", "--folds", "1",
                     "--epochs", "2", "--no-baselines", "--no-report")  # fmt: skip
     assert done.returncode == 0 and "the table starts at row 3 of the sheet" in done.stdout, done.stderr
+    done = glassnet("train", tmp_path / "book.xlsx", "--sheet", "Notes", "--target", "y", "--out", tmp_path / "n")
+    assert_clean_error(done, 2, "2 data rows")  # the sheet asked for, not the first
+    done = glassnet("predict", out / "model.glassnet", tmp_path / "book.xlsx", "--sheet", "2", "-o", tmp_path / "2.csv")
+    assert done.returncode == 0 and len(pd.read_csv(tmp_path / "2.csv")) == 2, done.stderr
+    missing = glassnet(
+        "predict", out / "model.glassnet", tmp_path / "book.xlsx", "--sheet", "Sales", "-o", out / "x.csv"
+    )
+    assert_clean_error(missing, 2, "no sheet 'Sales'; its sheets: 'Data', 'Notes'")
     (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
     refused = glassnet("train", tmp_path / "old.xls", "--target", "y", "--out", tmp_path / "old")
     assert_clean_error(refused, 2, "save it as .xlsx")

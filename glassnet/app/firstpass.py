@@ -188,7 +188,8 @@ def first_look(options: JobOptions, chunk) -> Targets:
 def first_pass(options: JobOptions) -> Scanned:
     """The first pass over the whole table, chunk by chunk, here (``Scanned.finish`` gives its result)."""
     scanned, start = None, 0
-    for chunk in iter_table(options.data, options.delimiter, options.encoding, numeric=options.declared_numeric):
+    reading = dict(numeric=options.declared_numeric, sheet=options.sheet)
+    for chunk in iter_table(options.data, options.delimiter, options.encoding, **reading):
         if scanned is None:
             scanned = Scanned(first_look(options, chunk), list(chunk.columns), SAMPLE_ROWS)
         elif [str(c) for c in chunk.columns] != scanned.columns:

@@ -80,6 +80,8 @@ class JobOptions:
     delimiter: str | None = None
     #: The CSV's text encoding; None: UTF-8.
     encoding: str | None = None
+    #: An Excel workbook's sheet, by name or number from 1 (``--sheet``); None: the first.
+    sheet: str | None = None
     checkpoint: str | None = None
     resume: bool = False
     verbose: int = 1

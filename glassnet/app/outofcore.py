@@ -121,7 +121,8 @@ def _target_rows(
     target (as ``targets`` reads them: their words missing where the first pass found them); ``checked``
     names a file whose target columns must be checked (the data's were at first); ``numeric`` the
     columns known to be numbers (every chunk reads their written numbers alike)."""
-    for chunk in iter_table(path, options.delimiter, options.encoding, numeric=numeric):
+    sheet = options.sheet if path == options.data else None  # --sheet names the data's sheet
+    for chunk in iter_table(path, options.delimiter, options.encoding, numeric=numeric, sheet=sheet):
         chunk.columns = [str(c) for c in chunk.columns]
         absent = [t for t in options.target if t not in chunk.columns] if checked else []
         if absent:

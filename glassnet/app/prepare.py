@@ -93,7 +93,8 @@ def load_frame_or_images(path: str, options: JobOptions):
             labels,
             {"image_shape": list(data.image_shape), "mode": "L", "classes": sorted(set(labels)), "files": 1},
         )
-    return "table", read_table(source, options.delimiter, options.encoding, numeric=options.declared_numeric)
+    reading = dict(numeric=options.declared_numeric, sheet=options.sheet)
+    return "table", read_table(source, options.delimiter, options.encoding, **reading)
 
 
 def prepare(options: JobOptions) -> Prepared:

@@ -37,6 +37,7 @@ def stream_for_model(
     encoding: str | None = None,
     id_column: str | None = None,
     strict: bool = False,
+    sheet: str | None = None,
     chunk_rows: int | None = CHUNK_ROWS,
 ):
     """New data for a saved model in chunks of ``chunk_rows`` rows (None: one chunk).
@@ -53,11 +54,13 @@ def stream_for_model(
     strict : bool
         Refuse data that differs from the training data (unseen categories, columns the model does
         not use, numbers or dates that cannot be read) instead of saying so and going on.
+    sheet : str, optional
+        An Excel workbook's sheet, by name or number from 1 (None: the first).
     """
     pre = model.preprocessing or {}
     if pre.get("kind") == "image":
         return _OneChunk(_image_features(model, pre, Path(data), require_target))
-    return TableStream(model, data, delimiter, require_target, encoding, id_column, strict, chunk_rows)
+    return TableStream(model, data, delimiter, require_target, encoding, id_column, strict, chunk_rows, sheet)
 
 
 class _OneChunk:
@@ -108,11 +111,11 @@ class TableStream:
     def __init__(
         self, model, data: str, delimiter: str | None = None, require_target: bool = False,
         encoding: str | None = None, id_column: str | None = None, strict: bool = False,
-        chunk_rows: int | None = CHUNK_ROWS,
+        chunk_rows: int | None = CHUNK_ROWS, sheet: str | None = None,
     ) -> None:  # fmt: skip
         self.model, self.data, self.require_target = model, data, require_target
         self.delimiter, self.encoding, self.id_column, self.strict = delimiter, encoding, id_column, strict
-        self.chunk_rows = chunk_rows
+        self.chunk_rows, self.sheet = chunk_rows, sheet
         self.pre = model.preprocessing or {}
         self.table = TablePreprocessor.from_dict(self.pre)
         self.differences = Differences(self.table, self.pre.get("target") or [])
@@ -127,7 +130,9 @@ class TableStream:
     def __iter__(self) -> Iterator[NewData]:
         rows = 0
         numbers = self.table.numeric + (self.differences.targets if self.model.task not in CLASSIFICATION else [])
-        chunks = iter_table(self.data, self.delimiter, self.encoding, self.chunk_rows, numeric=numbers)
+        chunks = iter_table(
+            self.data, self.delimiter, self.encoding, self.chunk_rows, numeric=numbers, sheet=self.sheet
+        )
         for index, frame in enumerate(chunks):
             frame.columns = [str(c) for c in frame.columns]
             if index == 0:

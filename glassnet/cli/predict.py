@@ -48,6 +48,7 @@ def _add_data_arguments(parser) -> None:
     """How new data is read and checked (predict and evaluate)."""
     parser.add_argument("--delimiter", help="CSV delimiter (sniffed by default)")
     parser.add_argument("--encoding", help="the CSV's text encoding, e.g. latin-1 (default UTF-8)")
+    parser.add_argument("--sheet", help="the Excel workbook's sheet to read, by name or number from 1 (default: 1)")
     parser.add_argument(
         "--strict",
         action="store_true",
@@ -73,6 +74,7 @@ def _stream(model, args, require_target: bool = False):
         args.delimiter,
         require_target,
         encoding=args.encoding,
+        sheet=args.sheet,
         id_column=getattr(args, "id_column", None),
         strict=args.strict,
         chunk_rows=args.chunk_rows,

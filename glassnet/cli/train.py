@@ -48,11 +48,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--task", choices=["classification", "regression"], help="override the inferred task")
     parser.add_argument("--labels", help="idx labels file for idx image data")
     parser.add_argument("--test-data", help="a separate test file/folder instead of a held-out split")
-    parser.add_argument("--delimiter", help="CSV delimiter (sniffed by default)")
-    parser.add_argument("--encoding", help="the CSV's text encoding, e.g. latin-1 or cp1252 (default UTF-8)")
-    parser.add_argument("--categorical", metavar="COLUMNS", help="comma-separated columns to treat as categories")
-    parser.add_argument("--numeric", metavar="COLUMNS", help="comma-separated columns to treat as numbers")
-    parser.add_argument("--ignore", metavar="COLUMNS", help="comma-separated columns to leave out")
+    _add_reading_arguments(parser)
     parser.add_argument(
         "--hidden",
         type=hidden_sizes,
@@ -89,6 +85,26 @@ def add_parser(commands) -> None:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.set_defaults(handler=run)
+
+
+def _reading(args) -> dict:
+    """The options of how the table is read (:func:`_add_reading_arguments`), for JobOptions."""
+    return {
+        "delimiter": args.delimiter,
+        "encoding": args.encoding,
+        "sheet": args.sheet,
+        "columns": _declared_columns(args),
+    }
+
+
+def _add_reading_arguments(parser) -> None:
+    """How the table is read, and the columns' kinds where the guess is not wanted."""
+    parser.add_argument("--delimiter", help="CSV delimiter (sniffed by default)")
+    parser.add_argument("--encoding", help="the CSV's text encoding, e.g. latin-1 or cp1252 (default UTF-8)")
+    parser.add_argument("--sheet", help="the Excel workbook's sheet to read, by name or number from 1 (default: 1)")
+    parser.add_argument("--categorical", metavar="COLUMNS", help="comma-separated columns to treat as categories")
+    parser.add_argument("--numeric", metavar="COLUMNS", help="comma-separated columns to treat as numbers")
+    parser.add_argument("--ignore", metavar="COLUMNS", help="comma-separated columns to leave out")
 
 
 def _add_scale_arguments(group) -> None:
@@ -282,9 +298,7 @@ def run(args) -> int:
         validation_fraction=args.validation_fraction,
         image_size=parse_size(args.image_size),
         image_mode="L" if args.grayscale else None,
-        delimiter=args.delimiter,
-        encoding=args.encoding,
-        columns=_declared_columns(args),
+        **_reading(args),
         checkpoint=args.checkpoint,
         resume=args.resume,
         verbose=0 if (args.quiet or args.json) else 1,

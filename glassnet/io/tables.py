@@ -93,15 +93,18 @@ def parquet_files(path: str | Path) -> list[str] | None:
     return [str(source)] if source.suffix.lower() in PARQUET_SUFFIXES else None
 
 
-def read_table(path: str | Path, delimiter: str | None = None, encoding: str | None = None, numeric=()):
+def read_table(
+    path: str | Path, delimiter: str | None = None, encoding: str | None = None, numeric=(), sheet: str | None = None
+):
     """Read a CSV (delimiter and header sniffed unless given), Parquet or npz file into a DataFrame.
 
     A CSV is read as UTF-8 (a byte-order mark is skipped) unless ``encoding`` names another
     (``latin-1``, ``cp1252``, ...); a file that is not UTF-8 gets an error that says so. A folder
     of Parquet files is read as one table. ``numeric`` names columns known to be numbers, whose
-    cells written as people write numbers are all read as numbers (:func:`local_numbers`).
+    cells written as people write numbers are all read as numbers (:func:`local_numbers`); ``sheet`` an
+    Excel workbook's sheet, by name or number from 1 (None: the first).
     """
-    (frame,) = iter_table(path, delimiter, encoding, chunk_rows=None, numeric=numeric)  # the whole table
+    (frame,) = iter_table(path, delimiter, encoding, chunk_rows=None, numeric=numeric, sheet=sheet)  # whole
     return frame
 
 
@@ -111,17 +114,20 @@ def iter_table(
     encoding: str | None = None,
     chunk_rows: int | None = CHUNK_ROWS,
     numeric=(),
+    sheet: str | None = None,
 ) -> Iterator:
     """The table at ``path`` as DataFrames of at most ``chunk_rows`` rows (None: one frame).
 
     CSV is read by pandas in chunks and Parquet (a file, or a folder of them read as one dataset)
     by record batches, so memory holds one chunk at a time; an npz file is read whole. Errors are
     :class:`~glassnet.exceptions.DataError` naming the file and what is wrong, wherever they occur.
-    ``numeric``: as for :func:`read_table`.
+    ``numeric`` and ``sheet``: as for :func:`read_table`.
     """
     source = Path(path)
+    if sheet is not None and source.suffix.lower() not in EXCEL_SUFFIXES:
+        raise DataError(f"--sheet is for Excel workbooks (.xlsx); {source} is not one.")
     try:
-        yield from _chunks(source, delimiter, encoding, chunk_rows, tuple(numeric))
+        yield from _chunks(source, delimiter, encoding, chunk_rows, tuple(numeric), sheet)
     except DataError:
         raise
     except UnicodeDecodeError as exc:
@@ -136,7 +142,9 @@ def iter_table(
         raise DataError(f"cannot read {source}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
 
 
-def _chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_rows: int | None, numeric=()) -> Iterator:
+def _chunks(
+    path: Path, delimiter: str | None, encoding: str | None, chunk_rows: int | None, numeric=(), sheet=None
+) -> Iterator:
     import codecs
 
     if encoding is not None:
@@ -161,14 +169,15 @@ def _chunks(path: Path, delimiter: str | None, encoding: str | None, chunk_rows:
         yield _read_npz(path)
         return
     if path.suffix.lower() in EXCEL_SUFFIXES + OTHER_WORKBOOKS:
-        yield from _excel_chunks(path, chunk_rows, numeric)
+        yield from _excel_chunks(path, chunk_rows, numeric, sheet)
         return
     yield from _csv_chunks(path, delimiter, encoding, chunk_rows, numeric)
 
 
-def _excel_chunks(path: Path, chunk_rows: int | None, numeric) -> Iterator:
-    """An Excel workbook's first sheet, read whole (a sheet holds at most 1,048,576 rows), then given in
-    chunks, under the reading rules of a CSV; the other sheets are named in the reading notes."""
+def _excel_chunks(path: Path, chunk_rows: int | None, numeric, sheet: str | None = None) -> Iterator:
+    """An Excel workbook's sheet (``sheet``, by name or number from 1; None: the first), read whole (a sheet
+    holds at most 1,048,576 rows), then given in chunks, under the reading rules of a CSV; when the first
+    is read and there are others, they are named in the reading notes."""
     import pandas as pd
 
     if path.suffix.lower() in OTHER_WORKBOOKS:
@@ -179,23 +188,36 @@ def _excel_chunks(path: Path, chunk_rows: int | None, numeric) -> Iterator:
         raise DataError(f"reading {path} needs openpyxl: pip install openpyxl (or save it as .csv).") from None
     with pd.ExcelFile(path, engine="openpyxl") as book:
         sheets = book.sheet_names
-        start = _header_row(pd.read_excel(book, sheet_name=sheets[0], header=None, nrows=HEADER_SEARCH_ROWS))
-        frame = pd.read_excel(book, sheet_name=sheets[0], header=start)
+        chosen = _sheet(path, sheets, sheet)
+        start = _header_row(pd.read_excel(book, sheet_name=chosen, header=None, nrows=HEADER_SEARCH_ROWS))
+        frame = pd.read_excel(book, sheet_name=chosen, header=start)
     frame = local_numbers(trimmed(frame), ",", numeric)
     if start:
         frame.attrs["reading"].insert(
             0, f"the table starts at row {start + 1} of the sheet; the rows above it, left out"
         )
-    if len(sheets) > 1:
+    if len(sheets) > 1 and sheet is None:
         others = ", ".join(repr(name) for name in sheets[1:])
         frame.attrs["reading"].insert(
-            0, f"read the first sheet, {sheets[0]!r}, of {len(sheets)} (also {others}): move the one to use first"
+            0, f"read the first sheet, {sheets[0]!r}, of {len(sheets)} (also {others}); --sheet chooses another"
         )
     step = chunk_rows or max(len(frame), 1)
     for start in range(0, max(len(frame), 1), step):
         chunk = frame.iloc[start : start + step]
         chunk.attrs = frame.attrs
         yield chunk
+
+
+def _sheet(path: Path, sheets: list[str], asked: str | None) -> str:
+    """The sheet ``asked`` for (a name, or a number from 1), or the first; an error names the sheets."""
+    if asked is None:
+        return sheets[0]
+    if asked in sheets:
+        return asked
+    if asked.isdigit() and 1 <= int(asked) <= len(sheets):
+        return sheets[int(asked) - 1]
+    named = ", ".join(repr(name) for name in sheets)
+    raise DataError(f"{path} has no sheet {asked!r}; its sheets: {named} (or their numbers, 1 to {len(sheets)}).")
 
 
 #: The rows of a sheet in which its header row is looked for, and the most lines a CSV's title may take.
