@@ -208,7 +208,8 @@ def test_spaces_around_labels_and_cells_do_not_make_new_classes(tmp_path):
     path = tmp_path / "spaces.csv"
     pd.DataFrame({"x": x, "city": city, "label": label}).to_csv(path, index=False)
     out = tmp_path / "out"
-    done = glassnet("train", path, "--target", "label", "--out", out, "--folds", "1", "--epochs", "3", "--no-baselines")
+    done = glassnet("train", path, "--target", "label", "--out", out, "--folds", "1", "--epochs", "3", "--no-baselines",
+                    "--no-report")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads((out / "metrics.json").read_text())["task"] == "binary"
     assert gn.load_model(out / "model.glassnet").classes == ["no", "yes"]
@@ -216,8 +217,9 @@ def test_spaces_around_labels_and_cells_do_not_make_new_classes(tmp_path):
     cased = tmp_path / "cased.csv"
     pd.DataFrame({"x": x, "label": np.where(x > 0.5, "YES", np.where(x > 0, "yes", "no"))}).to_csv(cased, index=False)
     done = glassnet(
-        "train", cased, "--target", "label", "--out", tmp_path / "c", "--folds", "1", "--epochs", "2", "--no-baselines"
-    )
+        "train", cased, "--target", "label", "--out", tmp_path / "c", "--folds", "1", "--epochs", "2", "--no-baselines",
+        "--no-report",
+    )  # fmt: skip
     assert (
         done.returncode == 0 and "differ only in case, kept apart as written: 'YES', 'yes'" in done.stderr + done.stdout
     )
@@ -413,7 +415,7 @@ def test_infinities_are_missing_features_and_a_named_error_in_the_target(tmp_pat
     pd.DataFrame({"a": features, "price": x * 3}).to_csv(tmp_path / "f.csv", index=False)
     out = tmp_path / "out"
     assert main(["train", str(tmp_path / "f.csv"), "--target", "price", "--out", str(out), "--folds", "1",
-                 "--epochs", "2", "--no-baselines", "--quiet"]) == 0  # fmt: skip
+                 "--epochs", "2", "--no-baselines", "--quiet", "--no-report"]) == 0  # fmt: skip
     said = json.loads((out / "metrics.json").read_text())["data"]["preprocessing"]
     assert any("column 'a' is numeric" in line and "'inf'" in line for line in said)
     target = [str(v) for v in x * 3]
@@ -439,8 +441,9 @@ def test_dates_in_other_or_mixed_formats_are_pointed_out(tmp_path):
     frame.to_csv(tmp_path / "d.csv", index=False)
     out = tmp_path / "out"
     done = glassnet(
-        "train", tmp_path / "d.csv", "--target", "y", "--out", out, "--folds", "1", "--epochs", "2", "--no-baselines"
-    )
+        "train", tmp_path / "d.csv", "--target", "y", "--out", out, "--folds", "1", "--epochs", "2", "--no-baselines",
+        "--no-report",
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     said = json.loads((out / "metrics.json").read_text())["data"]["preprocessing"]
     assert any("column 'day' looks like dates written in a format other than YYYY-MM-DD" in line for line in said)

@@ -123,7 +123,9 @@ def test_the_final_network_is_retrained_on_the_training_and_validation_rows(tabl
     assert f"retrained on all {refit['rows']} training and validation rows" in report
     assert f"({recipe.L2_PRIOR:g} / {refit['rows']} = " in report  # the L2 of the network in the file
     kept = tmp_path / "kept"
-    completed = glassnet("train", csv_path, "--target", "churn", "--out", kept, "--no-baselines", "--no-refit", *FAST)
+    completed = glassnet(
+        "train", csv_path, "--target", "churn", "--out", kept, "--no-baselines", "--no-refit", "--no-report", *FAST
+    )
     assert completed.returncode == 0 and json.loads((kept / "metrics.json").read_text())["refit"] is None
     # Without the refit, the file holds the validation run's network: the same validation score.
     assert json.loads((kept / "metrics.json").read_text())["validation"] == metrics["validation"]
@@ -229,7 +231,7 @@ def test_train_csv_classification_then_predict_evaluate_inspect_report_export(ta
 def test_train_parquet_regression_json(table, tmp_path):
     _, _, parquet_path, _ = table
     out = tmp_path / "spend"
-    completed = glassnet("train", parquet_path, "--target", "spend", "--out", out, "--json", *FAST)
+    completed = glassnet("train", parquet_path, "--target", "spend", "--out", out, "--json", "--no-report", *FAST)
     assert completed.returncode == 0, completed.stderr
     document = json.loads(completed.stdout)
     assert document["task"] == "regression" and document["test"]["r2"] > 0.5
@@ -270,8 +272,9 @@ def test_train_idx_files_with_labels(tmp_path):
     (tmp_path / "labels-idx1-ubyte").write_bytes(idx(labels))
     out = tmp_path / "idx-model"
     completed = glassnet(
-        "train", tmp_path / "images-idx3-ubyte.gz", "--labels", tmp_path / "labels-idx1-ubyte", "--out", out, *FAST
-    )
+        "train", tmp_path / "images-idx3-ubyte.gz", "--labels", tmp_path / "labels-idx1-ubyte", "--out", out,
+        "--no-report", *FAST,
+    )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["data"]["image_shape"] == [8, 8] and metrics["test"]["accuracy"] >= 0.9
@@ -536,7 +539,9 @@ def test_export_of_a_numeric_table_scales_and_clips_in_the_graph(tmp_path):
     frame.to_csv(tmp_path / "numbers.csv", index=False)
     out = tmp_path / "model"
     assert (
-        glassnet("train", tmp_path / "numbers.csv", "--target", "y", "--out", out, "--no-baselines", *FAST).returncode
+        glassnet(
+            "train", tmp_path / "numbers.csv", "--target", "y", "--out", out, "--no-baselines", "--no-report", *FAST
+        ).returncode
         == 0
     )
     completed = glassnet("export", out / "model.glassnet", "--onnx", tmp_path / "model.onnx")
@@ -554,7 +559,7 @@ def test_predict_scores_every_row_even_where_the_target_column_is_blank(table, t
     input row (they were dropped: "120 rows in, wrote 90 predictions"); evaluate says what it skipped."""
     _, csv_path, _, frame = table
     out = tmp_path / "model"
-    assert glassnet("train", csv_path, "--target", "churn", "--out", out, *FAST).returncode == 0
+    assert glassnet("train", csv_path, "--target", "churn", "--out", out, "--no-report", *FAST).returncode == 0
     rows = frame.head(40).copy()
     rows.loc[rows.index[10:], "churn"] = None  # the rows the user wants scored
     partly, blank = tmp_path / "partly.csv", tmp_path / "blank.csv"

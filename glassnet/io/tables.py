@@ -227,14 +227,16 @@ TITLE_LINES = 10
 
 def _header_row(head) -> int:
     """Where a sheet's table starts (from 0): the first of its first rows that fills the table's width
-    with text, its header; a title and blank rows above it are common in spreadsheets. 0 when none does
-    (a table whose header holds numbers, or none)."""
+    with text, its header, when every row above it is a title or blank (at most half the width filled),
+    as spreadsheets often have. 0 otherwise (a table whose header holds numbers or a gap, or none)."""
     filled = head.notna().sum(axis=1)
-    width = filled.max() if len(filled) else 0
+    width = int(filled.max()) if len(filled) else 0
     for row in range(len(head)):
         cells = head.iloc[row].dropna()
         if width and filled.iloc[row] == width and all(isinstance(cell, str) for cell in cells):
             return row
+        if filled.iloc[row] > max(1, width // 2):
+            return 0
     return 0
 
 
