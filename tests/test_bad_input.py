@@ -378,6 +378,11 @@ def test_an_excel_workbook_trains_and_predicts_from_its_first_sheet(tmp_path):
     done = glassnet("train", tmp_path / "titled.xlsx", "--target", "y", "--out", tmp_path / "t", "--folds", "1",
                     "--epochs", "2", "--no-baselines", "--no-report")  # fmt: skip
     assert done.returncode == 0 and "the table starts at row 3 of the sheet" in done.stdout, done.stderr
+    words = pd.DataFrame({"": ["x", "y", "z"], "b": ["u", "v", "w"], "c": ["p", "q", "r"]})  # a header with a gap
+    words.to_excel(tmp_path / "words.xlsx", index=False)
+    from glassnet.tabular import read_table
+
+    assert read_table(tmp_path / "words.xlsx")["b"].tolist() == ["u", "v", "w"]  # its first row is not a header
     done = glassnet("train", tmp_path / "book.xlsx", "--sheet", "Notes", "--target", "y", "--out", tmp_path / "n")
     assert_clean_error(done, 2, "2 data rows")  # the sheet asked for, not the first
     done = glassnet("predict", out / "model.glassnet", tmp_path / "book.xlsx", "--sheet", "2", "-o", tmp_path / "2.csv")
