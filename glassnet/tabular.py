@@ -288,14 +288,10 @@ class TablePreprocessor:
 
         out = np.empty((len(frame) if rows is None else len(rows), len(self.feature_names)), dtype=np.float32)
         at = 0
-        for name in self.numeric:  # a cell that is not a number is a missing value (columns.not_numbers)
-            numbers = pd.to_numeric(column(name), errors="coerce")
-            filled = numbers.astype(float).to_numpy()
-            filled = np.where(np.isfinite(filled), filled, np.nan)  # an infinity is a missing value too
-            if name in self.logs:
-                filled = np.log1p(np.maximum(filled, 0.0))  # a negative value at predict time counts as 0
-            filled = np.where(np.isnan(filled), self.medians[name], filled)
-            out[:, at] = self._scaled((filled - self.means[name]) / self.scales[name])
+        for name in self.numeric:  # a missing value: the training median's place
+            scaled = self.standardized(column(name), name)
+            imputed = (self.medians[name] - self.means[name]) / self.scales[name]
+            out[:, at] = self._scaled(np.where(np.isnan(scaled), imputed, scaled))
             at += 1
         for name in self.indicators:
             numbers = pd.to_numeric(column(name), errors="coerce").astype(float).to_numpy()
@@ -315,6 +311,18 @@ class TablePreprocessor:
             onehot[np.flatnonzero(known), codes[known]] = 1.0
             at += width
         return out
+
+    def standardized(self, values, name: str) -> np.ndarray:
+        """Numeric column ``name``'s values as the network's input holds them before the smooth clipping:
+        the log of a heavy-tailed column, less the training center, over the training scale; NaN for a
+        missing value, a cell that is not a number (columns.not_numbers) or an infinity."""
+        import pandas as pd
+
+        numbers = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+        numbers = np.where(np.isfinite(numbers), numbers, np.nan)
+        if name in self.logs:
+            numbers = np.log1p(np.maximum(numbers, 0.0))  # a negative value at predict time counts as 0
+        return (numbers - self.means[name]) / self.scales[name]
 
     def _scaled(self, values: np.ndarray) -> np.ndarray:
         """Smooth clipping of scaled values (none for files written before 0.6)."""

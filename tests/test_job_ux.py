@@ -94,6 +94,22 @@ def test_new_rows_read_numbers_as_training_did_and_name_the_cells_that_are_not(t
     assert_clean_error(strict, 2, "--strict", "'n.a.'")
 
 
+def test_numbers_far_from_the_training_rows_are_said_or_refused_with_strict(trained, tmp_path):
+    """Amounts in cents where the model learned dollars: every value far beyond the smooth clipping's
+    bound, so the network saw them all alike, and the predictions came without a word."""
+    folder, model, frame = trained
+    new = frame.drop(columns="big").head(20).copy()
+    new["amount"] = new["amount"] * 100
+    new.to_csv(tmp_path / "cents.csv", index=False)
+    done = glassnet("predict", model, tmp_path / "cents.csv", "-o", tmp_path / "p.csv")
+    assert done.returncode == 0 and len(pd.read_csv(tmp_path / "p.csv")) == 20, done.stderr
+    assert "numbers far from the training rows'" in done.stderr and "amount: 20 of 20" in done.stderr
+    strict = glassnet("predict", model, tmp_path / "cents.csv", "-o", tmp_path / "s.csv", "--strict")
+    assert_clean_error(strict, 2, "--strict", "amount: 20 of 20")
+    same = glassnet("predict", model, folder / "orders.csv", "-o", tmp_path / "same.csv")
+    assert same.returncode == 0 and "far from" not in same.stderr  # the training rows themselves: none
+
+
 def test_a_missing_column_names_the_data_column_that_looks_like_it(trained, tmp_path):
     folder, model, frame = trained
     frame.drop(columns="big").rename(columns={"amount": "Amount"}).to_csv(tmp_path / "case.csv", index=False)

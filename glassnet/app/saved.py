@@ -53,7 +53,8 @@ def stream_for_model(
         column the training run dropped as ID-like, when the data has it.
     strict : bool
         Refuse data that differs from the training data (unseen categories, columns the model does
-        not use, numbers or dates that cannot be read) instead of saying so and going on.
+        not use, numbers or dates that cannot be read, numbers far from the training rows') instead of
+        saying so and going on.
     sheet : str, optional
         An Excel workbook's sheet, by name or number from 1 (None: the first).
     """
@@ -205,9 +206,18 @@ def differences(pre: TablePreprocessor, frame, targets: list, id_column: str | N
     return found.notes()
 
 
+#: A numeric column's new values are far from the training rows' when they lie more than this many of its
+#: robust scales from its median (twice the smooth clipping's bound: the network sees them all alike) ...
+FAR_SCALES = 6.0
+#: ... and when at least this share of its present values do: another unit (cents for dollars), or rows
+#: unlike any the model learned from.
+FAR_SHARE = 0.5
+
+
 class Differences:
     """What differs from the training data, gathered over chunks: columns the model does not use,
-    unseen categories, and numbers and dates that cannot be read, with counts and a few examples."""
+    unseen categories, numbers and dates that cannot be read, with counts and a few examples, and
+    numeric columns most of whose values lie far from the training rows'."""
 
     def __init__(self, pre: TablePreprocessor, targets: list) -> None:
         self.pre, self.targets = pre, list(targets)
@@ -215,6 +225,7 @@ class Differences:
         self.unseen: dict[str, list] = {}  # column → [rows, examples]
         self.unreadable: dict[str, list] = {}  # column → [rows, first example]
         self.not_numbers: dict[str, list] = {}  # column → [rows, examples]
+        self.far: dict[str, list] = {}  # numeric column → [values far from the training rows', present values]
 
     def add(self, frame, id_column: str | None = None) -> bool:
         """Count what ``frame`` holds that differs; whether it holds anything."""
@@ -231,6 +242,10 @@ class Differences:
                 seen[0] += int(new.sum())
                 seen[1] += [v for v in text[new].drop_duplicates().head(3) if v not in seen[1]][: 3 - len(seen[1])]
         for name in (c for c in pre.numeric if c in frame.columns):
+            scaled = pre.standardized(frame[name], name)
+            seen = self.far.setdefault(name, [0, 0])
+            seen[0] += int((np.abs(scaled) > FAR_SCALES).sum())
+            seen[1] += int((~np.isnan(scaled)).sum())
             count, examples = not_numbers(frame[name])
             if count:
                 seen = self.not_numbers.setdefault(name, [0, []])
@@ -245,7 +260,11 @@ class Differences:
     def _count(self) -> int:
         """Everything counted so far: columns, and rows of unseen categories, unreadable numbers and dates."""
         counted = (*self.unseen.values(), *self.not_numbers.values(), *self.unreadable.values())
-        return len(self.extra) + sum(count for count, _ in counted)
+        return len(self.extra) + sum(count for count, _ in counted) + len(self._far_columns())
+
+    def _far_columns(self) -> dict[str, list]:
+        """The numeric columns whose values so far lie far from the training rows' (:data:`FAR_SHARE`)."""
+        return {name: seen for name, seen in self.far.items() if seen[1] and seen[0] >= FAR_SHARE * seen[1]}
 
     def notes(self) -> list[str]:
         notes = []
@@ -264,6 +283,13 @@ class Differences:
             ]
             said = "cells of numeric columns that are not numbers, taken as the training median: "
             notes.append(said + "; ".join(parts))
+        far = self._far_columns()
+        if far:
+            parts = [f"{name}: {count} of {present}" for name, (count, present) in far.items()]
+            notes.append(
+                f"numbers far from the training rows' (more than {FAR_SCALES:g} robust scales from their median; "
+                "another unit, or rows unlike any the model learned from?): " + "; ".join(parts)
+            )
         if self.unreadable:
             parts = [f"{name}: {rows} row(s), e.g. {example!r}" for name, (rows, example) in self.unreadable.items()]
             notes.append("dates that cannot be read, taken as the training median: " + "; ".join(parts))

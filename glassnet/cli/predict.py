@@ -53,7 +53,8 @@ def _add_data_arguments(parser) -> None:
         "--strict",
         action="store_true",
         help="fail when the data differs from the training data (unseen categories, columns the model does "
-        "not use, numbers or dates that cannot be read) instead of saying so and going on",
+        "not use, numbers or dates that cannot be read, numbers far from the training rows') instead of saying so "
+        "and going on",
     )
     parser.add_argument(
         "--chunk-rows",
