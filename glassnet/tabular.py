@@ -100,8 +100,6 @@ def _near_names(missing: list[str], columns) -> str:
         found = lowered.get(name.lower()) or next(iter(difflib.get_close_matches(name, present, n=1, cutoff=0.8)), None)
         if found is not None:
             near[name] = found
-    if not near:
-        return ""
     return "".join(f"; the data has {found!r}: if that is {name!r}, rename it" for name, found in near.items())
 
 

@@ -30,7 +30,7 @@ class Targets:
         #: decided on the first chunk, with the line that says so.
         self.words_as_missing: dict[str, str] = {}
 
-    def numbers(self, chunk) -> None:
+    def read_words_as_missing(self, chunk) -> None:
         """A chunk's target words read as missing in the columns :attr:`words_as_missing` names."""
         import pandas as pd
 
@@ -104,7 +104,7 @@ def scan(chunk, start: int, targets: Targets, seed: int, sample_rows: int, below
     import pandas as pd
 
     chunk.columns = [str(c) for c in chunk.columns]
-    targets.numbers(chunk)
+    targets.read_words_as_missing(chunk)
     present = chunk[targets.names].notna().all(axis=1).to_numpy()
     rows = chunk[present]
     rows.index = pd.Index(np.flatnonzero(present) + start)
@@ -188,8 +188,7 @@ def first_look(options: JobOptions, chunk) -> Targets:
 def first_pass(options: JobOptions) -> Scanned:
     """The first pass over the whole table, chunk by chunk, here (``Scanned.finish`` gives its result)."""
     scanned, start = None, 0
-    reading = dict(numeric=options.declared_numeric, sheet=options.sheet)
-    for chunk in iter_table(options.data, options.delimiter, options.encoding, **reading):
+    for chunk in iter_table(options.data, **options.reading(options.data), numeric=options.declared_numeric):
         if scanned is None:
             scanned = Scanned(first_look(options, chunk), list(chunk.columns), SAMPLE_ROWS)
         elif [str(c) for c in chunk.columns] != scanned.columns:

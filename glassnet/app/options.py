@@ -118,6 +118,15 @@ class JobOptions:
         separators are read as numbers however few they are (io/tables.local_numbers)."""
         return [name for name, kind in self.columns.items() if kind == "numeric"]
 
+    def reading(self, path) -> dict:
+        """How the table at ``path`` is read (io/tables.iter_table's keywords): the delimiter and encoding
+        told, and ``--sheet``, which names the data's sheet (not ``--test-data``'s)."""
+        return {
+            "delimiter": self.delimiter,
+            "encoding": self.encoding,
+            "sheet": self.sheet if path == self.data else None,
+        }
+
 
 def cross_fitting(options: JobOptions, kind: str = "table") -> bool:
     """Whether the run cross-fits: ``folds`` ≥ 2 on a table, without ``grow``.

@@ -121,14 +121,13 @@ def _target_rows(
     target (as ``targets`` reads them: their words missing where the first pass found them); ``checked``
     names a file whose target columns must be checked (the data's were at first); ``numeric`` the
     columns known to be numbers (every chunk reads their written numbers alike)."""
-    sheet = options.sheet if path == options.data else None  # --sheet names the data's sheet
-    for chunk in iter_table(path, options.delimiter, options.encoding, numeric=numeric, sheet=sheet):
+    for chunk in iter_table(path, **options.reading(path), numeric=numeric):
         chunk.columns = [str(c) for c in chunk.columns]
         absent = [t for t in options.target if t not in chunk.columns] if checked else []
         if absent:
             raise DataError(f"{checked} lacks the target column(s) {absent}.")
         if targets is not None:
-            targets.numbers(chunk)
+            targets.read_words_as_missing(chunk)
         yield chunk[chunk[options.target].notna().all(axis=1).to_numpy()]
 
 

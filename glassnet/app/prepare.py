@@ -93,8 +93,7 @@ def load_frame_or_images(path: str, options: JobOptions):
             labels,
             {"image_shape": list(data.image_shape), "mode": "L", "classes": sorted(set(labels)), "files": 1},
         )
-    reading = dict(numeric=options.declared_numeric, sheet=options.sheet)
-    return "table", read_table(source, options.delimiter, options.encoding, **reading)
+    return "table", read_table(source, **options.reading(path), numeric=options.declared_numeric)
 
 
 def prepare(options: JobOptions) -> Prepared:
@@ -314,7 +313,7 @@ def _table_targets(target, options: JobOptions):
 
 def _separate_test_table(options: JobOptions, pre: TablePreprocessor, task: str, classes, y_dtype):
     """(x_test, y_test) from ``--test-data``, preprocessed as the training rows were."""
-    test_frame = read_table(options.test_data, options.delimiter, options.encoding, numeric=pre.numeric)
+    test_frame = read_table(options.test_data, **options.reading(options.test_data), numeric=pre.numeric)
     test_frame.columns = [str(c) for c in test_frame.columns]
     absent = [t for t in options.target if t not in test_frame.columns]
     if absent:

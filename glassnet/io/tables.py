@@ -191,16 +191,13 @@ def _excel_chunks(path: Path, chunk_rows: int | None, numeric, sheet: str | None
         chosen = _sheet(path, sheets, sheet)
         start = _header_row(pd.read_excel(book, sheet_name=chosen, header=None, nrows=HEADER_SEARCH_ROWS))
         frame = pd.read_excel(book, sheet_name=chosen, header=start)
-    frame = local_numbers(trimmed(frame), ",", numeric)
-    if start:
-        frame.attrs["reading"].insert(
-            0, f"the table starts at row {start + 1} of the sheet; the rows above it, left out"
-        )
+    said = []
     if len(sheets) > 1 and sheet is None:
         others = ", ".join(repr(name) for name in sheets[1:])
-        frame.attrs["reading"].insert(
-            0, f"read the first sheet, {sheets[0]!r}, of {len(sheets)} (also {others}); --sheet chooses another"
-        )
+        said.append(f"read the first sheet, {sheets[0]!r}, of {len(sheets)} (also {others}); --sheet chooses another")
+    if start:
+        said.append(f"the table starts at row {start + 1} of the sheet; the rows above it, left out")
+    frame = _named(frame, True, ",", numeric, said)  # the CSV's reading rules
     step = chunk_rows or max(len(frame), 1)
     for start in range(0, max(len(frame), 1), step):
         chunk = frame.iloc[start : start + step]
@@ -442,7 +439,8 @@ def written_numbers(written, comma_decimals: bool):
         negative = (parts["minus"] == "-") ^ (parts["minus2"] == "-") ^ (brackets == "()")
         numbers = numbers.where(~negative.fillna(False).astype(bool), -numbers)
         used = numbers.notna()
-        forms += ["in parentheses, as accounts write a negative ((1,234.5) is -1234.5)"] * any(brackets[used] == "()")
+        if (brackets[used] == "()").any():
+            forms.append("in parentheses, as accounts write a negative ((1,234.5) is -1234.5)")
         signs = sorted((set(before[used]) | set(after[used])) - {"", "%"})
         forms += [f"with a currency sign ({', '.join(signs)})"] if signs else []
         forms += ["as percentages (45% is 45)"] if (after[used] == "%").any() else []
@@ -560,15 +558,7 @@ def _has_header(sample: str, delimiter: str) -> bool:
     and lengths, and takes the header of a table of short words for a data row.)
     """
     first = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
-    for cell in first:
-        text = cell.strip()
-        if not text:
-            continue
-        try:
-            float(text)
-        except ValueError:
-            return True
-    return not first
+    return not first or not all(_is_number(cell.strip()) for cell in first if cell.strip())
 
 
 def _check_schemas(dataset) -> None:
