@@ -294,6 +294,15 @@ def test_a_target_of_prices_written_with_signs_is_a_regression(tmp_path):
     scored = glassnet("evaluate", out / "model.glassnet", tmp_path / "few.csv")  # 2 of 3 targets numbers
     assert scored.returncode == 0 and "on 2 rows" in scored.stdout, scored.stderr
     assert "1 row(s) with a blank target (or, in a regression, not a number), not scored" in scored.stderr
+    tested = {}
+    for mode in ("off", "on"):  # a separate test file with a word among its targets, in memory and out of core
+        done = glassnet("train", tmp_path / "houses.csv", "--target", "price", "--test-data", tmp_path / "few.csv",
+                        "--out", tmp_path / mode, "--folds", "1", "--epochs", "2", "--no-baselines", "--no-report",
+                        "--out-of-core", mode)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        tested[mode] = json.loads((tmp_path / mode / "metrics.json").read_text())
+    assert tested["off"]["data"]["test_rows"] == tested["on"]["data"]["test_rows"] == 2
+    assert tested["off"]["test"] == tested["on"]["test"]
     lines[7] = lines[7].rsplit(",", 2)[0] + ",unknown"  # a word among the training targets
     (tmp_path / "word.csv").write_text("\n".join(lines) + "\n")
     done = glassnet("train", tmp_path / "word.csv", "--target", "price", "--out", tmp_path / "w", "--folds", "1",

@@ -30,6 +30,14 @@ class Targets:
         #: decided on the first chunk, with the line that says so.
         self.words_as_missing: dict[str, str] = {}
 
+    def for_test_file(self) -> Targets:
+        """The targets as a ``--test-data`` file is read: a regression's words are missing targets in every
+        target column, as ``evaluate`` reads them (the training file's, where its first chunk said so)."""
+        test = Targets(self.task, self.names)
+        regression = self.task == "regression"
+        test.words_as_missing = {name: "" for name in self.names} if regression else dict(self.words_as_missing)
+        return test
+
     def read_words_as_missing(self, chunk) -> None:
         """A chunk's target words read as missing in the columns :attr:`words_as_missing` names."""
         import pandas as pd

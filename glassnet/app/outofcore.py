@@ -133,8 +133,8 @@ def _target_rows(
 
 def _test_targets(options: JobOptions, targets: Targets, classes: list | None) -> np.ndarray:
     """The ``--test-data`` file's targets, as the training rows' (class indices of their classes)."""
-    test = Targets(targets.task, targets.names)
-    for chunk in _target_rows(options.test_data, options, "--test-data", targets=targets):
+    test = targets.for_test_file()
+    for chunk in _target_rows(options.test_data, options, "--test-data", test.words_as_missing, test):
         test.add(test.part(chunk[targets.names]))
     if not sum(map(len, test.parts)):
         raise DataError(f"--test-data {options.test_data} has no rows with a target.")
@@ -151,7 +151,9 @@ def _write_test_rows(
     options: JobOptions, pre: TablePreprocessor, writer: CacheWriter, start: int, targets: Targets
 ) -> None:
     """The ``--test-data`` rows transformed and written into the cache from row ``start`` on."""
-    for chunk in _target_rows(options.test_data, options, "--test-data", pre.numeric, targets):
+    test = targets.for_test_file()
+    numbers = pre.numeric + list(test.words_as_missing)
+    for chunk in _target_rows(options.test_data, options, "--test-data", numbers, test):
         if len(chunk):
             places = start + np.arange(len(chunk))
             writer.write_rows(pre.transform(chunk.drop(columns=options.target)), places, [(start, start + len(chunk))])

@@ -313,11 +313,16 @@ def _table_targets(target, options: JobOptions):
 
 def _separate_test_table(options: JobOptions, pre: TablePreprocessor, task: str, classes, y_dtype):
     """(x_test, y_test) from ``--test-data``, preprocessed as the training rows were."""
-    test_frame = read_table(options.test_data, **options.reading(options.test_data), numeric=pre.numeric)
+    numbers = pre.numeric + (list(options.target) if task not in CLASSIFICATION else [])
+    test_frame = read_table(options.test_data, **options.reading(options.test_data), numeric=numbers)
     test_frame.columns = [str(c) for c in test_frame.columns]
     absent = [t for t in options.target if t not in test_frame.columns]
     if absent:
         raise DataError(f"--test-data lacks the target column(s) {absent}.")
+    if task not in CLASSIFICATION:  # a word in a regression's target: a missing target, as evaluate reads it
+        import pandas as pd
+
+        test_frame[options.target] = test_frame[options.target].apply(pd.to_numeric, errors="coerce")
     test_frame = test_frame[test_frame[options.target].notna().all(axis=1)]
     x_test = pre.transform(test_frame.drop(columns=options.target))
     if task not in CLASSIFICATION:
